@@ -1,0 +1,105 @@
+//! Creating accounts, from registration or by an admin: one validation, one transaction.
+
+use nexus_auth::{Role, password};
+use nexus_web::{
+    ApiError,
+    error::{ApiResult, unique_violation},
+};
+use sqlx::PgPool;
+
+use crate::validate::{Validator, has_control, normalize_email};
+
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+    pub class_level: Option<String>,
+    pub school_name: Option<String>,
+}
+
+pub fn is_class_level(value: &str) -> bool {
+    matches!(value, "premiere" | "terminale")
+}
+
+/// Validates and stores a new account (and a student's profile); the id of the account.
+pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
+    let email = normalize_email(&account.email);
+    let phone = account
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let school = account
+        .school_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut v = Validator::new();
+    v.email("email", &email)
+        .name("firstName", &account.first_name)
+        .name("lastName", &account.last_name)
+        .phone("phone", phone);
+    if let Some(reason) = password::policy_violation(
+        &account.password,
+        &email,
+        &[account.first_name.as_str(), account.last_name.as_str()],
+    ) {
+        v.fail("password", reason);
+    }
+    match (account.role, account.class_level.as_deref()) {
+        (Role::Student, Some(level)) if is_class_level(level) => {}
+        (Role::Student, _) => {
+            v.fail("classLevel", "Niveau attendu : premiere ou terminale.");
+        }
+        (_, Some(_)) => {
+            v.fail("classLevel", "Seuls les élèves ont un niveau de classe.");
+        }
+        (_, None) => {}
+    }
+    v.check(
+        school.is_none_or(|s| s.chars().count() <= 200 && !has_control(s)),
+        "schoolName",
+        "Doit contenir au plus 200 caractères.",
+    );
+    v.finish()?;
+
+    let hash = password::hash(account.password).await?;
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "insert into users (email, password_hash, first_name, last_name, role, phone)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(&email)
+    .bind(&hash)
+    .bind(account.first_name.trim())
+    .bind(account.last_name.trim())
+    .bind(account.role.as_str())
+    .bind(phone)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if unique_violation(&e) == Some("users_email_lower_key") => {
+            return Err(ApiError::conflict(
+                "email_taken",
+                "Un compte existe déjà avec cette adresse e-mail.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if account.role == Role::Student {
+        sqlx::query(
+            "insert into student_profiles (user_id, class_level, school_name) values ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(account.class_level.as_deref())
+        .bind(school)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}

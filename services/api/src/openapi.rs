@@ -1,0 +1,67 @@
+//! The API describes itself: `/api/openapi.json`, and an interactive page at `/api/docs`
+//! whose assets are compiled into the binary (it works offline).
+
+use axum::{Router, http::HeaderValue};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nexus Réussite API",
+        description = "REST API of the Nexus Réussite NSI platform. Every operation states the roles allowed to call it; errors use the body `{success:false, error, code, details?}`.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, tokens, password reset"),
+        (name = "me", description = "The signed-in user's own account and family links"),
+        (name = "users", description = "Account administration (admins)"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every feature's routes, with their OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::router())
+        .merge(crate::me::router())
+        .merge(crate::users::router())
+}
+
+pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {
+    let ui: Router = SwaggerUi::new("/api/docs")
+        .url("/api/openapi.json", spec)
+        .into();
+    // The documentation page runs its own (bundled) scripts: a CSP of its own, looser than
+    // the API's `default-src 'none'`, still allowing nothing from elsewhere.
+    ui.layer(SetResponseHeaderLayer::overriding(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    ))
+}

@@ -1,0 +1,101 @@
+//! The API's settings: the shared ones plus rate limits, mail and request limits.
+
+use std::{path::PathBuf, time::Duration};
+
+use nexus_config::{CommonSettings, ConnectionUrl, optional_var, parse_var, var_or};
+use nexus_web::ratelimit::Limit;
+
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Failed logins per account (contract: 5 per 5 minutes).
+    pub login_failures: Limit,
+    /// All login attempts from one IP. A class of 35 behind one school NAT, each
+    /// mistyping twice, stays far below it.
+    pub login_per_ip: Limit,
+    /// Registrations from one IP: a class signing up together (35) and a second class
+    /// in the same hour fit; a script creating accounts by the thousand does not.
+    pub register_per_ip: Limit,
+    /// Password-reset requests per IP (each may send a mail).
+    pub reset_per_ip: Limit,
+    /// Authenticated API calls per user (contract: 100 per minute).
+    pub api_per_user: Limit,
+}
+
+impl RateLimits {
+    fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            login_failures: Limit::new(
+                parse_var("RATE_LIMIT_LOGIN_FAILURES", 5)?,
+                Duration::from_secs(parse_var("RATE_LIMIT_LOGIN_FAILURES_WINDOW_SECONDS", 300)?),
+            ),
+            login_per_ip: Limit::new(
+                parse_var("RATE_LIMIT_LOGIN_IP_PER_WINDOW", 300)?,
+                Duration::from_secs(parse_var("RATE_LIMIT_LOGIN_IP_WINDOW_SECONDS", 900)?),
+            ),
+            register_per_ip: Limit::new(
+                parse_var("RATE_LIMIT_REGISTER_IP_PER_HOUR", 100)?,
+                Duration::from_secs(3600),
+            ),
+            reset_per_ip: Limit::new(
+                parse_var("RATE_LIMIT_RESET_IP_PER_HOUR", 30)?,
+                Duration::from_secs(3600),
+            ),
+            api_per_user: Limit::new(
+                parse_var("RATE_LIMIT_API_PER_MIN", 100)?,
+                Duration::from_secs(60),
+            ),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://user:pass@host:587` (STARTTLS), `smtps://…:465` or `smtp://host:25?tls=none`
+    /// for a local relay. Unset: mails go to the dev mailbox directory.
+    pub smtp_url: Option<ConnectionUrl>,
+    pub from: String,
+    pub mailbox_dir: PathBuf,
+    /// Where the frontend's password-reset page lives; the token is appended.
+    pub reset_url_base: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub common: CommonSettings,
+    pub rate_limits: RateLimits,
+    pub mail: MailSettings,
+    pub refresh_token_ttl: Duration,
+    pub reset_token_ttl: Duration,
+    pub pairing_code_ttl: Duration,
+    pub body_limit: usize,
+    /// Apply migrations at start-up (on by default outside production).
+    pub migrate_on_start: bool,
+}
+
+impl ApiSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let common = CommonSettings::from_env("API_PORT", 5000)?;
+        let production = common.environment == nexus_config::Environment::Production;
+        Ok(Self {
+            rate_limits: RateLimits::from_env()?,
+            mail: MailSettings {
+                smtp_url: optional_var("SMTP_URL").map(ConnectionUrl::new),
+                from: var_or("MAIL_FROM", "Nexus Réussite <no-reply@nexus-reussite.fr>"),
+                mailbox_dir: PathBuf::from(var_or("MAILBOX_DIR", "var/mailbox")),
+                reset_url_base: var_or(
+                    "PASSWORD_RESET_URL",
+                    "http://localhost:3000/reinitialiser-mot-de-passe?token=",
+                ),
+            },
+            refresh_token_ttl: Duration::from_secs(parse_var(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 24 * 3600,
+            )?),
+            reset_token_ttl: Duration::from_secs(3600),
+            pairing_code_ttl: Duration::from_secs(7 * 24 * 3600),
+            body_limit: parse_var("REQUEST_BODY_LIMIT_BYTES", 1024 * 1024)?,
+            migrate_on_start: parse_var("MIGRATE_ON_START", !production)?,
+            common,
+        })
+    }
+}

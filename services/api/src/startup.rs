@@ -1,0 +1,91 @@
+//! Builds the API from its settings; tests start the same thing on port 0.
+
+use std::sync::Arc;
+
+use axum::Router;
+use nexus_auth::JwtKeys;
+use nexus_web::{
+    auth::Authenticator, health::Dependencies, ratelimit::RateLimiter, redis_conn::Redis,
+    service::Service,
+};
+use secrecy::ExposeSecret;
+
+use crate::{mail::Mailer, openapi, settings::ApiSettings, state::AppState};
+
+pub const SERVICE: &str = "nexus-api";
+
+pub struct Application {
+    service: Service,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: ApiSettings) -> anyhow::Result<Self> {
+        let common = &settings.common;
+        let pool = nexus_database::lazy_pool(
+            common.database_url.expose(),
+            common.database_max_connections,
+        )?;
+        if settings.migrate_on_start {
+            let pool = nexus_database::connect_with_retry(
+                common.database_url.expose(),
+                2,
+                std::time::Duration::from_secs(30),
+            )
+            .await?;
+            nexus_database::migrate(&pool).await?;
+        }
+        let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
+        let limiter = RateLimiter::new(redis.clone());
+        let jwt = JwtKeys::new(
+            common.jwt_secret.expose_secret().as_bytes(),
+            &common.jwt_audience,
+            common.access_token_ttl,
+        );
+        let authenticator = Authenticator {
+            keys: jwt.clone(),
+            pool: pool.clone(),
+            api_limit: Some((limiter.clone(), settings.rate_limits.api_per_user)),
+        };
+        let state = AppState {
+            mailer: Mailer::from_settings(&settings.mail)?,
+            pool: pool.clone(),
+            redis: redis.clone(),
+            limiter,
+            jwt,
+            authenticator,
+            settings: Arc::new(settings),
+        };
+        let (api, spec) = openapi::api_router()
+            .with_state(state.clone())
+            .split_for_parts();
+        let routes = Router::new().merge(api).merge(openapi::docs_router(spec));
+        let service = Service::bind(
+            SERVICE,
+            &state.settings.common,
+            routes,
+            Dependencies {
+                postgres: Some(pool),
+                redis: Some(redis),
+            },
+            state.settings.body_limit,
+        )
+        .await?;
+        Ok(Self { service, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.service.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.service.run_until_stopped(shutdown).await
+    }
+}

@@ -1,0 +1,25 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use nexus_auth::JwtKeys;
+use nexus_web::{auth::Authenticator, ratelimit::RateLimiter, redis_conn::Redis};
+use sqlx::PgPool;
+
+use crate::{mail::Mailer, settings::ApiSettings};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub redis: Redis,
+    pub limiter: RateLimiter,
+    pub jwt: JwtKeys,
+    pub mailer: Mailer,
+    pub settings: Arc<ApiSettings>,
+    pub authenticator: Authenticator,
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.authenticator.clone()
+    }
+}

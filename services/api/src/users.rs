@@ -1,0 +1,366 @@
+//! Accounts as an administrator manages them: list, create staff, activate, change roles.
+//! Also the user representation the other modules answer with.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use nexus_auth::Role;
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path, Query,
+    auth::CurrentUser,
+    error::ApiResult,
+    pagination::{PageQuery, Pagination},
+};
+use serde::{Deserialize, Serialize};
+// The SQL assembled here joins constant fragments only; every value is a bind parameter.
+use sqlx::{AssertSqlSafe, PgExecutor, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{auth::accounts, state::AppState, validate::Validator};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user))
+        .routes(routes!(set_user_status))
+        .routes(routes!(set_user_role))
+}
+
+/// A user as the API shows it; the student profile fields are set for students.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[schema(value_type = String, example = "student")]
+    pub role: String,
+    pub phone: Option<String>,
+    pub is_active: bool,
+    pub is_verified: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub school_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub academic_year: Option<String>,
+}
+
+const USER_VIEW: &str =
+    "select u.id, u.email, u.first_name, u.last_name, u.role, u.phone, u.is_active,
+        u.is_verified, u.created_at, u.last_login_at, p.class_level, p.school_name, p.academic_year
+    from users u left join student_profiles p on p.user_id = u.id";
+
+pub async fn find_user(executor: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserView>> {
+    sqlx::query_as(AssertSqlSafe(format!("{USER_VIEW} where u.id = $1")))
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+}
+
+pub async fn get_existing_user(pool: &PgPool, id: i64) -> ApiResult<UserView> {
+    find_user(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only users of this role.
+    pub role: Option<Role>,
+    /// Matches email, first or last name (case-insensitive).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+    pub pagination: Pagination,
+}
+
+/// List users. Roles: admin.
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    params(UserFilter, PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn list_users(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Query(filter): Query<UserFilter>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<UserList>> {
+    user.require(&[Role::Admin])?;
+    let search = filter
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| {
+            format!(
+                "%{}%",
+                escape_like(&q.chars().take(100).collect::<String>())
+            )
+        });
+    let role = filter.role.map(Role::as_str);
+    let condition = "where ($1::text is null or u.role = $1)
+        and ($2::text is null or u.email ilike $2 or u.first_name ilike $2 or u.last_name ilike $2)
+        and ($3::bool is null or u.is_active = $3)";
+    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "select count(*) from users u {condition}"
+    )))
+    .bind(role)
+    .bind(&search)
+    .bind(filter.is_active)
+    .fetch_one(&state.pool)
+    .await?;
+    let users: Vec<UserView> = sqlx::query_as(AssertSqlSafe(format!(
+        "{USER_VIEW} {condition} order by u.id limit $4 offset $5"
+    )))
+    .bind(role)
+    .bind(&search)
+    .bind(filter.is_active)
+    .bind(i64::from(page.limit()))
+    .bind(page.offset())
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(UserList {
+        users,
+        pagination: page.pagination(total),
+    }))
+}
+
+/// `%` and `_` typed by a person are literal characters, not wildcards.
+fn escape_like(raw: &str) -> String {
+    raw.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+    /// Required for students: `premiere` or `terminale`.
+    pub class_level: Option<String>,
+    pub school_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCreated {
+    pub success: bool,
+    pub message: String,
+    pub user_id: i64,
+}
+
+/// Create an account of any role (teachers and admins are created this way). Roles: admin.
+#[utoipa::path(post, path = "/api/users", tag = "users",
+    request_body = CreateUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn create_user(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Json(body): Json<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserCreated>)> {
+    user.require(&[Role::Admin])?;
+    let new = accounts::NewAccount {
+        email: body.email,
+        password: body.password,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        role: body.role,
+        phone: body.phone,
+        class_level: body.class_level,
+        school_name: body.school_name,
+    };
+    let user_id = accounts::create(&state.pool, new).await?;
+    tracing::info!(admin = user.id, user_id, role = %body.role, "account created by an admin");
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            success: true,
+            message: "Compte créé.".into(),
+            user_id,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub success: bool,
+    pub user: UserView,
+}
+
+/// One user. Roles: admin.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn get_user(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UserResponse>> {
+    user.require(&[Role::Admin])?;
+    Ok(Json(UserResponse {
+        success: true,
+        user: get_existing_user(&state.pool, id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusRequest {
+    pub is_active: bool,
+}
+
+/// Activate or deactivate an account; deactivation ends its sessions at once. An admin
+/// cannot deactivate themselves. Roles: admin.
+#[utoipa::path(patch, path = "/api/users/{id}/status", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = StatusRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn set_user_status(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<StatusRequest>,
+) -> ApiResult<Json<UserResponse>> {
+    user.require(&[Role::Admin])?;
+    refuse_self(&user, id)?;
+    let mut tx = state.pool.begin().await?;
+    let updated = sqlx::query("update users set is_active = $2 where id = $1")
+        .bind(id)
+        .bind(body.is_active)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApiError::not_found("Utilisateur introuvable."));
+    }
+    if !body.is_active {
+        crate::auth::tokens::revoke_all_refresh(&mut *tx, id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        admin = user.id,
+        user_id = id,
+        active = body.is_active,
+        "account status changed"
+    );
+    Ok(Json(UserResponse {
+        success: true,
+        user: get_existing_user(&state.pool, id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleRequest {
+    pub role: Role,
+    /// Needed when making a student of someone without a student profile.
+    pub class_level: Option<String>,
+}
+
+/// Change a user's role; it takes effect on their next request. An admin cannot change
+/// their own role. Roles: admin.
+#[utoipa::path(patch, path = "/api/users/{id}/role", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = RoleRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn set_user_role(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<RoleRequest>,
+) -> ApiResult<Json<UserResponse>> {
+    user.require(&[Role::Admin])?;
+    refuse_self(&user, id)?;
+    let mut tx = state.pool.begin().await?;
+    let exists: Option<bool> = sqlx::query_scalar(
+        "select exists(select 1 from student_profiles where user_id = u.id) from users u where u.id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let has_profile = exists.ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))?;
+    if body.role == Role::Student && !has_profile {
+        let level = body.class_level.as_deref().unwrap_or_default();
+        Validator::new()
+            .check(
+                accounts::is_class_level(level),
+                "classLevel",
+                "Niveau attendu : premiere ou terminale.",
+            )
+            .finish()?;
+        sqlx::query("insert into student_profiles (user_id, class_level) values ($1, $2)")
+            .bind(id)
+            .bind(level)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("update users set role = $2 where id = $1")
+        .bind(id)
+        .bind(body.role.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(admin = user.id, user_id = id, role = %body.role, "role changed");
+    Ok(Json(UserResponse {
+        success: true,
+        user: get_existing_user(&state.pool, id).await?,
+    }))
+}
+
+fn refuse_self(user: &CurrentUser, target: i64) -> ApiResult<()> {
+    if user.id == target {
+        return Err(ApiError::conflict(
+            "cannot_change_self",
+            "Un administrateur ne peut pas modifier son propre statut ni son propre rôle.",
+        ));
+    }
+    Ok(())
+}

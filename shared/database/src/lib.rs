@@ -1,0 +1,67 @@
+//! Postgres access shared by the services: the pool and the migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+pub use sqlx;
+
+/// The schema, embedded in every binary that runs migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../database/migrations");
+
+/// A pool that connects lazily: a service starts (and answers `/health`, and `/ready`
+/// with 503) while Postgres is still coming up, instead of crashing in a loop.
+pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse()
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(300))
+        .connect_lazy_with(options.application_name("nexus")))
+}
+
+/// Connects, retrying for a while: used by commands that cannot work without the database.
+pub async fn connect_with_retry(
+    url: &str,
+    max_connections: u32,
+    wait: Duration,
+) -> anyhow::Result<PgPool> {
+    let pool = lazy_pool(url, max_connections)?;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match sqlx::query("select 1").execute(&pool).await {
+            Ok(_) => return Ok(pool),
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%error, "Postgres not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error).context("connecting to Postgres"),
+        }
+    }
+}
+
+/// Applies pending migrations; safe to run from several processes at once (sqlx takes an
+/// advisory lock).
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("running database migrations")
+}
+
+/// Is Postgres answering? For `/ready`.
+pub async fn ping(pool: &PgPool) -> bool {
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("select 1").execute(pool),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok())
+}

@@ -1,0 +1,112 @@
+//! The authenticated caller, for every service's handlers.
+//!
+//! Besides the JWT checks (signature, HS256 only, `exp`, `aud`, `type`), the user's row
+//! is read on every request: a deactivated account or a changed role takes effect at
+//! once, not when the access token expires. It is one primary-key lookup.
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::{header, request::Parts},
+};
+use nexus_auth::{JwtError, JwtKeys, Role};
+use sqlx::PgPool;
+
+use crate::{
+    ApiError,
+    ratelimit::{Limit, RateLimiter},
+};
+
+#[derive(Clone)]
+pub struct Authenticator {
+    pub keys: JwtKeys,
+    pub pool: PgPool,
+    /// The per-user API limit (contract: 100 / min), checked for every authenticated call.
+    pub api_limit: Option<(RateLimiter, Limit)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl Authenticator {
+    /// Validates an access token and loads the caller.
+    pub async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
+        let claims = self.keys.verify_access(token).map_err(|e| match e {
+            JwtError::Expired => {
+                ApiError::unauthorized("token_expired", "Votre session a expiré. Reconnectez-vous.")
+            }
+            JwtError::Invalid => {
+                ApiError::unauthorized("invalid_token", "Jeton d'authentification invalide.")
+            }
+        })?;
+        let row: Option<(String, bool)> =
+            sqlx::query_as("select role, is_active from users where id = $1")
+                .bind(claims.user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (role, active) = row.ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "Jeton d'authentification invalide.")
+        })?;
+        if !active {
+            return Err(account_disabled());
+        }
+        let role = Role::parse(&role)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role:?} in users")))?;
+        Ok(CurrentUser {
+            id: claims.user_id,
+            role,
+        })
+    }
+}
+
+pub fn account_disabled() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "account_disabled",
+        "Ce compte est désactivé. Contactez l'administration de votre établissement.",
+    )
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    S: Send + Sync,
+    Authenticator: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Authenticator::from_ref(state);
+        let token = bearer_token(parts)
+            .ok_or_else(|| ApiError::unauthorized("missing_token", "Authentification requise."))?;
+        let user = auth.authenticate(token).await?;
+        if let Some((limiter, limit)) = &auth.api_limit {
+            limiter
+                .hit("api", &user.id.to_string(), *limit)
+                .await
+                .map_err(ApiError::too_many_requests)?;
+        }
+        Ok(user)
+    }
+}

@@ -1,0 +1,19 @@
+//! The HTTP plumbing every service shares: the contract's error body, extractors that
+//! answer bad input with it, health/readiness/metrics routes, the common middleware
+//! stack, client-IP resolution, Redis-backed rate limits, authentication and serving
+//! with graceful shutdown.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod net;
+pub mod pagination;
+pub mod ratelimit;
+pub mod redis_conn;
+pub mod serve;
+pub mod service;
+
+pub use error::{ApiError, ErrorBody};
+pub use extract::{Json, Path, Query};
