@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, header::ContentType},
+    message::{
+        Body, Mailbox,
+        header::{ContentTransferEncoding, ContentType},
+    },
 };
 
 use crate::settings::MailSettings;
@@ -53,7 +56,13 @@ impl Mailer {
             .to(mail.to.parse().context("recipient address")?)
             .subject(mail.subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(mail.body)
+            // Quoted-printable: valid for any line length (links), still readable as text
+            // in the dev mailbox; codes are put on lines of their own, short enough to stay
+            // whole.
+            .body(
+                Body::new_with_encoding(mail.body, ContentTransferEncoding::QuotedPrintable)
+                    .map_err(|_| anyhow::anyhow!("mail body cannot be encoded"))?,
+            )
             .context("building the message")?;
         match &self.transport {
             Transport::Smtp(smtp) => {

@@ -50,8 +50,9 @@ impl RateLimits {
 
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `smtp://user:pass@host:587` (STARTTLS), `smtps://…:465` or `smtp://host:25?tls=none`
-    /// for a local relay. Unset: mails go to the dev mailbox directory.
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
+    /// (TLS), or `smtp://host:25` (plain, for a relay on the same host). Unset: mails go
+    /// to the dev mailbox directory.
     pub smtp_url: Option<ConnectionUrl>,
     pub from: String,
     pub mailbox_dir: PathBuf,

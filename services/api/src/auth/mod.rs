@@ -486,7 +486,15 @@ async fn send_reset_mail(state: &AppState, email: &str) -> anyhow::Result<()> {
             to: email.to_owned(),
             subject: "Réinitialisation de votre mot de passe Nexus Réussite".into(),
             body: format!(
-                "Bonjour {first_name},\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable une heure, utilisable une seule fois) :\n\n{link}\n\nCode de réinitialisation : {token}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.\n\nL'équipe Nexus Réussite\n"
+                "Bonjour {first_name},\n\n\
+                 Pour choisir un nouveau mot de passe, ouvrez ce lien\n\
+                 (valable une heure, utilisable une seule fois) :\n\n\
+                 {link}\n\n\
+                 Code de réinitialisation, si le lien ne s'ouvre pas :\n\n\
+                 {token}\n\n\
+                 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message :\n\
+                 votre mot de passe reste inchangé.\n\n\
+                 L'équipe Nexus Réussite\n"
             ),
         })
         .await?;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+#
+# scripts/test.sh — the full test run (what CI runs, through .ci/run).
+#
+#   1. installs what the tests need (Postgres, Redis, curl, Python venv)
+#   2. starts a throw-away Postgres + Redis in .run/test/ (fsync off, no
+#      persistence), unless DATABASE_URL / REDIS_URL are given
+#   3. cargo test --workspace --locked [extra args...]
+#      (each test creates its own database from DATABASE_URL and its own
+#      Redis key prefix, so tests run in parallel against one server)
+#   4. scripts/fuzz.sh: schemathesis against the API (skip with SKIP_FUZZ=1)
+#   5. always stops the private Postgres/Redis, also on failure or Ctrl-C
+#
+# Exit status is non-zero if the tests or the fuzzing failed.
+#
+# Environment (all optional):
+#   DATABASE_URL, REDIS_URL   use these servers instead of private ones
+#   SKIP_FUZZ=1               skip step 4
+#   FUZZ_*                    see scripts/fuzz.sh
+# Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
+# RUST_BACKTRACE (1 unless set).
+set -euo pipefail
+
+NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/provision.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/provision.sh"
+
+TEST_DIR=$NEXUS_ROOT/.run/test
+
+# ---------------------------------------------------------------- packages
+# gcc/libc6-dev/pkg-config: crates that compile C code (ring).
+ensure_packages postgresql redis-server curl ca-certificates gcc libc6-dev pkg-config
+if [[ ${SKIP_FUZZ:-0} != 1 ]] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    ensure_packages python3-venv
+fi
+command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup)"
+
+# ---------------------------------------------------------------- servers
+# Stop the private servers however we leave: success, failure, Ctrl-C.
+# stop_private_services only touches servers whose state files are in
+# .run/test, so with external DATABASE_URL/REDIS_URL it does nothing.
+# shellcheck disable=SC2317  # invoked through the trap below
+cleanup() {
+    local rc=$?
+    stop_private_services "$TEST_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$TEST_DIR"
+TEST=1 start_postgres "$TEST_DIR"
+TEST=1 start_redis "$TEST_DIR"
+export DATABASE_URL REDIS_URL
+export APP_ENV=test
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
+info "REDIS_URL=$(mask_url "$REDIS_URL")"
+
+# ---------------------------------------------------------------- tests
+cd "$NEXUS_ROOT"
+info "cargo test --workspace --locked $*"
+if cargo test --workspace --locked "$@"; then
+    test_rc=0
+else
+    test_rc=$?
+fi
+
+# ---------------------------------------------------------------- fuzzing
+# Run even when a test failed: its verdict is independent, and CI then shows
+# every problem of a submission at once.
+fuzz_rc=skipped
+if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
+    if bash "$NEXUS_ROOT/scripts/fuzz.sh"; then
+        fuzz_rc=0
+    else
+        fuzz_rc=$?
+    fi
+fi
+
+# ---------------------------------------------------------------- verdict
+echo
+echo "==================== scripts/test.sh summary ===================="
+if [[ $test_rc == 0 ]]; then
+    echo "cargo test: ok"
+else
+    echo "cargo test: FAILED (exit $test_rc; see the test output above)"
+fi
+case $fuzz_rc in
+    skipped) echo "schemathesis: skipped (SKIP_FUZZ=1)" ;;
+    0) echo "schemathesis: ok" ;;
+    *) echo "schemathesis: FAILED (exit $fuzz_rc; see its summary above)" ;;
+esac
+
+if [[ $test_rc != 0 ]]; then
+    exit "$test_rc"
+fi
+if [[ $fuzz_rc != 0 && $fuzz_rc != skipped ]]; then
+    exit "$fuzz_rc"
+fi
+exit 0

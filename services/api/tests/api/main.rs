@@ -1,0 +1,13 @@
+//! The API's integration tests: one binary (link time), one module per feature. Each
+//! test starts the real API on port 0 against real Postgres and Redis, in a database and
+//! a Redis key prefix of its own.
+
+mod auth;
+mod authorization;
+mod helpers;
+mod hostile;
+mod me;
+mod password_reset;
+mod rate_limits;
+mod service;
+mod users;
