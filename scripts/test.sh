@@ -15,6 +15,7 @@
 #
 # Environment (all optional):
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
+#   SKIP_LINT=1               skip cargo fmt --check and clippy
 #   SKIP_FUZZ=1               skip step 4
 #   FUZZ_*                    see scripts/fuzz.sh
 # Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
@@ -58,8 +59,19 @@ export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
 info "REDIS_URL=$(mask_url "$REDIS_URL")"
 
-# ---------------------------------------------------------------- tests
+# ---------------------------------------------------------------- lints
+# Formatting and clippy are part of the suite: a submission that fails them is red.
 cd "$NEXUS_ROOT"
+lint_rc=skipped
+if [[ ${SKIP_LINT:-0} != 1 ]]; then
+    lint_rc=0
+    info "cargo fmt --check"
+    cargo fmt --all --check || lint_rc=$?
+    info "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets --locked -- -D warnings || lint_rc=$?
+fi
+
+# ---------------------------------------------------------------- tests
 info "cargo test --workspace --locked $*"
 if cargo test --workspace --locked "$@"; then
     test_rc=0
@@ -82,6 +94,11 @@ fi
 # ---------------------------------------------------------------- verdict
 echo
 echo "==================== scripts/test.sh summary ===================="
+case $lint_rc in
+    skipped) echo "fmt + clippy: skipped (SKIP_LINT=1)" ;;
+    0) echo "fmt + clippy: ok" ;;
+    *) echo "fmt + clippy: FAILED (see above)" ;;
+esac
 if [[ $test_rc == 0 ]]; then
     echo "cargo test: ok"
 else
@@ -95,6 +112,9 @@ esac
 
 if [[ $test_rc != 0 ]]; then
     exit "$test_rc"
+fi
+if [[ $lint_rc != 0 && $lint_rc != skipped ]]; then
+    exit "$lint_rc"
 fi
 if [[ $fuzz_rc != 0 && $fuzz_rc != skipped ]]; then
     exit "$fuzz_rc"

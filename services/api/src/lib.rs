@@ -1,15 +1,24 @@
-//! `nexus-api`: accounts, roles and families (this slice), then the learning domain.
+//! `nexus-api`: accounts, roles and families; classes, courses, progress, assessments
+//! with grading, dashboards and notifications.
 
+pub mod access;
+pub mod assessments;
 pub mod auth;
+pub mod classes;
 pub mod cli;
+pub mod courses;
+pub mod dashboard;
 pub mod mail;
 pub mod me;
+pub mod notifications;
 pub mod openapi;
+pub mod progress;
 pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod users;
 pub mod validate;
+pub mod worker;
 
 pub use startup::Application;

@@ -125,7 +125,7 @@ async fn update_me(
     )))
 }
 
-fn is_school_year(value: &str) -> bool {
+pub fn is_school_year(value: &str) -> bool {
     let Some((a, b)) = value.split_once('-') else {
         return false;
     };

@@ -23,6 +23,12 @@ use crate::state::AppState;
         (name = "auth", description = "Sign-up, sign-in, tokens, password reset"),
         (name = "me", description = "The signed-in user's own account and family links"),
         (name = "users", description = "Account administration (admins)"),
+        (name = "classes", description = "Classes, join codes and rosters"),
+        (name = "courses", description = "Courses: drafts, publication, assignment to classes"),
+        (name = "progress", description = "Progress per course and section"),
+        (name = "assessments", description = "Quizzes, TPs, exams and projects; attempts and grading"),
+        (name = "dashboard", description = "Dashboards per role"),
+        (name = "notifications", description = "Notifications and their read state"),
     )
 )]
 struct ApiDoc;
@@ -50,6 +56,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::me::router())
         .merge(crate::users::router())
+        .merge(crate::classes::router())
+        .merge(crate::courses::router())
+        .merge(crate::progress::router())
+        .merge(crate::assessments::router())
+        .merge(crate::dashboard::router())
+        .merge(crate::notifications::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

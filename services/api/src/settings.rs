@@ -71,6 +71,8 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// Apply migrations at start-up (on by default outside production).
     pub migrate_on_start: bool,
+    /// Run the outbox relay and reminders in this process (on by default).
+    pub run_worker: bool,
 }
 
 impl ApiSettings {
@@ -96,6 +98,7 @@ impl ApiSettings {
             pairing_code_ttl: Duration::from_secs(7 * 24 * 3600),
             body_limit: parse_var("REQUEST_BODY_LIMIT_BYTES", 1024 * 1024)?,
             migrate_on_start: parse_var("MIGRATE_ON_START", !production)?,
+            run_worker: parse_var("RUN_WORKER", true)?,
             common,
         })
     }

@@ -86,6 +86,9 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if self.state.settings.run_worker {
+            crate::worker::spawn(self.state.pool.clone(), self.state.redis.clone());
+        }
         self.service.run_until_stopped(shutdown).await
     }
 }

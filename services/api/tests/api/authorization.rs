@@ -7,14 +7,17 @@ use nexus_auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::{
+    fixtures::{self, School},
+    helpers::{PASSWORD, TestApp, TestUser, spawn_app},
+};
 
 /// Expected statuses for: anonymous, student, parent, teacher, admin.
 type Expect = [u16; 5];
 
 struct Case {
     method: Method,
-    /// `{target}` is replaced by the id of a user the calls act on.
+    /// Placeholders in braces are resolved for each call by `World::resolve`.
     path: &'static str,
     body: Option<Value>,
     expect: Expect,
@@ -31,14 +34,16 @@ fn case(method: Method, path: &'static str, body: Option<Value>, expect: Expect)
 
 fn cases() -> Vec<Case> {
     use Method as M;
-    let new_staff = json!({"email": "new.teacher@lycee.fr", "password": PASSWORD, "firstName": "Nina", "lastName": "Prof", "role": "teacher"});
+    let new_staff = json!({"email": "{unique_email}", "password": PASSWORD, "firstName": "Nina", "lastName": "Prof", "role": "teacher"});
+    let new_assessment =
+        json!({"title": "Quiz", "type": "quiz", "questions": fixtures::objective_questions()});
     vec![
         // Public operations: the same answer whoever calls.
         case(
             M::POST,
             "/api/auth/register",
             Some(
-                json!({"role": "parent", "password": PASSWORD, "firstName": "P", "lastName": "Q", "email": "{unique}"}),
+                json!({"role": "parent", "password": PASSWORD, "firstName": "P", "lastName": "Q", "email": "{unique_email}"}),
             ),
             [201; 5],
         ),
@@ -80,6 +85,32 @@ fn cases() -> Vec<Case> {
             Some(json!({})),
             [401, 200, 200, 200, 200],
         ),
+        case(
+            M::GET,
+            "/api/notifications",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/notifications/read-all",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/notifications/{own_notification}/read",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(M::GET, "/api/classes", None, [401, 200, 200, 200, 200]),
+        case(M::GET, "/api/courses", None, [401, 200, 200, 200, 200]),
+        case(
+            M::GET,
+            "/api/courses/{course}",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
         // Students only.
         case(
             M::POST,
@@ -88,6 +119,36 @@ fn cases() -> Vec<Case> {
             [401, 201, 403, 403, 403],
         ),
         case(M::GET, "/api/me/parents", None, [401, 200, 403, 403, 403]),
+        case(
+            M::POST,
+            "/api/classes/join",
+            Some(json!({"code": "{other_class_code}"})),
+            [401, 200, 403, 403, 403],
+        ),
+        case(
+            M::PUT,
+            "/api/courses/{course}/progress",
+            Some(json!({"progressPercentage": 40})),
+            [401, 200, 403, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/api/assessments/{fresh_open_assessment}/attempts",
+            None,
+            [401, 201, 403, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/api/attempts/{in_progress_attempt}/submit",
+            Some(json!({"answers": {"q1": 1}})),
+            [401, 200, 403, 403, 403],
+        ),
+        case(
+            M::GET,
+            "/api/dashboard/student",
+            None,
+            [401, 200, 403, 403, 403],
+        ),
         // Parents only.
         case(M::GET, "/api/me/children", None, [401, 403, 200, 403, 403]),
         case(
@@ -95,6 +156,165 @@ fn cases() -> Vec<Case> {
             "/api/me/children",
             Some(json!({"code": "ZZZZZZZZ"})),
             [401, 403, 400, 403, 403],
+        ),
+        case(
+            M::GET,
+            "/api/dashboard/parent",
+            None,
+            [401, 403, 200, 403, 403],
+        ),
+        // Relations: the student, their parent, their teacher, admins.
+        case(
+            M::GET,
+            "/api/classes/{class}",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/students/{student}/progress",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/attempts/{attempt}",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/assessments/{assessment}",
+            None,
+            [401, 200, 404, 200, 200],
+        ),
+        case(M::GET, "/api/assessments", None, [401, 200, 403, 200, 200]),
+        // The class's teacher and admins.
+        case(
+            M::GET,
+            "/api/dashboard/teacher",
+            None,
+            [401, 403, 403, 200, 403],
+        ),
+        case(
+            M::POST,
+            "/api/classes",
+            Some(json!({"name": "1re NSI", "level": "premiere", "schoolYear": "2026-2027"})),
+            [401, 403, 403, 201, 201],
+        ),
+        case(
+            M::PATCH,
+            "/api/classes/{class}",
+            Some(json!({"name": "Terminale NSI B"})),
+            [401, 403, 403, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/classes/{class}/students",
+            Some(json!({"email": "{fresh_student_email}"})),
+            [401, 403, 403, 201, 201],
+        ),
+        case(
+            M::DELETE,
+            "/api/classes/{class}/students/{fresh_member}",
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/classes/{class}/progress",
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/courses",
+            Some(fixtures::course_body("Nouveau cours")),
+            [401, 403, 403, 201, 201],
+        ),
+        case(
+            M::PUT,
+            "/api/courses/{fresh_course}",
+            Some(fixtures::course_body("Cours modifié")),
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::DELETE,
+            "/api/courses/{fresh_course}",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/courses/{fresh_course}/publish",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/courses/{fresh_course}/unpublish",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/courses/{fresh_course}/classes",
+            Some(json!({"classId": "{class_id_number}"})),
+            [401, 404, 404, 201, 201],
+        ),
+        case(
+            M::DELETE,
+            "/api/courses/{assigned_course}/classes/{class}",
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/assessments",
+            Some(new_assessment.clone()),
+            [401, 403, 403, 201, 201],
+        ),
+        case(
+            M::PUT,
+            "/api/assessments/{fresh_assessment}",
+            Some(new_assessment),
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::PATCH,
+            "/api/assessments/{fresh_assessment}",
+            Some(json!({"answersReleased": true})),
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::DELETE,
+            "/api/assessments/{fresh_assessment}",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/assessments/{fresh_assessment}/publish",
+            Some(json!({"classId": "{class_id_number}"})),
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::DELETE,
+            "/api/assessments/{fresh_open_assessment}/classes/{class}",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/assessments/{assessment}/attempts",
+            None,
+            [401, 404, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/attempts/{submitted_attempt}/grade",
+            Some(json!({"questions": {}})),
+            [401, 403, 403, 200, 200],
         ),
         // Admins only.
         case(M::GET, "/api/users", None, [401, 403, 403, 403, 200]),
@@ -122,33 +342,160 @@ fn cases() -> Vec<Case> {
             Some(json!({"role": "parent"})),
             [401, 403, 403, 403, 200],
         ),
+        case(
+            M::GET,
+            "/api/dashboard/admin",
+            None,
+            [401, 403, 403, 403, 200],
+        ),
     ]
+}
+
+/// The fixtures the matrix acts on; `fresh_*` placeholders create a new object per call,
+/// so that a call that changes or deletes it leaves the next caller's case intact.
+struct World {
+    school: School,
+    target: TestUser,
+    other_class_codes: std::sync::Mutex<Vec<String>>,
+    assessment: i64,
+    attempt: i64,
+}
+
+impl World {
+    async fn new(app: &TestApp) -> World {
+        let school = School::new(app).await;
+        let target = app.user(Role::Parent).await;
+        let assessment = fixtures::assessment_of(
+            app,
+            school.teacher.id,
+            fixtures::objective_questions(),
+            Some(school.class_id),
+        )
+        .await;
+        let attempt = fixtures::attempt_of(app, assessment, school.student.id, "graded").await;
+        World {
+            school,
+            target,
+            other_class_codes: Default::default(),
+            assessment,
+            attempt,
+        }
+    }
+
+    /// Replaces the placeholders of `text` for a call by `caller` (None: anonymous).
+    async fn resolve(&self, app: &TestApp, text: &str, caller: Option<&TestUser>) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            let name_len = after
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(after.len());
+            out.push_str(&rest[..start]);
+            if name_len > 0 && after[name_len..].starts_with('}') {
+                out.push_str(&self.value_of(app, &after[..name_len], caller).await);
+                rest = &after[name_len + 1..];
+            } else {
+                out.push('{');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    async fn value_of(&self, app: &TestApp, name: &str, caller: Option<&TestUser>) -> String {
+        let s = &self.school;
+        let teacher = s.teacher.id;
+        match name {
+            "target" => self.target.id.to_string(),
+            "class" | "class_id_number" => s.class_id.to_string(),
+            "course" => s.course_id.to_string(),
+            "student" => s.student.id.to_string(),
+            "assessment" => self.assessment.to_string(),
+            "attempt" => self.attempt.to_string(),
+            "unique_email" => format!("u-{}@famille.fr", uuid::Uuid::new_v4().simple()),
+            "own_notification" => match caller {
+                Some(user) => sqlx::query_scalar::<_, i64>("insert into notifications (user_id, kind, title) values ($1, 'test', 'Test') returning id")
+                    .bind(user.id)
+                    .fetch_one(&app.pool)
+                    .await
+                    .expect("notification")
+                    .to_string(),
+                None => "1".into(),
+            },
+            "other_class_code" => {
+                let (_, code) = fixtures::class_of(app, teacher).await;
+                self.other_class_codes.lock().expect("lock").push(code.clone());
+                code
+            }
+            "fresh_student_email" => app.user(Role::Student).await.email,
+            "fresh_member" => {
+                let student = app.user(Role::Student).await;
+                fixtures::add_member(app, s.class_id, student.id).await;
+                student.id.to_string()
+            }
+            "fresh_course" => fixtures::course_of(app, teacher, "Brouillon", false).await.to_string(),
+            "assigned_course" => {
+                let course = fixtures::course_of(app, teacher, "Attribué", true).await;
+                sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
+                    .bind(course)
+                    .bind(s.class_id)
+                    .execute(&app.pool)
+                    .await
+                    .expect("assign");
+                course.to_string()
+            }
+            "fresh_assessment" => fixtures::assessment_of(app, teacher, fixtures::objective_questions(), None).await.to_string(),
+            "fresh_open_assessment" => {
+                fixtures::assessment_of(app, teacher, fixtures::objective_questions(), Some(s.class_id)).await.to_string()
+            }
+            "in_progress_attempt" => {
+                let assessment = fixtures::assessment_of(app, teacher, fixtures::objective_questions(), Some(s.class_id)).await;
+                fixtures::attempt_of(app, assessment, s.student.id, "in_progress").await.to_string()
+            }
+            "submitted_attempt" => fixtures::attempt_of(app, self.assessment, s.student.id, "submitted").await.to_string(),
+            other => panic!("unknown placeholder {other}"),
+        }
+    }
 }
 
 #[tokio::test]
 async fn every_endpoint_answers_every_role_as_documented() {
     let app = spawn_app().await;
-    let target = app.user(Role::Parent).await;
-    let mut callers: Vec<(&str, Option<String>)> = vec![("anonymous", None)];
-    for role in [Role::Student, Role::Parent, Role::Teacher, Role::Admin] {
-        callers.push((role.as_str(), Some(app.user(role).await.token)));
-    }
+    let world = World::new(&app).await;
+    let callers: Vec<(&str, Option<&TestUser>)> = vec![
+        ("anonymous", None),
+        ("student", Some(&world.school.student)),
+        ("parent", Some(&world.school.parent)),
+        ("teacher", Some(&world.school.teacher)),
+        ("admin", Some(&world.school.admin)),
+    ];
     let mut failures = Vec::new();
     for case in cases() {
-        let path = case.path.replace("{target}", &target.id.to_string());
-        for ((who, token), expected) in callers.iter().zip(case.expect) {
-            let body = case.body.clone().map(|mut b| {
-                if b.get("email") == Some(&json!("{unique}")) {
-                    b["email"] = json!(format!(
-                        "{who}-{}@famille.fr",
-                        uuid::Uuid::new_v4().simple()
-                    ));
+        for ((who, caller), expected) in callers.iter().zip(case.expect) {
+            let path = world.resolve(&app, case.path, *caller).await;
+            let body = match &case.body {
+                Some(body) => {
+                    let text = world.resolve(&app, &body.to_string(), *caller).await;
+                    // A placeholder for a number sits in quotes in the JSON text.
+                    let text = text.replace(
+                        &format!("\"{}\"", world.school.class_id),
+                        &world.school.class_id.to_string(),
+                    );
+                    serde_json::from_str(&text).expect("json")
                 }
-                b
-            });
-            let body = body.or_else(|| (case.method != Method::GET).then(|| json!({})));
+                None if case.method != Method::GET && case.method != Method::DELETE => json!({}),
+                None => Value::Null,
+            };
+            let body = (!body.is_null()).then_some(body);
             let answer = app
-                .request(case.method.clone(), &path, token.as_deref(), body)
+                .request(
+                    case.method.clone(),
+                    &path,
+                    caller.map(|c| c.token.as_str()),
+                    body,
+                )
                 .await;
             if answer.status.as_u16() != expected {
                 failures.push(format!(
@@ -177,19 +524,37 @@ async fn the_matrix_covers_every_documented_operation() {
                 .expect("operations")
                 .keys()
                 .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
-                .map(move |m| format!("{} {}", m.to_uppercase(), path.replace("{id}", "{target}")))
+                .map(move |m| format!("{} {}", m.to_uppercase(), shape(path)))
         })
         .collect();
     let tested: BTreeSet<String> = cases()
         .iter()
-        .map(|c| format!("{} {}", c.method, c.path))
+        .map(|c| format!("{} {}", c.method, shape(c.path)))
         .collect();
     let missing: Vec<_> = documented.difference(&tested).collect();
     assert!(
         missing.is_empty(),
         "operations missing from the authorization matrix: {missing:?}"
     );
-    assert!(documented.len() >= 17);
+    assert!(documented.len() >= 50);
+}
+
+/// A path with every parameter written `{}`.
+fn shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            c if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[tokio::test]

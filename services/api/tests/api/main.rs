@@ -4,6 +4,7 @@
 
 mod auth;
 mod authorization;
+mod fixtures;
 mod helpers;
 mod hostile;
 mod me;

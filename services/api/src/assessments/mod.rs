@@ -1,0 +1,815 @@
+//! Assessments (quiz, TP, exam, project): written by a teacher, published to classes
+//! with opening and closing dates, taken by students in attempts (`attempts.rs`).
+
+pub mod attempts;
+pub mod questions;
+
+use axum::{extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use nexus_auth::Role;
+use nexus_web::{ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use self::questions::{Question, StudentQuestion, validate_questions};
+use crate::{
+    access::ensure_class_owner,
+    auth::Done,
+    notifications::{NewNotification, notify},
+    state::AppState,
+    validate::{Validator, has_control},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_assessments, create_assessment))
+        .routes(routes!(
+            get_assessment,
+            replace_assessment,
+            update_settings,
+            delete_assessment
+        ))
+        .routes(routes!(publish_assessment))
+        .routes(routes!(unpublish_assessment))
+        .merge(attempts::router())
+}
+
+pub const TYPES: [&str; 4] = ["quiz", "tp", "exam", "project"];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssessmentRow {
+    pub id: i64,
+    pub course_id: Option<i64>,
+    pub title: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub description: Option<String>,
+    pub questions: sqlx::types::Json<Vec<Question>>,
+    pub max_score: Option<f64>,
+    pub time_limit_minutes: Option<i32>,
+    pub max_attempts: i32,
+    pub late_policy: String,
+    pub answers_released: bool,
+    pub help_mode: String,
+    pub is_published: bool,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const ASSESSMENT_COLUMNS: &str = "a.id, a.course_id, a.title, a.type, a.description, a.questions,
+    a.max_score::float8 as max_score, a.time_limit_minutes, a.max_attempts, a.late_policy, a.answers_released,
+    a.help_mode, a.is_published, a.created_by, a.created_at";
+
+pub async fn load(pool: &PgPool, id: i64) -> ApiResult<AssessmentRow> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {ASSESSMENT_COLUMNS} from assessments a where a.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))
+}
+
+impl AssessmentRow {
+    pub fn managed_by(&self, user: &CurrentUser) -> bool {
+        user.role == Role::Admin || (user.role == Role::Teacher && self.created_by == Some(user.id))
+    }
+}
+
+/// The author or an admin; anyone else gets a 404 (the assessment's existence is not
+/// theirs to learn), except students, who reach published ones through other routes.
+pub async fn load_managed(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiResult<AssessmentRow> {
+    let row = load(pool, id).await?;
+    if row.managed_by(user) {
+        Ok(row)
+    } else {
+        Err(ApiError::not_found("Évaluation introuvable."))
+    }
+}
+
+/// One class an assessment is published to, with its window.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Publication {
+    pub class_id: i64,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+/// The whole assessment, answers included: for its author and admins.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeacherAssessment {
+    pub id: i64,
+    pub course_id: Option<i64>,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: Option<String>,
+    pub questions: Vec<Question>,
+    pub max_score: f64,
+    pub time_limit_minutes: Option<i32>,
+    pub max_attempts: i32,
+    pub late_policy: String,
+    pub answers_released: bool,
+    pub help_mode: String,
+    pub is_published: bool,
+    pub publications: Vec<Publication>,
+}
+
+/// What a student sees before and during an attempt: no answers, no explanations.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentAssessment {
+    pub id: i64,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: Option<String>,
+    pub max_score: f64,
+    pub time_limit_minutes: Option<i32>,
+    pub max_attempts: i32,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub questions: Vec<StudentQuestion>,
+}
+
+impl AssessmentRow {
+    pub fn max_score(&self) -> f64 {
+        self.max_score
+            .unwrap_or_else(|| self.questions.0.iter().map(|q| q.points).sum())
+    }
+
+    pub fn for_student(&self, window: Option<&Window>) -> StudentAssessment {
+        StudentAssessment {
+            id: self.id,
+            title: self.title.clone(),
+            kind: self.kind.clone(),
+            description: self.description.clone(),
+            max_score: self.max_score(),
+            time_limit_minutes: self.time_limit_minutes,
+            max_attempts: self.max_attempts,
+            opens_at: window.map(|w| w.opens_at),
+            closes_at: window.and_then(|w| w.closes_at),
+            questions: self.questions.0.iter().map(Question::for_student).collect(),
+        }
+    }
+
+    async fn for_teacher(self, pool: &PgPool) -> ApiResult<TeacherAssessment> {
+        let publications = sqlx::query_as(
+            "select class_id, opens_at, closes_at from assessment_classes where assessment_id = $1 order by class_id",
+        )
+        .bind(self.id)
+        .fetch_all(pool)
+        .await?;
+        Ok(TeacherAssessment {
+            max_score: self.max_score(),
+            id: self.id,
+            course_id: self.course_id,
+            title: self.title,
+            kind: self.kind,
+            description: self.description,
+            questions: self.questions.0,
+            time_limit_minutes: self.time_limit_minutes,
+            max_attempts: self.max_attempts,
+            late_policy: self.late_policy,
+            answers_released: self.answers_released,
+            help_mode: self.help_mode,
+            is_published: self.is_published,
+            publications,
+        })
+    }
+}
+
+/// The most lenient window among the student's classes the assessment is published to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Window {
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+pub async fn student_window(
+    pool: &PgPool,
+    assessment_id: i64,
+    student_id: i64,
+) -> sqlx::Result<Option<Window>> {
+    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+        "select min(p.opens_at), max(p.closes_at), bool_or(p.closes_at is null)
+         from assessment_classes p
+         join class_members m on m.class_id = p.class_id
+         join classes c on c.id = p.class_id
+         where p.assessment_id = $1 and m.student_id = $2 and c.archived_at is null",
+    )
+    .bind(assessment_id)
+    .bind(student_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(opens, closes, open_ended)| {
+        opens.map(|opens_at| Window {
+            opens_at,
+            closes_at: if open_ended { None } else { closes },
+        })
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssessmentSummary {
+    pub id: i64,
+    pub title: String,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub course_id: Option<i64>,
+    pub max_score: Option<f64>,
+    pub time_limit_minutes: Option<i32>,
+    pub is_published: bool,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    /// For students: attempts used so far.
+    pub attempts_used: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentList {
+    pub success: bool,
+    pub assessments: Vec<AssessmentSummary>,
+}
+
+/// Assessments: a teacher's own, all for an admin, those published to a student's
+/// classes for a student. Roles: student, teacher, admin.
+#[utoipa::path(get, path = "/api/assessments", tag = "assessments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AssessmentList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn list_assessments(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<AssessmentList>> {
+    user.require(&[Role::Student, Role::Teacher, Role::Admin])?;
+    let assessments = if user.role == Role::Student {
+        sqlx::query_as(
+            "select a.id, a.title, a.type, a.course_id, a.max_score::float8 as max_score, a.time_limit_minutes,
+                    a.is_published, min(p.opens_at) as opens_at,
+                    case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at,
+                    (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used
+             from assessments a
+             join assessment_classes p on p.assessment_id = a.id
+             join class_members m on m.class_id = p.class_id and m.student_id = $1
+             join classes c on c.id = p.class_id and c.archived_at is null
+             group by a.id order by closes_at nulls last, a.id",
+        )
+        .bind(user.id)
+        .fetch_all(&state.pool)
+        .await?
+    } else {
+        sqlx::query_as(
+            "select a.id, a.title, a.type, a.course_id, a.max_score::float8 as max_score, a.time_limit_minutes,
+                    a.is_published, null::timestamptz as opens_at, null::timestamptz as closes_at, null::bigint as attempts_used
+             from assessments a where $1 or a.created_by = $2 order by a.id desc",
+        )
+        .bind(user.role == Role::Admin)
+        .bind(user.id)
+        .fetch_all(&state.pool)
+        .await?
+    };
+    Ok(Json(AssessmentList {
+        success: true,
+        assessments,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssessmentInput {
+    pub title: String,
+    /// `quiz`, `tp`, `exam` or `project`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: Option<String>,
+    pub course_id: Option<i64>,
+    pub questions: Vec<Question>,
+    /// Minutes from the start of an attempt; none = untimed.
+    pub time_limit_minutes: Option<i32>,
+    /// Attempts per student (default 1).
+    pub max_attempts: Option<i32>,
+    /// `flag` (default: late submissions are graded and marked late) or `refuse`
+    /// (kept for the teacher, not graded, the student gets 409).
+    pub late_policy: Option<String>,
+    /// How ARIA may help during an attempt: `default` (by type), `explain`, `hints`, `none`.
+    pub help_mode: Option<String>,
+}
+
+const LATE_POLICIES: [&str; 2] = ["flag", "refuse"];
+const HELP_MODES: [&str; 4] = ["default", "explain", "hints", "none"];
+
+impl AssessmentInput {
+    async fn validate(&self, pool: &PgPool, user: &CurrentUser) -> ApiResult<()> {
+        let mut v = Validator::new();
+        v.check(
+            !self.title.trim().is_empty()
+                && self.title.chars().count() <= 200
+                && !has_control(&self.title),
+            "title",
+            "Doit contenir entre 1 et 200 caractères.",
+        )
+        .check(
+            TYPES.contains(&self.kind.as_str()),
+            "type",
+            "Type attendu : quiz, tp, exam ou project.",
+        )
+        .check(
+            self.description
+                .as_deref()
+                .is_none_or(|d| d.chars().count() <= 10_000),
+            "description",
+            "Au plus 10 000 caractères.",
+        )
+        .check(
+            self.time_limit_minutes
+                .is_none_or(|t| (1..=1440).contains(&t)),
+            "timeLimitMinutes",
+            "Entre 1 et 1440 minutes.",
+        )
+        .check(
+            self.max_attempts.is_none_or(|n| (1..=100).contains(&n)),
+            "maxAttempts",
+            "Entre 1 et 100 tentatives.",
+        )
+        .check(
+            self.late_policy
+                .as_deref()
+                .is_none_or(|p| LATE_POLICIES.contains(&p)),
+            "latePolicy",
+            "flag ou refuse.",
+        )
+        .check(
+            self.help_mode
+                .as_deref()
+                .is_none_or(|m| HELP_MODES.contains(&m)),
+            "helpMode",
+            "default, explain, hints ou none.",
+        );
+        validate_questions(&self.questions, &mut v);
+        if let Some(course_id) = self.course_id {
+            let visible: bool = sqlx::query_scalar(
+                "select exists(select 1 from courses where id = $1 and (is_published or created_by = $2 or $3))",
+            )
+            .bind(course_id)
+            .bind(user.id)
+            .bind(user.role == Role::Admin)
+            .fetch_one(pool)
+            .await?;
+            v.check(visible, "courseId", "Cours introuvable.");
+        }
+        v.finish()
+    }
+
+    fn max_score(&self) -> f64 {
+        questions::round2(self.questions.iter().map(|q| q.points).sum())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentSaved {
+    pub success: bool,
+    pub assessment: TeacherAssessment,
+}
+
+/// Write an assessment (a draft until published to a class). Roles: teacher, admin.
+#[utoipa::path(post, path = "/api/assessments", tag = "assessments",
+    request_body = AssessmentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AssessmentSaved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn create_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Json(body): Json<AssessmentInput>,
+) -> ApiResult<(StatusCode, Json<AssessmentSaved>)> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    body.validate(&state.pool, &user).await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into assessments (course_id, title, type, description, questions, max_score, time_limit_minutes,
+                                  max_attempts, late_policy, help_mode, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, 1), coalesce($9, 'flag'), coalesce($10, 'default'), $11)
+         returning id",
+    )
+    .bind(body.course_id)
+    .bind(body.title.trim())
+    .bind(&body.kind)
+    .bind(body.description.as_deref())
+    .bind(sqlx::types::Json(&body.questions))
+    .bind(body.max_score())
+    .bind(body.time_limit_minutes)
+    .bind(body.max_attempts)
+    .bind(body.late_policy.as_deref())
+    .bind(body.help_mode.as_deref())
+    .bind(user.id)
+    .fetch_one(&state.pool)
+    .await?;
+    let assessment = load(&state.pool, id)
+        .await?
+        .for_teacher(&state.pool)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AssessmentSaved {
+            success: true,
+            assessment,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AssessmentView {
+    Teacher(TeacherAssessment),
+    Student(StudentAssessment),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentResponse {
+    pub success: bool,
+    pub assessment: AssessmentView,
+}
+
+/// An assessment: whole for its author and admins; without answers for a student of a
+/// class it is published to. Roles: teacher (author), admin, student (published to them).
+#[utoipa::path(get, path = "/api/assessments/{id}", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AssessmentResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn get_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AssessmentResponse>> {
+    let row = load(&state.pool, id).await?;
+    let assessment = if row.managed_by(&user) {
+        AssessmentView::Teacher(row.for_teacher(&state.pool).await?)
+    } else if user.role == Role::Student {
+        let window = student_window(&state.pool, id, user.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))?;
+        AssessmentView::Student(row.for_student(Some(&window)))
+    } else {
+        return Err(ApiError::not_found("Évaluation introuvable."));
+    };
+    Ok(Json(AssessmentResponse {
+        success: true,
+        assessment,
+    }))
+}
+
+async fn has_attempts(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists(select 1 from assessment_results where assessment_id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+fn locked_by_attempts() -> ApiError {
+    ApiError::conflict(
+        "assessment_has_attempts",
+        "Des élèves ont déjà commencé cette évaluation : ses questions ne peuvent plus changer.",
+    )
+}
+
+/// Replace an assessment's questions and settings, as long as no student has started
+/// it (grades must keep meaning what they meant). Roles: author, admin.
+#[utoipa::path(put, path = "/api/assessments/{id}", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id")),
+    request_body = AssessmentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AssessmentSaved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn replace_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<AssessmentInput>,
+) -> ApiResult<Json<AssessmentSaved>> {
+    load_managed(&state.pool, &user, id).await?;
+    body.validate(&state.pool, &user).await?;
+    if has_attempts(&state.pool, id).await? {
+        return Err(locked_by_attempts());
+    }
+    sqlx::query(
+        "update assessments set course_id = $2, title = $3, type = $4, description = $5, questions = $6, max_score = $7,
+            time_limit_minutes = $8, max_attempts = coalesce($9, max_attempts), late_policy = coalesce($10, late_policy),
+            help_mode = coalesce($11, help_mode)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(body.course_id)
+    .bind(body.title.trim())
+    .bind(&body.kind)
+    .bind(body.description.as_deref())
+    .bind(sqlx::types::Json(&body.questions))
+    .bind(body.max_score())
+    .bind(body.time_limit_minutes)
+    .bind(body.max_attempts)
+    .bind(body.late_policy.as_deref())
+    .bind(body.help_mode.as_deref())
+    .execute(&state.pool)
+    .await?;
+    let assessment = load(&state.pool, id)
+        .await?
+        .for_teacher(&state.pool)
+        .await?;
+    Ok(Json(AssessmentSaved {
+        success: true,
+        assessment,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// Let students see the correct answers and explanations of their graded attempts.
+    pub answers_released: Option<bool>,
+    pub max_attempts: Option<i32>,
+    pub late_policy: Option<String>,
+    pub help_mode: Option<String>,
+}
+
+/// Change settings that may change at any time (releasing answers, attempts, late
+/// policy, ARIA's help mode). Roles: author, admin.
+#[utoipa::path(patch, path = "/api/assessments/{id}", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id")),
+    request_body = SettingsUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AssessmentSaved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn update_settings(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<SettingsUpdate>,
+) -> ApiResult<Json<AssessmentSaved>> {
+    load_managed(&state.pool, &user, id).await?;
+    Validator::new()
+        .check(
+            body.max_attempts.is_none_or(|n| (1..=100).contains(&n)),
+            "maxAttempts",
+            "Entre 1 et 100 tentatives.",
+        )
+        .check(
+            body.late_policy
+                .as_deref()
+                .is_none_or(|p| LATE_POLICIES.contains(&p)),
+            "latePolicy",
+            "flag ou refuse.",
+        )
+        .check(
+            body.help_mode
+                .as_deref()
+                .is_none_or(|m| HELP_MODES.contains(&m)),
+            "helpMode",
+            "default, explain, hints ou none.",
+        )
+        .finish()?;
+    sqlx::query(
+        "update assessments set answers_released = coalesce($2, answers_released), max_attempts = coalesce($3, max_attempts),
+            late_policy = coalesce($4, late_policy), help_mode = coalesce($5, help_mode) where id = $1",
+    )
+    .bind(id)
+    .bind(body.answers_released)
+    .bind(body.max_attempts)
+    .bind(body.late_policy.as_deref())
+    .bind(body.help_mode.as_deref())
+    .execute(&state.pool)
+    .await?;
+    let assessment = load(&state.pool, id)
+        .await?
+        .for_teacher(&state.pool)
+        .await?;
+    Ok(Json(AssessmentSaved {
+        success: true,
+        assessment,
+    }))
+}
+
+/// Delete an assessment nobody has started. Roles: author, admin.
+#[utoipa::path(delete, path = "/api/assessments/{id}", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn delete_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Done>> {
+    load_managed(&state.pool, &user, id).await?;
+    if has_attempts(&state.pool, id).await? {
+        return Err(locked_by_attempts());
+    }
+    sqlx::query("delete from assessments where id = $1")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    Ok(Json(Done {
+        success: true,
+        message: "Évaluation supprimée.".into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishRequest {
+    pub class_id: i64,
+    /// Default: now.
+    pub opens_at: Option<DateTime<Utc>>,
+    /// Default: never closes.
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+/// Publish to one of one's classes (or change its window there); the class's students
+/// are notified. Roles: author who teaches the class, admin.
+#[utoipa::path(post, path = "/api/assessments/{id}/publish", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id")),
+    request_body = PublishRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AssessmentSaved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn publish_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<PublishRequest>,
+) -> ApiResult<Json<AssessmentSaved>> {
+    let row = load_managed(&state.pool, &user, id).await?;
+    ensure_class_owner(&state.pool, &user, body.class_id).await?;
+    let opens_at = body.opens_at.unwrap_or_else(Utc::now);
+    Validator::new()
+        .check(
+            body.closes_at.is_none_or(|c| c > opens_at),
+            "closesAt",
+            "La fermeture doit suivre l'ouverture.",
+        )
+        .finish()?;
+    let mut tx = state.pool.begin().await?;
+    let first_time: bool = sqlx::query_scalar(
+        "insert into assessment_classes (assessment_id, class_id, opens_at, closes_at) values ($1, $2, $3, $4)
+         on conflict (assessment_id, class_id) do update set opens_at = excluded.opens_at, closes_at = excluded.closes_at,
+            due_soon_notified_at = null
+         returning xmax = 0",
+    )
+    .bind(id)
+    .bind(body.class_id)
+    .bind(opens_at)
+    .bind(body.closes_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("update assessments set is_published = true where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if first_time {
+        let students: Vec<i64> =
+            sqlx::query_scalar("select student_id from class_members where class_id = $1")
+                .bind(body.class_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let due = body
+            .closes_at
+            .map(|c| format!(" À rendre avant le {}.", c.format("%d/%m/%Y à %H:%M UTC")))
+            .unwrap_or_default();
+        notify(
+            &mut tx,
+            &students,
+            &NewNotification {
+                kind: "assessment_published",
+                title: format!("Nouvelle évaluation : {}", row.title),
+                body: format!("Une évaluation ({}) est disponible.{due}", row.kind),
+                data: json!({ "assessmentId": id, "classId": body.class_id, "closesAt": body.closes_at }),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let assessment = load(&state.pool, id)
+        .await?
+        .for_teacher(&state.pool)
+        .await?;
+    Ok(Json(AssessmentSaved {
+        success: true,
+        assessment,
+    }))
+}
+
+/// Withdraw an assessment from a class (attempts already made are kept).
+/// Roles: author who teaches the class, admin.
+#[utoipa::path(delete, path = "/api/assessments/{id}/classes/{classId}", tag = "assessments",
+    params(("id" = i64, Path, description = "Assessment id"), ("classId" = i64, Path, description = "Class id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn unpublish_assessment(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path((id, class_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Done>> {
+    load_managed(&state.pool, &user, id).await?;
+    ensure_class_owner(&state.pool, &user, class_id).await?;
+    let mut tx = state.pool.begin().await?;
+    let removed =
+        sqlx::query("delete from assessment_classes where assessment_id = $1 and class_id = $2")
+            .bind(id)
+            .bind(class_id)
+            .execute(&mut *tx)
+            .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::not_found(
+            "Cette évaluation n'est pas publiée dans cette classe.",
+        ));
+    }
+    sqlx::query(
+        "update assessments set is_published = exists(select 1 from assessment_classes where assessment_id = $1) where id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(Done {
+        success: true,
+        message: "Évaluation retirée de la classe.".into(),
+    }))
+}
+
+/// Notifies the students who have not submitted of assessments closing within 24 hours,
+/// once per publication. Run periodically by the background worker.
+pub async fn notify_due_soon(pool: &PgPool) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let due: Vec<(i64, i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "select p.assessment_id, p.class_id, a.title, p.closes_at from assessment_classes p
+         join assessments a on a.id = p.assessment_id
+         where p.due_soon_notified_at is null and p.closes_at > now() and p.closes_at <= now() + interval '24 hours'
+           and p.opens_at <= now()
+         for update of p skip locked",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (assessment_id, class_id, title, closes_at) in &due {
+        let students: Vec<i64> = sqlx::query_scalar(
+            "select m.student_id from class_members m where m.class_id = $1
+             and not exists(select 1 from assessment_results r where r.assessment_id = $2 and r.student_id = m.student_id
+                            and r.status <> 'in_progress')",
+        )
+        .bind(class_id)
+        .bind(assessment_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        notify(
+            &mut tx,
+            &students,
+            &NewNotification {
+                kind: "assessment_due_soon",
+                title: format!("À rendre bientôt : {title}"),
+                body: format!("Cette évaluation ferme le {}.", closes_at.format("%d/%m/%Y à %H:%M UTC")),
+                data: json!({ "assessmentId": assessment_id, "classId": class_id, "closesAt": closes_at }),
+            },
+        )
+        .await?;
+        sqlx::query("update assessment_classes set due_soon_notified_at = now() where assessment_id = $1 and class_id = $2")
+            .bind(assessment_id)
+            .bind(class_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}

@@ -1,0 +1,542 @@
+//! Questions of every type a teacher of NSI needs, what students see of them, and the
+//! grading of the objective ones.
+//!
+//! Grading rules (documented in docs/LEARNING.md):
+//! - single choice, true/false, ordering: all or nothing (ordering: the exact order);
+//! - multiple choice: `points × max(0, (right picks − wrong picks) / number of right
+//!   options)`, so ticking everything earns nothing;
+//! - short answer: equal to an accepted answer once both are lower-cased, stripped of
+//!   accents, of surrounding spaces and final punctuation, with inner spaces collapsed;
+//! - numeric: within `tolerance` of the answer; `3,14` and `3.14` are both read;
+//! - code and free text: left for the teacher (`pending_review`).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+use utoipa::ToSchema;
+
+use crate::validate::Validator;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Question {
+    pub id: String,
+    pub prompt: String,
+    /// Points the question is worth (> 0).
+    pub points: f64,
+    /// Shown to students after grading, once the teacher releases the answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    #[serde(flatten)]
+    pub kind: QuestionKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QuestionKind {
+    SingleChoice {
+        options: Vec<String>,
+        correct: usize,
+    },
+    MultipleChoice {
+        options: Vec<String>,
+        correct: Vec<usize>,
+    },
+    TrueFalse {
+        correct: bool,
+    },
+    ShortAnswer {
+        accepted: Vec<String>,
+    },
+    Numeric {
+        answer: f64,
+        #[serde(default)]
+        tolerance: f64,
+    },
+    /// Items in the correct order; students receive them shuffled.
+    Ordering {
+        items: Vec<OrderItem>,
+    },
+    /// Python code, graded by the teacher.
+    Code {
+        #[serde(default = "python")]
+        language: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        starter: Option<String>,
+    },
+    FreeText {},
+}
+
+fn python() -> String {
+    "python".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderItem {
+    pub id: String,
+    pub text: String,
+}
+
+/// A question as a student receives it: the prompt and what is needed to answer,
+/// never the answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentQuestion {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub prompt: String,
+    pub points: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<OrderItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starter: Option<String>,
+}
+
+impl QuestionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SingleChoice { .. } => "single_choice",
+            Self::MultipleChoice { .. } => "multiple_choice",
+            Self::TrueFalse { .. } => "true_false",
+            Self::ShortAnswer { .. } => "short_answer",
+            Self::Numeric { .. } => "numeric",
+            Self::Ordering { .. } => "ordering",
+            Self::Code { .. } => "code",
+            Self::FreeText {} => "free_text",
+        }
+    }
+
+    pub fn needs_teacher(&self) -> bool {
+        matches!(self, Self::Code { .. } | Self::FreeText {})
+    }
+}
+
+impl Question {
+    /// What a student sees. Ordering items are shuffled by a permutation that depends on
+    /// the question only, so a reload shows the same order.
+    pub fn for_student(&self) -> StudentQuestion {
+        let mut view = StudentQuestion {
+            id: self.id.clone(),
+            kind: self.kind.name(),
+            prompt: self.prompt.clone(),
+            points: self.points,
+            options: None,
+            items: None,
+            language: None,
+            starter: None,
+        };
+        match &self.kind {
+            QuestionKind::SingleChoice { options, .. }
+            | QuestionKind::MultipleChoice { options, .. } => {
+                view.options = Some(options.clone());
+            }
+            QuestionKind::Ordering { items } => view.items = Some(shuffled(items, &self.id)),
+            QuestionKind::Code { language, starter } => {
+                view.language = Some(language.clone());
+                view.starter = starter.clone();
+            }
+            _ => {}
+        }
+        view
+    }
+
+    /// The correct answer, in the shape a student submits it (for released corrections).
+    pub fn correct_answer(&self) -> Value {
+        match &self.kind {
+            QuestionKind::SingleChoice { correct, .. } => Value::from(*correct),
+            QuestionKind::MultipleChoice { correct, .. } => Value::from(correct.clone()),
+            QuestionKind::TrueFalse { correct } => Value::from(*correct),
+            QuestionKind::ShortAnswer { accepted } => {
+                Value::from(accepted.first().cloned().unwrap_or_default())
+            }
+            QuestionKind::Numeric { answer, .. } => Value::from(*answer),
+            QuestionKind::Ordering { items } => {
+                Value::from(items.iter().map(|i| i.id.clone()).collect::<Vec<_>>())
+            }
+            QuestionKind::Code { .. } | QuestionKind::FreeText {} => Value::Null,
+        }
+    }
+}
+
+/// A deterministic shuffle (FNV-1a seeded) that never returns the correct order when
+/// there are at least two items.
+fn shuffled(items: &[OrderItem], seed: &str) -> Vec<OrderItem> {
+    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut out = items.to_vec();
+    for i in (1..out.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    if out.len() >= 2 && out.iter().zip(items).all(|(a, b)| a.id == b.id) {
+        out.rotate_left(1);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GradeStatus {
+    Correct,
+    Partial,
+    Incorrect,
+    Unanswered,
+    PendingReview,
+    /// Graded by the teacher.
+    Reviewed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionGrade {
+    pub points: f64,
+    pub max_points: f64,
+    pub status: GradeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
+}
+
+/// Lower case, no accents, trimmed, inner whitespace collapsed, final punctuation dropped.
+pub fn normalize_text(raw: &str) -> String {
+    let folded: String = raw
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase();
+    let collapsed = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed
+        .trim_end_matches(['.', '!', '?', ';', ','])
+        .trim()
+        .to_owned()
+}
+
+fn read_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().replace(',', ".").replace(' ', "").parse().ok(),
+        _ => None,
+    }
+    .filter(|n: &f64| n.is_finite())
+}
+
+/// Is this answer of the right shape for the question? (`null` means unanswered.)
+pub fn answer_shape_ok(question: &Question, answer: &Value) -> bool {
+    if answer.is_null() {
+        return true;
+    }
+    match &question.kind {
+        QuestionKind::SingleChoice { .. } => answer.as_u64().is_some(),
+        QuestionKind::MultipleChoice { .. } => answer
+            .as_array()
+            .is_some_and(|a| a.len() <= 50 && a.iter().all(|v| v.as_u64().is_some())),
+        QuestionKind::TrueFalse { .. } => answer.is_boolean(),
+        QuestionKind::ShortAnswer { .. } => {
+            answer.as_str().is_some_and(|s| s.chars().count() <= 500)
+        }
+        QuestionKind::Numeric { .. } => {
+            answer.is_number() || answer.as_str().is_some_and(|s| s.len() <= 50)
+        }
+        QuestionKind::Ordering { items } => answer
+            .as_array()
+            .is_some_and(|a| a.len() <= items.len() + 5 && a.iter().all(Value::is_string)),
+        QuestionKind::Code { .. } | QuestionKind::FreeText {} => {
+            answer.as_str().is_some_and(|s| s.chars().count() <= 20_000)
+        }
+    }
+}
+
+/// Grades one answer. Questions for the teacher get `pending_review` and 0 points.
+pub fn grade(question: &Question, answer: &Value) -> QuestionGrade {
+    let max = question.points;
+    let result = |points: f64, status| QuestionGrade {
+        points,
+        max_points: max,
+        status,
+        feedback: None,
+    };
+    if answer.is_null() || answer.as_str().is_some_and(|s| s.trim().is_empty()) {
+        return if question.kind.needs_teacher() {
+            result(0.0, GradeStatus::PendingReview)
+        } else {
+            result(0.0, GradeStatus::Unanswered)
+        };
+    }
+    let all_or_nothing = |right: bool| {
+        if right {
+            result(max, GradeStatus::Correct)
+        } else {
+            result(0.0, GradeStatus::Incorrect)
+        }
+    };
+    match &question.kind {
+        QuestionKind::SingleChoice { correct, .. } => {
+            all_or_nothing(answer.as_u64() == Some(*correct as u64))
+        }
+        QuestionKind::TrueFalse { correct } => all_or_nothing(answer.as_bool() == Some(*correct)),
+        QuestionKind::MultipleChoice { correct, .. } => {
+            let picked: HashSet<u64> = answer
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            let right: HashSet<u64> = correct.iter().map(|c| *c as u64).collect();
+            let hits = picked.intersection(&right).count() as f64;
+            let wrong = picked.difference(&right).count() as f64;
+            let share = ((hits - wrong) / right.len().max(1) as f64).max(0.0);
+            let points = round2(max * share);
+            let status = if share >= 1.0 {
+                GradeStatus::Correct
+            } else if share > 0.0 {
+                GradeStatus::Partial
+            } else {
+                GradeStatus::Incorrect
+            };
+            result(points, status)
+        }
+        QuestionKind::ShortAnswer { accepted } => {
+            let given = normalize_text(answer.as_str().unwrap_or_default());
+            all_or_nothing(!given.is_empty() && accepted.iter().any(|a| normalize_text(a) == given))
+        }
+        QuestionKind::Numeric {
+            answer: expected,
+            tolerance,
+        } => all_or_nothing(
+            read_number(answer).is_some_and(|x| (x - expected).abs() <= tolerance.abs() + 1e-9),
+        ),
+        QuestionKind::Ordering { items } => {
+            let given: Vec<&str> = answer
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            all_or_nothing(
+                given.len() == items.len() && given.iter().zip(items).all(|(g, i)| *g == i.id),
+            )
+        }
+        QuestionKind::Code { .. } | QuestionKind::FreeText {} => {
+            result(0.0, GradeStatus::PendingReview)
+        }
+    }
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Checks a teacher's questions: ids unique, prompts present, answers consistent.
+pub fn validate_questions(questions: &[Question], v: &mut Validator) {
+    if questions.is_empty() || questions.len() > 200 {
+        v.fail("questions", "Entre 1 et 200 questions.");
+    }
+    let mut ids = HashSet::new();
+    for q in questions {
+        let label = format!("Question {:.30}", q.id);
+        if q.id.is_empty() || q.id.len() > 50 || !ids.insert(q.id.as_str()) {
+            v.fail(
+                "questions",
+                format!("{label} : identifiant vide, trop long ou en double."),
+            );
+        }
+        if q.prompt.trim().is_empty() || q.prompt.chars().count() > 20_000 {
+            v.fail("questions", format!("{label} : énoncé vide ou trop long."));
+        }
+        if !(q.points > 0.0 && q.points <= 1000.0) {
+            v.fail(
+                "questions",
+                format!("{label} : barème entre 0 (exclu) et 1000."),
+            );
+        }
+        let options_ok = |options: &Vec<String>| {
+            (2..=20).contains(&options.len()) && options.iter().all(|o| !o.trim().is_empty())
+        };
+        let ok = match &q.kind {
+            QuestionKind::SingleChoice { options, correct } => {
+                options_ok(options) && *correct < options.len()
+            }
+            QuestionKind::MultipleChoice { options, correct } => {
+                options_ok(options)
+                    && !correct.is_empty()
+                    && correct.iter().all(|c| *c < options.len())
+                    && correct.iter().collect::<HashSet<_>>().len() == correct.len()
+            }
+            QuestionKind::TrueFalse { .. } | QuestionKind::FreeText {} => true,
+            QuestionKind::ShortAnswer { accepted } => {
+                !accepted.is_empty() && accepted.iter().all(|a| !normalize_text(a).is_empty())
+            }
+            QuestionKind::Numeric { answer, tolerance } => {
+                answer.is_finite() && tolerance.is_finite() && *tolerance >= 0.0
+            }
+            QuestionKind::Ordering { items } => {
+                (2..=20).contains(&items.len())
+                    && items
+                        .iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<HashSet<_>>()
+                        .len()
+                        == items.len()
+                    && items
+                        .iter()
+                        .all(|i| !i.id.is_empty() && !i.text.trim().is_empty())
+            }
+            QuestionKind::Code { language, .. } => language == "python",
+        };
+        if !ok {
+            v.fail(
+                "questions",
+                format!(
+                    "{label} : réponse attendue incohérente avec le type {}.",
+                    q.kind.name()
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn q(kind: Value) -> Question {
+        let mut raw = json!({"id": "q1", "prompt": "?", "points": 2.0});
+        raw.as_object_mut()
+            .expect("object")
+            .extend(kind.as_object().expect("object").clone());
+        serde_json::from_value(raw).expect("question")
+    }
+
+    #[test]
+    fn multiple_choice_gives_partial_credit_and_nothing_for_ticking_everything() {
+        let question = q(
+            json!({"type": "multiple_choice", "options": ["a", "b", "c", "d"], "correct": [0, 2]}),
+        );
+        assert_eq!(grade(&question, &json!([0, 2])).points, 2.0);
+        assert_eq!(grade(&question, &json!([2])).points, 1.0);
+        assert_eq!(grade(&question, &json!([2])).status, GradeStatus::Partial);
+        assert_eq!(grade(&question, &json!([0, 1])).points, 0.0);
+        assert_eq!(grade(&question, &json!([0, 1, 2, 3])).points, 0.0);
+        assert_eq!(
+            grade(&question, &json!([0, 0, 2])).points,
+            2.0,
+            "duplicates count once"
+        );
+    }
+
+    #[test]
+    fn short_answers_ignore_case_accents_spaces_and_final_punctuation() {
+        let question = q(json!({"type": "short_answer", "accepted": ["Récursivité", "une pile"]}));
+        for answer in [
+            "recursivite",
+            "  RÉCURSIVITÉ. ",
+            "re\u{301}cursivite\u{301}",
+            "Une   pile",
+        ] {
+            assert_eq!(
+                grade(&question, &json!(answer)).status,
+                GradeStatus::Correct,
+                "{answer}"
+            );
+        }
+        assert_eq!(
+            grade(&question, &json!("file")).status,
+            GradeStatus::Incorrect
+        );
+        assert_eq!(
+            grade(&question, &json!("   ")).status,
+            GradeStatus::Unanswered
+        );
+    }
+
+    #[test]
+    fn numeric_answers_hold_within_the_tolerance_with_either_decimal_mark() {
+        let question = q(json!({"type": "numeric", "answer": 3.14, "tolerance": 0.01}));
+        for answer in [json!(3.14), json!(3.15), json!("3,13"), json!(" 3.1415 ")] {
+            assert_eq!(
+                grade(&question, &answer).status,
+                GradeStatus::Correct,
+                "{answer}"
+            );
+        }
+        for answer in [json!(3.16), json!("pi"), json!("NaN"), json!("inf")] {
+            assert_eq!(
+                grade(&question, &answer).status,
+                GradeStatus::Incorrect,
+                "{answer}"
+            );
+        }
+        let exact = q(json!({"type": "numeric", "answer": 255}));
+        assert_eq!(grade(&exact, &json!(255)).status, GradeStatus::Correct);
+        assert_eq!(grade(&exact, &json!(254.99)).status, GradeStatus::Incorrect);
+    }
+
+    #[test]
+    fn single_choice_true_false_and_ordering_are_all_or_nothing() {
+        let single = q(json!({"type": "single_choice", "options": ["a", "b", "c"], "correct": 1}));
+        assert_eq!(grade(&single, &json!(1)).points, 2.0);
+        assert_eq!(grade(&single, &json!(2)).points, 0.0);
+        assert_eq!(grade(&single, &json!(null)).status, GradeStatus::Unanswered);
+        let tf = q(json!({"type": "true_false", "correct": false}));
+        assert_eq!(grade(&tf, &json!(false)).status, GradeStatus::Correct);
+        assert_eq!(grade(&tf, &json!(true)).status, GradeStatus::Incorrect);
+        let order = q(
+            json!({"type": "ordering", "items": [{"id": "a", "text": "1"}, {"id": "b", "text": "2"}, {"id": "c", "text": "3"}]}),
+        );
+        assert_eq!(
+            grade(&order, &json!(["a", "b", "c"])).status,
+            GradeStatus::Correct
+        );
+        assert_eq!(
+            grade(&order, &json!(["b", "a", "c"])).status,
+            GradeStatus::Incorrect
+        );
+        assert_eq!(
+            grade(&order, &json!(["a", "b"])).status,
+            GradeStatus::Incorrect
+        );
+    }
+
+    #[test]
+    fn code_and_free_text_wait_for_the_teacher() {
+        let code = q(json!({"type": "code", "starter": "def f():\n    pass"}));
+        assert_eq!(
+            grade(&code, &json!("def f(): return 1")).status,
+            GradeStatus::PendingReview
+        );
+        assert_eq!(
+            grade(&code, &json!(null)).status,
+            GradeStatus::PendingReview
+        );
+    }
+
+    #[test]
+    fn students_see_no_answer_and_a_shuffled_order() {
+        let order = q(
+            json!({"type": "ordering", "explanation": "secret", "items": [{"id": "a", "text": "1"}, {"id": "b", "text": "2"}, {"id": "c", "text": "3"}]}),
+        );
+        let view = serde_json::to_value(order.for_student()).expect("json");
+        let ids: Vec<&str> = view["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_str().expect("id"))
+            .collect();
+        assert_ne!(ids, ["a", "b", "c"]);
+        assert!(view.get("explanation").is_none());
+        let single = q(json!({"type": "single_choice", "options": ["a", "b"], "correct": 1}));
+        let view = serde_json::to_value(single.for_student()).expect("json");
+        assert!(view.get("correct").is_none());
+    }
+}

@@ -1,0 +1,499 @@
+//! Classes: how a teacher gets students. A teacher creates a class with a join code;
+//! students join with it or are added by the teacher; the teacher sees the roster,
+//! removes students and archives the class at the end of the year.
+
+use axum::{extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use nexus_auth::{Role, tokens};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path,
+    auth::CurrentUser,
+    error::{ApiResult, unique_violation},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    access::ensure_class_owner,
+    auth::{Done, accounts::is_class_level},
+    state::AppState,
+    validate::{Validator, has_control},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_classes, create_class))
+        .routes(routes!(get_class, update_class))
+        .routes(routes!(join_class))
+        .routes(routes!(add_student))
+        .routes(routes!(remove_student))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassView {
+    pub id: i64,
+    pub name: String,
+    pub level: String,
+    pub school_year: String,
+    pub teacher_id: i64,
+    pub teacher_name: String,
+    /// Shown to the class's teacher and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_code: Option<String>,
+    pub student_count: i64,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+const CLASS_VIEW: &str = "select c.id, c.name, c.level, c.school_year, c.teacher_id,
+        t.first_name || ' ' || t.last_name as teacher_name,
+        case when $1 then c.join_code end as join_code,
+        (select count(*) from class_members m where m.class_id = c.id) as student_count,
+        c.archived_at is not null as archived, c.created_at
+    from classes c join users t on t.id = c.teacher_id";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassList {
+    pub success: bool,
+    pub classes: Vec<ClassView>,
+}
+
+/// The caller's classes: a teacher's own, a student's joined, a parent's children's,
+/// all for an admin. Roles: any signed-in user.
+#[utoipa::path(get, path = "/api/classes", tag = "classes",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClassList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn list_classes(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<ClassList>> {
+    let staff = matches!(user.role, Role::Teacher | Role::Admin);
+    let filter = match user.role {
+        Role::Admin => "true",
+        Role::Teacher => "c.teacher_id = $2",
+        Role::Student => {
+            "exists(select 1 from class_members m where m.class_id = c.id and m.student_id = $2)"
+        }
+        Role::Parent => {
+            "exists(select 1 from class_members m join parent_links l on l.student_id = m.student_id
+                    where m.class_id = c.id and l.parent_id = $2)"
+        }
+    };
+    let classes = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{CLASS_VIEW} where {filter} order by c.archived_at is not null, c.school_year desc, c.name"
+    )))
+    .bind(staff)
+    .bind(user.id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(ClassList {
+        success: true,
+        classes,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewClass {
+    pub name: String,
+    /// `premiere` or `terminale`.
+    pub level: String,
+    /// e.g. `2026-2027`.
+    pub school_year: String,
+    /// Admins only: the teacher who owns the class (default: the caller).
+    pub teacher_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassResponse {
+    pub success: bool,
+    pub class: ClassView,
+}
+
+fn validate_class(name: &str, level: &str, year: &str) -> ApiResult<()> {
+    Validator::new()
+        .check(
+            !name.trim().is_empty() && name.trim().chars().count() <= 100 && !has_control(name),
+            "name",
+            "Doit contenir entre 1 et 100 caractères.",
+        )
+        .check(
+            is_class_level(level),
+            "level",
+            "Niveau attendu : premiere ou terminale.",
+        )
+        .check(
+            crate::me::is_school_year(year),
+            "schoolYear",
+            "Année scolaire attendue sous la forme 2026-2027.",
+        )
+        .finish()
+}
+
+async fn class_view(pool: &sqlx::PgPool, id: i64, staff: bool) -> ApiResult<ClassView> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLASS_VIEW} where c.id = $2")))
+        .bind(staff)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Classe introuvable."))
+}
+
+/// Create a class with a fresh join code. Roles: teacher, admin.
+#[utoipa::path(post, path = "/api/classes", tag = "classes",
+    request_body = NewClass,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = ClassResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn create_class(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Json(body): Json<NewClass>,
+) -> ApiResult<(StatusCode, Json<ClassResponse>)> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    validate_class(&body.name, &body.level, &body.school_year)?;
+    let teacher_id = match (user.role, body.teacher_id) {
+        (Role::Admin, Some(id)) => {
+            let is_teacher: bool = sqlx::query_scalar(
+                "select exists(select 1 from users where id = $1 and role = 'teacher')",
+            )
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await?;
+            if !is_teacher {
+                return Err(ApiError::invalid_fields(vec![(
+                    "teacherId",
+                    "Enseignant introuvable.".into(),
+                )]));
+            }
+            id
+        }
+        (Role::Admin, None) => user.id,
+        (_, Some(_)) => {
+            return Err(ApiError::invalid_fields(vec![(
+                "teacherId",
+                "Réservé aux administrateurs.".into(),
+            )]));
+        }
+        (_, None) => user.id,
+    };
+    // A join-code collision is astronomically rare; retry once rather than fail.
+    let mut attempt = 0;
+    let id: i64 = loop {
+        let inserted = sqlx::query_scalar(
+            "insert into classes (teacher_id, name, level, school_year, join_code) values ($1, $2, $3, $4, $5) returning id",
+        )
+        .bind(teacher_id)
+        .bind(body.name.trim())
+        .bind(&body.level)
+        .bind(&body.school_year)
+        .bind(tokens::generate_pairing_code())
+        .fetch_one(&state.pool)
+        .await;
+        match inserted {
+            Err(e) if attempt == 0 && unique_violation(&e) == Some("classes_join_code_key") => {
+                attempt += 1
+            }
+            other => break other?,
+        }
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(ClassResponse {
+            success: true,
+            class: class_view(&state.pool, id, true).await?,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterEntry {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassDetail {
+    pub success: bool,
+    pub class: ClassView,
+    /// The roster, for the class's teacher and admins; absent for students.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub students: Option<Vec<RosterEntry>>,
+}
+
+/// A class; with its roster for its teacher and admins. Students see classes they are
+/// in, parents their children's. Roles: any signed-in user with access to the class.
+#[utoipa::path(get, path = "/api/classes/{id}", tag = "classes",
+    params(("id" = i64, Path, description = "Class id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClassDetail),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn get_class(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ClassDetail>> {
+    let owner: Option<i64> = sqlx::query_scalar("select teacher_id from classes where id = $1")
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?;
+    let owner = owner.ok_or_else(|| ApiError::not_found("Classe introuvable."))?;
+    let manages = user.role == Role::Admin || owner == user.id;
+    let member = match user.role {
+        Role::Student => sqlx::query_scalar("select exists(select 1 from class_members where class_id = $1 and student_id = $2)")
+            .bind(id)
+            .bind(user.id)
+            .fetch_one(&state.pool)
+            .await?,
+        Role::Parent => sqlx::query_scalar(
+            "select exists(select 1 from class_members m join parent_links l on l.student_id = m.student_id
+                           where m.class_id = $1 and l.parent_id = $2)",
+        )
+        .bind(id)
+        .bind(user.id)
+        .fetch_one(&state.pool)
+        .await?,
+        _ => false,
+    };
+    if !manages && !member {
+        return Err(ApiError::not_found("Classe introuvable."));
+    }
+    let students = if manages {
+        Some(
+            sqlx::query_as(
+                "select u.id, u.first_name, u.last_name, u.email, m.joined_at from class_members m
+                 join users u on u.id = m.student_id where m.class_id = $1 order by u.last_name, u.first_name",
+            )
+            .bind(id)
+            .fetch_all(&state.pool)
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok(Json(ClassDetail {
+        success: true,
+        class: class_view(&state.pool, id, manages).await?,
+        students,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClassUpdate {
+    pub name: Option<String>,
+    pub level: Option<String>,
+    pub school_year: Option<String>,
+    /// `true` archives the class (read-only, no new members), `false` restores it.
+    pub archived: Option<bool>,
+    /// `true` replaces the join code (the old one stops working).
+    pub regenerate_join_code: Option<bool>,
+}
+
+/// Rename, archive or restore a class, or renew its join code. Roles: the class's
+/// teacher, admin.
+#[utoipa::path(patch, path = "/api/classes/{id}", tag = "classes",
+    params(("id" = i64, Path, description = "Class id")),
+    request_body = ClassUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClassResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn update_class(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<ClassUpdate>,
+) -> ApiResult<Json<ClassResponse>> {
+    ensure_class_owner(&state.pool, &user, id).await?;
+    let (name, level, year): (String, String, String) =
+        sqlx::query_as("select name, level, school_year from classes where id = $1")
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await?;
+    let name = body.name.as_deref().map_or(name, |n| n.trim().to_owned());
+    let level = body.level.unwrap_or(level);
+    let year = body.school_year.unwrap_or(year);
+    validate_class(&name, &level, &year)?;
+    let code = body
+        .regenerate_join_code
+        .unwrap_or(false)
+        .then(tokens::generate_pairing_code);
+    sqlx::query(
+        "update classes set name = $2, level = $3, school_year = $4,
+            archived_at = case when $5::bool is null then archived_at
+                               when $5 then coalesce(archived_at, now()) else null end,
+            join_code = coalesce($6, join_code)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&name)
+    .bind(&level)
+    .bind(&year)
+    .bind(body.archived)
+    .bind(code)
+    .execute(&state.pool)
+    .await?;
+    Ok(Json(ClassResponse {
+        success: true,
+        class: class_view(&state.pool, id, true).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The class's join code, as the teacher shows it.
+    pub code: String,
+}
+
+/// Join a class with its code. Roles: student.
+#[utoipa::path(post, path = "/api/classes/join", tag = "classes",
+    request_body = JoinRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClassResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn join_class(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Json(body): Json<JoinRequest>,
+) -> ApiResult<Json<ClassResponse>> {
+    user.require(&[Role::Student])?;
+    let code = tokens::normalize_pairing_code(&body.code);
+    let class: Option<i64> = sqlx::query_scalar("select id from classes where join_code = $1")
+        .bind(&code)
+        .fetch_optional(&state.pool)
+        .await?;
+    let id = class.ok_or_else(|| ApiError::not_found("Aucune classe ne correspond à ce code."))?;
+    add_member(&state.pool, id, user.id).await?;
+    Ok(Json(ClassResponse {
+        success: true,
+        class: class_view(&state.pool, id, false).await?,
+    }))
+}
+
+/// Adds a student; archived classes take no new members.
+async fn add_member(pool: &sqlx::PgPool, class_id: i64, student_id: i64) -> ApiResult<()> {
+    let archived: bool =
+        sqlx::query_scalar("select archived_at is not null from classes where id = $1")
+            .bind(class_id)
+            .fetch_one(pool)
+            .await?;
+    if archived {
+        return Err(ApiError::conflict(
+            "class_archived",
+            "Cette classe est archivée.",
+        ));
+    }
+    let inserted = sqlx::query(
+        "insert into class_members (class_id, student_id) values ($1, $2) on conflict do nothing",
+    )
+    .bind(class_id)
+    .bind(student_id)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(ApiError::conflict(
+            "already_member",
+            "Cet élève fait déjà partie de la classe.",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddStudent {
+    /// The student's account email.
+    pub email: String,
+}
+
+/// Add a student to the class by email. Roles: the class's teacher, admin.
+#[utoipa::path(post, path = "/api/classes/{id}/students", tag = "classes",
+    params(("id" = i64, Path, description = "Class id")),
+    request_body = AddStudent,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn add_student(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<AddStudent>,
+) -> ApiResult<(StatusCode, Json<Done>)> {
+    ensure_class_owner(&state.pool, &user, id).await?;
+    let email = crate::validate::normalize_email(&body.email);
+    let student: Option<i64> =
+        sqlx::query_scalar("select id from users where lower(email) = $1 and role = 'student'")
+            .bind(&email)
+            .fetch_optional(&state.pool)
+            .await?;
+    let student =
+        student.ok_or_else(|| ApiError::not_found("Aucun élève n'a cette adresse e-mail."))?;
+    add_member(&state.pool, id, student).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Done {
+            success: true,
+            message: "Élève ajouté à la classe.".into(),
+        }),
+    ))
+}
+
+/// Remove a student from the class. Roles: the class's teacher, admin.
+#[utoipa::path(delete, path = "/api/classes/{id}/students/{studentId}", tag = "classes",
+    params(("id" = i64, Path, description = "Class id"), ("studentId" = i64, Path, description = "Student id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn remove_student(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path((id, student_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Done>> {
+    ensure_class_owner(&state.pool, &user, id).await?;
+    let removed = sqlx::query("delete from class_members where class_id = $1 and student_id = $2")
+        .bind(id)
+        .bind(student_id)
+        .execute(&state.pool)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::not_found(
+            "Cet élève ne fait pas partie de la classe.",
+        ));
+    }
+    Ok(Json(Done {
+        success: true,
+        message: "Élève retiré de la classe.".into(),
+    }))
+}

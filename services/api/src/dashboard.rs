@@ -1,0 +1,422 @@
+//! Dashboards: what each role needs at a glance, one request each.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use nexus_auth::Role;
+use nexus_web::{ErrorBody, Json, auth::CurrentUser, error::ApiResult};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    assessments::attempts::student_average,
+    progress::{CourseProgress, progress_of},
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(student_dashboard))
+        .routes(routes!(parent_dashboard))
+        .routes(routes!(teacher_dashboard))
+        .routes(routes!(admin_dashboard))
+}
+
+/// A student is "at risk" when, in a class: their average progress in the class's
+/// courses is under this percentage…
+pub const AT_RISK_PROGRESS: f64 = 25.0;
+/// …or their average graded score is under this percentage…
+pub const AT_RISK_SCORE: f64 = 50.0;
+/// …or they have done nothing (course or assessment) for this many days.
+pub const AT_RISK_INACTIVE_DAYS: i64 = 14;
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DueAssessment {
+    pub assessment_id: i64,
+    pub title: String,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub attempts_used: i64,
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentResult {
+    pub attempt_id: i64,
+    pub assessment_id: i64,
+    pub title: String,
+    pub status: String,
+    pub score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub percentage: Option<f64>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Averages {
+    /// Mean of graded attempts' score / max score, in percent.
+    pub score_percentage: Option<f64>,
+    /// Mean progress over the courses started, in percent.
+    pub progress_percentage: Option<f64>,
+    pub courses_started: usize,
+    pub courses_completed: usize,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentInfo {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub class_level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentDashboard {
+    pub student: StudentInfo,
+    pub courses: Vec<CourseProgress>,
+    pub due_assessments: Vec<DueAssessment>,
+    pub recent_results: Vec<RecentResult>,
+    pub averages: Averages,
+}
+
+async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDashboard> {
+    let student = sqlx::query_as(
+        "select u.id, u.first_name, u.last_name, p.class_level from users u
+         left join student_profiles p on p.user_id = u.id where u.id = $1",
+    )
+    .bind(student_id)
+    .fetch_one(pool)
+    .await?;
+    let courses = progress_of(pool, student_id).await?;
+    let due_assessments = sqlx::query_as(
+        "select a.id as assessment_id, a.title, a.type,
+                case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at,
+                (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used,
+                a.max_attempts
+         from assessments a
+         join assessment_classes p on p.assessment_id = a.id
+         join class_members m on m.class_id = p.class_id and m.student_id = $1
+         join classes c on c.id = p.class_id and c.archived_at is null
+         where p.opens_at <= now() and (p.closes_at is null or p.closes_at > now())
+           and not exists(select 1 from assessment_results r where r.assessment_id = a.id and r.student_id = $1
+                          and r.status in ('submitted', 'graded'))
+         group by a.id
+         having (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) < a.max_attempts
+         order by closes_at nulls last, a.id limit 20",
+    )
+    .bind(student_id)
+    .fetch_all(pool)
+    .await?;
+    let recent_results = sqlx::query_as(
+        "select r.id as attempt_id, r.assessment_id, a.title, r.status, r.score::float8 as score,
+                r.max_score::float8 as max_score,
+                case when r.status = 'graded' then round(r.score / nullif(r.max_score, 0) * 100, 1)::float8 end as percentage,
+                r.submitted_at
+         from assessment_results r join assessments a on a.id = r.assessment_id
+         where r.student_id = $1 and r.status <> 'in_progress'
+         order by r.submitted_at desc nulls last limit 10",
+    )
+    .bind(student_id)
+    .fetch_all(pool)
+    .await?;
+    let started = courses.len();
+    let averages = Averages {
+        score_percentage: student_average(pool, student_id).await?,
+        progress_percentage: (started > 0).then(|| {
+            (courses
+                .iter()
+                .map(|c| f64::from(c.progress_percentage))
+                .sum::<f64>()
+                / started as f64
+                * 10.0)
+                .round()
+                / 10.0
+        }),
+        courses_started: started,
+        courses_completed: courses.iter().filter(|c| c.completed_at.is_some()).count(),
+    };
+    Ok(StudentDashboard {
+        student,
+        courses,
+        due_assessments,
+        recent_results,
+        averages,
+    })
+}
+
+/// Progress per course, assessments due, recent results and averages. Roles: student.
+#[utoipa::path(get, path = "/api/dashboard/student", tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StudentDashboard),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn student_dashboard(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<StudentDashboard>> {
+    user.require(&[Role::Student])?;
+    Ok(Json(student_overview(&state.pool, user.id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParentDashboard {
+    pub children: Vec<StudentDashboard>,
+}
+
+/// The student dashboard of each linked child. Roles: parent.
+#[utoipa::path(get, path = "/api/dashboard/parent", tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ParentDashboard),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn parent_dashboard(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<ParentDashboard>> {
+    user.require(&[Role::Parent])?;
+    let children: Vec<i64> = sqlx::query_scalar(
+        "select student_id from parent_links where parent_id = $1 order by student_id",
+    )
+    .bind(user.id)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut overviews = Vec::with_capacity(children.len());
+    for child in children {
+        overviews.push(student_overview(&state.pool, child).await?);
+    }
+    Ok(Json(ParentDashboard {
+        children: overviews,
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssessmentStats {
+    pub assessment_id: i64,
+    pub title: String,
+    /// Mean of graded scores, in percent of the maximum.
+    pub average_percentage: Option<f64>,
+    /// Students of the class who submitted at least once.
+    pub submitted: i64,
+    /// submitted / students, in percent.
+    pub completion_rate: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AtRiskStudent {
+    pub student_id: i64,
+    pub name: String,
+    /// `low_progress`, `low_scores`, `inactive`.
+    pub reasons: Vec<String>,
+    pub average_progress: Option<f64>,
+    pub average_score: Option<f64>,
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct StudentSignals {
+    student_id: i64,
+    name: String,
+    average_progress: Option<f64>,
+    average_score: Option<f64>,
+    last_activity: Option<DateTime<Utc>>,
+    joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassOverview {
+    pub class_id: i64,
+    pub name: String,
+    pub level: String,
+    pub student_count: i64,
+    pub assessments: Vec<AssessmentStats>,
+    pub students_at_risk: Vec<AtRiskStudent>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToGrade {
+    pub attempt_id: i64,
+    pub assessment_id: i64,
+    pub assessment_title: String,
+    pub student_id: i64,
+    pub student_name: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub is_late: bool,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeacherDashboard {
+    pub classes: Vec<ClassOverview>,
+    pub grading_queue: Vec<ToGrade>,
+}
+
+/// Per class: averages and completion per assessment, students at risk (see the
+/// thresholds in docs/LEARNING.md); and the submissions waiting to be graded.
+/// Roles: teacher.
+#[utoipa::path(get, path = "/api/dashboard/teacher", tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TeacherDashboard),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn teacher_dashboard(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<TeacherDashboard>> {
+    user.require(&[Role::Teacher])?;
+    let pool = &state.pool;
+    let classes: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "select c.id, c.name, c.level, (select count(*) from class_members m where m.class_id = c.id)
+         from classes c where c.teacher_id = $1 and c.archived_at is null order by c.name",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    let mut overviews = Vec::with_capacity(classes.len());
+    for (class_id, name, level, student_count) in classes {
+        let assessments = sqlx::query_as(
+            "select a.id as assessment_id, a.title,
+                    round(avg(r.score / nullif(r.max_score, 0)) filter (where r.status = 'graded') * 100, 1)::float8 as average_percentage,
+                    count(distinct r.student_id) filter (where r.status <> 'in_progress') as submitted,
+                    coalesce(round(count(distinct r.student_id) filter (where r.status <> 'in_progress') * 100.0
+                        / nullif($2, 0), 1), 0)::float8 as completion_rate
+             from assessment_classes p join assessments a on a.id = p.assessment_id
+             left join assessment_results r on r.assessment_id = a.id
+                  and r.student_id in (select student_id from class_members where class_id = $1)
+             where p.class_id = $1 group by a.id order by a.id",
+        )
+        .bind(class_id)
+        .bind(student_count)
+        .fetch_all(pool)
+        .await?;
+        let signals: Vec<StudentSignals> = sqlx::query_as(
+            "select u.id as student_id, u.first_name || ' ' || u.last_name as name,
+                (select avg(coalesce(sp.progress_percentage, 0))::float8 from course_classes cc
+                    left join student_progress sp on sp.course_id = cc.course_id and sp.student_id = u.id
+                    where cc.class_id = m.class_id) as average_progress,
+                (select round(avg(r.score / nullif(r.max_score, 0)) * 100, 1)::float8 from assessment_results r
+                    join assessment_classes p on p.assessment_id = r.assessment_id and p.class_id = m.class_id
+                    where r.student_id = u.id and r.status = 'graded') as average_score,
+                greatest((select max(last_accessed) from student_progress where student_id = u.id),
+                         (select max(coalesce(submitted_at, started_at)) from assessment_results where student_id = u.id)) as last_activity,
+                m.joined_at
+             from class_members m join users u on u.id = m.student_id
+             where m.class_id = $1 order by u.last_name, u.first_name",
+        )
+        .bind(class_id)
+        .fetch_all(pool)
+        .await?;
+        let students_at_risk = signals.into_iter().filter_map(at_risk).collect();
+        overviews.push(ClassOverview {
+            class_id,
+            name,
+            level,
+            student_count,
+            assessments,
+            students_at_risk,
+        });
+    }
+    let grading_queue = sqlx::query_as(
+        "select r.id as attempt_id, a.id as assessment_id, a.title as assessment_title, u.id as student_id,
+                u.first_name || ' ' || u.last_name as student_name, r.submitted_at, r.is_late, r.status
+         from assessment_results r join assessments a on a.id = r.assessment_id join users u on u.id = r.student_id
+         where a.created_by = $1 and r.status in ('submitted', 'refused')
+         order by r.submitted_at nulls last limit 100",
+    )
+    .bind(user.id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Json(TeacherDashboard {
+        classes: overviews,
+        grading_queue,
+    }))
+}
+
+fn at_risk(s: StudentSignals) -> Option<AtRiskStudent> {
+    let mut reasons = Vec::new();
+    if s.average_progress.is_some_and(|p| p < AT_RISK_PROGRESS) {
+        reasons.push("low_progress".to_owned());
+    }
+    if s.average_score.is_some_and(|p| p < AT_RISK_SCORE) {
+        reasons.push("low_scores".to_owned());
+    }
+    let since = s.last_activity.unwrap_or(s.joined_at);
+    if Utc::now() - since > chrono::Duration::days(AT_RISK_INACTIVE_DAYS) {
+        reasons.push("inactive".to_owned());
+    }
+    (!reasons.is_empty()).then_some(AtRiskStudent {
+        student_id: s.student_id,
+        name: s.name,
+        reasons,
+        average_progress: s.average_progress.map(|p| (p * 10.0).round() / 10.0),
+        average_score: s.average_score,
+        last_activity: s.last_activity,
+    })
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminDashboard {
+    pub students: i64,
+    pub parents: i64,
+    pub teachers: i64,
+    pub admins: i64,
+    pub inactive_accounts: i64,
+    pub classes: i64,
+    pub courses_published: i64,
+    pub courses_draft: i64,
+    pub assessments: i64,
+    /// Users who signed in during the last 7 days.
+    pub active_users_7d: i64,
+    pub attempts_submitted_7d: i64,
+    pub registrations_7d: i64,
+    pub notifications_pending_relay: i64,
+}
+
+/// Platform counts and activity. Roles: admin.
+#[utoipa::path(get, path = "/api/dashboard/admin", tag = "dashboard",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminDashboard),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn admin_dashboard(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<AdminDashboard>> {
+    user.require(&[Role::Admin])?;
+    let counts = sqlx::query_as(
+        "select
+            (select count(*) from users where role = 'student') as students,
+            (select count(*) from users where role = 'parent') as parents,
+            (select count(*) from users where role = 'teacher') as teachers,
+            (select count(*) from users where role = 'admin') as admins,
+            (select count(*) from users where not is_active) as inactive_accounts,
+            (select count(*) from classes where archived_at is null) as classes,
+            (select count(*) from courses where is_published) as courses_published,
+            (select count(*) from courses where not is_published) as courses_draft,
+            (select count(*) from assessments) as assessments,
+            (select count(*) from users where last_login_at > now() - interval '7 days') as active_users_7d,
+            (select count(*) from assessment_results where submitted_at > now() - interval '7 days') as attempts_submitted_7d,
+            (select count(*) from users where created_at > now() - interval '7 days') as registrations_7d,
+            (select count(*) from outbox where relayed_at is null) as notifications_pending_relay",
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Json(counts))
+}

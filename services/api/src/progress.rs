@@ -1,0 +1,280 @@
+//! Progress: a student records how far they are in a course and which sections they
+//! have completed; parents see their children's, teachers their classes', admins all.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use nexus_auth::Role;
+use nexus_web::{ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    access::{ensure_can_view_student, ensure_class_owner},
+    courses::{content::CourseContent, visible_course},
+    state::AppState,
+    validate::Validator,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(record_progress))
+        .routes(routes!(student_progress))
+        .routes(routes!(class_progress))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProgressUpdate {
+    /// 0 to 100. When absent, it is computed from the completed sections.
+    pub progress_percentage: Option<i32>,
+    /// A section of the course the student worked on.
+    pub section_id: Option<String>,
+    /// Marks `sectionId` completed (or not).
+    pub section_completed: Option<bool>,
+    /// Time spent since the last update, in seconds (added up; at most 4 hours at once).
+    pub time_spent_seconds: Option<i64>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseProgress {
+    pub course_id: i64,
+    pub title: String,
+    pub progress_percentage: i32,
+    pub time_spent_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub last_accessed: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub sections_completed: i64,
+    /// Ids of the completed sections.
+    pub completed_sections: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgressResponse {
+    pub success: bool,
+    pub progress: CourseProgress,
+}
+
+const PROGRESS_VIEW: &str = "select p.course_id, c.title, p.progress_percentage, p.time_spent_seconds, p.started_at,
+        p.last_accessed, p.completed_at,
+        (select count(*) from section_progress s where s.student_id = p.student_id and s.course_id = p.course_id
+            and s.completed_at is not null) as sections_completed,
+        coalesce((select array_agg(s.section_id order by s.section_id) from section_progress s
+            where s.student_id = p.student_id and s.course_id = p.course_id and s.completed_at is not null), '{}') as completed_sections
+    from student_progress p join courses c on c.id = p.course_id";
+
+/// Record one's progress in a course (published, or visible to the student).
+/// Roles: student.
+#[utoipa::path(put, path = "/api/courses/{id}/progress", tag = "progress",
+    params(("id" = i64, Path, description = "Course id")),
+    request_body = ProgressUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProgressResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn record_progress(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(course_id): Path<i64>,
+    Json(body): Json<ProgressUpdate>,
+) -> ApiResult<Json<ProgressResponse>> {
+    user.require(&[Role::Student])?;
+    let course = visible_course(&state.pool, &user, course_id).await?;
+    let content: CourseContent = serde_json::from_value(course.content.0.clone())
+        .unwrap_or(CourseContent { chapters: vec![] });
+    let sections = content.section_ids();
+    let mut v = Validator::new();
+    v.check(
+        body.progress_percentage
+            .is_none_or(|p| (0..=100).contains(&p)),
+        "progressPercentage",
+        "Entre 0 et 100.",
+    )
+    .check(
+        body.time_spent_seconds
+            .is_none_or(|t| (0..=4 * 3600).contains(&t)),
+        "timeSpentSeconds",
+        "Entre 0 et 14 400 secondes.",
+    )
+    .check(
+        body.section_id
+            .as_deref()
+            .is_none_or(|s| sections.contains(&s)),
+        "sectionId",
+        "Cette section n'existe pas dans ce cours.",
+    )
+    .check(
+        body.section_completed.is_none() || body.section_id.is_some(),
+        "sectionId",
+        "Précisez la section.",
+    );
+    v.finish()?;
+    let spent = body.time_spent_seconds.unwrap_or(0);
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "insert into student_progress (student_id, course_id) values ($1, $2) on conflict (student_id, course_id) do nothing",
+    )
+    .bind(user.id)
+    .bind(course_id)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(section) = &body.section_id {
+        sqlx::query(
+            "insert into section_progress (student_id, course_id, section_id, completed_at, time_spent_seconds)
+             values ($1, $2, $3, case when $4 then now() end, $5)
+             on conflict (student_id, course_id, section_id) do update set
+                completed_at = case when $4 is null then section_progress.completed_at
+                                    when $4 then coalesce(section_progress.completed_at, now()) else null end,
+                time_spent_seconds = section_progress.time_spent_seconds + $5,
+                last_accessed = now()",
+        )
+        .bind(user.id)
+        .bind(course_id)
+        .bind(section)
+        .bind(body.section_completed)
+        .bind(spent)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let percentage = match body.progress_percentage {
+        Some(p) => Some(p),
+        None if body.section_id.is_some() && !sections.is_empty() => {
+            let done: i64 = sqlx::query_scalar(
+                "select count(*) from section_progress where student_id = $1 and course_id = $2
+                 and completed_at is not null and section_id = any($3)",
+            )
+            .bind(user.id)
+            .bind(course_id)
+            .bind(&sections)
+            .fetch_one(&mut *tx)
+            .await?;
+            Some(i32::try_from(done * 100 / sections.len() as i64).unwrap_or(100))
+        }
+        None => None,
+    };
+    sqlx::query(
+        "update student_progress set
+            progress_percentage = coalesce($3, progress_percentage),
+            time_spent_seconds = time_spent_seconds + $4,
+            last_accessed = now(),
+            completed_at = case when coalesce($3, progress_percentage) = 100 then coalesce(completed_at, now()) else null end
+         where student_id = $1 and course_id = $2",
+    )
+    .bind(user.id)
+    .bind(course_id)
+    .bind(percentage)
+    .bind(spent)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let progress = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PROGRESS_VIEW} where p.student_id = $1 and p.course_id = $2"
+    )))
+    .bind(user.id)
+    .bind(course_id)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Json(ProgressResponse {
+        success: true,
+        progress,
+    }))
+}
+
+pub async fn progress_of(pool: &PgPool, student_id: i64) -> sqlx::Result<Vec<CourseProgress>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PROGRESS_VIEW} where p.student_id = $1 and c.is_published order by p.last_accessed desc"
+    )))
+    .bind(student_id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentProgressResponse {
+    pub success: bool,
+    pub student_id: i64,
+    pub courses: Vec<CourseProgress>,
+}
+
+/// A student's progress in every course they started. Roles: the student, their
+/// parents, their teachers, admins.
+#[utoipa::path(get, path = "/api/students/{id}/progress", tag = "progress",
+    params(("id" = i64, Path, description = "Student id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StudentProgressResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn student_progress(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<StudentProgressResponse>> {
+    ensure_can_view_student(&state.pool, &user, id).await?;
+    Ok(Json(StudentProgressResponse {
+        success: true,
+        student_id: id,
+        courses: progress_of(&state.pool, id).await?,
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassProgressRow {
+    pub student_id: i64,
+    pub student_name: String,
+    pub course_id: i64,
+    pub course_title: String,
+    pub progress_percentage: i32,
+    pub last_accessed: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassProgressResponse {
+    pub success: bool,
+    /// One row per student and course assigned to the class (0 % when not started).
+    pub progress: Vec<ClassProgressRow>,
+}
+
+/// The progress of a class's students in the courses assigned to it.
+/// Roles: the class's teacher, admin.
+#[utoipa::path(get, path = "/api/classes/{id}/progress", tag = "progress",
+    params(("id" = i64, Path, description = "Class id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClassProgressResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn class_progress(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ClassProgressResponse>> {
+    ensure_class_owner(&state.pool, &user, id).await?;
+    let progress = sqlx::query_as(
+        "select u.id as student_id, u.first_name || ' ' || u.last_name as student_name, c.id as course_id,
+                c.title as course_title, coalesce(p.progress_percentage, 0) as progress_percentage,
+                p.last_accessed, p.completed_at
+         from class_members m join users u on u.id = m.student_id
+         join course_classes cc on cc.class_id = m.class_id join courses c on c.id = cc.course_id
+         left join student_progress p on p.student_id = u.id and p.course_id = c.id
+         where m.class_id = $1 order by u.last_name, u.first_name, c.id",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(ClassProgressResponse {
+        success: true,
+        progress,
+    }))
+}

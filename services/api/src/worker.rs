@@ -1,0 +1,27 @@
+//! Background work of the API process: the outbox relay, and the "due soon" reminders.
+//! Every replica runs it; row locks (`skip locked`) keep replicas from doing the same
+//! work twice.
+
+use std::time::Duration;
+
+use nexus_web::redis_conn::Redis;
+use sqlx::PgPool;
+
+use crate::{assessments::notify_due_soon, notifications::outbox};
+
+pub fn spawn(pool: PgPool, redis: Redis) {
+    tokio::spawn(outbox::run_relay(pool.clone(), redis));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match notify_due_soon(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(publications = n, "due-soon reminders queued"),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "due-soon reminders failed; retrying next minute")
+                }
+            }
+        }
+    });
+}
