@@ -196,7 +196,7 @@ pub async fn student_window(
     assessment_id: i64,
     student_id: i64,
 ) -> sqlx::Result<Option<Window>> {
-    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<bool>)> = sqlx::query_as(
         "select min(p.opens_at), max(p.closes_at), bool_or(p.closes_at is null)
          from assessment_classes p
          join class_members m on m.class_id = p.class_id
@@ -210,7 +210,11 @@ pub async fn student_window(
     Ok(row.and_then(|(opens, closes, open_ended)| {
         opens.map(|opens_at| Window {
             opens_at,
-            closes_at: if open_ended { None } else { closes },
+            closes_at: if open_ended == Some(true) {
+                None
+            } else {
+                closes
+            },
         })
     }))
 }

@@ -2,13 +2,19 @@
 //! test starts the real API on port 0 against real Postgres and Redis, in a database and
 //! a Redis key prefix of its own.
 
+mod assessments;
 mod auth;
 mod authorization;
+mod classes;
+mod courses;
+mod dashboards;
 mod fixtures;
 mod helpers;
 mod hostile;
 mod me;
+mod notifications;
 mod password_reset;
+mod progress;
 mod rate_limits;
 mod service;
 mod users;

@@ -1,0 +1,132 @@
+use nexus_auth::Role;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{
+    fixtures::{School, add_member, assessment_of, every_type_questions, objective_questions},
+    helpers::spawn_app,
+};
+
+#[tokio::test]
+async fn each_role_gets_its_dashboard() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let due = assessment_of(
+        &app,
+        school.teacher.id,
+        objective_questions(),
+        Some(school.class_id),
+    )
+    .await;
+    let done = assessment_of(
+        &app,
+        school.teacher.id,
+        objective_questions(),
+        Some(school.class_id),
+    )
+    .await;
+    let manual = assessment_of(
+        &app,
+        school.teacher.id,
+        every_type_questions(),
+        Some(school.class_id),
+    )
+    .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/courses/{}/progress", school.course_id),
+        Some(&school.student.token),
+        Some(json!({"progressPercentage": 60})),
+    )
+    .await;
+    for (id, answers) in [(done, json!({"q1": 1, "q2": false})), (manual, json!({}))] {
+        let attempt = app
+            .post(
+                &format!("/api/assessments/{id}/attempts"),
+                Some(&school.student.token),
+                json!({}),
+            )
+            .await
+            .body["attempt"]["id"]
+            .clone();
+        app.post(
+            &format!("/api/attempts/{attempt}/submit"),
+            Some(&school.student.token),
+            json!({"answers": answers}),
+        )
+        .await;
+    }
+    let idle = app.user(Role::Student).await;
+    add_member(&app, school.class_id, idle.id).await;
+
+    let student = app
+        .get("/api/dashboard/student", Some(&school.student.token))
+        .await
+        .body;
+    assert_eq!(student["courses"][0]["progressPercentage"], json!(60));
+    let due_ids: Vec<i64> = student["dueAssessments"]
+        .as_array()
+        .expect("due")
+        .iter()
+        .map(|a| a["assessmentId"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(due_ids, [due], "submitted ones are no longer due");
+    assert_eq!(
+        student["recentResults"].as_array().expect("results").len(),
+        2
+    );
+    assert_eq!(student["averages"]["scorePercentage"], json!(50.0));
+    assert_eq!(student["averages"]["progressPercentage"], json!(60.0));
+
+    let parent = app
+        .get("/api/dashboard/parent", Some(&school.parent.token))
+        .await
+        .body;
+    assert_eq!(
+        parent["children"][0]["student"]["id"],
+        json!(school.student.id)
+    );
+    assert_eq!(parent["children"][0]["averages"], student["averages"]);
+
+    let teacher = app
+        .get("/api/dashboard/teacher", Some(&school.teacher.token))
+        .await
+        .body;
+    let class = &teacher["classes"][0];
+    assert_eq!(class["studentCount"], json!(2));
+    let done_stats = class["assessments"]
+        .as_array()
+        .expect("stats")
+        .iter()
+        .find(|a| a["assessmentId"] == json!(done))
+        .expect("done")
+        .clone();
+    assert_eq!(done_stats["averagePercentage"], json!(50.0));
+    assert_eq!(done_stats["submitted"], json!(1));
+    assert_eq!(done_stats["completionRate"], json!(50.0));
+    let at_risk: Vec<i64> = class["studentsAtRisk"]
+        .as_array()
+        .expect("risk")
+        .iter()
+        .map(|s| s["studentId"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(
+        at_risk,
+        [idle.id],
+        "the student who has done nothing in the class's course"
+    );
+    assert_eq!(
+        class["studentsAtRisk"][0]["reasons"],
+        json!(["low_progress"])
+    );
+    assert_eq!(teacher["gradingQueue"][0]["assessmentId"], json!(manual));
+
+    let admin = app
+        .get("/api/dashboard/admin", Some(&school.admin.token))
+        .await
+        .body;
+    assert_eq!(admin["students"], json!(2));
+    assert_eq!(admin["teachers"], json!(1));
+    assert_eq!(admin["coursesPublished"], json!(1));
+    assert_eq!(admin["attemptsSubmitted7d"], json!(2));
+}

@@ -1,0 +1,400 @@
+use std::time::Duration;
+
+use nexus_config::ConnectionUrl;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::{
+    fixtures::{School, assessment_of, objective_questions},
+    helpers::{TestApp, eventually, spawn_app, spawn_app_with, test_settings},
+};
+
+/// Entries of the deployment's event stream: (eventId, topic, payload).
+async fn stream_events(app: &TestApp, redis_url: &str) -> Vec<(String, String, serde_json::Value)> {
+    let client = redis::Client::open(redis_url).expect("redis url");
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return Vec::new();
+    };
+    let key = format!("{}stream:events", app.settings.common.redis_key_prefix);
+    let entries: redis::RedisResult<Vec<(String, Vec<(String, String)>)>> = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await;
+    entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, fields)| {
+            let get = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            (
+                get("eventId"),
+                get("topic"),
+                serde_json::from_str(&get("payload")).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// A quiz taken and submitted by the school's student: graded at once, which notifies
+/// the student and their parent.
+async fn take_quiz(app: &TestApp, school: &School) -> i64 {
+    let id = assessment_of(
+        app,
+        school.teacher.id,
+        objective_questions(),
+        Some(school.class_id),
+    )
+    .await;
+    let attempt = app
+        .post(
+            &format!("/api/assessments/{id}/attempts"),
+            Some(&school.student.token),
+            json!({}),
+        )
+        .await;
+    let attempt = attempt.body["attempt"]["id"].as_i64().expect("attempt");
+    let submitted = app
+        .post(
+            &format!("/api/attempts/{attempt}/submit"),
+            Some(&school.student.token),
+            json!({"answers": {"q1": 1, "q2": true}}),
+        )
+        .await;
+    assert_eq!(
+        submitted.body["attempt"]["status"],
+        json!("graded"),
+        "{}",
+        submitted.body
+    );
+    attempt
+}
+
+#[tokio::test]
+async fn a_graded_result_notifies_the_student_and_their_parents_and_reaches_the_stream() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let attempt = take_quiz(&app, &school).await;
+    for user in [&school.student, &school.parent] {
+        let list = app.get("/api/notifications", Some(&user.token)).await;
+        assert_eq!(list.body["unreadCount"], json!(1));
+        let notification = &list.body["notifications"][0];
+        assert_eq!(notification["kind"], json!("result_graded"));
+        assert_eq!(notification["data"]["attemptId"], json!(attempt));
+        assert_eq!(notification["data"]["score"], json!(2.0));
+    }
+    assert_eq!(
+        app.get("/api/notifications", Some(&school.teacher.token))
+            .await
+            .body["unreadCount"],
+        json!(0)
+    );
+
+    let redis_url = app.settings.common.redis_url.expose().to_owned();
+    let events = eventually("the events in the stream", || async {
+        let events = stream_events(&app, &redis_url).await;
+        (events.len() >= 2).then_some(events)
+    })
+    .await;
+    let ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
+    for user in [&school.student, &school.parent] {
+        let list = app.get("/api/notifications", Some(&user.token)).await;
+        let event_id = list.body["notifications"][0]["eventId"]
+            .as_str()
+            .expect("eventId")
+            .to_owned();
+        assert!(
+            ids.contains(&event_id.as_str()),
+            "the stream carries the notification's eventId"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .all(|(_, topic, payload)| topic == "notification"
+                && payload["kind"] == json!("result_graded"))
+    );
+}
+
+#[tokio::test]
+async fn notifications_are_paginated_and_marked_read() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    for _ in 0..3 {
+        take_quiz(&app, &school).await;
+    }
+    let student = &school.student.token;
+    let page = app.get("/api/notifications?limit=2", Some(student)).await;
+    assert_eq!(page.body["pagination"]["total"], json!(3));
+    assert_eq!(
+        page.body["notifications"].as_array().expect("list").len(),
+        2
+    );
+    let first = page.body["notifications"][0]["id"].as_i64().expect("id");
+    let read = app
+        .post(
+            &format!("/api/notifications/{first}/read"),
+            Some(student),
+            json!({}),
+        )
+        .await;
+    assert_eq!(read.body["unreadCount"], json!(2));
+    let unread = app
+        .get("/api/notifications?unread=true", Some(student))
+        .await;
+    assert_eq!(unread.body["pagination"]["total"], json!(2));
+    let foreign = app
+        .post(
+            &format!("/api/notifications/{first}/read"),
+            Some(&school.parent.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "one cannot touch another's notifications"
+    );
+    let all = app
+        .post("/api/notifications/read-all", Some(student), json!({}))
+        .await;
+    assert_eq!(all.body["unreadCount"], json!(0));
+}
+
+/// A Redis server of the test's own, to stop and restart without disturbing the others.
+struct PrivateRedis {
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateRedis {
+    async fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut redis = PrivateRedis { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn restart(&mut self) {
+        let child = tokio::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed by scripts/test.sh");
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).expect("url");
+        for _ in 0..100 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("private redis-server did not start");
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill redis");
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_a_grade_is_recorded_and_its_notification_goes_out_when_redis_returns() {
+    let mut redis = PrivateRedis::start().await;
+    let mut settings = test_settings().await;
+    settings.common.redis_url = ConnectionUrl::new(redis.url());
+    let app = spawn_app_with(settings).await;
+    let school = School::new(&app).await;
+    redis.stop().await;
+
+    let attempt = take_quiz(&app, &school).await;
+    let graded: String = sqlx::query_scalar("select status from assessment_results where id = $1")
+        .bind(attempt)
+        .fetch_one(&app.pool)
+        .await
+        .expect("attempt");
+    assert_eq!(
+        graded, "graded",
+        "the grade is recorded while Redis is down"
+    );
+    let pending: i64 = sqlx::query_scalar("select count(*) from outbox where relayed_at is null")
+        .fetch_one(&app.pool)
+        .await
+        .expect("outbox");
+    assert_eq!(pending, 2, "student and parent events wait in the outbox");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("select count(*) from outbox where relayed_at is null")
+            .fetch_one(&app.pool)
+            .await
+            .expect("outbox"),
+        2,
+        "nothing is marked sent while Redis is down"
+    );
+
+    redis.restart().await;
+    let events = eventually_long("the events after Redis returns", || async {
+        let events = stream_events(&app, &redis.url()).await;
+        (events.len() == 2).then_some(events)
+    })
+    .await;
+    assert!(
+        events
+            .iter()
+            .all(|(_, _, payload)| payload["data"]["attemptId"] == json!(attempt))
+    );
+    eventually_long("the outbox marked relayed", || async {
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from outbox where relayed_at is null")
+                .fetch_one(&app.pool)
+                .await
+                .ok()?;
+        (pending == 0).then_some(())
+    })
+    .await;
+}
+
+/// The relay backs off to 5 s while Redis is down: wait up to 20 s.
+async fn eventually_long<F, Fut, T>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn a_relay_crash_between_publish_and_mark_sends_the_event_again_and_loses_nothing() {
+    let mut settings = test_settings().await;
+    settings.run_worker = false;
+    let app = spawn_app_with(settings).await;
+    let school = School::new(&app).await;
+    take_quiz(&app, &school).await;
+    let redis = nexus_web::redis_conn::Redis::new(
+        app.settings.common.redis_url.expose(),
+        &app.settings.common.redis_key_prefix,
+    )
+    .expect("redis");
+
+    let crashed = nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || {
+        anyhow::bail!("crash after XADD")
+    })
+    .await;
+    assert!(crashed.is_err());
+    let redis_url = app.settings.common.redis_url.expose().to_owned();
+    assert_eq!(
+        stream_events(&app, &redis_url).await.len(),
+        2,
+        "published before the crash"
+    );
+    let pending: i64 = sqlx::query_scalar("select count(*) from outbox where relayed_at is null")
+        .fetch_one(&app.pool)
+        .await
+        .expect("outbox");
+    assert_eq!(pending, 2, "not marked: the crash came first");
+
+    let sent = nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || Ok(()))
+        .await
+        .expect("relay");
+    assert_eq!(sent, 2);
+    let events = stream_events(&app, &redis_url).await;
+    assert_eq!(events.len(), 4, "sent again: at least once");
+    let mut ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        2,
+        "duplicates share their eventId, so consumers drop them"
+    );
+    assert_eq!(
+        nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || Ok(()))
+            .await
+            .expect("relay"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn publishing_an_assessment_and_its_closing_day_notify_the_class() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let created = app
+        .post(
+            "/api/assessments",
+            Some(&school.teacher.token),
+            json!({"title": "DS Graphes", "type": "exam", "questions": objective_questions()}),
+        )
+        .await;
+    let id = created.body["assessment"]["id"].as_i64().expect("id");
+    let closes = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
+    app.post(
+        &format!("/api/assessments/{id}/publish"),
+        Some(&school.teacher.token),
+        json!({"classId": school.class_id, "closesAt": closes}),
+    )
+    .await;
+    let list = app
+        .get("/api/notifications", Some(&school.student.token))
+        .await;
+    assert_eq!(
+        list.body["notifications"][0]["kind"],
+        json!("assessment_published")
+    );
+
+    let reminded = nexus_api::assessments::notify_due_soon(&app.pool)
+        .await
+        .expect("reminders");
+    assert_eq!(reminded, 1);
+    assert_eq!(
+        nexus_api::assessments::notify_due_soon(&app.pool)
+            .await
+            .expect("reminders"),
+        0,
+        "once per publication"
+    );
+    let list = app
+        .get("/api/notifications", Some(&school.student.token))
+        .await;
+    assert_eq!(
+        list.body["notifications"][0]["kind"],
+        json!("assessment_due_soon")
+    );
+}
