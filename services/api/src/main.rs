@@ -35,8 +35,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed => {
             let pool = connect(&settings).await?;
             let password = nexus_config::var_or("DEMO_PASSWORD", seed::DEFAULT_DEMO_PASSWORD);
-            let created = seed::seed_demo(&pool, &password).await?;
-            println!("demo accounts ({created} created now), password for all: {password}");
+            let dir = seed::default_content_dir();
+            let report = seed::seed_demo(&pool, &password, &dir).await?;
+            println!(
+                "demo data: {} accounts, {} courses, {} quizzes created now (from {})",
+                report.accounts_created,
+                report.courses_created,
+                report.quizzes_created,
+                dir.display()
+            );
+            println!("demo accounts, password for all: {password}");
             for account in &seed::DEMO_ACCOUNTS {
                 println!("  {:<8} {}", account.role.as_str(), account.email);
             }

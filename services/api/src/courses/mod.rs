@@ -228,7 +228,7 @@ pub struct CourseInput {
 }
 
 impl CourseInput {
-    fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self) -> ApiResult<()> {
         let mut v = Validator::new();
         v.check(
             !self.title.trim().is_empty()

@@ -16,5 +16,6 @@ mod notifications;
 mod password_reset;
 mod progress;
 mod rate_limits;
+mod seed;
 mod service;
 mod users;
