@@ -150,6 +150,53 @@ BENCH_EMAIL=$STUDENT_EMAIL BENCH_PASSWORD=$DEMO_PASSWORD \
     run_wrk login -s "$LUA_SCRIPT" "$BASE/api/auth/login"
 run_wrk me -H "Authorization: Bearer $TOKEN" "$BASE/api/auth/me"
 
+# ---------------------------------------------------------------- courses and quizzes
+BENCH_DB_URL=$(url_with_db "$DATABASE_URL" "$BENCH_DB")
+sql() { psql -qtAX -v ON_ERROR_STOP=1 "$BENCH_DB_URL" -c "$1"; }
+
+COURSE_ID=$(sql "select min(id) from courses where is_published")
+COURSES_LIST="$BASE/api/courses?level=terminale&page=1&limit=10"
+COURSES_SEARCH="$BASE/api/courses?q=graphe&page=1&limit=10"
+run_wrk courses-demo -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+run_wrk course-demo -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
+
+# Quiz submissions: attempts prepared in progress, each submitted once, with the
+# quiz's correct answers (graded on the spot).
+STUDENT_ID=$(sql "select id from users where email = '$STUDENT_EMAIL'")
+QUIZ_ID=$(sql "select a.id from assessments a join assessment_classes p on p.assessment_id = a.id
+               join class_members m on m.class_id = p.class_id where m.student_id = $STUDENT_ID order by a.id limit 1")
+BENCH_ANSWERS=$(sql "select questions from assessments where id = $QUIZ_ID" | python3 -c '
+import json, sys
+answers = {}
+for q in json.load(sys.stdin):
+    t = q["type"]
+    if t in ("single_choice", "multiple_choice", "true_false"): answers[q["id"]] = q["correct"]
+    elif t == "short_answer": answers[q["id"]] = q["accepted"][0]
+    elif t == "numeric": answers[q["id"]] = q["answer"]
+    elif t == "ordering": answers[q["id"]] = [i["id"] for i in q["items"]]
+print(json.dumps({"answers": answers}))')
+FIRST_ATTEMPT=$(sql "with prepared as (
+        insert into assessment_results (assessment_id, student_id, attempt_number, status, max_score)
+        select $QUIZ_ID, $STUDENT_ID, g, 'in_progress', (select max_score from assessments where id = $QUIZ_ID)
+        from generate_series(1000, 400000) g returning id)
+    select min(id) from prepared")
+BENCH_FIRST_ATTEMPT=$FIRST_ATTEMPT BENCH_TOKEN=$TOKEN BENCH_ANSWERS=$BENCH_ANSWERS BENCH_THREADS=$BENCH_THREADS \
+    run_wrk submit -s "$NEXUS_ROOT/scripts/bench/submit.lua" "$BASE"
+
+# 10,000 published courses (copies of the curriculum under other titles), then the
+# same list, search and detail requests again.
+info "adding 10,000 courses"
+sql "insert into courses (title, description, level, category, content, prerequisites, objectives, estimated_time,
+                          is_published, published_at, created_by)
+     select c.title || ' — variante ' || g, c.description, c.level, c.category, c.content, c.prerequisites,
+            c.objectives, c.estimated_time, true, now(), c.created_by
+     from generate_series(1, 10000) g
+     join lateral (select * from courses where is_published order by id offset (g % 12) limit 1) c on true;
+     analyze courses;"
+run_wrk courses-10k -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+run_wrk search-10k -H "Authorization: Bearer $TOKEN" "$COURSES_SEARCH"
+run_wrk course-10k -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$(sql "select max(id) from courses")"
+
 # summary_line NAME LABEL — one summary row from wrk's saved output.
 summary_line() {
     awk -v label="$2" '
@@ -159,7 +206,7 @@ summary_line() {
         /Non-2xx or 3xx responses:/ { bad = $NF }
         /Socket errors:/ { errs = $0; sub(/.*Socket errors: */, "", errs) }
         END {
-            printf "%-24s %12s %10s %10s %8s  %s\n", label, rps, p50, p99,
+            printf "%-30s %12s %10s %10s %8s  %s\n", label, rps, p50, p99,
                 (bad == "" ? 0 : bad), (errs == "" ? "none" : errs)
         }' "$BENCH_DIR/wrk-$1.txt"
 }
@@ -176,14 +223,20 @@ results=$BENCH_DIR/results-$stamp.txt
     echo "api:       release build, APP_ENV=$BENCH_APP_ENV, RUST_LOG=${BENCH_RUST_LOG:-warn}"
     echo "load:      $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per scenario"
     echo
-    printf "%-24s %12s %10s %10s %8s  %s\n" scenario "requests/s" p50 p99 non-2xx "socket errors"
+    printf "%-30s %12s %10s %10s %8s  %s\n" scenario "requests/s" p50 p99 non-2xx "socket errors"
     summary_line login "POST /api/auth/login"
     summary_line me "GET /api/auth/me"
+    summary_line courses-demo "GET /api/courses (demo)"
+    summary_line course-demo "GET /api/courses/{id} (demo)"
+    summary_line submit "POST attempts/{id}/submit"
+    summary_line courses-10k "GET /api/courses (10k)"
+    summary_line search-10k "GET /api/courses?q= (10k)"
+    summary_line course-10k "GET /api/courses/{id} (10k)"
 } | tee "$results"
 echo
 info "results saved in ${results#"$NEXUS_ROOT"/}"
 
-for name in login me; do
+for name in login me courses-demo course-demo submit courses-10k search-10k course-10k; do
     if grep -q 'Non-2xx or 3xx responses' "$BENCH_DIR/wrk-$name.txt"; then
         warn "$name: some answers were not 2xx (rate limited or failing?): the numbers above are suspect"
     fi

@@ -86,8 +86,8 @@ async fn record_progress(
 ) -> ApiResult<Json<ProgressResponse>> {
     user.require(&[Role::Student])?;
     let course = visible_course(&state.pool, &user, course_id).await?;
-    let content: CourseContent = serde_json::from_value(course.content.0.clone())
-        .unwrap_or(CourseContent { chapters: vec![] });
+    let content: CourseContent =
+        serde_json::from_str(&course.content.0).unwrap_or(CourseContent { chapters: vec![] });
     let sections = content.section_ids();
     let mut v = Validator::new();
     v.check(

@@ -53,17 +53,26 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 impl Authenticator {
     /// Validates an access token and loads the caller.
     pub async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
-        let claims = self.keys.verify_access(token).map_err(|e| match e {
+        let claims = self.verify(token)?;
+        self.load(claims.user_id).await
+    }
+
+    fn verify(&self, token: &str) -> Result<nexus_auth::AccessClaims, ApiError> {
+        self.keys.verify_access(token).map_err(|e| match e {
             JwtError::Expired => {
                 ApiError::unauthorized("token_expired", "Votre session a expiré. Reconnectez-vous.")
             }
             JwtError::Invalid => {
                 ApiError::unauthorized("invalid_token", "Jeton d'authentification invalide.")
             }
-        })?;
+        })
+    }
+
+    /// The caller as the database knows them now: active, with their current role.
+    async fn load(&self, user_id: i64) -> Result<CurrentUser, ApiError> {
         let row: Option<(String, bool)> =
             sqlx::query_as("select role, is_active from users where id = $1")
-                .bind(claims.user_id)
+                .bind(user_id)
                 .fetch_optional(&self.pool)
                 .await?;
         let (role, active) = row.ok_or_else(|| {
@@ -74,10 +83,7 @@ impl Authenticator {
         }
         let role = Role::parse(&role)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role:?} in users")))?;
-        Ok(CurrentUser {
-            id: claims.user_id,
-            role,
-        })
+        Ok(CurrentUser { id: user_id, role })
     }
 }
 
@@ -100,13 +106,22 @@ where
         let auth = Authenticator::from_ref(state);
         let token = bearer_token(parts)
             .ok_or_else(|| ApiError::unauthorized("missing_token", "Authentification requise."))?;
-        let user = auth.authenticate(token).await?;
-        if let Some((limiter, limit)) = &auth.api_limit {
-            limiter
-                .hit("api", &user.id.to_string(), *limit)
-                .await
-                .map_err(ApiError::too_many_requests)?;
-        }
+        let claims = auth.verify(token)?;
+        // The user lookup and the rate-limit count are independent round trips: run them
+        // together (a request refused by either loses only an unneeded count).
+        let limit = async {
+            match &auth.api_limit {
+                Some((limiter, limit)) => {
+                    limiter
+                        .hit("api", &claims.user_id.to_string(), *limit)
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (user, limit) = tokio::join!(auth.load(claims.user_id), limit);
+        let user = user?;
+        limit.map_err(ApiError::too_many_requests)?;
         Ok(user)
     }
 }

@@ -50,6 +50,13 @@ pub struct CourseSummary {
     pub is_published: bool,
 }
 
+#[derive(sqlx::FromRow)]
+struct CourseRow {
+    #[sqlx(flatten)]
+    summary: CourseSummary,
+    total_count: i64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CourseList {
     pub courses: Vec<CourseSummary>,
@@ -114,41 +121,38 @@ async fn list_courses(
         and ($6::bigint is null or exists(select 1 from course_classes cc where cc.course_id = c.id and cc.class_id = $6))
         and (not $7 or c.created_by = $2)"
     );
-    let bind = |query: &str| {
-        sqlx::query_as::<_, CourseSummary>(sqlx::AssertSqlSafe(query.to_owned()))
-            .bind(user.role.as_str())
-            .bind(user.id)
-            .bind(level)
-            .bind(category.as_deref())
-            .bind(q.as_deref())
-            .bind(filter.class_id)
-            .bind(filter.mine.unwrap_or(false))
-    };
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select count(*) from courses c where {conditions}"
-    )))
-    .bind(user.role.as_str())
-    .bind(user.id)
-    .bind(level)
-    .bind(category.as_deref())
-    .bind(q.as_deref())
-    .bind(filter.class_id)
-    .bind(filter.mine.unwrap_or(false))
-    .fetch_one(&state.pool)
-    .await?;
     let order = if q.is_some() {
         "ts_rank(c.search, websearch_to_tsquery('nexus_fr', $5)) desc, c.id"
     } else {
         "c.id"
     };
-    let courses = bind(&format!(
-        "select c.id, c.title, c.description, c.level, c.category, c.estimated_time as duration, c.is_published
+    // One round trip: the page and, through a window function, the total.
+    let sql = format!(
+        "select c.id, c.title, c.description, c.level, c.category, c.estimated_time as duration, c.is_published,
+                count(*) over () as total_count
          from courses c where {conditions} order by {order} limit $8 offset $9"
-    ))
-    .bind(i64::from(page.limit()))
-    .bind(page.offset())
-    .fetch_all(&state.pool)
-    .await?;
+    );
+    let fetch = |limit: i64, offset: i64| {
+        sqlx::query_as::<_, CourseRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(user.role.as_str())
+            .bind(user.id)
+            .bind(level)
+            .bind(category.clone())
+            .bind(q.clone())
+            .bind(filter.class_id)
+            .bind(filter.mine.unwrap_or(false))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&state.pool)
+    };
+    let rows = fetch(i64::from(page.limit()), page.offset()).await?;
+    let total = match rows.first() {
+        Some(row) => row.total_count,
+        // Past the last page: count with the first row.
+        None if page.page() > 1 => fetch(1, 0).await?.first().map_or(0, |r| r.total_count),
+        None => 0,
+    };
+    let courses = rows.into_iter().map(|r| r.summary).collect();
     Ok(Json(CourseList {
         courses,
         pagination: page.pagination(total),
@@ -164,11 +168,11 @@ pub struct CourseDetail {
     pub level: String,
     pub category: Option<String>,
     #[schema(value_type = CourseContent)]
-    pub content: sqlx::types::Json<serde_json::Value>,
+    pub content: RawJson,
     #[schema(value_type = Vec<String>)]
-    pub prerequisites: sqlx::types::Json<serde_json::Value>,
+    pub prerequisites: RawJson,
     #[schema(value_type = Vec<String>)]
-    pub objectives: sqlx::types::Json<serde_json::Value>,
+    pub objectives: RawJson,
     /// Minutes.
     pub estimated_time: Option<i32>,
     pub is_published: bool,
@@ -176,10 +180,26 @@ pub struct CourseDetail {
     pub updated_at: DateTime<Utc>,
 }
 
+/// JSON text from Postgres passed through as is: course content can be large, and
+/// parsing it only to write it back is wasted work on the hottest read of the API.
+#[derive(Debug, Clone, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct RawJson(pub String);
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::value::RawValue::from_string(self.0.clone()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
 /// Loads a course if `user` may see it; 404 otherwise (a draft's existence is not revealed).
 pub async fn visible_course(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiResult<CourseDetail> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select c.id, c.title, c.description, c.level, c.category, c.content, c.prerequisites, c.objectives,
+        "select c.id, c.title, c.description, c.level, c.category, c.content::text as content,
+                c.prerequisites::text as prerequisites, c.objectives::text as objectives,
                 c.estimated_time, c.is_published, c.created_by, c.updated_at
          from courses c where c.id = $3 and {VISIBLE}"
     )))
@@ -489,7 +509,7 @@ async fn publish_course(
 ) -> ApiResult<Json<CourseSaved>> {
     let existing = ensure_author(&state.pool, &user, id).await?;
     if !existing.is_published {
-        let sections = serde_json::from_value::<CourseContent>(existing.content.0.clone())
+        let sections = serde_json::from_str::<CourseContent>(&existing.content.0)
             .map(|c| c.section_ids().len())
             .unwrap_or(0);
         if sections == 0 {
