@@ -37,6 +37,12 @@ alter table courses add column search tsvector generated always as (
     || setweight(jsonb_to_tsvector('nexus_fr'::regconfig, content, '["string"]'), 'C')
 ) stored;
 create index courses_search_idx on courses using gin (search);
+-- Ranking reads this small vector (title and description) rather than the whole
+-- content: ranking hundreds of large vectors per query is what makes search slow.
+alter table courses add column search_head tsvector generated always as (
+    setweight(to_tsvector('nexus_fr'::regconfig, coalesce(title, '')), 'A')
+    || setweight(to_tsvector('nexus_fr'::regconfig, coalesce(description, '')), 'B')
+) stored;
 
 create table course_classes (
     course_id    bigint not null references courses (id) on delete cascade,

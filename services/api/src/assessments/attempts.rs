@@ -306,7 +306,9 @@ async fn submit_attempt(
             "Cette tentative a déjà été rendue.",
         ));
     }
-    let assessment = load(&state.pool, attempt.assessment_id).await?;
+    // On the transaction's connection: taking a second one from the pool while holding
+    // the first starves the pool under load.
+    let assessment = load(&mut *tx, attempt.assessment_id).await?;
     check_answers(&assessment.questions.0, &body.answers)?;
     let now = Utc::now();
     let late = attempt.deadline_at.is_some_and(|d| now > d + GRACE);
@@ -544,7 +546,7 @@ async fn grade_attempt(
     user.require(&[Role::Teacher, Role::Admin])?;
     let mut tx = state.pool.begin().await?;
     let attempt = load_attempt(&mut tx, id, true).await?;
-    let assessment = load(&state.pool, attempt.assessment_id).await?;
+    let assessment = load(&mut *tx, attempt.assessment_id).await?;
     if !assessment.managed_by(&user) {
         return Err(ApiError::not_found("Tentative introuvable."));
     }

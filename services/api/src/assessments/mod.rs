@@ -63,12 +63,12 @@ pub const ASSESSMENT_COLUMNS: &str = "a.id, a.course_id, a.title, a.type, a.desc
     a.max_score::float8 as max_score, a.time_limit_minutes, a.max_attempts, a.late_policy, a.answers_released,
     a.help_mode, a.is_published, a.created_by, a.created_at";
 
-pub async fn load(pool: &PgPool, id: i64) -> ApiResult<AssessmentRow> {
+pub async fn load(executor: impl sqlx::PgExecutor<'_>, id: i64) -> ApiResult<AssessmentRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {ASSESSMENT_COLUMNS} from assessments a where a.id = $1"
     )))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?
     .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))
 }

@@ -201,42 +201,20 @@ async fn the_api_describes_itself_and_serves_its_documentation_offline() {
 /// line it wrote: no password, token or secret may appear.
 #[tokio::test]
 async fn the_logs_never_contain_passwords_tokens_or_secrets() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let settings = test_settings().await;
     // Migrate and seed a user through a first app in-process.
     let app = spawn_app_with(settings.clone()).await;
     let student = app.user(Role::Student).await;
     let secret = "a-jwt-secret-that-must-never-be-logged-123456";
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nexus-api"))
-        .env("DATABASE_URL", settings.common.database_url.expose())
-        .env("REDIS_URL", settings.common.redis_url.expose())
-        .env("REDIS_KEY_PREFIX", &settings.common.redis_key_prefix)
-        .env("JWT_SECRET_KEY", secret)
-        .env("API_PORT", "0")
-        .env("BIND_ADDR", "127.0.0.1")
-        .env("MAILBOX_DIR", &settings.mail.mailbox_dir)
-        .env("RUST_LOG", "trace")
-        .env_remove("LOG_FORMAT")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn nexus-api");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut logs = Vec::new();
-    let port = loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
-            .await
-            .expect("the service starts")
-            .expect("read")
-            .expect("a line");
-        logs.push(line.clone());
-        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if parsed["message"] == json!("listening") {
-            break parsed["port"].as_u64().expect("port");
-        }
-    };
+    let (mut child, port, mut stdout, mut logs) = spawn_binary(&[
+        ("DATABASE_URL", settings.common.database_url.expose()),
+        ("REDIS_URL", settings.common.redis_url.expose()),
+        ("REDIS_KEY_PREFIX", &settings.common.redis_key_prefix),
+        ("JWT_SECRET_KEY", secret),
+        ("MAILBOX_DIR", &settings.mail.mailbox_dir.to_string_lossy()),
+        ("RUST_LOG", "trace"),
+    ])
+    .await;
     let base = format!("http://127.0.0.1:{port}");
     let login: serde_json::Value = app
         .client
@@ -286,4 +264,94 @@ async fn the_logs_never_contain_passwords_tokens_or_secrets() {
     ] {
         assert!(!logs.contains(secret_value), "the logs contain the {what}");
     }
+}
+
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// Starts the real `nexus-api` binary on a free port with these variables; returns the
+/// child, its port, its log stream and the lines read until it listened.
+async fn spawn_binary(vars: &[(&str, &str)]) -> (tokio::process::Child, u64, Lines, Vec<String>) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nexus-api"));
+    command
+        .env("API_PORT", "0")
+        .env("BIND_ADDR", "127.0.0.1")
+        .env_remove("LOG_FORMAT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("spawn nexus-api");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut logs = Vec::new();
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("the service starts")
+            .expect("read")
+            .expect("a line");
+        logs.push(line.clone());
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if parsed["message"] == json!("listening") {
+            let port = parsed["port"].as_u64().expect("port");
+            return (child, port, stdout, logs);
+        }
+    }
+}
+
+/// A stand-in for sentry.io speaking its envelope protocol: every envelope it receives.
+async fn sentry_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/api/{project}/envelope/",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
+                axum::Json(json!({"id": "0"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, receiver)
+}
+
+#[tokio::test]
+async fn with_a_sentry_dsn_errors_are_reported_without_personal_data() {
+    let (sentry_port, mut envelopes) = sentry_sink().await;
+    let dsn = format!("http://public@127.0.0.1:{sentry_port}/42");
+    let dead_postgres = format!(
+        "postgres://nexus:nexus@127.0.0.1:{}/nexus",
+        free_port().await
+    );
+    let (_child, port, _stdout, _logs) = spawn_binary(&[
+        ("SENTRY_DSN", &dsn),
+        ("DATABASE_URL", &dead_postgres),
+        ("MIGRATE_ON_START", "false"),
+        ("RUN_WORKER", "false"),
+    ])
+    .await;
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/login"))
+        .json(&json!({"email": "lea@lycee.fr", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let envelope = tokio::time::timeout(std::time::Duration::from_secs(15), envelopes.recv())
+        .await
+        .expect("an envelope within 15 s")
+        .expect("envelope");
+    assert!(envelope.contains("Postgres unavailable"), "{envelope}");
+    assert!(
+        !envelope.contains(PASSWORD) && !envelope.contains("lea@lycee.fr"),
+        "no personal data: {envelope}"
+    );
 }
