@@ -159,6 +159,9 @@ COURSES_LIST="$BASE/api/courses?level=terminale&page=1&limit=10"
 COURSES_SEARCH="$BASE/api/courses?q=graphe&page=1&limit=10"
 run_wrk courses-demo -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
 run_wrk course-demo -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
+# The same two at low concurrency: latency when the machine is not saturated.
+BENCH_CONNECTIONS=8 run_wrk courses-demo-c8 -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+BENCH_CONNECTIONS=8 run_wrk course-demo-c8 -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
 
 # Quiz submissions: attempts prepared in progress, each submitted once, with the
 # quiz's correct answers (graded on the spot).
@@ -228,6 +231,8 @@ results=$BENCH_DIR/results-$stamp.txt
     summary_line me "GET /api/auth/me"
     summary_line courses-demo "GET /api/courses (demo)"
     summary_line course-demo "GET /api/courses/{id} (demo)"
+    summary_line courses-demo-c8 "GET /api/courses (demo, 8 conn)"
+    summary_line course-demo-c8 "GET /api/courses/{id} (demo, 8 c)"
     summary_line submit "POST attempts/{id}/submit"
     summary_line courses-10k "GET /api/courses (10k)"
     summary_line search-10k "GET /api/courses?q= (10k)"
@@ -236,7 +241,7 @@ results=$BENCH_DIR/results-$stamp.txt
 echo
 info "results saved in ${results#"$NEXUS_ROOT"/}"
 
-for name in login me courses-demo course-demo submit courses-10k search-10k course-10k; do
+for name in login me courses-demo course-demo courses-demo-c8 course-demo-c8 submit courses-10k search-10k course-10k; do
     if grep -q 'Non-2xx or 3xx responses' "$BENCH_DIR/wrk-$name.txt"; then
         warn "$name: some answers were not 2xx (rate limited or failing?): the numbers above are suspect"
     fi

@@ -142,9 +142,19 @@ async fn list_courses(
         }
         query
     };
+    // A common word matches a large share of the courses; the planner then prefers a
+    // sequential scan, not knowing that testing each row means reading its large text
+    // vector (measured: 109 ms against 12 ms through the GIN index at 10,000 courses).
+    // Searches therefore run with sequential scans off, in a transaction of their own.
+    let mut tx = state.pool.begin().await?;
+    if q.is_some() {
+        sqlx::query("set local enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     let total: i64 = build("select count(*)")
         .build_query_scalar()
-        .fetch_one(&state.pool)
+        .fetch_one(&mut *tx)
         .await?;
     let mut listing = build(
         "select c.id, c.title, c.description, c.level, c.category, c.estimated_time as duration, c.is_published",
@@ -163,8 +173,9 @@ async fn list_courses(
         .push_bind(page.offset());
     let courses = listing
         .build_query_as::<CourseSummary>()
-        .fetch_all(&state.pool)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(Json(CourseList {
         courses,
         pagination: page.pagination(total),
