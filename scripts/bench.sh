@@ -148,6 +148,7 @@ run_wrk() {
 
 BENCH_EMAIL=$STUDENT_EMAIL BENCH_PASSWORD=$DEMO_PASSWORD \
     run_wrk login -s "$LUA_SCRIPT" "$BASE/api/auth/login"
+LOGIN_RSS_MB=$(( $(ps -o rss= -p "$API_PID" 2>/dev/null || echo 0) / 1024 ))
 run_wrk me -H "Authorization: Bearer $TOKEN" "$BASE/api/auth/me"
 
 # ---------------------------------------------------------------- courses and quizzes
@@ -214,6 +215,7 @@ summary_line() {
         }' "$BENCH_DIR/wrk-$1.txt"
 }
 
+API_RSS_MB=$(( $(ps -o rss= -p "$API_PID" 2>/dev/null || echo 0) / 1024 ))
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=$BENCH_DIR/results-$stamp.txt
 {
@@ -225,6 +227,7 @@ results=$BENCH_DIR/results-$stamp.txt
     echo "nproc:     $(nproc)   (wrk and the API share these cores)"
     echo "api:       release build, APP_ENV=$BENCH_APP_ENV, RUST_LOG=${BENCH_RUST_LOG:-warn}"
     echo "load:      $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per scenario"
+    echo "api RSS:   ${LOGIN_RSS_MB} MB after the login scenario, ${API_RSS_MB} MB after all"
     echo
     printf "%-30s %12s %10s %10s %8s  %s\n" scenario "requests/s" p50 p99 non-2xx "socket errors"
     summary_line login "POST /api/auth/login"
