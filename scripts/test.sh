@@ -69,6 +69,8 @@ if [[ ${SKIP_LINT:-0} != 1 ]]; then
     cargo fmt --all --check || lint_rc=$?
     info "cargo clippy --workspace --all-targets -- -D warnings"
     cargo clippy --workspace --all-targets --locked -- -D warnings || lint_rc=$?
+    info "Dockerfile (hadolint) and compose files (docker-compose config)"
+    bash "$NEXUS_ROOT/scripts/check-docker.sh" || lint_rc=$?
 fi
 
 # ---------------------------------------------------------------- tests
@@ -95,9 +97,9 @@ fi
 echo
 echo "==================== scripts/test.sh summary ===================="
 case $lint_rc in
-    skipped) echo "fmt + clippy: skipped (SKIP_LINT=1)" ;;
-    0) echo "fmt + clippy: ok" ;;
-    *) echo "fmt + clippy: FAILED (see above)" ;;
+    skipped) echo "fmt + clippy + docker files: skipped (SKIP_LINT=1)" ;;
+    0) echo "fmt + clippy + docker files: ok" ;;
+    *) echo "fmt + clippy + docker files: FAILED (see above)" ;;
 esac
 if [[ $test_rc == 0 ]]; then
     echo "cargo test: ok"

@@ -1,41 +1,112 @@
-//! `nexus-hub`: the websocket hub: real-time notifications, presence and chat (issue 4). This slice serves health, readiness and metrics.
+//! `nexus-hub`: the platform's real-time side. This slice delivers every notification
+//! to each open connection of its recipient, on any hub instance, with resume after a
+//! reconnect (issue 4 adds presence, class and conversation channels, chat).
 
-use axum::Router;
-use nexus_config::CommonSettings;
-use nexus_web::{health::Dependencies, redis_conn::Redis, service::Service};
+pub mod metrics;
+pub mod registry;
+pub mod settings;
+pub mod stream;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use nexus_auth::JwtKeys;
+use nexus_web::{auth::Authenticator, health::Dependencies, redis_conn::Redis, service::Service};
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
+
+use crate::{registry::Registry, settings::HubSettings};
 
 pub const SERVICE: &str = "nexus-hub";
-pub const PORT_VAR: &str = "HUB_PORT";
-pub const DEFAULT_PORT: u16 = 8080;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<HubSettings>,
+    pub authenticator: Authenticator,
+    pub redis: Redis,
+    pub registry: Registry,
+    /// Flips to `true` when the process stops: connections close with 1012.
+    pub shutdown: watch::Receiver<bool>,
+}
 
 pub struct Application {
     service: Service,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
 }
 
 impl Application {
-    pub async fn build(common: CommonSettings) -> anyhow::Result<Self> {
+    pub async fn build(settings: HubSettings) -> anyhow::Result<Self> {
+        let common = &settings.common;
         let pool = nexus_database::lazy_pool(
             common.database_url.expose(),
             common.database_max_connections,
         )?;
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
+        let keys = JwtKeys::new(
+            common.jwt_secret.expose_secret().as_bytes(),
+            &common.jwt_audience,
+            common.access_token_ttl,
+        );
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = AppState {
+            authenticator: Authenticator {
+                keys,
+                pool: pool.clone(),
+                api_limit: None,
+            },
+            redis: redis.clone(),
+            registry: Registry::default(),
+            shutdown: shutdown_rx,
+            settings: Arc::new(settings),
+        };
+        let routes = Router::new()
+            .route("/ws", get(ws::upgrade))
+            .route("/ws/", get(ws::upgrade))
+            .with_state(state.clone());
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),
         };
-        let service =
-            Service::bind(SERVICE, &common, Router::new(), dependencies, 64 * 1024).await?;
-        Ok(Self { service })
+        let service = Service::bind(
+            SERVICE,
+            &state.settings.common,
+            routes,
+            dependencies,
+            64 * 1024,
+        )
+        .await?;
+        Ok(Self {
+            service,
+            state,
+            shutdown,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.service.port()
     }
 
+    pub fn registry(&self) -> Registry {
+        self.state.registry.clone()
+    }
+
     pub async fn run_until_stopped(
         self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+        tokio::spawn(stream::follow(
+            self.state.redis.clone(),
+            self.state.registry.clone(),
+        ));
+        let shutdown = self.shutdown;
+        // Websocket connections outlive requests: tell them to reconnect elsewhere as
+        // soon as the stop begins, then let the server drain.
+        let stop = async move {
+            stop.await;
+            let _ = shutdown.send(true);
+        };
+        self.service.run_until_stopped(stop).await
     }
 }

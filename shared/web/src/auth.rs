@@ -57,7 +57,7 @@ impl Authenticator {
         self.load(claims.user_id).await
     }
 
-    fn verify(&self, token: &str) -> Result<nexus_auth::AccessClaims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<nexus_auth::AccessClaims, ApiError> {
         self.keys.verify_access(token).map_err(|e| match e {
             JwtError::Expired => {
                 ApiError::unauthorized("token_expired", "Votre session a expiré. Reconnectez-vous.")
@@ -69,7 +69,7 @@ impl Authenticator {
     }
 
     /// The caller as the database knows them now: active, with their current role.
-    async fn load(&self, user_id: i64) -> Result<CurrentUser, ApiError> {
+    pub async fn load(&self, user_id: i64) -> Result<CurrentUser, ApiError> {
         let row: Option<(String, bool)> =
             sqlx::query_as("select role, is_active from users where id = $1")
                 .bind(user_id)

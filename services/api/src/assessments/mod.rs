@@ -196,27 +196,21 @@ pub async fn student_window(
     assessment_id: i64,
     student_id: i64,
 ) -> sqlx::Result<Option<Window>> {
-    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<bool>)> = sqlx::query_as(
-        "select min(p.opens_at), max(p.closes_at), bool_or(p.closes_at is null)
+    // No row when the student is in none of the classes (the `having`); an open-ended
+    // publication makes the whole window open-ended.
+    sqlx::query_as(
+        "select min(p.opens_at) as opens_at,
+                case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at
          from assessment_classes p
          join class_members m on m.class_id = p.class_id
          join classes c on c.id = p.class_id
-         where p.assessment_id = $1 and m.student_id = $2 and c.archived_at is null",
+         where p.assessment_id = $1 and m.student_id = $2 and c.archived_at is null
+         having count(*) > 0",
     )
     .bind(assessment_id)
     .bind(student_id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.and_then(|(opens, closes, open_ended)| {
-        opens.map(|opens_at| Window {
-            opens_at,
-            closes_at: if open_ended == Some(true) {
-                None
-            } else {
-                closes
-            },
-        })
-    }))
+    .await
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

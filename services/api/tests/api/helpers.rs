@@ -5,7 +5,7 @@ use nexus_auth::Role;
 use nexus_config::ConnectionUrl;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 
 pub const PASSWORD: &str = "Tr0mpette-Bleue";
 
@@ -49,11 +49,6 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must point at a Postgres server (scripts/test.sh provides one)")
-}
-
 /// Settings for a fresh app: its own database and Redis prefix, port 0, a temp mailbox.
 pub async fn test_settings() -> ApiSettings {
     static INIT: OnceLock<()> = OnceLock::new();
@@ -62,19 +57,7 @@ pub async fn test_settings() -> ApiSettings {
     });
     let mut settings = ApiSettings::from_env().expect("settings");
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("test_{id}");
-    let mut admin = PgConnection::connect(&admin_url())
-        .await
-        .expect("connect to Postgres");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            r#"create database "{database}""#
-        )))
-        .await
-        .expect("create test database");
-    let mut url = url::Url::parse(&admin_url()).expect("DATABASE_URL");
-    url.set_path(&database);
-    settings.common.database_url = ConnectionUrl::new(url.to_string());
+    settings.common.database_url = ConnectionUrl::new(nexus_testkit::fresh_database("test").await);
     settings.common.database_max_connections = 5;
     settings.common.port = 0;
     settings.common.bind_addr = "127.0.0.1".parse().expect("ip");

@@ -9,6 +9,9 @@ use crate::{
     helpers::{TestApp, eventually, spawn_app, spawn_app_with, test_settings},
 };
 
+/// A stream entry as Redis returns it: its id and its field/value pairs.
+type StreamEntry = (String, Vec<(String, String)>);
+
 /// Entries of the deployment's event stream: (eventId, topic, payload).
 async fn stream_events(app: &TestApp, redis_url: &str) -> Vec<(String, String, serde_json::Value)> {
     let client = redis::Client::open(redis_url).expect("redis url");
@@ -16,7 +19,7 @@ async fn stream_events(app: &TestApp, redis_url: &str) -> Vec<(String, String, s
         return Vec::new();
     };
     let key = format!("{}stream:events", app.settings.common.redis_key_prefix);
-    let entries: redis::RedisResult<Vec<(String, Vec<(String, String)>)>> = redis::cmd("XRANGE")
+    let entries: redis::RedisResult<Vec<StreamEntry>> = redis::cmd("XRANGE")
         .arg(&key)
         .arg("-")
         .arg("+")
@@ -167,71 +170,9 @@ async fn notifications_are_paginated_and_marked_read() {
     assert_eq!(all.body["unreadCount"], json!(0));
 }
 
-/// A Redis server of the test's own, to stop and restart without disturbing the others.
-struct PrivateRedis {
-    port: u16,
-    child: Option<tokio::process::Child>,
-}
-
-impl PrivateRedis {
-    async fn start() -> PrivateRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let mut redis = PrivateRedis { port, child: None };
-        redis.restart().await;
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn restart(&mut self) {
-        let child = tokio::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is installed by scripts/test.sh");
-        self.child = Some(child);
-        let client = redis::Client::open(self.url()).expect("url");
-        for _ in 0..100 {
-            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                if redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .is_ok()
-                {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("private redis-server did not start");
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("kill redis");
-        }
-    }
-}
-
 #[tokio::test]
 async fn with_redis_down_a_grade_is_recorded_and_its_notification_goes_out_when_redis_returns() {
-    let mut redis = PrivateRedis::start().await;
+    let mut redis = nexus_testkit::PrivateRedis::start().await;
     let mut settings = test_settings().await;
     settings.common.redis_url = ConnectionUrl::new(redis.url());
     let app = spawn_app_with(settings).await;

@@ -1,69 +1,453 @@
-//! `nexus-hub` answers health, readiness and metrics on its own port.
+//! `nexus-hub` over real TCP websockets, against real Redis and Postgres: the stream
+//! the API's outbox relay writes is written here directly, with the same shape.
 
-use nexus_hub::Application;
+use std::time::Duration;
 
-async fn spawn(redis_url: Option<String>) -> String {
+use futures::{SinkExt, StreamExt};
+use nexus_auth::{JwtKeys, Role};
+use nexus_config::ConnectionUrl;
+use nexus_hub::{Application, settings::HubSettings};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Hub {
+    address: String,
+    settings: HubSettings,
+}
+
+/// Settings with a fresh, migrated database and Redis prefix of their own.
+async fn settings() -> HubSettings {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut common = nexus_config::CommonSettings::from_env("UNUSED_PORT", 0).expect("settings");
-    common.port = 0;
-    common.bind_addr = "127.0.0.1".parse().expect("ip");
-    if let Some(url) = redis_url {
-        common.redis_url = nexus_config::ConnectionUrl::new(url);
-    }
-    let app = Application::build(common).await.expect("build");
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let mut settings = HubSettings::from_env().expect("settings");
+    let url = nexus_testkit::fresh_database("hub").await;
+    let pool = nexus_database::connect_with_retry(&url, 2, Duration::from_secs(10))
+        .await
+        .expect("pool");
+    nexus_database::migrate(&pool).await.expect("migrate");
+    settings.common.database_url = ConnectionUrl::new(url);
+    settings.common.port = 0;
+    settings.common.bind_addr = "127.0.0.1".parse().expect("ip");
+    settings.common.redis_key_prefix = nexus_testkit::redis_prefix("hubtest");
+    settings.common.cors_origins = vec!["https://app.nexus-reussite.fr".into()];
+    settings.auth_timeout = Duration::from_millis(500);
+    settings
+}
+
+async fn spawn(settings: &HubSettings) -> Hub {
+    let app = Application::build(settings.clone()).await.expect("build");
+    let address = format!("127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    address
+    Hub {
+        address,
+        settings: settings.clone(),
+    }
+}
+
+impl Hub {
+    /// A user in the database and a valid access token for them.
+    async fn user(&self) -> (i64, String) {
+        let pool =
+            nexus_database::lazy_pool(self.settings.common.database_url.expose(), 2).expect("pool");
+        let id: i64 = sqlx::query_scalar(
+            "insert into users (email, password_hash, first_name, last_name, role) values ($1, 'x', 'A', 'B', 'student') returning id",
+        )
+        .bind(format!("{}@lycee.fr", uuid::Uuid::new_v4().simple()))
+        .fetch_one(&pool)
+        .await
+        .expect("user");
+        (id, self.keys().issue_access(id, Role::Student))
+    }
+
+    fn keys(&self) -> JwtKeys {
+        let c = &self.settings.common;
+        JwtKeys::new(
+            c.jwt_secret.expose_secret().as_bytes(),
+            &c.jwt_audience,
+            c.access_token_ttl,
+        )
+    }
+
+    async fn connect(&self, query: &str) -> Socket {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/ws{query}", self.address))
+                .await
+                .expect("connect");
+        socket
+    }
+
+    /// Connected and authenticated with `?token=`; the `ready` frame consumed.
+    async fn connect_as(&self, token: &str) -> Socket {
+        let mut socket = self.connect(&format!("?token={token}")).await;
+        let ready = next_json(&mut socket).await;
+        assert_eq!(ready["type"], json!("ready"), "{ready}");
+        socket
+    }
+
+    /// Appends a notification for `user_id` to the stream, as the API's relay does;
+    /// returns its eventId.
+    async fn publish(&self, user_id: i64, title: &str) -> String {
+        publish_to(
+            self.settings.common.redis_url.expose(),
+            &self.settings.common.redis_key_prefix,
+            user_id,
+            title,
+        )
+        .await
+    }
+}
+
+async fn publish_to(redis_url: &str, prefix: &str, user_id: i64, title: &str) -> String {
+    let client = redis::Client::open(redis_url).expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let payload = json!({"eventId": event_id, "notificationId": 1, "userId": user_id, "kind": "result_graded",
+                         "title": title, "body": "", "data": {}, "createdAt": chrono::Utc::now()});
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{prefix}stream:events"))
+        .arg("*")
+        .arg("eventId")
+        .arg(&event_id)
+        .arg("topic")
+        .arg("notification")
+        .arg("payload")
+        .arg(payload.to_string())
+        .query_async(&mut conn)
+        .await
+        .expect("xadd");
+    event_id
+}
+
+async fn next_frame(socket: &mut Socket) -> Message {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("socket open")
+            .expect("frame");
+        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
+            return message;
+        }
+    }
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    match next_frame(socket).await {
+        Message::Text(text) => serde_json::from_str(&text).expect("json frame"),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        match next_frame(socket).await {
+            Message::Close(Some(frame)) => return u16::from(frame.code),
+            Message::Close(None) => return 1005,
+            _ => continue,
+        }
+    }
+}
+
+/// Gives the hub's stream reader time to position itself before events are published.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
+    let settings = settings().await;
+    let first = spawn(&settings).await;
+    let second = spawn(&settings).await;
+    let (user, token) = first.user().await;
+    let (other, other_token) = first.user().await;
+    let mut tab_a = first.connect_as(&token).await;
+    let mut tab_b = second.connect_as(&token).await;
+    let mut stranger = second.connect_as(&other_token).await;
+    settle().await;
+
+    let event_id = first.publish(user, "Résultat disponible").await;
+    for tab in [&mut tab_a, &mut tab_b] {
+        let frame = next_json(tab).await;
+        assert_eq!(frame["type"], json!("event"));
+        assert_eq!(frame["channel"], json!(format!("user:{user}")));
+        assert_eq!(frame["eventId"], json!(event_id));
+        assert_eq!(frame["data"]["title"], json!("Résultat disponible"));
+        assert!(frame["offset"].as_str().is_some_and(|o| o.contains('-')));
+    }
+    // The other user gets their own event, not this one.
+    first.publish(other, "Pour l'autre").await;
+    assert_eq!(
+        next_json(&mut stranger).await["data"]["title"],
+        json!("Pour l'autre")
+    );
+}
+
+#[tokio::test]
+async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_place() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect("").await;
+    socket
+        .send(Message::Text(
+            json!({"type": "auth", "token": token}).to_string().into(),
+        ))
+        .await
+        .expect("send");
+    assert_eq!(next_json(&mut socket).await["userId"], json!(user));
+    socket
+        .send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .expect("send");
+    assert_eq!(next_json(&mut socket).await["type"], json!("pong"));
+    let fresh = hub.keys().issue_access(user, Role::Student);
+    socket
+        .send(Message::Text(
+            json!({"type": "auth", "token": fresh}).to_string().into(),
+        ))
+        .await
+        .expect("send");
+    assert_eq!(
+        next_json(&mut socket).await["type"],
+        json!("reauthenticated")
+    );
+    socket
+        .send(Message::Text("not json".into()))
+        .await
+        .expect("send");
+    assert_eq!(
+        next_json(&mut socket).await["code"],
+        json!("invalid_frame"),
+        "a bad frame is an error frame, the socket stays open"
+    );
+    settle().await;
+    hub.publish(user, "Toujours là").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("Toujours là")
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_silence_and_foreign_origins_are_refused() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, _) = hub.user().await;
+    let mut forged = hub.connect("?token=abc.def.ghi").await;
+    assert_eq!(close_code(&mut forged).await, 4401);
+
+    let mut expired_claims = nexus_auth::AccessClaims {
+        sub: user.to_string(),
+        user_id: user,
+        role: Role::Student,
+        exp: chrono::Utc::now().timestamp() - 60,
+        iat: chrono::Utc::now().timestamp() - 3600,
+        aud: "nexus-reussite".into(),
+        token_type: "access".into(),
+        jti: "x".into(),
+    };
+    let mut expired = hub
+        .connect(&format!("?token={}", hub.keys().sign(&expired_claims)))
+        .await;
+    assert_eq!(close_code(&mut expired).await, 4401);
+    expired_claims.exp = chrono::Utc::now().timestamp() + 600;
+    expired_claims.token_type = "refresh".into();
+    let mut wrong_type = hub
+        .connect(&format!("?token={}", hub.keys().sign(&expired_claims)))
+        .await;
+    assert_eq!(close_code(&mut wrong_type).await, 4401);
+
+    let mut silent = hub.connect("").await;
+    assert_eq!(
+        close_code(&mut silent).await,
+        4401,
+        "no auth frame within the timeout"
+    );
+
+    let mut request = format!("ws://{}/ws", hub.address)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("header"));
+    let refused = tokio_tungstenite::connect_async(request).await;
+    assert!(
+        refused.is_err(),
+        "the upgrade is refused for a foreign origin"
+    );
+    let mut allowed = format!("ws://{}/ws", hub.address)
+        .into_client_request()
+        .expect("request");
+    allowed.headers_mut().insert(
+        "origin",
+        "https://app.nexus-reussite.fr".parse().expect("header"),
+    );
+    assert!(tokio_tungstenite::connect_async(allowed).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "un").await;
+    let seen = next_json(&mut socket).await;
+    let offset = seen["offset"].as_str().expect("offset").to_owned();
+    drop(socket);
+
+    hub.publish(user, "deux").await;
+    hub.publish(user, "trois").await;
+    let mut socket = hub.connect_as(&token).await;
+    socket
+        .send(Message::Text(
+            json!({"type": "resume", "offset": offset})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("send");
+    let mut titles = Vec::new();
+    loop {
+        let frame = next_json(&mut socket).await;
+        if frame["type"] == json!("resumed") {
+            assert_eq!(frame["complete"], json!(true));
+            break;
+        }
+        titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+    }
+    assert_eq!(
+        titles,
+        ["deux", "trois"],
+        "what was missed, in order, and not what was seen"
+    );
+    hub.publish(user, "quatre").await;
+    let live = next_json(&mut socket).await;
+    assert_eq!(
+        live["data"]["title"],
+        json!("quatre"),
+        "then live events, with no duplicate in between"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_disconnected_with_4008() {
+    let mut settings = settings().await;
+    settings.send_queue = 4;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let mut pipe = redis::pipe();
+    let big = "x".repeat(4000);
+    for n in 0..3000 {
+        let payload = json!({"eventId": n.to_string(), "userId": user, "title": big, "createdAt": chrono::Utc::now()});
+        pipe.cmd("XADD")
+            .arg(format!("{}stream:events", settings.common.redis_key_prefix))
+            .arg("*")
+            .arg("eventId")
+            .arg(n.to_string())
+            .arg("topic")
+            .arg("notification")
+            .arg("payload")
+            .arg(payload.to_string())
+            .ignore();
+    }
+    pipe.query_async::<()>(&mut conn).await.expect("burst");
+    // The client reads nothing for a while: the hub's queue for it overflows.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(close_code(&mut socket).await, 4008);
+}
+
+#[tokio::test]
+async fn after_a_redis_restart_connections_still_get_their_notifications() {
+    let mut redis = nexus_testkit::PrivateRedis::start().await;
+    let mut settings = settings().await;
+    settings.common.redis_url = ConnectionUrl::new(redis.url());
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "avant").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("avant")
+    );
+
+    redis.stop().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    redis.restart().await;
+    // The relay sends what queued in the outbox meanwhile once Redis is back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hub.publish(user, "après").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("après"),
+        "the socket stayed open and the event arrived"
+    );
 }
 
 #[tokio::test]
 async fn it_is_healthy_ready_and_exposes_metrics() {
-    let address = spawn(None).await;
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
     let client = reqwest::Client::new();
-    let health = client
-        .get(format!("{address}/health"))
-        .send()
-        .await
-        .expect("health");
-    assert_eq!(health.status(), 200);
-    let ready: serde_json::Value = client
-        .get(format!("{address}/ready"))
+    let ready: Value = client
+        .get(format!("http://{}/ready", hub.address))
         .send()
         .await
         .expect("ready")
         .json()
         .await
         .expect("json");
-    assert_eq!(
-        ready["checks"],
-        serde_json::json!({"postgres": "up", "redis": "up"})
-    );
+    assert_eq!(ready["checks"], json!({"postgres": "up", "redis": "up"}));
+    let (_, token) = hub.user().await;
+    let _socket = hub.connect_as(&token).await;
     let metrics = client
-        .get(format!("{address}/metrics"))
+        .get(format!("http://{}/metrics", hub.address))
         .send()
         .await
         .expect("metrics")
         .text()
         .await
         .expect("text");
-    assert!(
-        metrics.contains(r#"route="/ready",service="nexus-hub",status="200""#),
-        "{metrics}"
-    );
+    for name in [
+        "hub_connections ",
+        "hub_connections_total",
+        "hub_messages_out_total",
+        "hub_delivery_latency_seconds",
+        "hub_slow_consumers_dropped_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
 }
 
 #[tokio::test]
 async fn it_is_not_ready_without_redis_and_says_so() {
+    let mut settings = settings().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port();
-    let address = spawn(Some(format!("redis://127.0.0.1:{port}"))).await;
-    let ready = reqwest::get(format!("{address}/ready"))
+    settings.common.redis_url = ConnectionUrl::new(format!("redis://127.0.0.1:{port}"));
+    let hub = spawn(&settings).await;
+    let ready = reqwest::get(format!("http://{}/ready", hub.address))
         .await
         .expect("ready");
     assert_eq!(ready.status(), 503);
-    let body: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!(body["failed"], serde_json::json!(["redis"]));
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["failed"], json!(["redis"]));
 }
