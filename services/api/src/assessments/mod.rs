@@ -428,8 +428,9 @@ async fn create_assessment(
     ))
 }
 
+/// `view` tells which shape this is: `teacher` (whole, with answers) or `student`.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
+#[serde(tag = "view", rename_all = "lowercase")]
 pub enum AssessmentView {
     Teacher(TeacherAssessment),
     Student(StudentAssessment),
