@@ -4,6 +4,7 @@
 pub mod access;
 pub mod assessments;
 pub mod auth;
+pub mod chat;
 pub mod classes;
 pub mod cli;
 pub mod courses;

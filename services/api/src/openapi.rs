@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "assessments", description = "Quizzes, TPs, exams and projects; attempts and grading"),
         (name = "dashboard", description = "Dashboards per role"),
         (name = "notifications", description = "Notifications and their read state"),
+        (name = "chat", description = "Conversations and messages (real-time delivery: the hub)"),
     )
 )]
 struct ApiDoc;
@@ -62,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::assessments::router())
         .merge(crate::dashboard::router())
         .merge(crate::notifications::router())
+        .merge(crate::chat::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

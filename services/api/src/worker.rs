@@ -7,10 +7,10 @@ use std::time::Duration;
 use nexus_web::redis_conn::Redis;
 use sqlx::PgPool;
 
-use crate::{assessments::notify_due_soon, notifications::outbox};
+use crate::assessments::notify_due_soon;
 
 pub fn spawn(pool: PgPool, redis: Redis) {
-    tokio::spawn(outbox::run_relay(pool.clone(), redis));
+    tokio::spawn(nexus_web::relay::run_relay(pool.clone(), redis));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {

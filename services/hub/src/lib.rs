@@ -100,6 +100,12 @@ impl Application {
             self.state.redis.clone(),
             self.state.registry.clone(),
         ));
+        // The hub writes chat events to the outbox too: it relays them itself, at once,
+        // rather than waiting for an API process to.
+        tokio::spawn(nexus_web::relay::run_relay(
+            self.state.authenticator.pool.clone(),
+            self.state.redis.clone(),
+        ));
         let shutdown = self.shutdown;
         // Websocket connections outlive requests: tell them to reconnect elsewhere as
         // soon as the stop begins, then let the server drain.

@@ -15,14 +15,17 @@ use crate::registry::{Outgoing, Registry, StreamId};
 pub const STREAM: &str = "stream:events";
 const BATCH: usize = 500;
 
-/// An event addressed to one user, ready to send.
+/// An event for some users, ready to send.
 pub struct Addressed {
-    pub user_id: i64,
+    pub recipients: Vec<i64>,
+    /// Ephemeral events (typing) are delivered live and never replayed.
+    pub ephemeral: bool,
     pub event: Outgoing,
 }
 
-/// Reads a stream entry (`[id, [field, value, …]]`) into an event for its recipient.
-/// Entries of other topics, or unreadable ones, are skipped.
+/// Reads a stream entry (`[id, [field, value, …]]`) into an event for its recipients:
+/// `notification` (one user), `chat` and `typing` (the conversation's members, listed
+/// in the payload). Other topics, and unreadable entries, are skipped.
 pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
     let Value::Array(parts) = entry else {
         return None;
@@ -40,22 +43,39 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
         })
     };
     let addressed = (|| {
-        if field("topic")? != "notification" {
-            return None;
-        }
-        let payload: serde_json::Value = serde_json::from_str(&field("payload")?).ok()?;
-        let user_id = payload["userId"].as_i64()?;
+        let topic = field("topic")?;
+        let mut payload: serde_json::Value = serde_json::from_str(&field("payload")?).ok()?;
+        let (recipients, channel) = match topic.as_str() {
+            "notification" => {
+                let user_id = payload["userId"].as_i64()?;
+                (vec![user_id], format!("user:{user_id}"))
+            }
+            "chat" | "typing" => {
+                let recipients = payload["recipients"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(serde_json::Value::as_i64)
+                    .collect();
+                let conversation = payload["conversationId"].as_i64()?;
+                if let Some(map) = payload.as_object_mut() {
+                    map.remove("recipients");
+                }
+                (recipients, format!("conversation:{conversation}"))
+            }
+            _ => return None,
+        };
         let created_at = payload["createdAt"].as_str().and_then(|t| t.parse().ok());
         let frame = json!({
             "type": "event",
-            "channel": format!("user:{user_id}"),
+            "channel": channel,
             "offset": offset.to_string(),
             "eventId": payload["eventId"],
-            "topic": "notification",
+            "topic": topic,
             "data": payload,
         });
         Some(Addressed {
-            user_id,
+            recipients,
+            ephemeral: topic == "typing",
             event: Outgoing {
                 offset,
                 frame: Arc::from(frame.to_string()),
@@ -113,7 +133,9 @@ pub async fn follow(redis: Redis, registry: Registry) {
                         if let Some((offset, addressed)) = parse_entry(entry) {
                             last = Some(offset);
                             if let Some(a) = addressed {
-                                registry.send(a.user_id, &a.event);
+                                for user in &a.recipients {
+                                    registry.send(*user, &a.event);
+                                }
                             }
                         }
                     }
@@ -185,7 +207,9 @@ pub async fn missed(
         for entry in &batch {
             if let Some((offset, addressed)) = parse_entry(entry) {
                 cursor = offset;
-                if let Some(a) = addressed.filter(|a| a.user_id == user_id) {
+                if let Some(a) =
+                    addressed.filter(|a| !a.ephemeral && a.recipients.contains(&user_id))
+                {
                     found.push(a.event);
                 }
             }
@@ -200,4 +224,28 @@ pub async fn missed(
         }
     }
     Ok((found, complete))
+}
+
+/// Appends an ephemeral event (typing) straight to the stream: nothing to keep, so no
+/// outbox; if Redis is down it is simply lost, as a typing indicator may be.
+pub async fn publish_ephemeral(
+    redis: &Redis,
+    topic: &str,
+    payload: &serde_json::Value,
+) -> redis::RedisResult<()> {
+    let mut conn = redis.connection();
+    redis::cmd("XADD")
+        .arg(redis.key(STREAM))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(100_000)
+        .arg("*")
+        .arg("eventId")
+        .arg(payload["eventId"].as_str().unwrap_or_default())
+        .arg("topic")
+        .arg(topic)
+        .arg("payload")
+        .arg(payload.to_string())
+        .query_async(&mut conn)
+        .await
 }

@@ -16,7 +16,11 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use nexus_web::{ApiError, auth::Authenticator};
+use nexus_chat::{ChatError, Member};
+use nexus_web::{
+    ApiError,
+    auth::{Authenticator, CurrentUser},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -75,13 +79,13 @@ fn text(value: Value) -> Message {
 }
 
 /// A valid token: the user and the token's expiry (unix seconds).
-async fn authenticate(auth: &Authenticator, token: &str) -> Result<(i64, i64), Message> {
+async fn authenticate(auth: &Authenticator, token: &str) -> Result<(CurrentUser, i64), Message> {
     let claims = auth
         .keys
         .verify_access(token)
         .map_err(|_| close(4401, "invalid or expired token"))?;
     match auth.load(claims.user_id).await {
-        Ok(user) => Ok((user.id, claims.exp)),
+        Ok(user) => Ok((user, claims.exp)),
         Err(error) if error.code == "account_disabled" => Err(close(4403, "account disabled")),
         Err(error) if error.status.is_server_error() => Err(close(1011, "try again later")),
         Err(_) => Err(close(4401, "invalid token")),
@@ -113,7 +117,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         let _ = socket.send(close(4401, "authentication required")).await;
         return;
     };
-    let (user_id, mut expires_at) = match authenticate(&state.authenticator, &token).await {
+    let (user, mut expires_at) = match authenticate(&state.authenticator, &token).await {
         Ok(ok) => ok,
         Err(frame) => {
             metrics().auth_failures.inc();
@@ -121,6 +125,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
             return;
         }
     };
+    let user_id = user.id;
     let mut registration = state.registry.register(user_id, state.settings.send_queue);
     metrics().connections.inc();
     metrics().connections_total.inc();
@@ -132,7 +137,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
     let end = serve(
         &mut socket,
         &state,
-        user_id,
+        user,
         &mut expires_at,
         &mut registration.receiver,
     )
@@ -148,7 +153,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
 async fn serve(
     socket: &mut WebSocket,
     state: &AppState,
-    user_id: i64,
+    user: CurrentUser,
     expires_at: &mut i64,
     events: &mut tokio::sync::mpsc::Receiver<Outgoing>,
 ) -> Option<Message> {
@@ -158,6 +163,7 @@ async fn serve(
     let mut last_heard = tokio::time::Instant::now();
     let mut last_sent = StreamId::default();
     let mut warned = false;
+    let mut sends = Bucket::new(SEND_RATE_PER_SECOND, SEND_BURST);
     loop {
         let until_expiry = Duration::from_secs(
             u64::try_from(*expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
@@ -188,7 +194,7 @@ async fn serve(
                 metrics().messages_in.inc();
                 match frame {
                     Message::Text(text) => {
-                        let reply = handle_client_frame(&text, state, user_id, expires_at, &mut last_sent, socket).await;
+                        let reply = handle_client_frame(&text, state, user, expires_at, &mut last_sent, &mut sends, socket).await;
                         match reply {
                             Ok(Some(value)) => { let _ = socket.send(text_frame(value)).await; }
                             Ok(None) => {}
@@ -245,11 +251,13 @@ fn record_delivery(event: &Outgoing) {
 async fn handle_client_frame(
     text: &str,
     state: &AppState,
-    user_id: i64,
+    user: CurrentUser,
     expires_at: &mut i64,
     last_sent: &mut StreamId,
+    sends: &mut Bucket,
     socket: &mut WebSocket,
 ) -> Result<Option<Value>, Message> {
+    let user_id = user.id;
     let Ok(value) = serde_json::from_str::<Value>(text) else {
         return Ok(Some(error_frame("invalid_frame", "Trame JSON invalide.")));
     };
@@ -259,7 +267,7 @@ async fn handle_client_frame(
             // A fresh token for the same user, without reconnecting.
             let token = value["token"].as_str().unwrap_or_default();
             match authenticate(&state.authenticator, token).await {
-                Ok((id, exp)) if id == user_id => {
+                Ok((fresh, exp)) if fresh.id == user_id => {
                     *expires_at = exp;
                     Ok(Some(json!({"type": "reauthenticated", "expiresAt": exp})))
                 }
@@ -307,7 +315,134 @@ async fn handle_client_frame(
                 ))),
             }
         }
+        "send" => {
+            if !sends.take() {
+                return Ok(Some(error_frame(
+                    "rate_limited",
+                    "Trop de messages : ralentissez.",
+                )));
+            }
+            let (Some(conversation), Some(client_id), Some(body)) = (
+                value["conversationId"].as_i64(),
+                value["clientMessageId"].as_str(),
+                value["body"].as_str(),
+            ) else {
+                return Ok(Some(error_frame(
+                    "invalid_frame",
+                    "conversationId, clientMessageId et body sont requis.",
+                )));
+            };
+            let sender = Member {
+                id: user_id,
+                role: user.role,
+            };
+            // Stored (with its delivery event) before the acknowledgement.
+            Ok(Some(
+                match nexus_chat::send(
+                    &state.authenticator.pool,
+                    sender,
+                    conversation,
+                    client_id,
+                    body,
+                )
+                .await
+                {
+                    Ok((message, _)) => {
+                        json!({"type": "ack", "clientMessageId": client_id, "conversationId": conversation, "message": message})
+                    }
+                    Err(error) => chat_error_frame(error, Some(client_id)),
+                },
+            ))
+        }
+        "typing" => {
+            if !sends.take() {
+                return Ok(None);
+            }
+            let Some(conversation) = value["conversationId"].as_i64() else {
+                return Ok(Some(error_frame(
+                    "invalid_frame",
+                    "conversationId est requis.",
+                )));
+            };
+            let member = Member {
+                id: user_id,
+                role: user.role,
+            };
+            let mut conn = match state.authenticator.pool.acquire().await {
+                Ok(conn) => conn,
+                Err(_) => return Ok(None),
+            };
+            match nexus_chat::ensure_member(&mut conn, member, conversation).await {
+                Ok(members) => {
+                    let recipients: Vec<i64> =
+                        members.into_iter().filter(|m| *m != user_id).collect();
+                    let payload = json!({
+                        "eventId": uuid::Uuid::new_v4().to_string(), "conversationId": conversation, "userId": user_id,
+                        "isTyping": value["isTyping"].as_bool().unwrap_or(true), "recipients": recipients,
+                        "createdAt": chrono::Utc::now(),
+                    });
+                    let _ = stream::publish_ephemeral(&state.redis, "typing", &payload).await;
+                    Ok(None)
+                }
+                Err(error) => Ok(Some(chat_error_frame(error, None))),
+            }
+        }
         _ => Ok(Some(error_frame("unknown_type", "Type de trame inconnu."))),
+    }
+}
+
+fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> Value {
+    let (code, message) = match error {
+        ChatError::NotFound => ("not_found", "Conversation introuvable."),
+        ChatError::Forbidden => (
+            "forbidden",
+            "Vous ne pouvez pas écrire dans cette conversation.",
+        ),
+        ChatError::Invalid(message) => ("invalid_message", message),
+        // Not stored: the client retries with the same clientMessageId.
+        ChatError::Database(_) => ("unavailable", "Message non enregistré : réessayez."),
+    };
+    let mut frame = error_frame(code, message);
+    if let Some(client_id) = client_id {
+        frame["clientMessageId"] = json!(client_id);
+    }
+    frame
+}
+
+/// Chat frames a connection may send: this many per second on average, with bursts.
+const SEND_RATE_PER_SECOND: f64 = 5.0;
+const SEND_BURST: f64 = 10.0;
+
+/// A token bucket, per connection (a connection's frames are handled in order by one
+/// task, so no locking is needed).
+struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: tokio::time::Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        Self {
+            tokens: burst,
+            rate,
+            burst,
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+pub mod outbox;
+
 pub use sqlx;
 
 /// The schema, embedded in every binary that runs migrations.

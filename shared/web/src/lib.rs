@@ -12,6 +12,7 @@ pub mod net;
 pub mod pagination;
 pub mod ratelimit;
 pub mod redis_conn;
+pub mod relay;
 pub mod serve;
 pub mod service;
 

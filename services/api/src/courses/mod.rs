@@ -22,7 +22,7 @@ use self::content::CourseContent;
 use crate::{
     access::ensure_class_owner,
     auth::{Done, accounts::is_class_level},
-    notifications::{NewNotification, notify, outbox},
+    notifications::{NewNotification, notify},
     state::AppState,
     validate::{Validator, has_control},
 };
@@ -393,7 +393,7 @@ async fn ensure_author(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiResult<
 
 /// A course event for the services that index courses (ARIA), through the outbox.
 async fn course_event(conn: &mut PgConnection, course_id: i64, action: &str) -> sqlx::Result<()> {
-    outbox::enqueue(
+    nexus_database::outbox::enqueue(
         conn,
         uuid::Uuid::new_v4(),
         "course",

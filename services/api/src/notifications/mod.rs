@@ -1,8 +1,6 @@
 //! Notifications: stored per recipient, in the transaction of the change that causes
 //! them, with an outbox row that the relay sends to Redis for the websocket hub.
 
-pub mod outbox;
-
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_web::{
@@ -69,7 +67,7 @@ pub async fn notify(
             "data": notification.data,
             "createdAt": created_at,
         });
-        outbox::enqueue(&mut *conn, event_id, "notification", &payload).await?;
+        nexus_database::outbox::enqueue(&mut *conn, event_id, "notification", &payload).await?;
     }
     Ok(())
 }

@@ -348,6 +348,49 @@ fn cases() -> Vec<Case> {
             None,
             [401, 403, 403, 403, 200],
         ),
+        // Chat: members of the conversation; who may talk to whom.
+        case(
+            M::GET,
+            "/api/conversations",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/conversations",
+            Some(json!({"userId": "{teacher_id_number}"})),
+            [401, 200, 200, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/api/classes/{class}/conversation",
+            None,
+            [401, 200, 404, 200, 200],
+        ),
+        case(
+            M::GET,
+            "/api/conversations/{class_conversation}/messages",
+            None,
+            [401, 200, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/conversations/{class_conversation}/messages",
+            Some(json!({"clientMessageId": "{unique_email}", "body": "Bonjour"})),
+            [401, 201, 404, 201, 403],
+        ),
+        case(
+            M::DELETE,
+            "/api/conversations/{class_conversation}/messages/{fresh_message}",
+            None,
+            [401, 403, 404, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/conversations/{class_conversation}/read",
+            Some(json!({"messageId": "{fresh_message_number}"})),
+            [401, 200, 404, 200, 200],
+        ),
     ]
 }
 
@@ -393,8 +436,17 @@ impl World {
                 .unwrap_or(after.len());
             out.push_str(&rest[..start]);
             if name_len > 0 && after[name_len..].starts_with('}') {
-                out.push_str(&self.value_of(app, &after[..name_len], caller).await);
+                let name = &after[..name_len];
+                let value = self
+                    .value_of(app, name.trim_end_matches("_number"), caller)
+                    .await;
                 rest = &after[name_len + 1..];
+                // `"{x_number}"` in a JSON body stands for a number: drop its quotes.
+                if name.ends_with("_number") && out.ends_with('"') && rest.starts_with('"') {
+                    out.pop();
+                    rest = &rest[1..];
+                }
+                out.push_str(&value);
             } else {
                 out.push('{');
                 rest = after;
@@ -404,12 +456,38 @@ impl World {
         out
     }
 
+    async fn class_conversation(&self, app: &TestApp) -> i64 {
+        sqlx::query_scalar(
+            "insert into conversations (kind, class_id) values ('class', $1)
+             on conflict (class_id) do update set class_id = excluded.class_id returning id",
+        )
+        .bind(self.school.class_id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("class conversation")
+    }
+
     async fn value_of(&self, app: &TestApp, name: &str, caller: Option<&TestUser>) -> String {
         let s = &self.school;
         let teacher = s.teacher.id;
         match name {
             "target" => self.target.id.to_string(),
-            "class" | "class_id_number" => s.class_id.to_string(),
+            "class" | "class_id" => s.class_id.to_string(),
+            "teacher_id" => s.teacher.id.to_string(),
+            "class_conversation" => self.class_conversation(app).await.to_string(),
+            "fresh_message" => {
+                let conversation = self.class_conversation(app).await;
+                sqlx::query_scalar::<_, i64>(
+                    "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, 'Bonjour') returning id",
+                )
+                .bind(conversation)
+                .bind(s.student.id)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .fetch_one(&app.pool)
+                .await
+                .expect("message")
+                .to_string()
+            }
             "course" => s.course_id.to_string(),
             "student" => s.student.id.to_string(),
             "assessment" => self.assessment.to_string(),
@@ -478,11 +556,6 @@ async fn every_endpoint_answers_every_role_as_documented() {
             let body = match &case.body {
                 Some(body) => {
                     let text = world.resolve(&app, &body.to_string(), *caller).await;
-                    // A placeholder for a number sits in quotes in the JSON text.
-                    let text = text.replace(
-                        &format!("\"{}\"", world.school.class_id),
-                        &world.school.class_id.to_string(),
-                    );
                     serde_json::from_str(&text).expect("json")
                 }
                 None if case.method != Method::GET && case.method != Method::DELETE => json!({}),

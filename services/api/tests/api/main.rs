@@ -5,6 +5,7 @@
 mod assessments;
 mod auth;
 mod authorization;
+mod chat;
 mod classes;
 mod courses;
 mod dashboards;

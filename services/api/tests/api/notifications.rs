@@ -254,10 +254,9 @@ async fn a_relay_crash_between_publish_and_mark_sends_the_event_again_and_loses_
     )
     .expect("redis");
 
-    let crashed = nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || {
-        anyhow::bail!("crash after XADD")
-    })
-    .await;
+    let crashed =
+        nexus_web::relay::relay_batch(&app.pool, &redis, || anyhow::bail!("crash after XADD"))
+            .await;
     assert!(crashed.is_err());
     let redis_url = app.settings.common.redis_url.expose().to_owned();
     assert_eq!(
@@ -271,7 +270,7 @@ async fn a_relay_crash_between_publish_and_mark_sends_the_event_again_and_loses_
         .expect("outbox");
     assert_eq!(pending, 2, "not marked: the crash came first");
 
-    let sent = nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || Ok(()))
+    let sent = nexus_web::relay::relay_batch(&app.pool, &redis, || Ok(()))
         .await
         .expect("relay");
     assert_eq!(sent, 2);
@@ -286,7 +285,7 @@ async fn a_relay_crash_between_publish_and_mark_sends_the_event_again_and_loses_
         "duplicates share their eventId, so consumers drop them"
     );
     assert_eq!(
-        nexus_api::notifications::outbox::relay_batch(&app.pool, &redis, || Ok(()))
+        nexus_web::relay::relay_batch(&app.pool, &redis, || Ok(()))
             .await
             .expect("relay"),
         0

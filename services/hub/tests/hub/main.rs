@@ -48,18 +48,26 @@ async fn spawn(settings: &HubSettings) -> Hub {
 }
 
 impl Hub {
-    /// A user in the database and a valid access token for them.
+    /// A student in the database and a valid access token for them.
     async fn user(&self) -> (i64, String) {
-        let pool =
-            nexus_database::lazy_pool(self.settings.common.database_url.expose(), 2).expect("pool");
+        self.user_with_role(Role::Student).await
+    }
+
+    fn pool(&self) -> sqlx::PgPool {
+        nexus_database::lazy_pool(self.settings.common.database_url.expose(), 2).expect("pool")
+    }
+
+    async fn user_with_role(&self, role: Role) -> (i64, String) {
+        let pool = self.pool();
         let id: i64 = sqlx::query_scalar(
-            "insert into users (email, password_hash, first_name, last_name, role) values ($1, 'x', 'A', 'B', 'student') returning id",
+            "insert into users (email, password_hash, first_name, last_name, role) values ($1, 'x', 'A', 'B', $2) returning id",
         )
         .bind(format!("{}@lycee.fr", uuid::Uuid::new_v4().simple()))
+        .bind(role.as_str())
         .fetch_one(&pool)
         .await
         .expect("user");
-        (id, self.keys().issue_access(id, Role::Student))
+        (id, self.keys().issue_access(id, role))
     }
 
     fn keys(&self) -> JwtKeys {
@@ -450,4 +458,160 @@ async fn it_is_not_ready_without_redis_and_says_so() {
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["failed"], json!(["redis"]));
+}
+
+/// A class with its teacher and one student, and the class's conversation.
+async fn class_with_conversation(hub: &Hub) -> ((i64, String), (i64, String), i64) {
+    let teacher = hub.user_with_role(Role::Teacher).await;
+    let student = hub.user_with_role(Role::Student).await;
+    let pool = hub.pool();
+    let class: i64 = sqlx::query_scalar(
+        "insert into classes (teacher_id, name, level, school_year, join_code) values ($1, 'NSI', 'terminale', '2026-2027', $2) returning id",
+    )
+    .bind(teacher.0)
+    .bind(uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase())
+    .fetch_one(&pool)
+    .await
+    .expect("class");
+    sqlx::query("insert into class_members (class_id, student_id) values ($1, $2)")
+        .bind(class)
+        .bind(student.0)
+        .execute(&pool)
+        .await
+        .expect("member");
+    let conversation: i64 = sqlx::query_scalar(
+        "insert into conversations (kind, class_id) values ('class', $1) returning id",
+    )
+    .bind(class)
+    .fetch_one(&pool)
+    .await
+    .expect("conversation");
+    (teacher, student, conversation)
+}
+
+async fn send_json(socket: &mut Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .expect("send");
+}
+
+#[tokio::test]
+async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_instances() {
+    let settings = settings().await;
+    let first = spawn(&settings).await;
+    let second = spawn(&settings).await;
+    let (teacher, student, conversation) = class_with_conversation(&first).await;
+    let mut student_socket = first.connect_as(&student.1).await;
+    let mut teacher_socket = second.connect_as(&teacher.1).await;
+    settle().await;
+
+    let message = json!({"type": "send", "conversationId": conversation, "clientMessageId": "c-1", "body": "Bonjour Monsieur"});
+    send_json(&mut student_socket, message.clone()).await;
+    let ack = next_json(&mut student_socket).await;
+    assert_eq!(ack["type"], json!("ack"), "{ack}");
+    let message_id = ack["message"]["id"].as_i64().expect("id");
+    let stored: String = sqlx::query_scalar("select body from messages where id = $1")
+        .bind(message_id)
+        .fetch_one(&first.pool())
+        .await
+        .expect("stored before the ack");
+    assert_eq!(stored, "Bonjour Monsieur");
+
+    let delivered = next_json(&mut teacher_socket).await;
+    assert_eq!(
+        delivered["channel"],
+        json!(format!("conversation:{conversation}"))
+    );
+    assert_eq!(
+        delivered["data"]["message"]["body"],
+        json!("Bonjour Monsieur")
+    );
+    assert!(
+        delivered["data"].get("recipients").is_none(),
+        "the member list stays server-side"
+    );
+    // The sender's other tabs get it too: the event goes to every member.
+    assert_eq!(
+        next_json(&mut student_socket).await["data"]["message"]["id"],
+        json!(message_id)
+    );
+
+    // A retry (say the ack was lost) acknowledges the same message and delivers nothing new.
+    send_json(&mut student_socket, message).await;
+    let retry = next_json(&mut student_socket).await;
+    assert_eq!(retry["message"]["id"], json!(message_id));
+    send_json(&mut teacher_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "t-1", "body": "Bonjour Léa"})).await;
+    let next = loop {
+        let frame = next_json(&mut student_socket).await;
+        if frame["type"] == json!("event") {
+            break frame;
+        }
+    };
+    assert_eq!(
+        next["data"]["message"]["body"],
+        json!("Bonjour Léa"),
+        "no duplicate of the first message came before it"
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from messages")
+        .fetch_one(&first.pool())
+        .await
+        .expect("count");
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others_and_strangers_cannot_write() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (teacher, student, conversation) = class_with_conversation(&hub).await;
+    let (_, stranger) = hub.user_with_role(Role::Student).await;
+    let mut student_socket = hub.connect_as(&student.1).await;
+    let mut teacher_socket = hub.connect_as(&teacher.1).await;
+    let mut stranger_socket = hub.connect_as(&stranger).await;
+    settle().await;
+    send_json(
+        &mut student_socket,
+        json!({"type": "typing", "conversationId": conversation}),
+    )
+    .await;
+    let typing = next_json(&mut teacher_socket).await;
+    assert_eq!(typing["topic"], json!("typing"));
+    assert_eq!(typing["data"]["userId"], json!(student.0));
+
+    send_json(&mut stranger_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "s", "body": "intrus"})).await;
+    let refused = next_json(&mut stranger_socket).await;
+    assert_eq!(refused["type"], json!("error"));
+    assert_eq!(refused["code"], json!("not_found"));
+    send_json(&mut stranger_socket, json!({"type": "ping"})).await;
+    assert_eq!(
+        next_json(&mut stranger_socket).await["type"],
+        json!("pong"),
+        "the socket stays open"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_sending_too_fast_is_told_to_slow_down() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (_, student, conversation) = class_with_conversation(&hub).await;
+    let mut socket = hub.connect_as(&student.1).await;
+    for n in 0..30 {
+        send_json(&mut socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": format!("r-{n}"), "body": "spam"})).await;
+    }
+    let mut limited = 0;
+    let mut acked = 0;
+    while limited + acked < 30 {
+        let frame = next_json(&mut socket).await;
+        match frame["type"].as_str() {
+            Some("ack") => acked += 1,
+            Some("error") if frame["code"] == json!("rate_limited") => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        limited > 0 && acked >= 10,
+        "acked {acked}, limited {limited}"
+    );
 }

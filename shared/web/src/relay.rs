@@ -1,4 +1,5 @@
-//! The transactional outbox and its relay to Redis.
+//! The relay of the transactional outbox to Redis (the outbox is written with
+//! `nexus_database::outbox::enqueue`). Every API and hub process runs it.
 //!
 //! Events are rows written in the same transaction as the change that causes them. The
 //! relay takes a batch (`for update skip locked`, so replicas share the work), appends
@@ -11,31 +12,16 @@ use std::{sync::OnceLock, time::Duration};
 
 use prometheus::{IntCounter, IntGauge};
 use serde_json::Value;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use nexus_web::redis_conn::Redis;
+use crate::redis_conn::Redis;
 
 /// The stream the hub consumes, under the deployment's key prefix.
 pub const STREAM: &str = "stream:events";
 /// Approximate length the stream is trimmed to: the hub's replay window.
 const STREAM_MAX_LEN: usize = 100_000;
 const BATCH: i64 = 200;
-
-pub async fn enqueue(
-    executor: impl PgExecutor<'_>,
-    event_id: Uuid,
-    topic: &str,
-    payload: &Value,
-) -> sqlx::Result<()> {
-    sqlx::query("insert into outbox (event_id, topic, payload) values ($1, $2, $3)")
-        .bind(event_id)
-        .bind(topic)
-        .bind(payload)
-        .execute(executor)
-        .await
-        .map(drop)
-}
 
 struct Metrics {
     relayed: IntCounter,
@@ -124,9 +110,11 @@ pub async fn pending(pool: &PgPool) -> sqlx::Result<i64> {
         .await
 }
 
-/// Relays until the process stops: immediately while there is a backlog, every 200 ms
-/// otherwise, backing off to 5 s while Redis or Postgres fail.
+/// Relays until the process stops: at once when a transaction that wrote events
+/// commits (Postgres `NOTIFY`), at least every second otherwise, immediately while there
+/// is a backlog, backing off to 5 s while Redis or Postgres fail.
 pub async fn run_relay(pool: PgPool, redis: Redis) {
+    let mut listener: Option<sqlx::postgres::PgListener> = None;
     let mut backoff = Duration::from_millis(200);
     let mut last_gauge = tokio::time::Instant::now() - Duration::from_secs(60);
     loop {
@@ -145,6 +133,8 @@ pub async fn run_relay(pool: PgPool, redis: Redis) {
                     tracing::warn!(error = %format!("{error:#}"), "outbox relay failed; events stay queued");
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff).await;
+                continue;
             }
         }
         if last_gauge.elapsed() >= Duration::from_secs(5) {
@@ -156,6 +146,26 @@ pub async fn run_relay(pool: PgPool, redis: Redis) {
                 .await;
             last_gauge = tokio::time::Instant::now();
         }
-        tokio::time::sleep(backoff).await;
+        if listener.is_none() {
+            listener = listen(&pool).await;
+        }
+        match listener.as_mut() {
+            Some(l) => {
+                // A wake-up, or a second without one; a broken listener is replaced.
+                if let Ok(Err(_)) = tokio::time::timeout(Duration::from_secs(1), l.recv()).await {
+                    listener = None;
+                }
+            }
+            None => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
     }
+}
+
+async fn listen(pool: &PgPool) -> Option<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.ok()?;
+    listener
+        .listen(nexus_database::outbox::WAKE_CHANNEL)
+        .await
+        .ok()?;
+    Some(listener)
 }
