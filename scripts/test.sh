@@ -16,6 +16,7 @@
 # Environment (all optional):
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
 #   SKIP_LINT=1               skip cargo fmt --check and clippy
+#   SKIP_OPS=1                skip the nginx/Prometheus checks (scripts/test-ops.sh)
 #   SKIP_FUZZ=1               skip step 4
 #   FUZZ_*                    see scripts/fuzz.sh
 # Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
@@ -81,6 +82,18 @@ else
     test_rc=$?
 fi
 
+# ---------------------------------------------------------------- operations
+# Real nginx in front of the built services, real Prometheus scraping them and the
+# exporters, every alert rule and dashboard query checked (scripts/test-ops.sh).
+ops_rc=skipped
+if [[ ${SKIP_OPS:-0} != 1 ]]; then
+    if bash "$NEXUS_ROOT/scripts/test-ops.sh"; then
+        ops_rc=0
+    else
+        ops_rc=$?
+    fi
+fi
+
 # ---------------------------------------------------------------- fuzzing
 # Run even when a test failed: its verdict is independent, and CI then shows
 # every problem of a submission at once.
@@ -106,6 +119,11 @@ if [[ $test_rc == 0 ]]; then
 else
     echo "cargo test: FAILED (exit $test_rc; see the test output above)"
 fi
+case $ops_rc in
+    skipped) echo "nginx + prometheus (test-ops): skipped (SKIP_OPS=1)" ;;
+    0) echo "nginx + prometheus (test-ops): ok" ;;
+    *) echo "nginx + prometheus (test-ops): FAILED (exit $ops_rc)" ;;
+esac
 case $fuzz_rc in
     skipped) echo "schemathesis: skipped (SKIP_FUZZ=1)" ;;
     0) echo "schemathesis: ok" ;;
@@ -117,6 +135,9 @@ if [[ $test_rc != 0 ]]; then
 fi
 if [[ $lint_rc != 0 && $lint_rc != skipped ]]; then
     exit "$lint_rc"
+fi
+if [[ $ops_rc != 0 && $ops_rc != skipped ]]; then
+    exit "$ops_rc"
 fi
 if [[ $fuzz_rc != 0 && $fuzz_rc != skipped ]]; then
     exit "$fuzz_rc"

@@ -1,8 +1,9 @@
 //! `nexus-hub`: the platform's real-time side. This slice delivers every notification
 //! to each open connection of its recipient, on any hub instance, with resume after a
-//! reconnect (issue 4 adds presence, class and conversation channels, chat).
+//! reconnect; class, course and conversation channels with presence; chat.
 
 pub mod metrics;
+pub mod presence;
 pub mod registry;
 pub mod settings;
 pub mod stream;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub authenticator: Authenticator,
     pub redis: Redis,
     pub registry: Registry,
+    pub presence: presence::Presence,
     /// Flips to `true` when the process stops: connections close with 1012.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -58,6 +60,7 @@ impl Application {
             },
             redis: redis.clone(),
             registry: Registry::default(),
+            presence: presence::Presence::new(redis.clone()),
             shutdown: shutdown_rx,
             settings: Arc::new(settings),
         };

@@ -36,7 +36,7 @@ impl std::fmt::Display for StreamId {
 }
 
 struct Connection {
-    id: u64,
+    user_id: i64,
     sender: mpsc::Sender<Outgoing>,
 }
 
@@ -48,7 +48,51 @@ pub struct Registry {
 #[derive(Default)]
 struct Inner {
     next_id: u64,
-    by_user: HashMap<i64, Vec<Connection>>,
+    connections: HashMap<u64, Connection>,
+    by_user: HashMap<i64, Vec<u64>>,
+    by_channel: HashMap<String, Vec<u64>>,
+}
+
+impl Inner {
+    /// Queues for one connection; `false` when it must be dropped (full or gone).
+    fn offer(&self, id: u64, event: &Outgoing) -> bool {
+        let Some(connection) = self.connections.get(&id) else {
+            return false;
+        };
+        match connection.sender.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                crate::metrics::metrics().slow_consumers.inc();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(connection) = self.connections.remove(&id)
+            && let Some(ids) = self.by_user.get_mut(&connection.user_id)
+        {
+            ids.retain(|c| *c != id);
+            if ids.is_empty() {
+                self.by_user.remove(&connection.user_id);
+            }
+        }
+        self.by_channel.retain(|_, ids| {
+            ids.retain(|c| *c != id);
+            !ids.is_empty()
+        });
+    }
+
+    fn deliver(&mut self, ids: Vec<u64>, event: &Outgoing) {
+        let dropped: Vec<u64> = ids
+            .into_iter()
+            .filter(|id| !self.offer(*id, event))
+            .collect();
+        for id in dropped {
+            self.remove(id);
+        }
+    }
 }
 
 pub struct Registration {
@@ -62,20 +106,30 @@ impl Registry {
         let mut inner = self.inner.lock().expect("registry lock");
         inner.next_id += 1;
         let id = inner.next_id;
-        inner
-            .by_user
-            .entry(user_id)
-            .or_default()
-            .push(Connection { id, sender });
+        inner.connections.insert(id, Connection { user_id, sender });
+        inner.by_user.entry(user_id).or_default().push(id);
         Registration { id, receiver }
     }
 
-    pub fn unregister(&self, user_id: i64, id: u64) {
+    pub fn unregister(&self, id: u64) {
+        self.inner.lock().expect("registry lock").remove(id);
+    }
+
+    /// Adds a connection to a channel's subscribers (idempotent).
+    pub fn subscribe(&self, id: u64, channel: &str) {
         let mut inner = self.inner.lock().expect("registry lock");
-        if let Some(connections) = inner.by_user.get_mut(&user_id) {
-            connections.retain(|c| c.id != id);
-            if connections.is_empty() {
-                inner.by_user.remove(&user_id);
+        let ids = inner.by_channel.entry(channel.to_owned()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    pub fn unsubscribe(&self, id: u64, channel: &str) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        if let Some(ids) = inner.by_channel.get_mut(channel) {
+            ids.retain(|c| *c != id);
+            if ids.is_empty() {
+                inner.by_channel.remove(channel);
             }
         }
     }
@@ -85,30 +139,19 @@ impl Registry {
     /// the socket as a slow consumer.
     pub fn send(&self, user_id: i64, event: &Outgoing) {
         let mut inner = self.inner.lock().expect("registry lock");
-        let Some(connections) = inner.by_user.get_mut(&user_id) else {
-            return;
-        };
-        connections.retain(|c| match c.sender.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                crate::metrics::metrics().slow_consumers.inc();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
-        if connections.is_empty() {
-            inner.by_user.remove(&user_id);
-        }
+        let ids = inner.by_user.get(&user_id).cloned().unwrap_or_default();
+        inner.deliver(ids, event);
+    }
+
+    /// Queues an event for every connection subscribed to `channel`.
+    pub fn send_to_channel(&self, channel: &str, event: &Outgoing) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        let ids = inner.by_channel.get(channel).cloned().unwrap_or_default();
+        inner.deliver(ids, event);
     }
 
     pub fn connection_count(&self) -> usize {
-        self.inner
-            .lock()
-            .expect("registry lock")
-            .by_user
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.inner.lock().expect("registry lock").connections.len()
     }
 }
 
@@ -159,5 +202,22 @@ mod tests {
             slow.receiver.recv().await.is_none(),
             "then its channel ends"
         );
+    }
+
+    #[tokio::test]
+    async fn channel_events_reach_subscribers_only() {
+        let registry = Registry::default();
+        let mut member = registry.register(1, 4);
+        let mut other = registry.register(2, 4);
+        registry.subscribe(member.id, "class:5");
+        registry.send_to_channel("class:5", &event(1));
+        assert_eq!(
+            member.receiver.recv().await.map(|e| e.offset),
+            Some(StreamId(1, 0))
+        );
+        assert!(other.receiver.try_recv().is_err());
+        registry.unsubscribe(member.id, "class:5");
+        registry.send_to_channel("class:5", &event(2));
+        assert!(member.receiver.try_recv().is_err());
     }
 }

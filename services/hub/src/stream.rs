@@ -15,9 +15,11 @@ use crate::registry::{Outgoing, Registry, StreamId};
 pub const STREAM: &str = "stream:events";
 const BATCH: usize = 500;
 
-/// An event for some users, ready to send.
+/// An event for some users, or for the subscribers of a channel, ready to send.
 pub struct Addressed {
     pub recipients: Vec<i64>,
+    /// For channel events (presence, course updates): the channel's subscribers.
+    pub channel: Option<String>,
     /// Ephemeral events (typing) are delivered live and never replayed.
     pub ephemeral: bool,
     pub event: Outgoing,
@@ -45,6 +47,7 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
     let addressed = (|| {
         let topic = field("topic")?;
         let mut payload: serde_json::Value = serde_json::from_str(&field("payload")?).ok()?;
+        let mut subscribers_of = None;
         let (recipients, channel) = match topic.as_str() {
             "notification" => {
                 let user_id = payload["userId"].as_i64()?;
@@ -62,6 +65,16 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
                 }
                 (recipients, format!("conversation:{conversation}"))
             }
+            "presence" => {
+                let channel = payload["channel"].as_str()?.to_owned();
+                subscribers_of = Some(channel.clone());
+                (Vec::new(), channel)
+            }
+            "course" => {
+                let channel = format!("course:{}", payload["courseId"].as_i64()?);
+                subscribers_of = Some(channel.clone());
+                (Vec::new(), channel)
+            }
             _ => return None,
         };
         let created_at = payload["createdAt"].as_str().and_then(|t| t.parse().ok());
@@ -75,7 +88,8 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
         });
         Some(Addressed {
             recipients,
-            ephemeral: topic == "typing",
+            channel: subscribers_of,
+            ephemeral: matches!(topic.as_str(), "typing" | "presence"),
             event: Outgoing {
                 offset,
                 frame: Arc::from(frame.to_string()),
@@ -135,6 +149,9 @@ pub async fn follow(redis: Redis, registry: Registry) {
                             if let Some(a) = addressed {
                                 for user in &a.recipients {
                                     registry.send(*user, &a.event);
+                                }
+                                if let Some(channel) = &a.channel {
+                                    registry.send_to_channel(channel, &a.event);
                                 }
                             }
                         }

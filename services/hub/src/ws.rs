@@ -107,6 +107,18 @@ async fn first_frame_token(socket: &mut WebSocket, timeout: Duration) -> Option<
         .flatten()
 }
 
+/// One connection's state, owned by its task.
+struct Session {
+    user: CurrentUser,
+    id: u64,
+    expires_at: i64,
+    /// The offset of the last event written: later duplicates are skipped.
+    last_sent: StreamId,
+    sends: Bucket,
+    /// Channels subscribed beyond the automatic `user:{id}`.
+    subscriptions: Vec<String>,
+}
+
 async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<String>) {
     let token = match query_token {
         Some(token) => Some(token),
@@ -117,7 +129,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         let _ = socket.send(close(4401, "authentication required")).await;
         return;
     };
-    let (user, mut expires_at) = match authenticate(&state.authenticator, &token).await {
+    let (user, expires_at) = match authenticate(&state.authenticator, &token).await {
         Ok(ok) => ok,
         Err(frame) => {
             metrics().auth_failures.inc();
@@ -125,48 +137,61 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
             return;
         }
     };
-    let user_id = user.id;
-    let mut registration = state.registry.register(user_id, state.settings.send_queue);
+    let mut registration = state.registry.register(user.id, state.settings.send_queue);
     metrics().connections.inc();
     metrics().connections_total.inc();
+    let mut session = Session {
+        user,
+        id: registration.id,
+        expires_at,
+        last_sent: StreamId::default(),
+        sends: Bucket::new(SEND_RATE_PER_SECOND, SEND_BURST),
+        subscriptions: Vec::new(),
+    };
     let _ = socket
         .send(text_frame(
-            json!({"type": "ready", "userId": user_id, "channels": [format!("user:{user_id}")]}),
+            json!({"type": "ready", "userId": user.id, "channels": [format!("user:{}", user.id)]}),
         ))
         .await;
     let end = serve(
         &mut socket,
         &state,
-        user,
-        &mut expires_at,
+        &mut session,
         &mut registration.receiver,
     )
     .await;
-    state.registry.unregister(user_id, registration.id);
+    state.registry.unregister(registration.id);
+    for channel in &session.subscriptions {
+        if has_presence(channel) {
+            let _ = state.presence.leave(channel, user.id, session.id).await;
+        }
+    }
     metrics().connections.dec();
     if let Some(frame) = end {
         let _ = socket.send(frame).await;
     }
 }
 
+/// Class and conversation channels track who is online.
+fn has_presence(channel: &str) -> bool {
+    channel.starts_with("class:") || channel.starts_with("conversation:")
+}
+
 /// The connection's loop; returns the close frame to send, if any.
 async fn serve(
     socket: &mut WebSocket,
     state: &AppState,
-    user: CurrentUser,
-    expires_at: &mut i64,
+    session: &mut Session,
     events: &mut tokio::sync::mpsc::Receiver<Outgoing>,
 ) -> Option<Message> {
     let mut shutdown: watch::Receiver<bool> = state.shutdown.clone();
     let mut ping = tokio::time::interval(state.settings.ping_interval);
     ping.tick().await;
     let mut last_heard = tokio::time::Instant::now();
-    let mut last_sent = StreamId::default();
     let mut warned = false;
-    let mut sends = Bucket::new(SEND_RATE_PER_SECOND, SEND_BURST);
     loop {
         let until_expiry = Duration::from_secs(
-            u64::try_from(*expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
+            u64::try_from(session.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
         );
         let until_warning = until_expiry.saturating_sub(state.settings.expiry_warning);
         tokio::select! {
@@ -175,10 +200,10 @@ async fn serve(
                     // The registry dropped us: our queue was full.
                     return Some(close(4008, "slow consumer"));
                 };
-                if event.offset <= last_sent {
+                if event.offset <= session.last_sent {
                     continue;
                 }
-                last_sent = event.offset;
+                session.last_sent = event.offset;
                 if socket.send(Message::Text(event.frame.as_ref().into())).await.is_err() {
                     return None;
                 }
@@ -194,8 +219,7 @@ async fn serve(
                 metrics().messages_in.inc();
                 match frame {
                     Message::Text(text) => {
-                        let reply = handle_client_frame(&text, state, user, expires_at, &mut last_sent, &mut sends, socket).await;
-                        match reply {
+                        match handle_client_frame(&text, state, session, socket).await {
                             Ok(Some(value)) => { let _ = socket.send(text_frame(value)).await; }
                             Ok(None) => {}
                             Err(close_frame) => return Some(close_frame),
@@ -213,10 +237,12 @@ async fn serve(
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return None;
                 }
+                let presence: Vec<String> = session.subscriptions.iter().filter(|c| has_presence(c)).cloned().collect();
+                let _ = state.presence.refresh(&presence, session.user.id, session.id).await;
             }
             () = tokio::time::sleep(until_warning), if !warned => {
                 warned = true;
-                let _ = socket.send(text_frame(json!({"type": "token_expiring", "expiresAt": *expires_at}))).await;
+                let _ = socket.send(text_frame(json!({"type": "token_expiring", "expiresAt": session.expires_at}))).await;
             }
             () = tokio::time::sleep(until_expiry) => {
                 return Some(close(4401, "token expired"));
@@ -247,20 +273,80 @@ fn record_delivery(event: &Outgoing) {
     }
 }
 
+/// May this user read this channel? `user:{id}` is one's own; `class:{id}` its teacher
+/// and students (admins too); `conversation:{id}` its members; `course:{id}` whoever
+/// may see the course.
+async fn may_subscribe(
+    state: &AppState,
+    user: CurrentUser,
+    channel: &str,
+) -> Result<bool, sqlx::Error> {
+    let pool = &state.authenticator.pool;
+    let Some((kind, id)) = channel.split_once(':') else {
+        return Ok(false);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(false);
+    };
+    let admin = user.role == nexus_auth::Role::Admin;
+    match kind {
+        "user" => Ok(id == user.id),
+        "class" => {
+            let allowed: Option<bool> = sqlx::query_scalar(
+                "select c.teacher_id = $2 or exists(select 1 from class_members m where m.class_id = c.id and m.student_id = $2)
+                 from classes c where c.id = $1",
+            )
+            .bind(id)
+            .bind(user.id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(allowed.is_some_and(|a| a || admin))
+        }
+        "conversation" => {
+            let mut conn = pool.acquire().await?;
+            match nexus_chat::ensure_member(
+                &mut conn,
+                Member {
+                    id: user.id,
+                    role: user.role,
+                },
+                id,
+            )
+            .await
+            {
+                Ok(_) => Ok(true),
+                Err(ChatError::Database(e)) => Err(e),
+                Err(_) => Ok(false),
+            }
+        }
+        "course" => {
+            let allowed: Option<bool> = sqlx::query_scalar(
+                "select is_published or created_by = $2 or $3 from courses where id = $1",
+            )
+            .bind(id)
+            .bind(user.id)
+            .bind(admin)
+            .fetch_optional(pool)
+            .await?;
+            Ok(allowed.unwrap_or(false))
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Handles a client frame; `Ok(Some(reply))` to answer, `Err(close)` to end.
 async fn handle_client_frame(
     text: &str,
     state: &AppState,
-    user: CurrentUser,
-    expires_at: &mut i64,
-    last_sent: &mut StreamId,
-    sends: &mut Bucket,
+    session: &mut Session,
     socket: &mut WebSocket,
 ) -> Result<Option<Value>, Message> {
+    let user = session.user;
     let user_id = user.id;
     let Ok(value) = serde_json::from_str::<Value>(text) else {
         return Ok(Some(error_frame("invalid_frame", "Trame JSON invalide.")));
     };
+    let channel = value["channel"].as_str().unwrap_or_default().to_owned();
     match value["type"].as_str().unwrap_or_default() {
         "ping" => Ok(Some(json!({"type": "pong"}))),
         "auth" => {
@@ -268,12 +354,71 @@ async fn handle_client_frame(
             let token = value["token"].as_str().unwrap_or_default();
             match authenticate(&state.authenticator, token).await {
                 Ok((fresh, exp)) if fresh.id == user_id => {
-                    *expires_at = exp;
+                    session.expires_at = exp;
                     Ok(Some(json!({"type": "reauthenticated", "expiresAt": exp})))
                 }
                 Ok(_) => Err(close(4403, "token of another user")),
                 Err(frame) => Err(frame),
             }
+        }
+        "subscribe" => match may_subscribe(state, user, &channel).await {
+            Ok(true) => {
+                state.registry.subscribe(session.id, &channel);
+                if !session.subscriptions.contains(&channel) {
+                    session.subscriptions.push(channel.clone());
+                }
+                let mut reply = json!({"type": "subscribed", "channel": channel});
+                if has_presence(&channel) {
+                    let _ = state.presence.join(&channel, user_id, session.id).await;
+                    reply["presence"] =
+                        json!(state.presence.list(&channel).await.unwrap_or_default());
+                }
+                Ok(Some(reply))
+            }
+            Ok(false) => Ok(Some(
+                json!({"type": "error", "code": "forbidden", "channel": channel,
+                                        "message": "Vous n'avez pas accès à ce canal."}),
+            )),
+            Err(_) => Ok(Some(error_frame(
+                "unavailable",
+                "Service momentanément indisponible.",
+            ))),
+        },
+        "unsubscribe" => {
+            state.registry.unsubscribe(session.id, &channel);
+            if let Some(at) = session.subscriptions.iter().position(|c| *c == channel) {
+                session.subscriptions.remove(at);
+                if has_presence(&channel) {
+                    let _ = state.presence.leave(&channel, user_id, session.id).await;
+                }
+            }
+            Ok(Some(json!({"type": "unsubscribed", "channel": channel})))
+        }
+        "presence" => {
+            if !session.subscriptions.contains(&channel) || !has_presence(&channel) {
+                return Ok(Some(error_frame(
+                    "not_subscribed",
+                    "Abonnez-vous d'abord à ce canal de classe ou de conversation.",
+                )));
+            }
+            let users = state.presence.list(&channel).await.unwrap_or_default();
+            Ok(Some(
+                json!({"type": "presence", "channel": channel, "users": users}),
+            ))
+        }
+        "activity" => {
+            if !session.subscriptions.contains(&channel)
+                || !channel.starts_with("class:")
+                || !session.sends.take()
+            {
+                return Ok(Some(error_frame(
+                    "not_subscribed",
+                    "Abonnez-vous d'abord à ce canal de classe.",
+                )));
+            }
+            let activity = json!({"courseId": value["courseId"].as_i64(), "sectionId": value["sectionId"].as_str().map(|s| s.chars().take(100).collect::<String>()), "at": chrono::Utc::now()});
+            let _ = state.presence.activity(&channel, user_id, activity).await;
+            Ok(None)
         }
         "resume" => {
             let Some(offset) = value["offset"].as_str().and_then(StreamId::parse) else {
@@ -292,8 +437,8 @@ async fn handle_client_frame(
             {
                 Ok((events, complete)) => {
                     for event in events {
-                        if event.offset > *last_sent {
-                            *last_sent = event.offset;
+                        if event.offset > session.last_sent {
+                            session.last_sent = event.offset;
                             if socket
                                 .send(Message::Text(event.frame.as_ref().into()))
                                 .await
@@ -304,9 +449,9 @@ async fn handle_client_frame(
                             record_delivery(&event);
                         }
                     }
-                    *last_sent = (*last_sent).max(offset);
+                    session.last_sent = session.last_sent.max(offset);
                     Ok(Some(
-                        json!({"type": "resumed", "complete": complete, "offset": last_sent.to_string()}),
+                        json!({"type": "resumed", "complete": complete, "offset": session.last_sent.to_string()}),
                     ))
                 }
                 Err(_) => Ok(Some(error_frame(
@@ -316,7 +461,7 @@ async fn handle_client_frame(
             }
         }
         "send" => {
-            if !sends.take() {
+            if !session.sends.take() {
                 return Ok(Some(error_frame(
                     "rate_limited",
                     "Trop de messages : ralentissez.",
@@ -355,7 +500,7 @@ async fn handle_client_frame(
             ))
         }
         "typing" => {
-            if !sends.take() {
+            if !session.sends.take() {
                 return Ok(None);
             }
             let Some(conversation) = value["conversationId"].as_i64() else {
@@ -368,9 +513,8 @@ async fn handle_client_frame(
                 id: user_id,
                 role: user.role,
             };
-            let mut conn = match state.authenticator.pool.acquire().await {
-                Ok(conn) => conn,
-                Err(_) => return Ok(None),
+            let Ok(mut conn) = state.authenticator.pool.acquire().await else {
+                return Ok(None);
             };
             match nexus_chat::ensure_member(&mut conn, member, conversation).await {
                 Ok(members) => {

@@ -615,3 +615,278 @@ async fn a_connection_sending_too_fast_is_told_to_slow_down() {
         "acked {acked}, limited {limited}"
     );
 }
+
+/// Waits for a frame matching `pred`, skipping others (pongs, unrelated events).
+async fn wait_for(socket: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = next_json(socket).await;
+        if pred(&frame) {
+            return frame;
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, channel: &str) -> Value {
+    send_json(socket, json!({"type": "subscribe", "channel": channel})).await;
+    wait_for(socket, |f| {
+        f["channel"] == json!(channel)
+            && (f["type"] == json!("subscribed") || f["type"] == json!("error"))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn channels_are_open_only_to_those_who_may_read_them() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (teacher, student, conversation) = class_with_conversation(&hub).await;
+    let class: i64 = sqlx::query_scalar("select class_id from conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(&hub.pool())
+        .await
+        .expect("class");
+    let other_student = hub.user_with_role(Role::Student).await;
+    let parent = hub.user_with_role(Role::Parent).await;
+    let other_teacher = hub.user_with_role(Role::Teacher).await;
+    let admin = hub.user_with_role(Role::Admin).await;
+    let pool = hub.pool();
+    let published: i64 = sqlx::query_scalar("insert into courses (title, level, is_published, created_by) values ('Graphes', 'terminale', true, $1) returning id")
+        .bind(teacher.0)
+        .fetch_one(&pool)
+        .await
+        .expect("course");
+    let draft: i64 = sqlx::query_scalar("insert into courses (title, level, is_published, created_by) values ('Brouillon', 'terminale', false, $1) returning id")
+        .bind(teacher.0)
+        .fetch_one(&pool)
+        .await
+        .expect("course");
+
+    let class_channel = format!("class:{class}");
+    let conversation_channel = format!("conversation:{conversation}");
+    let published_channel = format!("course:{published}");
+    let draft_channel = format!("course:{draft}");
+    let expectations: Vec<(&str, &(i64, String), Vec<(&str, bool)>)> = vec![
+        (
+            "teacher",
+            &teacher,
+            vec![
+                (&class_channel, true),
+                (&conversation_channel, true),
+                (&published_channel, true),
+                (&draft_channel, true),
+            ],
+        ),
+        (
+            "student",
+            &student,
+            vec![
+                (&class_channel, true),
+                (&conversation_channel, true),
+                (&published_channel, true),
+                (&draft_channel, false),
+            ],
+        ),
+        (
+            "other student",
+            &other_student,
+            vec![
+                (&class_channel, false),
+                (&conversation_channel, false),
+                (&published_channel, true),
+                (&draft_channel, false),
+            ],
+        ),
+        (
+            "parent",
+            &parent,
+            vec![
+                (&class_channel, false),
+                (&conversation_channel, false),
+                (&published_channel, true),
+                (&draft_channel, false),
+            ],
+        ),
+        (
+            "other teacher",
+            &other_teacher,
+            vec![
+                (&class_channel, false),
+                (&conversation_channel, false),
+                (&published_channel, true),
+                (&draft_channel, false),
+            ],
+        ),
+        (
+            "admin",
+            &admin,
+            vec![
+                (&class_channel, true),
+                (&conversation_channel, true),
+                (&published_channel, true),
+                (&draft_channel, true),
+            ],
+        ),
+    ];
+    for (who, user, channels) in expectations {
+        let mut socket = hub.connect_as(&user.1).await;
+        for (channel, allowed) in channels {
+            let reply = subscribe(&mut socket, channel).await;
+            let got = reply["type"] == json!("subscribed");
+            assert_eq!(got, allowed, "{who} on {channel}: {reply}");
+        }
+        let foreign_user = subscribe(&mut socket, &format!("user:{}", user.0 + 100_000)).await;
+        assert_eq!(
+            foreign_user["type"],
+            json!("error"),
+            "{who}: another user's channel"
+        );
+        assert_eq!(
+            subscribe(&mut socket, "nonsense").await["code"],
+            json!("forbidden")
+        );
+        send_json(&mut socket, json!({"type": "ping"})).await;
+        assert_eq!(
+            wait_for(&mut socket, |f| f["type"] == json!("pong")).await["type"],
+            json!("pong"),
+            "{who}: still open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
+    let settings = settings().await;
+    let first = spawn(&settings).await;
+    let second = spawn(&settings).await;
+    let (teacher, student, conversation) = class_with_conversation(&first).await;
+    let class: i64 = sqlx::query_scalar("select class_id from conversations where id = $1")
+        .bind(conversation)
+        .fetch_one(&first.pool())
+        .await
+        .expect("class");
+    let channel = format!("class:{class}");
+    let mut teacher_socket = second.connect_as(&teacher.1).await;
+    subscribe(&mut teacher_socket, &channel).await;
+    settle().await;
+
+    let mut tab_a = first.connect_as(&student.1).await;
+    let joined = subscribe(&mut tab_a, &channel).await;
+    let online: Vec<i64> = joined["presence"]
+        .as_array()
+        .expect("presence")
+        .iter()
+        .map(|p| p["userId"].as_i64().expect("id"))
+        .collect();
+    assert!(
+        online.contains(&teacher.0) && online.contains(&student.0),
+        "{joined}"
+    );
+    // (The teacher first sees their own join.)
+    let join = wait_for(&mut teacher_socket, |f| {
+        f["topic"] == json!("presence") && f["data"]["userId"] == json!(student.0)
+    })
+    .await;
+    assert_eq!(
+        (join["data"]["kind"].clone(), join["data"]["userId"].clone()),
+        (json!("join"), json!(student.0))
+    );
+
+    let mut tab_b = second.connect_as(&student.1).await;
+    subscribe(&mut tab_b, &channel).await;
+    send_json(
+        &mut tab_b,
+        json!({"type": "activity", "channel": channel, "courseId": 7, "sectionId": "ch1-s2"}),
+    )
+    .await;
+    let activity = wait_for(&mut teacher_socket, |f| {
+        f["topic"] == json!("presence") && f["data"]["userId"] == json!(student.0)
+    })
+    .await;
+    assert_eq!(
+        activity["data"]["kind"],
+        json!("activity"),
+        "the second tab is no second join: {activity}"
+    );
+    assert_eq!(activity["data"]["activity"]["sectionId"], json!("ch1-s2"));
+
+    send_json(
+        &mut teacher_socket,
+        json!({"type": "presence", "channel": channel}),
+    )
+    .await;
+    let list = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
+    let users = list["users"].as_array().expect("users");
+    assert_eq!(
+        users
+            .iter()
+            .filter(|u| u["userId"] == json!(student.0))
+            .count(),
+        1,
+        "two tabs, one student: {list}"
+    );
+    assert_eq!(
+        users
+            .iter()
+            .find(|u| u["userId"] == json!(student.0))
+            .expect("student")["activity"]["courseId"],
+        json!(7)
+    );
+
+    drop(tab_a);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    send_json(
+        &mut teacher_socket,
+        json!({"type": "presence", "channel": channel}),
+    )
+    .await;
+    let still = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
+    assert!(
+        still["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .any(|u| u["userId"] == json!(student.0)),
+        "one tab left: still online"
+    );
+    drop(tab_b);
+    let leave = wait_for(&mut teacher_socket, |f| {
+        f["topic"] == json!("presence") && f["data"]["kind"] == json!("leave")
+    })
+    .await;
+    assert_eq!(leave["data"]["userId"], json!(student.0));
+}
+
+#[tokio::test]
+async fn course_events_reach_the_course_channel() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (teacher, student, _) = class_with_conversation(&hub).await;
+    let course: i64 = sqlx::query_scalar("insert into courses (title, level, is_published, created_by) values ('Graphes', 'terminale', true, $1) returning id")
+        .bind(teacher.0)
+        .fetch_one(&hub.pool())
+        .await
+        .expect("course");
+    let mut socket = hub.connect_as(&student.1).await;
+    subscribe(&mut socket, &format!("course:{course}")).await;
+    settle().await;
+    let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{}stream:events", settings.common.redis_key_prefix))
+        .arg("*")
+        .arg("eventId")
+        .arg("e-1")
+        .arg("topic")
+        .arg("course")
+        .arg("payload")
+        .arg(json!({"courseId": course, "action": "updated", "eventId": "e-1"}).to_string())
+        .query_async(&mut conn)
+        .await
+        .expect("xadd");
+    let event = wait_for(&mut socket, |f| f["type"] == json!("event")).await;
+    assert_eq!(event["channel"], json!(format!("course:{course}")));
+    assert_eq!(event["data"]["action"], json!("updated"));
+}
