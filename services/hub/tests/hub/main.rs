@@ -665,7 +665,9 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
     let conversation_channel = format!("conversation:{conversation}");
     let published_channel = format!("course:{published}");
     let draft_channel = format!("course:{draft}");
-    let expectations: Vec<(&str, &(i64, String), Vec<(&str, bool)>)> = vec![
+    // Who, with which token, and for each channel whether they may subscribe.
+    type Expectation<'a> = (&'a str, &'a (i64, String), Vec<(&'a str, bool)>);
+    let expectations: Vec<Expectation> = vec![
         (
             "teacher",
             &teacher,
