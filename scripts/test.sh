@@ -17,6 +17,7 @@
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
 #   SKIP_LINT=1               skip cargo fmt --check and clippy
 #   SKIP_OPS=1                skip the nginx/Prometheus checks (scripts/test-ops.sh)
+#   SKIP_BACKUP=1             skip the backup/restore proof (scripts/test-backup.sh)
 #   SKIP_FUZZ=1               skip step 4
 #   FUZZ_*                    see scripts/fuzz.sh
 # Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
@@ -94,6 +95,17 @@ if [[ ${SKIP_OPS:-0} != 1 ]]; then
     fi
 fi
 
+# ---------------------------------------------------------------- backups
+# Backup → wipe → restore → compare every table (scripts/test-backup.sh).
+backup_rc=skipped
+if [[ ${SKIP_BACKUP:-0} != 1 ]]; then
+    if bash "$NEXUS_ROOT/scripts/test-backup.sh"; then
+        backup_rc=0
+    else
+        backup_rc=$?
+    fi
+fi
+
 # ---------------------------------------------------------------- fuzzing
 # Run even when a test failed: its verdict is independent, and CI then shows
 # every problem of a submission at once.
@@ -124,6 +136,11 @@ case $ops_rc in
     0) echo "nginx + prometheus (test-ops): ok" ;;
     *) echo "nginx + prometheus (test-ops): FAILED (exit $ops_rc)" ;;
 esac
+case $backup_rc in
+    skipped) echo "backup/restore (test-backup): skipped (SKIP_BACKUP=1)" ;;
+    0) echo "backup/restore (test-backup): ok" ;;
+    *) echo "backup/restore (test-backup): FAILED (exit $backup_rc)" ;;
+esac
 case $fuzz_rc in
     skipped) echo "schemathesis: skipped (SKIP_FUZZ=1)" ;;
     0) echo "schemathesis: ok" ;;
@@ -135,6 +152,9 @@ if [[ $test_rc != 0 ]]; then
 fi
 if [[ $lint_rc != 0 && $lint_rc != skipped ]]; then
     exit "$lint_rc"
+fi
+if [[ $backup_rc != 0 && $backup_rc != skipped ]]; then
+    exit "$backup_rc"
 fi
 if [[ $ops_rc != 0 && $ops_rc != skipped ]]; then
     exit "$ops_rc"
