@@ -275,6 +275,7 @@ async fn set_user_status(
     }
     if !body.is_active {
         crate::auth::tokens::revoke_all_refresh(&mut *tx, id).await?;
+        account_event(&mut tx, id, "deactivated").await?;
     }
     tx.commit().await?;
     tracing::info!(
@@ -347,12 +348,25 @@ async fn set_user_role(
         .bind(body.role.as_str())
         .execute(&mut *tx)
         .await?;
+    account_event(&mut tx, id, "role_changed").await?;
     tx.commit().await?;
     tracing::info!(admin = user.id, user_id = id, role = %body.role, "role changed");
     Ok(Json(UserResponse {
         success: true,
         user: get_existing_user(&state.pool, id).await?,
     }))
+}
+
+/// Tells the hub to close the account's open connections (they were authorised under
+/// the old status or role).
+async fn account_event(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    action: &str,
+) -> sqlx::Result<()> {
+    let event_id = uuid::Uuid::new_v4();
+    let payload = serde_json::json!({"eventId": event_id, "userId": user_id, "action": action, "createdAt": chrono::Utc::now()});
+    nexus_database::outbox::enqueue(conn, event_id, "account", &payload).await
 }
 
 fn refuse_self(user: &CurrentUser, target: i64) -> ApiResult<()> {

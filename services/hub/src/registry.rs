@@ -16,6 +16,9 @@ pub struct Outgoing {
     pub frame: Arc<str>,
     /// When the event was created (for the delivery-latency metric).
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Instead of a frame: close the connection with this code and reason (the account
+    /// was deactivated, or its role changed).
+    pub close: Option<(u16, &'static str)>,
 }
 
 /// A Redis stream entry id (`milliseconds-sequence`), ordered as Redis orders them.
@@ -161,6 +164,7 @@ mod tests {
 
     fn event(n: u64) -> Outgoing {
         Outgoing {
+            close: None,
             offset: StreamId(n, 0),
             frame: Arc::from("{}"),
             created_at: None,

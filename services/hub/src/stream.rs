@@ -48,7 +48,17 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
         let topic = field("topic")?;
         let mut payload: serde_json::Value = serde_json::from_str(&field("payload")?).ok()?;
         let mut subscribers_of = None;
+        let mut close = None;
         let (recipients, channel) = match topic.as_str() {
+            // An account change the platform wants applied to open connections at once.
+            "account" => {
+                let user_id = payload["userId"].as_i64()?;
+                close = Some(match payload["action"].as_str()? {
+                    "deactivated" => (4403, "account disabled"),
+                    _ => (4401, "account changed, sign in again"),
+                });
+                (vec![user_id], format!("user:{user_id}"))
+            }
             "notification" => {
                 let user_id = payload["userId"].as_i64()?;
                 (vec![user_id], format!("user:{user_id}"))
@@ -89,8 +99,9 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
         Some(Addressed {
             recipients,
             channel: subscribers_of,
-            ephemeral: matches!(topic.as_str(), "typing" | "presence"),
+            ephemeral: matches!(topic.as_str(), "typing" | "presence" | "account"),
             event: Outgoing {
+                close,
                 offset,
                 frame: Arc::from(frame.to_string()),
                 created_at,

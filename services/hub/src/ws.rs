@@ -204,6 +204,9 @@ async fn serve(
                     // The registry dropped us: our queue was full.
                     return Some(close(4008, "slow consumer"));
                 };
+                if let Some((code, reason)) = event.close {
+                    return Some(close(code, reason));
+                }
                 if event.offset <= session.last_sent {
                     continue;
                 }

@@ -96,6 +96,17 @@ async fn deactivating_an_account_ends_its_sessions_and_reactivating_restores_log
     .await
     .expect("count");
     assert_eq!(revoked, 0);
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from outbox where topic = 'account' and payload->>'userId' = $1::text",
+    )
+    .bind(student.id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("outbox");
+    assert_eq!(
+        told, 1,
+        "the hub is told to close the account's open connections"
+    );
 
     app.patch(&path, Some(&admin.token), json!({"isActive": true}))
         .await;

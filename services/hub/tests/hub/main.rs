@@ -892,3 +892,35 @@ async fn course_events_reach_the_course_channel() {
     assert_eq!(event["channel"], json!(format!("course:{course}")));
     assert_eq!(event["data"]["action"], json!("updated"));
 }
+
+#[tokio::test]
+async fn a_deactivated_account_is_disconnected_at_once_and_a_role_change_asks_to_sign_in_again() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let (other, other_token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    let mut other_socket = hub.connect_as(&other_token).await;
+    settle().await;
+    let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    for (user_id, action) in [(user, "deactivated"), (other, "role_changed")] {
+        let _: String = redis::cmd("XADD")
+            .arg(format!("{}stream:events", settings.common.redis_key_prefix))
+            .arg("*")
+            .arg("eventId")
+            .arg(action)
+            .arg("topic")
+            .arg("account")
+            .arg("payload")
+            .arg(json!({"eventId": action, "userId": user_id, "action": action}).to_string())
+            .query_async(&mut conn)
+            .await
+            .expect("xadd");
+    }
+    assert_eq!(close_code(&mut socket).await, 4403);
+    assert_eq!(close_code(&mut other_socket).await, 4401);
+}
