@@ -924,3 +924,19 @@ async fn a_deactivated_account_is_disconnected_at_once_and_a_role_change_asks_to
     assert_eq!(close_code(&mut socket).await, 4403);
     assert_eq!(close_code(&mut other_socket).await, 4401);
 }
+
+#[tokio::test]
+async fn a_stopping_hub_tells_its_clients_to_reconnect_elsewhere() {
+    let settings = settings().await;
+    let app = Application::build(settings.clone()).await.expect("build");
+    let address = format!("127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let hub = Hub { address, settings };
+    let (_, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    stop.send(()).expect("stop");
+    assert_eq!(close_code(&mut socket).await, 1012);
+}
