@@ -17,8 +17,12 @@ source "$NEXUS_ROOT/scripts/lib/provision.sh"
 DIR=$NEXUS_ROOT/.run/bench-hub
 mkdir -p "$DIR"
 ensure_packages postgresql redis-server curl gcc libc6-dev pkg-config
-# Client and server sockets of 10,000 connections live on this one machine.
-ulimit -n 65536
+# Each process (the hub, the load tool) holds one socket per connection: raise the
+# soft limit on open files to the hard one, and say so if even that is too low.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (( $(ulimit -n) < ${HUB_LOAD_CONNECTIONS:-10000} + 500 )); then
+    warn "open-files limit $(ulimit -n) is below the connections asked for; expect fewer to connect"
+fi
 
 info "building release nexus-api, nexus-hub and the load tool"
 (cd "$NEXUS_ROOT" && cargo build --release -p nexus-api -p nexus-hub -p nexus-hub-load)

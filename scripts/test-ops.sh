@@ -1032,6 +1032,9 @@ traffic() {
     curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $teacher" "$N/api/dashboard/teacher"
     curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $parent" "$N/api/dashboard/parent"
     curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $STUDENT" "$N/api/notifications"
+    # ARIA answers from the courses (retrieval metrics).
+    curl -s --max-time 10 -o /dev/null -H "Authorization: Bearer $STUDENT" -H 'Content-Type: application/json' \
+        --data '{"message": "Comment fonctionne une pile en informatique ?"}' "$N/api/aria/chat"
     # A quiz: start an attempt, submit (graded at once → result_graded event).
     assessment=$(curl -s --max-time 10 -H "Authorization: Bearer $STUDENT" "$N/api/assessments" |
         jq -r '[.assessments[]? | .id] | .[0] // empty')

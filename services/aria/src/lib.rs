@@ -1,31 +1,112 @@
-//! `nexus-aria`: ARIA, the NSI tutor (issue 5). This slice serves health, readiness and metrics.
+//! `nexus-aria`: the NSI tutor. This slice answers students' questions from the
+//! platform's published courses (French full-text retrieval over an index ARIA keeps in
+//! Postgres), stores sessions and messages, applies the exam policy and the contract's
+//! 20 messages/min limit. Generation by an OpenAI-compatible model, streaming, the
+//! websocket, budgets and oversight are the rest of issue 5.
+
+pub mod chat;
+pub mod index;
+pub mod metrics;
+pub mod retrieval;
+
+use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use nexus_config::CommonSettings;
-use nexus_web::{health::Dependencies, redis_conn::Redis, service::Service};
+use nexus_auth::JwtKeys;
+use nexus_config::{CommonSettings, parse_var};
+use nexus_web::{
+    auth::Authenticator,
+    health::Dependencies,
+    ratelimit::{Limit, RateLimiter},
+    redis_conn::Redis,
+    service::Service,
+};
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
 
 pub const SERVICE: &str = "nexus-aria";
 pub const PORT_VAR: &str = "ARIA_PORT";
 pub const DEFAULT_PORT: u16 = 5001;
 
+#[derive(Debug, Clone)]
+pub struct AriaSettings {
+    pub common: CommonSettings,
+    /// Contract: 20 chat messages per minute per user.
+    pub chat_limit: Limit,
+    /// How often the index catches up with course changes.
+    pub sync_interval: Duration,
+}
+
+impl AriaSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            common: CommonSettings::from_env(PORT_VAR, DEFAULT_PORT)?,
+            chat_limit: Limit::new(
+                parse_var("RATE_LIMIT_ARIA_PER_MIN", 20)?,
+                Duration::from_secs(60),
+            ),
+            sync_interval: Duration::from_secs(parse_var("ARIA_INDEX_SYNC_SECONDS", 5)?),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub limiter: RateLimiter,
+    pub authenticator: Authenticator,
+    pub settings: Arc<AriaSettings>,
+}
+
+impl axum::extract::FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        state.authenticator.clone()
+    }
+}
+
 pub struct Application {
     service: Service,
+    state: AppState,
 }
 
 impl Application {
-    pub async fn build(common: CommonSettings) -> anyhow::Result<Self> {
+    pub async fn build(settings: AriaSettings) -> anyhow::Result<Self> {
+        let common = &settings.common;
         let pool = nexus_database::lazy_pool(
             common.database_url.expose(),
             common.database_max_connections,
         )?;
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
+        let keys = JwtKeys::new(
+            common.jwt_secret.expose_secret().as_bytes(),
+            &common.jwt_audience,
+            common.access_token_ttl,
+        );
+        let limiter = RateLimiter::new(redis.clone());
+        let state = AppState {
+            authenticator: Authenticator {
+                keys,
+                pool: pool.clone(),
+                api_limit: None,
+            },
+            limiter,
+            pool: pool.clone(),
+            settings: Arc::new(settings),
+        };
+        let routes: Router = chat::router().with_state(state.clone());
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),
         };
-        let service =
-            Service::bind(SERVICE, &common, Router::new(), dependencies, 64 * 1024).await?;
-        Ok(Self { service })
+        let service = Service::bind(
+            SERVICE,
+            &state.settings.common,
+            routes,
+            dependencies,
+            64 * 1024,
+        )
+        .await?;
+        Ok(Self { service, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -36,6 +117,19 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let pool = self.state.pool.clone();
+        let interval = self.state.settings.sync_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                match index::sync(&pool).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
+                    Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),
+                }
+            }
+        });
         self.service.run_until_stopped(shutdown).await
     }
 }

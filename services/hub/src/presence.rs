@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use crate::stream;
 
 pub const TTL: Duration = Duration::from_secs(60);
+/// At most this many users in a presence list.
+pub const LIST_CAP: usize = 500;
 
 /// Adds the connection; returns true when it is the user's first in the channel.
 const JOIN: &str = r"
@@ -191,6 +193,9 @@ impl Presence {
             .collect();
         users.sort_unstable();
         users.dedup();
+        // A class is tens of people; the cap keeps an oversized channel from answering
+        // every subscriber with a list as long as itself.
+        users.truncate(LIST_CAP);
         Ok(users
             .into_iter()
             .map(|user| {

@@ -1,8 +1,8 @@
 //! `nexus-hub-load`: opens N websocket connections to a running hub (users created for
 //! the run, all in one class), then measures:
 //! 1. the hub's memory per connection (its RSS before and after, from /proc);
-//! 2. broadcast: one event to the class channel that every connection subscribed to,
-//!    delivery latency p50/p99 over all receivers, repeated;
+//! 2. broadcast: one event to the channel that every connection subscribed to,
+//!    delivery latency p50/p99 over all receivers, repeated (a course channel);
 //! 3. sustained per-user notifications at a target rate: achieved rate and latency.
 //!
 //! Latency is measured from the event's `createdAt` (written by this tool just before
@@ -124,6 +124,15 @@ async fn main() -> anyhow::Result<()> {
         .bind(&users)
         .execute(&pool)
         .await?;
+    // The broadcast goes to a course channel: every connection subscribes to the course
+    // (a class of 10,000 would also exercise presence, whose join storm is not what this
+    // measures).
+    let course: i64 = sqlx::query_scalar(
+        "insert into courses (title, level, is_published, created_by) values ('Charge', 'terminale', true, $1) returning id",
+    )
+    .bind(teacher)
+    .fetch_one(&pool)
+    .await?;
     let keys = JwtKeys::new(
         args.jwt_secret.as_bytes(),
         "nexus-reussite",
@@ -132,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
 
     let rss_before = rss_kb(args.hub_pid)?;
     let arrivals: Arrivals = Arc::default();
-    let channel = format!("class:{class}");
+    let channel = format!("course:{course}");
     let started = Instant::now();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.connections);
     // Connect in waves so the accept queue is not the thing being measured.
@@ -216,8 +225,8 @@ async fn main() -> anyhow::Result<()> {
     // Broadcast to the class channel.
     for n in 0..args.broadcasts {
         let id = format!("broadcast-{run}-{n}");
-        let payload = json!({"eventId": id, "channel": channel, "kind": "activity", "userId": teacher, "createdAt": chrono::Utc::now()});
-        xadd(&mut conn, &stream, "presence", &payload).await?;
+        let payload = json!({"eventId": id, "courseId": course, "action": "updated", "createdAt": chrono::Utc::now()});
+        xadd(&mut conn, &stream, "course", &payload).await?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let received = arrivals.lock().expect("lock").get(&id).map_or(0, Vec::len);
