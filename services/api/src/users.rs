@@ -147,20 +147,6 @@ fn escape_like(raw: &str) -> String {
         .replace('_', "\\_")
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateUserRequest {
-    pub email: String,
-    pub password: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    pub phone: Option<String>,
-    /// Required for students: `premiere` or `terminale`.
-    pub class_level: Option<String>,
-    pub school_name: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserCreated {
@@ -171,7 +157,7 @@ pub struct UserCreated {
 
 /// Create an account of any role (teachers and admins are created this way). Roles: admin.
 #[utoipa::path(post, path = "/api/users", tag = "users",
-    request_body = CreateUserRequest,
+    request_body = accounts::NewAccount,
     security(("bearer" = [])),
     responses(
         (status = 201, body = UserCreated),
@@ -183,21 +169,12 @@ pub struct UserCreated {
 async fn create_user(
     user: CurrentUser,
     axum::extract::State(state): axum::extract::State<AppState>,
-    Json(body): Json<CreateUserRequest>,
+    Json(body): Json<accounts::NewAccount>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
     user.require(&[Role::Admin])?;
-    let new = accounts::NewAccount {
-        email: body.email,
-        password: body.password,
-        first_name: body.first_name,
-        last_name: body.last_name,
-        role: body.role,
-        phone: body.phone,
-        class_level: body.class_level,
-        school_name: body.school_name,
-    };
-    let user_id = accounts::create(&state.pool, new).await?;
-    tracing::info!(admin = user.id, user_id, role = %body.role, "account created by an admin");
+    let role = body.role;
+    let user_id = accounts::create(&state.pool, body).await?;
+    tracing::info!(admin = user.id, user_id, role = %role, "account created by an admin");
     Ok((
         StatusCode::CREATED,
         Json(UserCreated {

@@ -9,13 +9,21 @@ use sqlx::PgPool;
 
 use crate::validate::{Validator, has_control, normalize_email};
 
+/// A new account, as registration (`student` or `parent` only) and admins (any role)
+/// send it.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewAccount {
+    #[schema(example = "lea.martin@example.fr")]
     pub email: String,
+    /// At least 8 characters, not a common password, not containing the name or email.
     pub password: String,
     pub first_name: String,
     pub last_name: String,
+    /// Self-registration: `student` or `parent`; admins may create any role.
     pub role: Role,
     pub phone: Option<String>,
+    /// Required for students: `premiere` or `terminale`.
     pub class_level: Option<String>,
     pub school_name: Option<String>,
 }

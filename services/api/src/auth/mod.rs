@@ -35,23 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_password_reset))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegisterRequest {
-    #[schema(example = "lea.martin@example.fr")]
-    pub email: String,
-    /// At least 8 characters, not a common password, not containing the name or email.
-    pub password: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// `student` or `parent`; teachers and admins are created by an admin.
-    pub role: Role,
-    pub phone: Option<String>,
-    /// Required for students: `premiere` or `terminale`.
-    pub class_level: Option<String>,
-    pub school_name: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
@@ -62,7 +45,7 @@ pub struct Registered {
 
 /// Create a student or parent account. Roles: anyone (no token).
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth",
-    request_body = RegisterRequest,
+    request_body = accounts::NewAccount,
     responses(
         (status = 201, body = Registered),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -73,7 +56,7 @@ pub struct Registered {
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<RegisterRequest>,
+    Json(body): Json<accounts::NewAccount>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     state
         .limiter
@@ -91,21 +74,9 @@ async fn register(
             "Les comptes enseignant et administrateur sont créés par un administrateur.",
         ));
     }
-    let user_id = accounts::create(
-        &state.pool,
-        accounts::NewAccount {
-            email: body.email,
-            password: body.password,
-            first_name: body.first_name,
-            last_name: body.last_name,
-            role: body.role,
-            phone: body.phone,
-            class_level: body.class_level,
-            school_name: body.school_name,
-        },
-    )
-    .await?;
-    tracing::info!(user_id, role = %body.role, "account registered");
+    let role = body.role;
+    let user_id = accounts::create(&state.pool, body).await?;
+    tracing::info!(user_id, role = %role, "account registered");
     Ok((
         StatusCode::CREATED,
         Json(Registered {
