@@ -3,12 +3,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use nexus_auth::JwtKeys;
 use nexus_web::{
     auth::Authenticator, health::Dependencies, ratelimit::RateLimiter, redis_conn::Redis,
     service::Service,
 };
-use secrecy::ExposeSecret;
 
 use crate::{mail::Mailer, openapi, settings::ApiSettings, state::AppState};
 
@@ -37,11 +35,7 @@ impl Application {
         }
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let limiter = RateLimiter::new(redis.clone());
-        let jwt = JwtKeys::new(
-            common.jwt_secret.expose_secret().as_bytes(),
-            &common.jwt_audience,
-            common.access_token_ttl,
-        );
+        let jwt = nexus_web::auth::jwt_keys(common);
         let authenticator = Authenticator {
             keys: jwt.clone(),
             pool: pool.clone(),

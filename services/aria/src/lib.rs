@@ -12,7 +12,6 @@ pub mod retrieval;
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use nexus_auth::JwtKeys;
 use nexus_config::{CommonSettings, parse_var};
 use nexus_web::{
     auth::Authenticator,
@@ -21,7 +20,6 @@ use nexus_web::{
     redis_conn::Redis,
     service::Service,
 };
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 pub const SERVICE: &str = "nexus-aria";
@@ -77,11 +75,7 @@ impl Application {
             common.database_max_connections,
         )?;
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
-        let keys = JwtKeys::new(
-            common.jwt_secret.expose_secret().as_bytes(),
-            &common.jwt_audience,
-            common.access_token_ttl,
-        );
+        let keys = nexus_web::auth::jwt_keys(common);
         let limiter = RateLimiter::new(redis.clone());
         let state = AppState {
             authenticator: Authenticator {

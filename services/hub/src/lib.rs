@@ -12,9 +12,7 @@ pub mod ws;
 use std::sync::Arc;
 
 use axum::{Router, routing::get};
-use nexus_auth::JwtKeys;
 use nexus_web::{auth::Authenticator, health::Dependencies, redis_conn::Redis, service::Service};
-use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::{registry::Registry, settings::HubSettings};
@@ -46,11 +44,7 @@ impl Application {
             common.database_max_connections,
         )?;
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
-        let keys = JwtKeys::new(
-            common.jwt_secret.expose_secret().as_bytes(),
-            &common.jwt_audience,
-            common.access_token_ttl,
-        );
+        let keys = nexus_web::auth::jwt_keys(common);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
             authenticator: Authenticator {

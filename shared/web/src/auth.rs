@@ -50,6 +50,16 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The access-token keys every service derives from the shared settings.
+pub fn jwt_keys(common: &nexus_config::CommonSettings) -> JwtKeys {
+    use secrecy::ExposeSecret;
+    JwtKeys::new(
+        common.jwt_secret.expose_secret().as_bytes(),
+        &common.jwt_audience,
+        common.access_token_ttl,
+    )
+}
+
 impl Authenticator {
     /// Validates an access token and loads the caller.
     pub async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
