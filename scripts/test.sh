@@ -27,6 +27,8 @@ set -euo pipefail
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/provision.sh disable=SC1091
 source "$NEXUS_ROOT/scripts/lib/provision.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/model.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/model.sh"
 
 TEST_DIR=$NEXUS_ROOT/.run/test
 
@@ -45,6 +47,7 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rust
 # shellcheck disable=SC2317  # invoked through the trap below
 cleanup() {
     local rc=$?
+    stop_model_server "$TEST_DIR"
     stop_private_services "$TEST_DIR"
     exit "$rc"
 }
@@ -57,6 +60,11 @@ TEST=1 start_postgres "$TEST_DIR"
 TEST=1 start_redis "$TEST_DIR"
 export DATABASE_URL REDIS_URL
 export APP_ENV=test
+# ARIA's generation tests talk to a real OpenAI-compatible server (llama.cpp, small
+# model), unless one is given.
+if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
+    start_model_server "$TEST_DIR"
+fi
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
 info "REDIS_URL=$(mask_url "$REDIS_URL")"

@@ -118,6 +118,9 @@ async fn chat(
                 .await?
         }
     };
+    let mut generation = "none";
+    let mut tokens_used = 0;
+    let mut model_name = "extractive".to_owned();
     let (response, confidence, sources, policy, retrieval_ms) = match blocking_assessment(
         &state.pool,
         user.id,
@@ -139,7 +142,49 @@ async fn chat(
             let passages = retrieval::search(&state.pool, message, level.as_deref(), 5).await?;
             let retrieval_ms = search_started.elapsed().as_secs_f64() * 1000.0;
             metrics().retrieval_seconds.observe(retrieval_ms / 1000.0);
-            let (response, confidence) = extractive_answer(&passages);
+            let (mut response, confidence) = extractive_answer(&passages, OFF);
+            generation = "disabled";
+            if let Some(model) = &state.settings.model {
+                let history = recent_history(&state.pool, &session_id).await?;
+                let messages = prompt(level.as_deref(), &passages, &history, message);
+                let started_model = Instant::now();
+                let outcome = crate::model::complete(&state.http, model, &messages).await;
+                let model_metrics = crate::metrics::model_metrics();
+                model_metrics
+                    .latency_seconds
+                    .observe(started_model.elapsed().as_secs_f64());
+                match outcome {
+                    Ok(completion) if !completion.text.is_empty() => {
+                        model_metrics.requests.with_label_values(&["success"]).inc();
+                        model_metrics
+                            .tokens
+                            .with_label_values(&["prompt"])
+                            .inc_by(completion.prompt_tokens);
+                        model_metrics
+                            .tokens
+                            .with_label_values(&["completion"])
+                            .inc_by(completion.completion_tokens);
+                        tokens_used = completion.prompt_tokens + completion.completion_tokens;
+                        response = completion.text;
+                        generation = "enabled";
+                        model_name = model.model.clone();
+                    }
+                    Ok(_) => {
+                        model_metrics.requests.with_label_values(&["error"]).inc();
+                        generation = "fallback";
+                        response = extractive_answer(&passages, UNAVAILABLE).0;
+                    }
+                    Err(error) => {
+                        model_metrics
+                            .requests
+                            .with_label_values(&[error.outcome()])
+                            .inc();
+                        tracing::warn!(%error, "model call failed; answering from the courses");
+                        generation = "fallback";
+                        response = extractive_answer(&passages, UNAVAILABLE).0;
+                    }
+                }
+            }
             let sources = passages
                 .iter()
                 .take(3)
@@ -152,9 +197,9 @@ async fn chat(
     let metadata = json!({
         "responseTime": started.elapsed().as_millis() as u64,
         "retrievalMs": retrieval_ms,
-        "tokensUsed": 0,
-        "model": "extractive",
-        "generation": "disabled",
+        "tokensUsed": tokens_used,
+        "model": model_name,
+        "generation": generation,
         "policy": policy,
     });
     sqlx::query("insert into aria_messages (session_id, message_type, content, metadata, sources) values ($1, 'assistant', $2, $3, $4)")
@@ -178,22 +223,99 @@ async fn chat(
     }))
 }
 
+/// The recent exchange of a session (before the current question), oldest first,
+/// bounded by size: about 4 characters a token, so ~1,500 tokens at most.
+async fn recent_history(
+    pool: &sqlx::PgPool,
+    session_id: &str,
+) -> sqlx::Result<Vec<(String, String)>> {
+    const BUDGET_CHARS: usize = 6_000;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select message_type, content from aria_messages where session_id = $1 order by id desc limit 21",
+    )
+    .bind(session_id)
+    .fetch_all(pool)
+    .await?;
+    let mut kept = Vec::new();
+    let mut used = 0;
+    // The newest row is the question being answered: it goes in last, separately.
+    for (kind, content) in rows.into_iter().skip(1) {
+        used += content.chars().count();
+        if used > BUDGET_CHARS {
+            break;
+        }
+        kept.push((kind, content));
+    }
+    kept.reverse();
+    Ok(kept)
+}
+
+/// The messages sent to the model: who ARIA is and for whom, the course passages to
+/// rely on, the recent exchange, the question.
+fn prompt(
+    level: Option<&str>,
+    passages: &[retrieval::Passage],
+    history: &[(String, String)],
+    question: &str,
+) -> Vec<Value> {
+    let level = match level {
+        Some("premiere") => "de Première",
+        Some("terminale") => "de Terminale",
+        _ => "de lycée",
+    };
+    let mut system = format!(
+        "Tu es ARIA, tuteur de NSI (Numérique et Sciences Informatiques) pour un élève {level}. \
+         Réponds dans la langue de l'élève (le français par défaut), de façon pédagogique, exacte et concise, \
+         en t'appuyant d'abord sur les extraits de cours ci-dessous et en nommant les sections utilisées. \
+         Reste dans le champ de la NSI ; si la question en sort, dis-le poliment."
+    );
+    if passages.is_empty() {
+        system.push_str(
+            "\n\nAucun extrait de cours ne correspond à la question : dis-le, puis aide au mieux.",
+        );
+    }
+    for (n, passage) in passages.iter().take(5).enumerate() {
+        system.push_str(&format!(
+            "\n\n[{}] {} — {} :\n{}",
+            n + 1,
+            passage.course_title,
+            passage.section_title,
+            passage.excerpt
+        ));
+    }
+    let mut messages = vec![json!({"role": "system", "content": system})];
+    for (kind, content) in history {
+        let role = if kind == "assistant" {
+            "assistant"
+        } else {
+            "user"
+        };
+        messages.push(json!({"role": role, "content": content}));
+    }
+    messages.push(json!({"role": "user", "content": question}));
+    messages
+}
+
+/// Why an answer is extractive: no model on this installation…
+pub const OFF: &str =
+    "La génération de réponses est désactivée sur cette installation (aucun modèle configuré)";
+/// …or the model failed this time.
+pub const UNAVAILABLE: &str = "Le modèle de langage est momentanément indisponible";
+
 /// The answer from the passages alone, and its confidence: the best passage's rank
 /// mapped to 0..1 (`s / (s + 0.1)`: a rank of 0.1 gives 0.5), 0 without any passage.
-pub fn extractive_answer(passages: &[retrieval::Passage]) -> (String, f32) {
+pub fn extractive_answer(passages: &[retrieval::Passage], why: &str) -> (String, f32) {
     let Some(best) = passages.first() else {
         return (
-            "La génération de réponses est désactivée sur cette installation (aucun modèle configuré), \
-             et je n'ai trouvé aucun passage des cours qui corresponde à ta question. \
-             Essaie avec d'autres mots, ou demande à ton enseignant."
-                .to_owned(),
+            format!(
+                "{why}, et je n'ai trouvé aucun passage des cours qui corresponde à ta question. \
+                 Essaie avec d'autres mots, ou demande à ton enseignant."
+            ),
             0.0,
         );
     };
-    let mut answer = String::from(
-        "La génération de réponses est désactivée sur cette installation (aucun modèle configuré) : \
-         voici les passages des cours qui répondent le mieux à ta question.\n",
-    );
+    let mut answer =
+        format!("{why} : voici les passages des cours qui répondent le mieux à ta question.\n");
     for passage in passages.iter().take(3) {
         answer.push_str(&format!(
             "\n**{} — {}**\n{}\n",

@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod index;
 pub mod metrics;
+pub mod model;
 pub mod retrieval;
 
 use std::{sync::Arc, time::Duration};
@@ -33,6 +34,9 @@ pub struct AriaSettings {
     pub chat_limit: Limit,
     /// How often the index catches up with course changes.
     pub sync_interval: Duration,
+    /// The OpenAI-compatible endpoint, when one is configured (`OPENAI_BASE_URL` or
+    /// `OPENAI_API_KEY`); without one ARIA answers extractively.
+    pub model: Option<model::ModelSettings>,
 }
 
 impl AriaSettings {
@@ -44,12 +48,31 @@ impl AriaSettings {
                 Duration::from_secs(60),
             ),
             sync_interval: Duration::from_secs(parse_var("ARIA_INDEX_SYNC_SECONDS", 5)?),
+            model: model_settings()?,
         })
     }
 }
 
+fn model_settings() -> anyhow::Result<Option<model::ModelSettings>> {
+    let key = nexus_config::optional_var("OPENAI_API_KEY");
+    let base = nexus_config::optional_var("OPENAI_BASE_URL");
+    if key.is_none() && base.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(model::ModelSettings {
+        base_url: base.unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+        api_key: key.map(secrecy::SecretString::from),
+        model: nexus_config::var_or("ARIA_MODEL", "gpt-4o-mini"),
+        temperature: parse_var("ARIA_TEMPERATURE", 0.3)?,
+        max_tokens: parse_var("ARIA_MAX_TOKENS", 600)?,
+        timeout: Duration::from_secs(parse_var("ARIA_MODEL_TIMEOUT_SECONDS", 30)?),
+        retries: parse_var("ARIA_MODEL_RETRIES", 2)?,
+    }))
+}
+
 #[derive(Clone)]
 pub struct AppState {
+    pub http: reqwest::Client,
     pub pool: PgPool,
     pub limiter: RateLimiter,
     pub authenticator: Authenticator,
@@ -78,6 +101,7 @@ impl Application {
         let keys = nexus_web::auth::jwt_keys(common);
         let limiter = RateLimiter::new(redis.clone());
         let state = AppState {
+            http: reqwest::Client::new(),
             authenticator: Authenticator {
                 keys,
                 pool: pool.clone(),

@@ -18,6 +18,10 @@ struct Aria {
 }
 
 async fn spawn(limit: u64) -> Aria {
+    spawn_with(limit, None).await
+}
+
+async fn spawn_with(limit: u64, model: Option<nexus_aria::model::ModelSettings>) -> Aria {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut settings = AriaSettings::from_env().expect("settings");
     let url = nexus_testkit::fresh_database("aria").await;
@@ -31,6 +35,7 @@ async fn spawn(limit: u64) -> Aria {
     settings.common.redis_key_prefix = nexus_testkit::redis_prefix("aria");
     settings.chat_limit.max = limit;
     settings.sync_interval = Duration::from_millis(200);
+    settings.model = model;
     let c = &settings.common;
     let keys = JwtKeys::new(
         c.jwt_secret.expose_secret().as_bytes(),
@@ -364,4 +369,151 @@ async fn roles_limits_and_bad_input() {
         "the 4th message in a minute with a limit of 3: {body}"
     );
     assert!(body["error"].as_str().is_some_and(|m| m.contains("ARIA")));
+}
+
+fn model_at(base_url: String, model: &str, timeout: Duration) -> nexus_aria::model::ModelSettings {
+    nexus_aria::model::ModelSettings {
+        base_url,
+        api_key: None,
+        model: model.to_owned(),
+        temperature: 0.2,
+        max_tokens: 96,
+        timeout,
+        retries: 2,
+    }
+}
+
+/// A stand-in for the provider that only injects faults: every call answers `status`
+/// after `delay`. Returns its base URL and the number of calls it received.
+async fn faulty_provider(
+    status: u16,
+    delay: Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                (
+                    axum::http::StatusCode::from_u16(status).expect("status"),
+                    axum::Json(json!({"error": {"message": "injected"}})),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://127.0.0.1:{port}/v1"), calls)
+}
+
+#[tokio::test]
+async fn when_the_model_fails_aria_retries_then_answers_from_the_courses_and_loses_nothing() {
+    for (what, status, delay, expected_calls) in [
+        ("server errors", 500, Duration::ZERO, 3),
+        ("rate limited", 429, Duration::ZERO, 3),
+        ("timeouts", 200, Duration::from_secs(3), 3),
+        ("a refused request", 400, Duration::ZERO, 1),
+    ] {
+        let (url, calls) = faulty_provider(status, delay).await;
+        let aria = spawn_with(
+            100,
+            Some(model_at(url, "gpt-test", Duration::from_millis(500))),
+        )
+        .await;
+        let (teacher, _) = aria.user(Role::Teacher).await;
+        let course = aria
+            .course(
+                teacher,
+                "Piles",
+                "Les piles",
+                "Une pile est une structure LIFO.",
+                true,
+            )
+            .await;
+        aria.wait_indexed(course, 1).await;
+        let (_, student) = aria.user(Role::Student).await;
+        let (status_code, answer) = aria
+            .chat(&student, json!({"message": "Qu'est-ce qu'une pile ?"}))
+            .await;
+        assert_eq!(status_code, StatusCode::OK, "{what}: {answer}");
+        assert_eq!(
+            answer["metadata"]["generation"],
+            json!("fallback"),
+            "{what}"
+        );
+        let text = answer["response"].as_str().expect("text");
+        assert!(
+            text.contains("momentanément indisponible") && text.contains("LIFO"),
+            "{what}: {text}"
+        );
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            expected_calls,
+            "{what}: retries"
+        );
+        let stored: i64 = sqlx::query_scalar("select count(*) from aria_messages")
+            .fetch_one(&aria.pool)
+            .await
+            .expect("count");
+        assert_eq!(stored, 2, "{what}: the question and the answer are kept");
+    }
+}
+
+/// A real OpenAI-compatible server (llama.cpp's, with a small model) started by
+/// scripts/test.sh, which exports its address.
+#[tokio::test]
+async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_sections() {
+    let url = std::env::var("ARIA_TEST_MODEL_URL")
+        .expect("ARIA_TEST_MODEL_URL: scripts/test.sh starts a llama.cpp server");
+    let model = std::env::var("ARIA_TEST_MODEL").unwrap_or_else(|_| "smollm2".into());
+    let aria = spawn_with(100, Some(model_at(url, &model, Duration::from_secs(60)))).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let course = aria
+        .course(
+            teacher,
+            "Structures linéaires",
+            "Les piles",
+            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
+            true,
+        )
+        .await;
+    aria.wait_indexed(course, 1).await;
+    let (_, student) = aria.user(Role::Student).await;
+    let (status, answer) = aria
+        .chat(&student, json!({"message": "Qu'est-ce qu'une pile ?"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["metadata"]["generation"],
+        json!("enabled"),
+        "{answer}"
+    );
+    assert_eq!(answer["metadata"]["model"], json!(model));
+    assert!(
+        answer["metadata"]["tokensUsed"]
+            .as_u64()
+            .is_some_and(|t| t > 0)
+    );
+    let text = answer["response"].as_str().expect("text");
+    assert!(!text.is_empty() && !text.contains("désactivée"), "{text}");
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Les piles"),
+        "the sources are the retrieved sections"
+    );
+    let session = answer["sessionId"].as_str().expect("session");
+    let (_, follow_up) = aria
+        .chat(
+            &student,
+            json!({"sessionId": session, "message": "Et une file ?"}),
+        )
+        .await;
+    assert_eq!(follow_up["metadata"]["generation"], json!("enabled"));
 }
