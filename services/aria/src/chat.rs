@@ -334,15 +334,8 @@ async fn open_session(
     first_message: &str,
 ) -> ApiResult<String> {
     if let Some(id) = requested {
-        let owner: Option<i64> =
-            sqlx::query_scalar("select user_id from aria_sessions where session_id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-        return match owner {
-            Some(owner) if owner == user_id => Ok(id.to_owned()),
-            _ => Err(ApiError::not_found("Session introuvable.")),
-        };
+        owned(pool, user_id, id).await?;
+        return Ok(id.to_owned());
     }
     let id = uuid::Uuid::new_v4().to_string();
     let title: String = first_message.chars().take(80).collect();
@@ -385,14 +378,16 @@ struct MessageView {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-async fn owned(pool: &sqlx::PgPool, user: &CurrentUser, id: &str) -> ApiResult<()> {
+/// The session exists and is `user_id`'s; 404 otherwise (another's session is not
+/// revealed).
+async fn owned(pool: &sqlx::PgPool, user_id: i64, id: &str) -> ApiResult<()> {
     let owner: Option<i64> =
         sqlx::query_scalar("select user_id from aria_sessions where session_id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;
     match owner {
-        Some(owner) if owner == user.id => Ok(()),
+        Some(owner) if owner == user_id => Ok(()),
         _ => Err(ApiError::not_found("Session introuvable.")),
     }
 }
@@ -403,7 +398,7 @@ async fn get_session(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     ensure_may_chat(&user)?;
-    owned(&state.pool, &user, &id).await?;
+    owned(&state.pool, user.id, &id).await?;
     let messages: Vec<MessageView> = sqlx::query_as(
         "select id, message_type, content, sources, created_at from aria_messages where session_id = $1 order by id",
     )
@@ -428,7 +423,7 @@ async fn rename_session(
     Json(body): Json<Rename>,
 ) -> ApiResult<Json<Value>> {
     ensure_may_chat(&user)?;
-    owned(&state.pool, &user, &id).await?;
+    owned(&state.pool, user.id, &id).await?;
     let title = body.title.trim();
     if title.is_empty() || title.chars().count() > 100 {
         return Err(ApiError::invalid_fields(vec![(
@@ -450,7 +445,7 @@ async fn delete_session(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ensure_may_chat(&user)?;
-    owned(&state.pool, &user, &id).await?;
+    owned(&state.pool, user.id, &id).await?;
     sqlx::query("delete from aria_sessions where session_id = $1")
         .bind(&id)
         .execute(&state.pool)

@@ -123,6 +123,23 @@ struct Session {
     subscriptions: Vec<String>,
 }
 
+impl Session {
+    /// Writes an event unless an event at or after its offset was already written (a
+    /// live event that a resume also replayed); `Err` when the socket is gone.
+    async fn deliver(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
+        if event.offset <= self.last_sent {
+            return Ok(());
+        }
+        self.last_sent = event.offset;
+        socket
+            .send(Message::Text(event.frame.as_ref().into()))
+            .await
+            .map_err(drop)?;
+        record_delivery(event);
+        Ok(())
+    }
+}
+
 async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<String>) {
     let token = match query_token {
         Some(token) => Some(token),
@@ -207,14 +224,9 @@ async fn serve(
                 if let Some((code, reason)) = event.close {
                     return Some(close(code, reason));
                 }
-                if event.offset <= session.last_sent {
-                    continue;
-                }
-                session.last_sent = event.offset;
-                if socket.send(Message::Text(event.frame.as_ref().into())).await.is_err() {
+                if session.deliver(socket, &event).await.is_err() {
                     return None;
                 }
-                record_delivery(&event);
             }
             frame = socket.recv() => {
                 last_heard = tokio::time::Instant::now();
@@ -443,17 +455,9 @@ async fn handle_client_frame(
             .await
             {
                 Ok((events, complete)) => {
-                    for event in events {
-                        if event.offset > session.last_sent {
-                            session.last_sent = event.offset;
-                            if socket
-                                .send(Message::Text(event.frame.as_ref().into()))
-                                .await
-                                .is_err()
-                            {
-                                return Err(close(1001, "gone"));
-                            }
-                            record_delivery(&event);
+                    for event in &events {
+                        if session.deliver(socket, event).await.is_err() {
+                            return Err(close(1001, "gone"));
                         }
                     }
                     session.last_sent = session.last_sent.max(offset);

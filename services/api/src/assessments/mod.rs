@@ -306,6 +306,39 @@ pub struct AssessmentInput {
 const LATE_POLICIES: [&str; 2] = ["flag", "refuse"];
 const HELP_MODES: [&str; 4] = ["default", "explain", "hints", "none"];
 
+/// The settings a teacher may give on creation and change at any time.
+fn check_settings(
+    v: &mut Validator,
+    max_attempts: Option<i32>,
+    late_policy: Option<&str>,
+    help_mode: Option<&str>,
+) {
+    v.check(
+        max_attempts.is_none_or(|n| (1..=100).contains(&n)),
+        "maxAttempts",
+        "Entre 1 et 100 tentatives.",
+    )
+    .check(
+        late_policy.is_none_or(|p| LATE_POLICIES.contains(&p)),
+        "latePolicy",
+        "flag ou refuse.",
+    )
+    .check(
+        help_mode.is_none_or(|m| HELP_MODES.contains(&m)),
+        "helpMode",
+        "default, explain, hints ou none.",
+    );
+}
+
+/// The whole assessment as it now stands, as its author sees it after a change.
+async fn saved(pool: &PgPool, id: i64) -> ApiResult<AssessmentSaved> {
+    let assessment = load(pool, id).await?.for_teacher(pool).await?;
+    Ok(AssessmentSaved {
+        success: true,
+        assessment,
+    })
+}
+
 impl AssessmentInput {
     async fn validate(&self, pool: &PgPool, user: &CurrentUser) -> ApiResult<()> {
         let mut v = Validator::new();
@@ -333,25 +366,12 @@ impl AssessmentInput {
                 .is_none_or(|t| (1..=1440).contains(&t)),
             "timeLimitMinutes",
             "Entre 1 et 1440 minutes.",
-        )
-        .check(
-            self.max_attempts.is_none_or(|n| (1..=100).contains(&n)),
-            "maxAttempts",
-            "Entre 1 et 100 tentatives.",
-        )
-        .check(
-            self.late_policy
-                .as_deref()
-                .is_none_or(|p| LATE_POLICIES.contains(&p)),
-            "latePolicy",
-            "flag ou refuse.",
-        )
-        .check(
-            self.help_mode
-                .as_deref()
-                .is_none_or(|m| HELP_MODES.contains(&m)),
-            "helpMode",
-            "default, explain, hints ou none.",
+        );
+        check_settings(
+            &mut v,
+            self.max_attempts,
+            self.late_policy.as_deref(),
+            self.help_mode.as_deref(),
         );
         validate_questions(&self.questions, &mut v);
         if let Some(course_id) = self.course_id {
@@ -415,17 +435,7 @@ async fn create_assessment(
     .bind(user.id)
     .fetch_one(&state.pool)
     .await?;
-    let assessment = load(&state.pool, id)
-        .await?
-        .for_teacher(&state.pool)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AssessmentSaved {
-            success: true,
-            assessment,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(saved(&state.pool, id).await?)))
 }
 
 /// `view` tells which shape this is: `teacher` (whole, with answers) or `student`.
@@ -530,14 +540,7 @@ async fn replace_assessment(
     .bind(body.help_mode.as_deref())
     .execute(&state.pool)
     .await?;
-    let assessment = load(&state.pool, id)
-        .await?
-        .for_teacher(&state.pool)
-        .await?;
-    Ok(Json(AssessmentSaved {
-        success: true,
-        assessment,
-    }))
+    Ok(Json(saved(&state.pool, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -569,27 +572,14 @@ async fn update_settings(
     Json(body): Json<SettingsUpdate>,
 ) -> ApiResult<Json<AssessmentSaved>> {
     load_managed(&state.pool, &user, id).await?;
-    Validator::new()
-        .check(
-            body.max_attempts.is_none_or(|n| (1..=100).contains(&n)),
-            "maxAttempts",
-            "Entre 1 et 100 tentatives.",
-        )
-        .check(
-            body.late_policy
-                .as_deref()
-                .is_none_or(|p| LATE_POLICIES.contains(&p)),
-            "latePolicy",
-            "flag ou refuse.",
-        )
-        .check(
-            body.help_mode
-                .as_deref()
-                .is_none_or(|m| HELP_MODES.contains(&m)),
-            "helpMode",
-            "default, explain, hints ou none.",
-        )
-        .finish()?;
+    let mut v = Validator::new();
+    check_settings(
+        &mut v,
+        body.max_attempts,
+        body.late_policy.as_deref(),
+        body.help_mode.as_deref(),
+    );
+    v.finish()?;
     sqlx::query(
         "update assessments set answers_released = coalesce($2, answers_released), max_attempts = coalesce($3, max_attempts),
             late_policy = coalesce($4, late_policy), help_mode = coalesce($5, help_mode) where id = $1",
@@ -601,14 +591,7 @@ async fn update_settings(
     .bind(body.help_mode.as_deref())
     .execute(&state.pool)
     .await?;
-    let assessment = load(&state.pool, id)
-        .await?
-        .for_teacher(&state.pool)
-        .await?;
-    Ok(Json(AssessmentSaved {
-        success: true,
-        assessment,
-    }))
+    Ok(Json(saved(&state.pool, id).await?))
 }
 
 /// Delete an assessment nobody has started. Roles: author, admin.
@@ -717,14 +700,7 @@ async fn publish_assessment(
         .await?;
     }
     tx.commit().await?;
-    let assessment = load(&state.pool, id)
-        .await?
-        .for_teacher(&state.pool)
-        .await?;
-    Ok(Json(AssessmentSaved {
-        success: true,
-        assessment,
-    }))
+    Ok(Json(saved(&state.pool, id).await?))
 }
 
 /// Withdraw an assessment from a class (attempts already made are kept).
