@@ -1,7 +1,7 @@
 //! `nexus-api`: accounts, roles and families; classes, courses, progress, assessments
 //! with grading, dashboards and notifications.
 
-pub mod access;
+pub use nexus_web::access;
 pub mod assessments;
 pub mod auth;
 pub mod chat;

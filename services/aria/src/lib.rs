@@ -1,14 +1,20 @@
-//! `nexus-aria`: the NSI tutor. This slice answers students' questions from the
-//! platform's published courses (French full-text retrieval over an index ARIA keeps in
-//! Postgres), stores sessions and messages, applies the exam policy and the contract's
-//! 20 messages/min limit. Generation by an OpenAI-compatible model, streaming, the
-//! websocket, budgets and oversight are the rest of issue 5.
+//! `nexus-aria`: the NSI tutor. It answers students' questions from the platform's
+//! published courses (retrieval over an index ARIA keeps in Postgres), generates with
+//! an OpenAI-compatible model when one is configured (streamed over server-sent events
+//! and a websocket), applies the help policy teachers set per assessment, counts tokens
+//! and money against daily budgets, moderates, and lets teachers and parents oversee.
 
+pub mod budget;
 pub mod chat;
 pub mod index;
 pub mod metrics;
 pub mod model;
+pub mod moderation;
+pub mod policy;
 pub mod retrieval;
+pub mod sessions;
+pub mod tutor;
+pub mod ws;
 
 use std::{sync::Arc, time::Duration};
 
@@ -37,6 +43,15 @@ pub struct AriaSettings {
     /// The OpenAI-compatible endpoint, when one is configured (`OPENAI_BASE_URL` or
     /// `OPENAI_API_KEY`); without one ARIA answers extractively.
     pub model: Option<model::ModelSettings>,
+    /// Failed model calls in a row that open the circuit breaker, and for how long.
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+    /// The provider's moderation endpoint (`{base}/moderations`, OpenAI protocol), asked
+    /// after the local rules when configured (`ARIA_MODERATION_URL`).
+    pub moderation: Option<moderation::ProviderSettings>,
+    /// The conversation history sent to the model, in (estimated) tokens.
+    pub history_tokens: usize,
+    pub budget: budget::BudgetSettings,
 }
 
 impl AriaSettings {
@@ -49,6 +64,22 @@ impl AriaSettings {
             ),
             sync_interval: Duration::from_secs(parse_var("ARIA_INDEX_SYNC_SECONDS", 5)?),
             model: model_settings()?,
+            breaker_failures: parse_var("ARIA_BREAKER_FAILURES", 5)?,
+            breaker_cooldown: Duration::from_secs(parse_var("ARIA_BREAKER_COOLDOWN_SECONDS", 30)?),
+            moderation: nexus_config::optional_var("ARIA_MODERATION_URL").map(|base_url| {
+                moderation::ProviderSettings {
+                    base_url,
+                    api_key: nexus_config::optional_var("OPENAI_API_KEY")
+                        .map(secrecy::SecretString::from),
+                }
+            }),
+            history_tokens: parse_var("ARIA_HISTORY_TOKENS", 1500)?,
+            budget: budget::BudgetSettings {
+                student_daily_tokens: parse_var("ARIA_DAILY_TOKENS_PER_STUDENT", 50_000)?,
+                class_daily_tokens: parse_var("ARIA_DAILY_TOKENS_PER_CLASS", 1_000_000)?,
+                prompt_price: parse_var("ARIA_PRICE_PROMPT_EUR_PER_MTOK", 0.15)?,
+                completion_price: parse_var("ARIA_PRICE_COMPLETION_EUR_PER_MTOK", 0.60)?,
+            },
         })
     }
 }
@@ -77,6 +108,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub authenticator: Authenticator,
     pub settings: Arc<AriaSettings>,
+    pub breaker: Arc<model::Breaker>,
 }
 
 impl axum::extract::FromRef<AppState> for Authenticator {
@@ -109,9 +141,18 @@ impl Application {
             },
             limiter,
             pool: pool.clone(),
+            breaker: Arc::new(model::Breaker::new(
+                settings.breaker_failures,
+                settings.breaker_cooldown,
+            )),
             settings: Arc::new(settings),
         };
-        let routes: Router = chat::router().with_state(state.clone());
+        metrics::metrics();
+        let routes: Router = chat::router()
+            .merge(sessions::router())
+            .merge(budget::router())
+            .route("/ws/aria/{session_id}", axum::routing::get(ws::upgrade))
+            .with_state(state.clone());
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),

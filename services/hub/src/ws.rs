@@ -13,7 +13,7 @@ use axum::{
         Query, State,
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
     },
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use nexus_chat::{ChatError, Member};
@@ -43,16 +43,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // Browsers always send Origin: only the platform's own front ends may connect.
-    // Clients that are not browsers send none and are judged by their token alone.
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
-        && !state
-            .settings
-            .common
-            .cors_origins
-            .iter()
-            .any(|allowed| allowed == origin)
-    {
+    if !nexus_web::auth::origin_allowed(&headers, &state.settings.common.cors_origins) {
         metrics().auth_failures.inc();
         return ApiError::new(
             StatusCode::FORBIDDEN,

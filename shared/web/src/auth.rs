@@ -135,3 +135,15 @@ where
         Ok(user)
     }
 }
+
+/// For websocket upgrades: browsers always send `Origin`, and only the platform's own
+/// front ends (`CORS_ORIGINS`) may connect; clients that are not browsers send none
+/// and are judged by their token alone.
+pub fn origin_allowed(headers: &axum::http::HeaderMap, allowed: &[String]) -> bool {
+    match headers.get(axum::http::header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .is_ok_and(|origin| allowed.iter().any(|a| a == origin)),
+    }
+}

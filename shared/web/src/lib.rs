@@ -3,6 +3,7 @@
 //! stack, client-IP resolution, Redis-backed rate limits, authentication and serving
 //! with graceful shutdown.
 
+pub mod access;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -15,6 +16,7 @@ pub mod redis_conn;
 pub mod relay;
 pub mod serve;
 pub mod service;
+pub mod text;
 
 pub use error::{ApiError, ErrorBody};
 pub use extract::{Json, Path, Query};

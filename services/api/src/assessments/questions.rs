@@ -14,7 +14,6 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use crate::validate::Validator;
@@ -208,11 +207,7 @@ pub struct QuestionGrade {
 
 /// Lower case, no accents, trimmed, inner whitespace collapsed, final punctuation dropped.
 pub fn normalize_text(raw: &str) -> String {
-    let folded: String = raw
-        .nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect::<String>()
-        .to_lowercase();
+    let folded = nexus_web::text::fold(raw);
     let collapsed = folded.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed
         .trim_end_matches(['.', '!', '?', ';', ','])

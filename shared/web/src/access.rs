@@ -2,8 +2,8 @@
 //! A parent sees their linked children; a teacher the students of their classes; a
 //! student themself; an admin everyone.
 
+use crate::{ApiError, auth::CurrentUser, error::ApiResult};
 use nexus_auth::Role;
-use nexus_web::{ApiError, auth::CurrentUser, error::ApiResult};
 use sqlx::PgExecutor;
 
 pub async fn is_parent_of(

@@ -1,0 +1,256 @@
+//! The help policy, decided by the server from the student's attempts in progress —
+//! never from what the student writes, so no wording can lift it.
+//!
+//! Each assessment has a `help_mode` its teacher sets: `explain`, `hints`, `none`, or
+//! `default`, which means `none` for an exam, `hints` for a quiz or a TP and `explain`
+//! for a project. While an attempt is in progress (and its deadline not passed):
+//! - `none`: ARIA refuses questions on that assessment's content — words shared with
+//!   its title, description and questions, passages retrieved from its course, or a
+//!   request about the assessment itself (exam, answers, correction…). Anything else
+//!   is answered, in hints mode;
+//! - `hints`: ARIA gives hints and questions, never a solution: the model is told so
+//!   and, whatever it writes, code is removed from its answer ([`HintFilter`]);
+//! - `explain`: full explanations, as outside assessments.
+
+use sqlx::PgPool;
+
+use crate::retrieval::Passage;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Explain,
+    /// Hints only, because of this assessment.
+    Hints(String),
+    /// Refused: the question is about this assessment, in progress.
+    Refuse(String),
+}
+
+impl Mode {
+    /// The `policy` of the answer's metadata and of `aria_requests_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Mode::Explain => "explain",
+            Mode::Hints(_) => "hints",
+            Mode::Refuse(_) => "exam_refused",
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Active {
+    title: String,
+    mode: String,
+    course_id: Option<i64>,
+    /// How many of the question's words (lexemes) the assessment's text contains.
+    shared: i32,
+    /// How many distinct words the question has.
+    words: i32,
+}
+
+/// Words that ask about the assessment itself rather than a notion.
+const ABOUT_THE_ASSESSMENT: &[&str] = &[
+    "examen",
+    "exam",
+    "controle",
+    "ds",
+    "evaluation",
+    "devoir",
+    "interro",
+    "interrogation",
+    "epreuve",
+    "reponse",
+    "reponses",
+    "corrige",
+    "correction",
+    "solution",
+    "solutions",
+    "bareme",
+];
+
+fn folded_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(nexus_web::text::fold)
+        .collect()
+}
+
+pub async fn decide(
+    pool: &PgPool,
+    student_id: i64,
+    question: &str,
+    passages: &[Passage],
+) -> sqlx::Result<Mode> {
+    let active: Vec<Active> = sqlx::query_as(
+        "with q as (select array(select distinct unnest(tsvector_to_array(to_tsvector('nexus_fr', $2)))) as words)
+         select a.title, a.course_id,
+                case when a.help_mode <> 'default' then a.help_mode
+                     when a.type = 'exam' then 'none'
+                     when a.type in ('tp', 'quiz') then 'hints'
+                     else 'explain' end as mode,
+                (select count(*) from unnest(q.words) w
+                  where w = any(tsvector_to_array(
+                      to_tsvector('nexus_fr', a.title || ' ' || coalesce(a.description, ''))
+                      || jsonb_to_tsvector('nexus_fr', a.questions, '[\"string\"]'))))::int4 as shared,
+                cardinality(q.words)::int4 as words
+         from assessment_results r join assessments a on a.id = r.assessment_id, q
+         where r.student_id = $1 and r.status = 'in_progress'
+           and (r.deadline_at is null or r.deadline_at > now())
+         order by r.started_at",
+    )
+    .bind(student_id)
+    .bind(question)
+    .fetch_all(pool)
+    .await?;
+    let asks_about_assessment = folded_words(question)
+        .iter()
+        .any(|w| ABOUT_THE_ASSESSMENT.contains(&w.as_str()));
+    let mut mode = Mode::Explain;
+    for assessment in active {
+        match assessment.mode.as_str() {
+            "none" => {
+                let shares_words = assessment.shared >= 2
+                    || (assessment.shared >= 1 && assessment.shared * 3 >= assessment.words);
+                let same_course = assessment
+                    .course_id
+                    .is_some_and(|course| passages.iter().take(3).any(|p| p.course_id == course));
+                if shares_words || same_course || asks_about_assessment {
+                    return Ok(Mode::Refuse(assessment.title));
+                }
+                // Other subjects are answered, but never with a solution meanwhile.
+                mode = Mode::Hints(assessment.title);
+            }
+            "hints" if mode == Mode::Explain => mode = Mode::Hints(assessment.title),
+            _ => {}
+        }
+    }
+    Ok(mode)
+}
+
+/// Removes code from streamed text, line by line: fenced blocks (```…```), indented
+/// lines and lines that read as Python statements. Text is held back until its line
+/// is complete, then let through or dropped (a note replaces the first dropped line
+/// of each run).
+#[derive(Debug, Default)]
+pub struct HintFilter {
+    line: String,
+    in_fence: bool,
+    dropping: bool,
+}
+
+pub const CODE_REMOVED: &str =
+    "[Code retiré : pendant cette évaluation, ARIA donne des pistes, pas la solution.]";
+
+impl HintFilter {
+    pub fn push(&mut self, text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            self.line.push(c);
+            if c == '\n' {
+                let line = std::mem::take(&mut self.line);
+                out.push_str(&self.judge(line));
+            }
+        }
+        out
+    }
+
+    pub fn finish(&mut self) -> String {
+        let line = std::mem::take(&mut self.line);
+        self.judge(line)
+    }
+
+    fn judge(&mut self, line: String) -> String {
+        let trimmed = line.trim();
+        let fence = trimmed.starts_with("```") || trimmed.starts_with("~~~");
+        let code = fence || self.in_fence || looks_like_code(&line);
+        if fence {
+            self.in_fence = !self.in_fence;
+        }
+        if !code {
+            self.dropping = false;
+            return line;
+        }
+        if self.dropping {
+            return String::new();
+        }
+        self.dropping = true;
+        format!("{CODE_REMOVED}\n")
+    }
+}
+
+/// `text` through a [`HintFilter`] at once.
+pub fn without_code(text: &str) -> String {
+    let mut filter = HintFilter::default();
+    filter.push(text) + &filter.finish()
+}
+
+fn looks_like_code(line: &str) -> bool {
+    let line = line.trim_end();
+    if line.trim().is_empty() {
+        return false;
+    }
+    if line.starts_with("    ") || line.starts_with('\t') || line.starts_with(">>>") {
+        return true;
+    }
+    // A Python statement: a keyword opening a block (`…:`), a call, a return, an import.
+    const KEYWORDS: &[&str] = &[
+        "def", "class", "for", "while", "if", "elif", "else", "try", "except", "with", "return",
+        "import", "from", "print", "lambda",
+    ];
+    let keyword = line
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("");
+    if KEYWORDS.contains(&keyword)
+        && (line.ends_with(':') || line.contains('(') || matches!(keyword, "return" | "import"))
+    {
+        return true;
+    }
+    // An assignment: `n = …`, `t[i] = …`, `s += x`.
+    line.split_once('=').is_some_and(|(left, _)| {
+        let left = left.trim().trim_end_matches(['+', '-', '*', '/']).trim();
+        !left.is_empty()
+            && left
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_[].".contains(c))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filtered(text: &str, piece: usize) -> String {
+        let mut filter = HintFilter::default();
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        for chunk in chars.chunks(piece) {
+            out.push_str(&filter.push(&chunk.iter().collect::<String>()));
+        }
+        out + &filter.finish()
+    }
+
+    #[test]
+    fn code_is_removed_however_the_text_is_cut() {
+        let answer = "Pense à parcourir la liste.\n```python\ndef somme(t):\n    s = 0\n    for x in t:\n        s += x\n    return s\n```\nQue vaut s au début ?\ndef f(x):\n    return x\nn = len(t)\nEt ensuite ?";
+        for piece in [1, 3, 7, 1000] {
+            let out = filtered(answer, piece);
+            assert!(!out.contains("def "), "{piece}: {out}");
+            assert!(!out.contains("return"), "{piece}: {out}");
+            assert!(!out.contains("len(t)"), "{piece}: {out}");
+            assert!(out.contains("Pense à parcourir la liste."), "{out}");
+            assert!(out.contains("Que vaut s au début ?"), "{out}");
+            assert!(out.contains("Et ensuite ?"), "{out}");
+            assert_eq!(
+                out.matches(CODE_REMOVED).count(),
+                2,
+                "one note per run: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn prose_is_kept() {
+        let prose = "Si la liste est vide, que renvoie ta fonction ?\nPour chaque élément, demande-toi : est-il plus grand que le maximum actuel ?\nÉcris d'abord l'idée en français.";
+        assert_eq!(filtered(prose, 5), prose);
+    }
+}

@@ -1,0 +1,366 @@
+//! Conversations: a user's own sessions (list, read, rename, delete), ratings of
+//! answers, and what the adults around a student see — teachers read their students'
+//! sessions and the moderation flags, parents get a summary without the content.
+
+use axum::{
+    Router,
+    extract::State,
+    routing::{get, post},
+};
+use nexus_auth::Role;
+use nexus_web::{
+    ApiError, Json, Path, Query,
+    access::{ensure_can_view_student, teaches},
+    auth::CurrentUser,
+    error::ApiResult,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::{
+    AppState,
+    metrics::metrics,
+    tutor::{OVERSIGHT_NOTICE, ensure_may_chat},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/aria/sessions", get(list_own))
+        .route(
+            "/api/aria/sessions/{id}",
+            get(read).patch(rename).delete(delete),
+        )
+        .route("/api/aria/messages/{id}/rating", post(rate))
+        .route("/api/aria/students/{id}/sessions", get(list_of_student))
+        .route("/api/aria/students/{id}/summary", get(summary))
+        .route("/api/aria/flags", get(list_flags))
+        .route("/api/aria/flags/{id}/review", post(review_flag))
+}
+
+pub async fn owner(pool: &PgPool, session_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select user_id from aria_sessions where session_id = $1")
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The session exists and is the user's own; 404 otherwise (another's session is not
+/// revealed).
+async fn ensure_own(pool: &PgPool, user: &CurrentUser, id: &str) -> ApiResult<()> {
+    match owner(pool, id).await? {
+        Some(owner) if owner == user.id => Ok(()),
+        _ => Err(ApiError::not_found("Session introuvable.")),
+    }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct SessionSummary {
+    session_id: String,
+    title: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    last_interaction: chrono::DateTime<chrono::Utc>,
+    messages: i64,
+}
+
+async fn sessions_of(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<SessionSummary>> {
+    sqlx::query_as(
+        "select s.session_id, s.title, s.created_at, s.last_interaction,
+                (select count(*) from aria_messages m where m.session_id = s.session_id) as messages
+         from aria_sessions s where s.user_id = $1 order by s.last_interaction desc limit 100",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Student, teacher, admin: their own sessions.
+async fn list_own(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    ensure_may_chat(&user)?;
+    let sessions = sessions_of(&state.pool, user.id).await?;
+    Ok(Json(
+        json!({"success": true, "sessions": sessions, "oversight": OVERSIGHT_NOTICE}),
+    ))
+}
+
+/// Teacher of the student, admin: the student's sessions. (Parents get the summary.)
+async fn list_of_student(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    ensure_can_view_student(&state.pool, &user, id).await?;
+    let sessions = sessions_of(&state.pool, id).await?;
+    Ok(Json(
+        json!({"success": true, "studentId": id, "sessions": sessions}),
+    ))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct MessageView {
+    id: i64,
+    message_type: String,
+    content: String,
+    sources: Value,
+    helpful: Option<bool>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The owner; a teacher of the owner; an admin. Others get 404.
+async fn read(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let not_found = || ApiError::not_found("Session introuvable.");
+    let owner = owner(&state.pool, &id).await?.ok_or_else(not_found)?;
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Teacher => owner == user.id || teaches(&state.pool, user.id, owner).await?,
+        Role::Student => owner == user.id,
+        Role::Parent => false,
+    };
+    if !allowed {
+        return Err(not_found());
+    }
+    let messages: Vec<MessageView> = sqlx::query_as(
+        "select id, message_type, content, sources, helpful, created_at from aria_messages
+         where session_id = $1 order by id",
+    )
+    .bind(&id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        json!({"success": true, "sessionId": id, "userId": owner, "messages": messages}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    title: String,
+}
+
+/// The owner only.
+async fn rename(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Rename>,
+) -> ApiResult<Json<Value>> {
+    ensure_may_chat(&user)?;
+    ensure_own(&state.pool, &user, &id).await?;
+    let title = body.title.trim();
+    if title.is_empty() || title.chars().count() > 100 {
+        return Err(ApiError::invalid_fields(vec![(
+            "title",
+            "Entre 1 et 100 caractères.".into(),
+        )]));
+    }
+    sqlx::query("update aria_sessions set title = $2 where session_id = $1")
+        .bind(&id)
+        .bind(title)
+        .execute(&state.pool)
+        .await?;
+    Ok(Json(json!({"success": true})))
+}
+
+/// The owner only. Moderation flags keep their own copy of the text.
+async fn delete(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ensure_may_chat(&user)?;
+    ensure_own(&state.pool, &user, &id).await?;
+    sqlx::query("delete from aria_sessions where session_id = $1")
+        .bind(&id)
+        .execute(&state.pool)
+        .await?;
+    Ok(Json(json!({"success": true})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rating {
+    helpful: bool,
+    comment: Option<String>,
+}
+
+/// The owner of the session rates one of ARIA's answers (again to change it).
+async fn rate(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<Rating>,
+) -> ApiResult<Json<Value>> {
+    ensure_may_chat(&user)?;
+    let comment = body
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 1000) {
+        return Err(ApiError::invalid_fields(vec![(
+            "comment",
+            "1 000 caractères au plus.".into(),
+        )]));
+    }
+    let updated = sqlx::query(
+        "update aria_messages m set helpful = $3, rating_comment = $4, rated_at = now()
+         from aria_sessions s
+         where m.id = $1 and s.session_id = m.session_id and s.user_id = $2 and m.message_type = 'assistant'",
+    )
+    .bind(id)
+    .bind(user.id)
+    .bind(body.helpful)
+    .bind(comment)
+    .execute(&state.pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApiError::not_found("Réponse introuvable."));
+    }
+    metrics()
+        .ratings
+        .with_label_values(&[if body.helpful { "true" } else { "false" }])
+        .inc();
+    Ok(Json(json!({"success": true})))
+}
+
+/// A parent's view of their child's use of ARIA — how much, when, on which courses,
+/// whether anything was flagged — without the conversations. The parent, the student
+/// themself, their teachers, admins.
+async fn summary(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    ensure_can_view_student(&state.pool, &user, id).await?;
+    let (sessions, questions_7d, questions_30d, last_activity, flags): (
+        i64,
+        i64,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+        i64,
+    ) = sqlx::query_as(
+        "select (select count(*) from aria_sessions where user_id = $1),
+                (select count(*) from aria_messages m join aria_sessions s on s.session_id = m.session_id
+                  where s.user_id = $1 and m.message_type = 'user' and m.created_at > now() - interval '7 days'),
+                (select count(*) from aria_messages m join aria_sessions s on s.session_id = m.session_id
+                  where s.user_id = $1 and m.message_type = 'user' and m.created_at > now() - interval '30 days'),
+                (select max(last_interaction) from aria_sessions where user_id = $1),
+                (select count(*) from aria_flags where user_id = $1 and created_at > now() - interval '30 days')",
+    )
+    .bind(id)
+    .fetch_one(&state.pool)
+    .await?;
+    let courses: Vec<(String, i64)> = sqlx::query_as(
+        "select src->>'courseTitle' as title, count(*) from aria_messages m
+         join aria_sessions s on s.session_id = m.session_id, jsonb_array_elements(m.sources) src
+         where s.user_id = $1 and m.created_at > now() - interval '30 days' and src->>'courseTitle' is not null
+         group by 1 order by 2 desc, 1 limit 5",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    let courses: Vec<Value> = courses
+        .into_iter()
+        .map(|(title, answers)| json!({"courseTitle": title, "answers": answers}))
+        .collect();
+    Ok(Json(json!({
+        "success": true,
+        "studentId": id,
+        "sessions": sessions,
+        "questionsLast7Days": questions_7d,
+        "questionsLast30Days": questions_30d,
+        "lastActivity": last_activity,
+        "topCourses": courses,
+        "flagsLast30Days": flags,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FlagFilter {
+    /// `open` (default) or `all`.
+    status: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct FlagView {
+    id: i64,
+    user_id: i64,
+    first_name: String,
+    last_name: String,
+    session_id: String,
+    direction: String,
+    category: String,
+    source: String,
+    excerpt: String,
+    reviewed_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Teachers: the flags of their students; admins: all.
+async fn list_flags(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Query(filter): Query<FlagFilter>,
+) -> ApiResult<Json<Value>> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    let open_only = match filter.status.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(ApiError::invalid_fields(vec![(
+                "status",
+                "« open » ou « all ».".into(),
+            )]));
+        }
+    };
+    let flags: Vec<FlagView> = sqlx::query_as(
+        "select f.id, f.user_id, u.first_name, u.last_name, f.session_id, f.direction, f.category,
+                f.source, f.excerpt, f.reviewed_at, f.created_at
+         from aria_flags f join users u on u.id = f.user_id
+         where ($1 or exists(select 1 from class_members m join classes c on c.id = m.class_id
+                             where m.student_id = f.user_id and c.teacher_id = $2))
+           and (not $3 or f.reviewed_at is null)
+         order by f.created_at desc limit 200",
+    )
+    .bind(user.role == Role::Admin)
+    .bind(user.id)
+    .bind(open_only)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(json!({"success": true, "flags": flags})))
+}
+
+/// A teacher of the student, or an admin, marks a flag as seen.
+async fn review_flag(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    let student: Option<i64> = sqlx::query_scalar("select user_id from aria_flags where id = $1")
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?;
+    let allowed = match student {
+        Some(student) => user.role == Role::Admin || teaches(&state.pool, user.id, student).await?,
+        None => false,
+    };
+    if !allowed {
+        return Err(ApiError::not_found("Signalement introuvable."));
+    }
+    sqlx::query("update aria_flags set reviewed_by = $2, reviewed_at = now() where id = $1")
+        .bind(id)
+        .bind(user.id)
+        .execute(&state.pool)
+        .await?;
+    Ok(Json(json!({"success": true})))
+}

@@ -1,0 +1,395 @@
+//! The answer as it is written: the websocket's frames, server-sent events, and what
+//! happens when the model's stream breaks off or the model keeps failing.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use nexus_auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{Aria, model_at, real_model, spawn, spawn_configured, spawn_with};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(aria: &Aria, session: &str, token: Option<&str>) -> Socket {
+    let base = aria.address.replace("http://", "ws://");
+    let url = match token {
+        Some(token) => format!("{base}/ws/aria/{session}?token={token}"),
+        None => format!("{base}/ws/aria/{session}"),
+    };
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect")
+        .0
+}
+
+/// The next JSON frame (30 s at most: the small model answers in well under that).
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("open")
+            .expect("frame");
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).expect("json"),
+            Message::Close(close) => return json!({"closed": close.map(|c| u16::from(c.code))}),
+            _ => continue,
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The frames of one answer, from `typing` true to `typing` false.
+async fn answer_frames(socket: &mut Socket) -> Vec<Value> {
+    let mut frames = vec![next(socket).await];
+    while frames.last().expect("frame") != &json!({"type": "typing", "isTyping": false}) {
+        frames.push(next(socket).await);
+    }
+    frames
+}
+
+async fn stacks_course(aria: &Aria) {
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let course = aria
+        .course(
+            teacher,
+            "Structures linéaires",
+            "Les piles",
+            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
+            true,
+        )
+        .await;
+    aria.wait_indexed(course, 1).await;
+}
+
+#[tokio::test]
+async fn the_websocket_streams_the_answer_in_the_contract_frames() {
+    let aria = spawn_with(100, Some(real_model())).await;
+    stacks_course(&aria).await;
+    let (student, token) = aria.user(Role::Student).await;
+    let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
+    let mut socket = connect(&aria, &session, Some(&token)).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({"type": "connected", "sessionId": session})
+    );
+    for (n, question) in ["Qu'est-ce qu'une pile ?", "Et une file ?"]
+        .into_iter()
+        .enumerate()
+    {
+        send(
+            &mut socket,
+            json!({"type": "user_message", "content": question, "timestamp": "2026-11-22T10:00:00Z"}),
+        )
+        .await;
+        let frames = answer_frames(&mut socket).await;
+        assert_eq!(frames[0], json!({"type": "typing", "isTyping": true}));
+        let chunks: Vec<&str> = frames
+            .iter()
+            .filter(|f| f["type"] == "ai_chunk")
+            .map(|f| f["content"].as_str().expect("text"))
+            .collect();
+        assert!(chunks.len() > 1, "tokens are streamed: {frames:?}");
+        let response = frames
+            .iter()
+            .find(|f| f["type"] == "ai_response")
+            .expect("ai_response");
+        assert_eq!(
+            response["content"].as_str().expect("content"),
+            chunks.concat().trim(),
+            "the answer is what was streamed"
+        );
+        assert!(response["confidence"].is_number());
+        assert!(response["timestamp"].is_string());
+        assert_eq!(response["metadata"]["generation"], json!("enabled"));
+        if n == 0 {
+            assert_eq!(response["sources"][0]["sectionTitle"], json!("Les piles"));
+        }
+        assert!(
+            frames
+                .iter()
+                .position(|f| f["type"] == "ai_chunk")
+                .expect("chunk")
+                < frames
+                    .iter()
+                    .position(|f| f["type"] == "ai_response")
+                    .expect("response"),
+            "chunks come before the answer"
+        );
+    }
+    // Pings and unknown frames do not close the socket.
+    send(&mut socket, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut socket).await, json!({"type": "pong"}));
+    socket
+        .send(Message::Text("pas du json".into()))
+        .await
+        .expect("send");
+    assert_eq!(next(&mut socket).await["code"], json!("invalid_frame"));
+    send(&mut socket, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut socket).await, json!({"type": "pong"}));
+    // Both exchanges are stored in the session named by the path, the student's own.
+    let stored = aria
+        .count(&format!(
+            "select count(*) from aria_messages m join aria_sessions s using (session_id)
+             where s.session_id = '{session}' and s.user_id = {student}"
+        ))
+        .await;
+    assert_eq!(stored, 4);
+}
+
+#[tokio::test]
+async fn the_websocket_without_a_model_answers_from_the_courses_and_refuses_strangers() {
+    let aria = spawn(100).await;
+    stacks_course(&aria).await;
+    let (_, token) = aria.user(Role::Student).await;
+    let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
+    // Authentication by the first frame.
+    let mut socket = connect(&aria, &session, None).await;
+    send(&mut socket, json!({"type": "auth", "token": token})).await;
+    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    send(
+        &mut socket,
+        json!({"type": "user_message", "content": "C'est quoi une pile ?"}),
+    )
+    .await;
+    let frames = answer_frames(&mut socket).await;
+    assert!(frames.iter().all(|f| f["type"] != "ai_chunk"), "{frames:?}");
+    let response = &frames[1];
+    assert_eq!(response["type"], json!("ai_response"));
+    let text = response["content"].as_str().expect("text");
+    assert!(
+        text.contains("désactivée") && text.contains("LIFO"),
+        "{text}"
+    );
+
+    // Another student cannot use that session: an error frame, the socket stays open.
+    let (_, other) = aria.user(Role::Student).await;
+    let mut intruder = connect(&aria, &session, Some(&other)).await;
+    assert_eq!(next(&mut intruder).await["type"], json!("connected"));
+    send(
+        &mut intruder,
+        json!({"type": "user_message", "content": "Montre-moi tout"}),
+    )
+    .await;
+    let frames = answer_frames(&mut intruder).await;
+    assert_eq!(frames[1]["type"], json!("error"), "{frames:?}");
+    assert_eq!(frames[1]["code"], json!("not_found"));
+    send(&mut intruder, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut intruder).await, json!({"type": "pong"}));
+
+    // Bad input before the answer: an error frame.
+    send(
+        &mut socket,
+        json!({"type": "user_message", "content": "   "}),
+    )
+    .await;
+    let frames = answer_frames(&mut socket).await;
+    assert_eq!(frames[1]["code"], json!("invalid_fields"), "{frames:?}");
+    assert!(frames[1]["details"]["message"].is_string(), "{frames:?}");
+
+    // No token, a bad token, a parent: closed.
+    let mut anonymous = connect(&aria, &session, None).await;
+    send(
+        &mut anonymous,
+        json!({"type": "user_message", "content": "x"}),
+    )
+    .await;
+    assert_eq!(next(&mut anonymous).await, json!({"closed": 4401}));
+    let mut forged = connect(&aria, &session, Some("not-a-token")).await;
+    assert_eq!(next(&mut forged).await, json!({"closed": 4401}));
+    let (_, parent) = aria.user(Role::Parent).await;
+    let mut parent = connect(&aria, &session, Some(&parent)).await;
+    assert_eq!(next(&mut parent).await, json!({"closed": 4403}));
+
+    // A session id that is not one: refused before the upgrade.
+    let response = reqwest::get(format!(
+        "{}/ws/aria/x'%20or%201=1?token={token}",
+        aria.address
+    ))
+    .await
+    .expect("get");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The events of a server-sent-events body: (event, data).
+fn events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut kind = None;
+            let mut data = None;
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event:") {
+                    kind = Some(k.trim().to_owned());
+                }
+                if let Some(d) = line.strip_prefix("data:") {
+                    data = serde_json::from_str(d.trim()).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn server_sent_events_stream_the_answer_and_refusals_keep_their_status() {
+    let aria = spawn_with(2, Some(real_model())).await;
+    stacks_course(&aria).await;
+    let (_, token) = aria.user(Role::Student).await;
+    let stream = |message: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/api/aria/chat/stream", aria.address))
+            .bearer_auth(&token)
+            .json(&json!({"message": message}))
+            .send()
+    };
+    let response = stream("Qu'est-ce qu'une pile ?").await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/event-stream")
+    );
+    let events = events(&response.text().await.expect("body"));
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"typing"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"typing"));
+    assert!(
+        kinds.iter().filter(|k| **k == "ai_chunk").count() > 1,
+        "{kinds:?}"
+    );
+    let chunks: String = events
+        .iter()
+        .filter(|(k, _)| k == "ai_chunk")
+        .map(|(_, d)| d["content"].as_str().expect("text"))
+        .collect();
+    let (_, answer) = events
+        .iter()
+        .find(|(k, _)| k == "ai_response")
+        .expect("ai_response");
+    assert_eq!(answer["content"].as_str().expect("content"), chunks.trim());
+    assert!(answer["metadata"]["firstTokenMs"].is_number(), "{answer}");
+
+    // The limit (2 a minute here) answers 429 with its JSON, not an event stream.
+    assert_eq!(
+        stream("Et une file ?").await.expect("send").status(),
+        StatusCode::OK
+    );
+    let refused = stream("Encore ?").await.expect("send");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], json!("rate_limited"));
+}
+
+/// A stand-in for the provider whose stream breaks off after two pieces of text.
+async fn broken_stream_provider() -> String {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|| async {
+            let pieces = [
+                "data: {\"choices\":[{\"delta\":{\"content\":\"Une pile \"}}]}\n\n",
+                "data: {\"choices\":[{\"delta\":{\"content\":\"est\"}}]}\n\n",
+            ];
+            let body = futures::stream::iter(pieces.map(|p| Ok::<_, std::io::Error>(p.to_owned())))
+                .chain(futures::stream::once(async {
+                    // Long enough for the pieces to leave, then the connection drops.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Err(std::io::Error::other("connection lost"))
+                }));
+            (
+                [("content-type", "text/event-stream")],
+                axum::body::Body::from_stream(body),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}/v1")
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_off_is_answered_from_the_courses_and_nothing_is_lost() {
+    let url = broken_stream_provider().await;
+    let aria = spawn_with(100, Some(model_at(url, "gpt-test", Duration::from_secs(5)))).await;
+    stacks_course(&aria).await;
+    let (_, token) = aria.user(Role::Student).await;
+    let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
+    let mut socket = connect(&aria, &session, Some(&token)).await;
+    next(&mut socket).await;
+    send(
+        &mut socket,
+        json!({"type": "user_message", "content": "Qu'est-ce qu'une pile ?"}),
+    )
+    .await;
+    let frames = answer_frames(&mut socket).await;
+    let kinds: Vec<&str> = frames
+        .iter()
+        .map(|f| f["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "typing",
+            "ai_chunk",
+            "ai_chunk",
+            "error",
+            "ai_response",
+            "typing"
+        ],
+        "{frames:?}"
+    );
+    assert_eq!(frames[3]["code"], json!("model_unavailable"));
+    let response = &frames[4];
+    assert_eq!(response["metadata"]["generation"], json!("fallback"));
+    let text = response["content"].as_str().expect("text");
+    assert!(
+        text.contains("LIFO") && text.contains("momentanément indisponible"),
+        "{text}"
+    );
+    assert_eq!(
+        aria.count("select count(*) from aria_messages").await,
+        2,
+        "the question and the answer are kept"
+    );
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_stops_calling_a_model_that_keeps_failing() {
+    let (url, calls) = crate::faulty_provider(500, Duration::ZERO).await;
+    let mut model = model_at(url, "gpt-test", Duration::from_secs(2));
+    model.retries = 0;
+    let aria = spawn_configured(100, Some(model), |settings| {
+        settings.breaker_failures = 2;
+        settings.breaker_cooldown = Duration::from_secs(600);
+    })
+    .await;
+    stacks_course(&aria).await;
+    let (_, token) = aria.user(Role::Student).await;
+    for _ in 0..4 {
+        let (status, answer) = aria
+            .chat(&token, json!({"message": "Qu'est-ce qu'une pile ?"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(answer["metadata"]["generation"], json!("fallback"));
+        assert!(answer["response"].as_str().expect("text").contains("LIFO"));
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "after 2 failures in a row the model is not called any more"
+    );
+}
