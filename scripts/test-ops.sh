@@ -11,7 +11,9 @@
 #   2. a fresh database (random name) on a private Postgres in .run/ops — or
 #      on the server of DATABASE_URL when given — and a unique
 #      REDIS_KEY_PREFIX on a private Redis (or REDIS_URL); migrate + seed
-#   3. nexus-api, nexus-hub, nexus-aria on free ports, trusting 127.0.0.1 as a
+#   3. nexus-api, nexus-hub, nexus-aria on free ports (ARIA generating with the
+#      llama.cpp server of ARIA_TEST_MODEL_URL, started here when not given),
+#      trusting 127.0.0.1 as a
 #      proxy (TRUSTED_PROXIES), RATE_LIMIT_REGISTER_IP_PER_HOUR=2
 #   4. real nginx, twice, each under a private prefix in .run/ops:
 #        dev   nginx/nginx.conf + nginx/dev.conf.template (plain HTTP), which
@@ -22,7 +24,9 @@
 #      (a) HTTP through nginx: auth, routing to ARIA, security headers, gzip,
 #          413, X-Forwarded-For and the API's per-IP limit, 404/metrics
 #      (b) websocket through nginx to the hub: ready, ping → pong (ws and wss)
-#      (c) /ws/aria/{id} routed to ARIA (its websocket is PENDING, issue 5)
+#      (c) /ws/aria/{id} through nginx to ARIA: a question answered with the
+#          contract's frames, tokens streamed by a real model (llama.cpp, the
+#          one scripts/test.sh starts, or its own); /api/aria/chat/stream too
 #      (e) prod server: HTTP → HTTPS redirect, ACME webroot, TLS, stub_status
 #   5. (d) the exporters and Prometheus with monitoring/prometheus/prometheus.yml
 #      (targets rewritten to the local ports, job names kept, 2 s scrapes),
@@ -51,6 +55,8 @@ set -euo pipefail
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/provision.sh disable=SC1091
 source "$NEXUS_ROOT/scripts/lib/provision.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/model.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/model.sh"
 cd "$NEXUS_ROOT"
 
 OPS_DIR=$NEXUS_ROOT/.run/ops
@@ -157,6 +163,7 @@ cleanup() {
         redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_KEY_PREFIX}*" 2>/dev/null |
             xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1
     fi
+    stop_model_server "$OPS_DIR"
     stop_private_services "$OPS_DIR"
     exit "$rc"
 }
@@ -243,6 +250,43 @@ except Exception as e:  # reported, not raised: the caller prints the JSON
     out["error"] = f"{type(e).__name__}: {e}"
 print(json.dumps(out))
 sys.exit(0 if out["ready"] and out["pong"] else 1)
+PY
+
+    # aria_ws.py URL ORIGIN [--insecure] — ask ARIA one question over its
+    # websocket; prints the frame types received and checks the contract's
+    # sequence: connected, typing true, ai_chunk…, ai_response, typing false.
+    cat >"$OPS_DIR/py/aria_ws.py" <<'PY'
+import json, ssl, sys
+import websocket
+url, origin, insecure = sys.argv[1], sys.argv[2], "--insecure" in sys.argv
+out = {"frames": []}
+try:
+    ws = websocket.create_connection(url, timeout=120, origin=origin,
+                                     sslopt={"cert_reqs": ssl.CERT_NONE} if insecure else None)
+    out["frames"].append(json.loads(ws.recv()).get("type"))
+    ws.send(json.dumps({"type": "user_message", "content": "Comment fonctionne une pile ?",
+                        "timestamp": "2026-11-22T10:00:00Z"}))
+    chunks, answer = "", None
+    while True:
+        frame = json.loads(ws.recv())
+        kind = frame.get("type")
+        if not out["frames"] or out["frames"][-1] != kind or kind != "ai_chunk":
+            out["frames"].append(kind)
+        if kind == "ai_chunk":
+            chunks += frame["content"]
+        if kind == "ai_response":
+            answer = frame
+        if frame == {"type": "typing", "isTyping": False}:
+            break
+    ws.close()
+    out["generation"] = answer["metadata"]["generation"] if answer else None
+    out["streamed_equals_answer"] = bool(answer) and answer["content"] == chunks.strip()
+except Exception as e:  # reported, not raised: the caller prints the JSON
+    out["error"] = f"{type(e).__name__}: {e}"
+print(json.dumps(out))
+good = (out["frames"] == ["connected", "typing", "ai_chunk", "ai_response", "typing"]
+        and out.get("generation") == "enabled" and out.get("streamed_equals_answer"))
+sys.exit(0 if good else 1)
 PY
 
     # ws_hold.py URL ORIGIN FILE SECONDS — hold a connection open
@@ -726,6 +770,12 @@ info "migrate + seed"
 }
 
 section "services"
+# ARIA generates with a real OpenAI-compatible server: the one scripts/test.sh
+# started, or one of our own.
+if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
+    start_model_server "$OPS_DIR"
+fi
+export OPENAI_BASE_URL=$ARIA_TEST_MODEL_URL ARIA_MODEL=${ARIA_TEST_MODEL:-smollm2} ARIA_MAX_TOKENS=64
 start_bg api "$BIN_DIR/nexus-api" serve
 start_bg hub "$BIN_DIR/nexus-hub"
 start_bg aria "$BIN_DIR/nexus-aria"
@@ -901,15 +951,24 @@ fi
 
 # --------------------------------------------------------- (c) ARIA websocket
 section "(c) /ws/aria/{sessionId} → ARIA"
-aria_before=$(metric_sum "$ARIA" http_requests_total route=unmatched status=404)
+aria_before=$(metric_sum "$ARIA" http_requests_total route=/ws/aria/{session_id})
 hub_before=$(metric_sum "$HUB" http_requests_total route!=/metrics)
-http up -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$N/ws/aria/ops-session-1?token=$STUDENT"
-aria_after=$(metric_sum "$ARIA" http_requests_total route=unmatched status=404)
+if out=$("$PY" "$OPS_DIR/py/aria_ws.py" "ws://127.0.0.1:$NGINX_PORT/ws/aria/ops-$(rand_hex 8)?token=$STUDENT" "$ORIGIN"); then
+    ok "ws://nginx/ws/aria/{id} → connected, typing, streamed ai_chunk frames, ai_response (= the chunks), typing false ($out)"
+else
+    ko "ws://nginx/ws/aria/{id}: $out"
+fi
+aria_after=$(metric_sum "$ARIA" http_requests_total route=/ws/aria/{session_id})
 hub_after=$(metric_sum "$HUB" http_requests_total route!=/metrics)
-expect "websocket upgrade on /ws/aria/ops-session-1 reached ARIA, not the hub (ARIA +1, hub +0)" \
+expect "the ARIA websocket reached ARIA, not the hub (ARIA +1, hub +0)" \
     "aria+$((aria_after - aria_before)) hub+$((hub_after - hub_before))" "aria+1 hub+0"
-pending "ARIA websocket /ws/aria/{sessionId}: nginx routes the upgrade to ARIA (it answers $CODE $(json_get .code "$WORK/up.body") today); the end-to-end websocket test waits for ARIA's websocket (issue 5)"
+# Server-sent events through nginx: events arrive as they are written (nginx
+# does not buffer them: proxy_buffering off, X-Accel-Buffering: no).
+curl -sN --max-time 120 -o "$WORK/sse.body" -D "$WORK/sse.headers" -H "Authorization: Bearer $STUDENT" \
+    -H 'Content-Type: application/json' --data '{"message": "Qu'"'"'est-ce qu'"'"'une file ?"}' "$N/api/aria/chat/stream" || true
+sse_kinds=$(sed -n 's/^event: *//p' "$WORK/sse.body" | uniq | tr '\n' ' ')
+expect "POST /api/aria/chat/stream through nginx → typing, ai_chunk…, ai_response, typing" \
+    "$(head -n1 "$WORK/sse.headers" | awk '{print $2}') $sse_kinds" "200 typing ai_chunk ai_response typing "
 
 # --------------------------------------------------- (e) the production server
 section "(e) production server (templates/nexus.conf.template, self-signed certificate)"
@@ -941,6 +1000,11 @@ if out=$("$PY" "$OPS_DIR/py/ws_check.py" "wss://127.0.0.1:$PROD_HTTPS_PORT/ws?to
     ok "wss://DOMAIN/ws?token=… → ready, ping → pong ($out)"
 else
     ko "wss through the production server: $out"
+fi
+if out=$("$PY" "$OPS_DIR/py/aria_ws.py" "wss://127.0.0.1:$PROD_HTTPS_PORT/ws/aria/ops-$(rand_hex 8)?token=$STUDENT" "$ORIGIN" --insecure); then
+    ok "wss://DOMAIN/ws/aria/{id} → an answer streamed with the contract's frames ($out)"
+else
+    ko "ARIA's websocket through the production server: $out"
 fi
 http r "${TLS[@]}" "$PS/grafana/api/health"
 expect "an upstream that is down (grafana, not run here) → nginx's 503 JSON" \

@@ -6,7 +6,10 @@ use std::convert::Infallible;
 use axum::{
     Router,
     extract::State,
-    response::sse::{Event as SseEvent, KeepAlive, Sse},
+    response::{
+        IntoResponse,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
     routing::post,
 };
 use futures::{Stream, StreamExt};
@@ -104,7 +107,7 @@ async fn chat_stream(
     user: CurrentUser,
     State(state): State<AppState>,
     Json(body): Json<ChatRequest>,
-) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> ApiResult<impl IntoResponse> {
     tutor::ensure_may_chat(&user)?;
     let (events, mut received) = mpsc::unbounded_channel();
     tutor::spawn(state, user, body.into(), events);
@@ -114,7 +117,11 @@ async fn chat_stream(
         other => other,
     };
     let stream = async_stream(first, received);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    // Proxies must pass events on as they come (nginx reads this header).
+    Ok((
+        [("x-accel-buffering", "no")],
+        Sse::new(stream).keep_alive(KeepAlive::default()),
+    ))
 }
 
 fn sse(kind: &str, data: &Value) -> Result<SseEvent, Infallible> {
