@@ -100,7 +100,7 @@ write_env_file() {
             echo "# Written by scripts/dev.sh up — the environment of the dev services."
             local var
             for var in APP_ENV DATABASE_URL REDIS_URL JWT_SECRET_KEY MAILBOX_DIR \
-                RUST_LOG LOG_FORMAT API_PORT HUB_PORT ARIA_PORT; do
+                RUST_LOG LOG_FORMAT API_PORT HUB_PORT ARIA_PORT ARIA_EMBEDDING_MODEL_DIR; do
                 printf 'export %s=%q\n' "$var" "${!var}"
             done
         } >"$RUN_DIR/env"
@@ -141,6 +141,8 @@ cmd_up() {
     export RUST_LOG=${RUST_LOG:-info}
     export LOG_FORMAT=${LOG_FORMAT:-pretty}
     export API_PORT HUB_PORT ARIA_PORT
+    # ARIA's local embedding model (dense retrieval), unpacked once into .run/models.
+    ensure_embedding_model
     mkdir -p "$MAILBOX_DIR"
     load_jwt_secret
     write_env_file

@@ -775,6 +775,7 @@ section "services"
 if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
     start_model_server "$OPS_DIR"
 fi
+ensure_embedding_model
 export OPENAI_BASE_URL=$ARIA_TEST_MODEL_URL ARIA_MODEL=${ARIA_TEST_MODEL:-smollm2} ARIA_MAX_TOKENS=64
 start_bg api "$BIN_DIR/nexus-api" serve
 start_bg hub "$BIN_DIR/nexus-hub"

@@ -65,6 +65,8 @@ export APP_ENV=test
 if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
     start_model_server "$TEST_DIR"
 fi
+# ARIA's local embedding model (dense retrieval), unpacked once into .run/models.
+ensure_embedding_model
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
 info "REDIS_URL=$(mask_url "$REDIS_URL")"

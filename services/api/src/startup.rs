@@ -61,6 +61,7 @@ impl Application {
             Dependencies {
                 postgres: Some(pool),
                 redis: Some(redis),
+                ..Dependencies::default()
             },
             state.settings.body_limit,
         )

@@ -111,8 +111,19 @@ pub async fn sync(pool: &PgPool) -> sqlx::Result<usize> {
     for course in &stale {
         index_course(&mut tx, *course).await?;
     }
+    if !stale.is_empty() {
+        bump_version(&mut tx).await?;
+    }
     tx.commit().await?;
     Ok(stale.len())
+}
+
+/// Tells every replica that its in-memory copy is out of date (see [`crate::vectors`]).
+pub async fn bump_version(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("update aria_index_version set version = version + 1")
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Rebuilds the whole index.
@@ -128,6 +139,7 @@ pub async fn reindex_all(pool: &PgPool) -> sqlx::Result<usize> {
     for course in &courses {
         index_course(&mut tx, *course).await?;
     }
+    bump_version(&mut tx).await?;
     tx.commit().await?;
     Ok(courses.len())
 }

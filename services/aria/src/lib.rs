@@ -4,16 +4,21 @@
 //! and a websocket), applies the help policy teachers set per assessment, counts tokens
 //! and money against daily budgets, moderates, and lets teachers and parents oversee.
 
+pub mod bench;
 pub mod budget;
 pub mod chat;
+pub mod embed;
+pub mod eval;
 pub mod index;
 pub mod metrics;
 pub mod model;
 pub mod moderation;
 pub mod policy;
+pub mod qdrant;
 pub mod retrieval;
 pub mod sessions;
 pub mod tutor;
+pub mod vectors;
 pub mod ws;
 
 use std::{sync::Arc, time::Duration};
@@ -52,6 +57,17 @@ pub struct AriaSettings {
     /// The conversation history sent to the model, in (estimated) tokens.
     pub history_tokens: usize,
     pub budget: budget::BudgetSettings,
+    /// Sentence embeddings for dense retrieval (`ARIA_EMBEDDINGS`: local, openai, off).
+    pub embeddings: Option<embed::EmbeddingSettings>,
+    /// Qdrant instead of the embedded vector store, when `QDRANT_URL` is set.
+    pub qdrant: Option<qdrant::QdrantSettings>,
+    /// Below this cosine similarity a passage found only by the dense side is dropped.
+    pub min_similarity: f32,
+    /// Below this share of the question's weight (and not similar enough) a passage
+    /// is dropped.
+    pub min_coverage: f32,
+    /// The dense side's weight in the rank fusion (the lexical side's is 1).
+    pub dense_weight: f32,
 }
 
 impl AriaSettings {
@@ -80,8 +96,118 @@ impl AriaSettings {
                 prompt_price: parse_var("ARIA_PRICE_PROMPT_EUR_PER_MTOK", 0.15)?,
                 completion_price: parse_var("ARIA_PRICE_COMPLETION_EUR_PER_MTOK", 0.60)?,
             },
+            embeddings: embedding_settings()?,
+            qdrant: nexus_config::optional_var("QDRANT_URL").map(|url| qdrant::QdrantSettings {
+                url,
+                api_key: nexus_config::optional_var("QDRANT_API_KEY")
+                    .map(secrecy::SecretString::from),
+                collection: nexus_config::var_or("QDRANT_COLLECTION", "nexus_aria_chunks"),
+            }),
+            min_similarity: parse_var("ARIA_DENSE_MIN_SIMILARITY", 0.45)?,
+            dense_weight: parse_var("ARIA_DENSE_WEIGHT", 0.5)?,
+            min_coverage: parse_var("ARIA_LEXICAL_MIN_COVERAGE", 0.15)?,
         })
     }
+}
+
+fn embedding_settings() -> anyhow::Result<Option<embed::EmbeddingSettings>> {
+    Ok(
+        match nexus_config::var_or("ARIA_EMBEDDINGS", "local").as_str() {
+            "off" => None,
+            "local" => Some(embed::EmbeddingSettings::Local {
+                dir: nexus_config::var_or(
+                    "ARIA_EMBEDDING_MODEL_DIR",
+                    ".run/models/all-MiniLM-L6-v2",
+                )
+                .into(),
+            }),
+            "openai" => Some(embed::EmbeddingSettings::Remote {
+                base_url: nexus_config::optional_var("ARIA_EMBEDDINGS_URL")
+                    .or_else(|| nexus_config::optional_var("OPENAI_BASE_URL"))
+                    .unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+                api_key: nexus_config::optional_var("OPENAI_API_KEY")
+                    .map(secrecy::SecretString::from),
+                model: nexus_config::var_or("ARIA_EMBEDDING_MODEL", "text-embedding-3-small"),
+            }),
+            other => anyhow::bail!("ARIA_EMBEDDINGS={other}: expected local, openai or off"),
+        },
+    )
+}
+
+/// The embedding model, or `None` (lexical retrieval only) when it cannot be loaded.
+pub fn load_embedder(settings: &AriaSettings, http: &reqwest::Client) -> Option<embed::Embedder> {
+    let embeddings = settings.embeddings.as_ref()?;
+    match embed::Embedder::load(embeddings, http.clone()) {
+        Ok(embedder) => {
+            tracing::info!(model = embedder.name(), "dense retrieval on");
+            Some(embedder)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "embedding model unavailable: lexical retrieval only");
+            None
+        }
+    }
+}
+
+/// The retriever for these settings: the embedding model, and the vector store
+/// (Qdrant, or the embedded one).
+pub fn retriever(
+    settings: &AriaSettings,
+    pool: &PgPool,
+    http: &reqwest::Client,
+) -> retrieval::Retriever {
+    let embedder = load_embedder(settings, http);
+    let store = match (&settings.qdrant, &embedder) {
+        (Some(q), Some(_)) => {
+            retrieval::Store::Qdrant(qdrant::Qdrant::new(http.clone(), q.clone()))
+        }
+        (qdrant, _) => {
+            if qdrant.is_some() {
+                tracing::warn!(
+                    "QDRANT_URL is set but no embedding model: the in-memory index is used"
+                );
+            }
+            retrieval::Store::Memory(Arc::new(vectors::MemoryIndex::new(
+                embedder.as_ref().map(|e| e.name().to_owned()),
+            )))
+        }
+    };
+    retrieval::Retriever {
+        pool: pool.clone(),
+        embedder,
+        store,
+        min_similarity: settings.min_similarity,
+        min_coverage: settings.min_coverage,
+        dense_weight: settings.dense_weight,
+    }
+}
+
+/// One round of index maintenance: the chunks follow the courses, missing vectors are
+/// computed, the vector store follows the vectors. Returns the courses re-indexed.
+pub async fn maintain_index(retriever: &retrieval::Retriever) -> anyhow::Result<usize> {
+    let pool = &retriever.pool;
+    let courses = index::sync(pool).await?;
+    if let retrieval::Store::Memory(index) = &retriever.store {
+        // New chunks are searchable lexically before they are embedded.
+        index.ensure_fresh(pool, None).await?;
+    }
+    if let Some(embedder) = &retriever.embedder {
+        let embedded = vectors::backfill(pool, embedder).await?;
+        if embedded > 0 {
+            tracing::info!(chunks = embedded, "ARIA chunks embedded");
+        }
+    }
+    match &retriever.store {
+        retrieval::Store::Memory(index) => index.ensure_fresh(pool, None).await?,
+        retrieval::Store::Qdrant(qdrant) => {
+            let model = retriever.embedder.as_ref().map_or("", |e| e.name());
+            let (upserted, deleted) = qdrant.sync(pool, model).await?;
+            if upserted + deleted > 0 {
+                tracing::info!(upserted, deleted, "Qdrant collection updated");
+            }
+        }
+    }
+    Ok(courses)
 }
 
 fn model_settings() -> anyhow::Result<Option<model::ModelSettings>> {
@@ -109,6 +235,7 @@ pub struct AppState {
     pub authenticator: Authenticator,
     pub settings: Arc<AriaSettings>,
     pub breaker: Arc<model::Breaker>,
+    pub retriever: retrieval::Retriever,
 }
 
 impl axum::extract::FromRef<AppState> for Authenticator {
@@ -132,8 +259,11 @@ impl Application {
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let keys = nexus_web::auth::jwt_keys(common);
         let limiter = RateLimiter::new(redis.clone());
+        let http = reqwest::Client::new();
+        let retriever = retriever(&settings, &pool, &http);
         let state = AppState {
-            http: reqwest::Client::new(),
+            retriever,
+            http,
             authenticator: Authenticator {
                 keys,
                 pool: pool.clone(),
@@ -156,6 +286,13 @@ impl Application {
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),
+            // Qdrant, when it is the vector store.
+            http: state
+                .settings
+                .qdrant
+                .iter()
+                .map(|q| ("qdrant", format!("{}/readyz", q.url.trim_end_matches('/'))))
+                .collect(),
         };
         let service = Service::bind(
             SERVICE,
@@ -176,13 +313,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let pool = self.state.pool.clone();
+        let retriever = self.state.retriever.clone();
         let interval = self.state.settings.sync_interval;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             loop {
                 tick.tick().await;
-                match index::sync(&pool).await {
+                match maintain_index(&retriever).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
                     Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),

@@ -5,16 +5,14 @@
 //! `default`, which means `none` for an exam, `hints` for a quiz or a TP and `explain`
 //! for a project. While an attempt is in progress (and its deadline not passed):
 //! - `none`: ARIA refuses questions on that assessment's content — words shared with
-//!   its title, description and questions, passages retrieved from its course, or a
-//!   request about the assessment itself (exam, answers, correction…). Anything else
-//!   is answered, in hints mode;
+//!   its title, description and questions, words its course teaches and few other
+//!   courses do, or a request about the assessment itself (exam, answers,
+//!   correction…). Anything else is answered, in hints mode;
 //! - `hints`: ARIA gives hints and questions, never a solution: the model is told so
 //!   and, whatever it writes, code is removed from its answer ([`HintFilter`]);
 //! - `explain`: full explanations, as outside assessments.
 
 use sqlx::PgPool;
-
-use crate::retrieval::Passage;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -40,11 +38,12 @@ impl Mode {
 struct Active {
     title: String,
     mode: String,
-    course_id: Option<i64>,
     /// How many of the question's words (lexemes) the assessment's text contains.
     shared: i32,
     /// How many distinct words the question has.
     words: i32,
+    /// How many of them are specific to the assessment's course.
+    course_words: i32,
 }
 
 /// Words that ask about the assessment itself rather than a notion.
@@ -74,15 +73,10 @@ fn folded_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn decide(
-    pool: &PgPool,
-    student_id: i64,
-    question: &str,
-    passages: &[Passage],
-) -> sqlx::Result<Mode> {
+pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Result<Mode> {
     let active: Vec<Active> = sqlx::query_as(
         "with q as (select array(select distinct unnest(tsvector_to_array(to_tsvector('nexus_fr', $2)))) as words)
-         select a.title, a.course_id,
+         select a.title,
                 case when a.help_mode <> 'default' then a.help_mode
                      when a.type = 'exam' then 'none'
                      when a.type in ('tp', 'quiz') then 'hints'
@@ -91,7 +85,17 @@ pub async fn decide(
                   where w = any(tsvector_to_array(
                       to_tsvector('nexus_fr', a.title || ' ' || coalesce(a.description, ''))
                       || jsonb_to_tsvector('nexus_fr', a.questions, '[\"string\"]'))))::int4 as shared,
-                cardinality(q.words)::int4 as words
+                cardinality(q.words)::int4 as words,
+                -- The question's words that the assessment's course teaches and few
+                -- other courses do (at most a quarter of them).
+                (select count(*) from unnest(q.words) w
+                  where a.course_id is not null
+                    and exists(select 1 from aria_chunks k
+                               where k.course_id = a.course_id and k.search @@ quote_literal(w)::tsquery)
+                    and (select count(distinct k.course_id) from aria_chunks k
+                         where k.search @@ quote_literal(w)::tsquery)
+                        <= greatest(1, (select count(distinct course_id) from aria_chunks) / 4)
+                )::int4 as course_words
          from assessment_results r join assessments a on a.id = r.assessment_id, q
          where r.student_id = $1 and r.status = 'in_progress'
            and (r.deadline_at is null or r.deadline_at > now())
@@ -110,10 +114,7 @@ pub async fn decide(
             "none" => {
                 let shares_words = assessment.shared >= 2
                     || (assessment.shared >= 1 && assessment.shared * 3 >= assessment.words);
-                let same_course = assessment
-                    .course_id
-                    .is_some_and(|course| passages.iter().take(3).any(|p| p.course_id == course));
-                if shares_words || same_course || asks_about_assessment {
+                if shares_words || assessment.course_words > 0 || asks_about_assessment {
                     return Ok(Mode::Refuse(assessment.title));
                 }
                 // Other subjects are answered, but never with a solution meanwhile.

@@ -106,6 +106,7 @@ struct MessageView {
     content: String,
     sources: Value,
     helpful: Option<bool>,
+    rating_comment: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -127,7 +128,7 @@ async fn read(
         return Err(not_found());
     }
     let messages: Vec<MessageView> = sqlx::query_as(
-        "select id, message_type, content, sources, helpful, created_at from aria_messages
+        "select id, message_type, content, sources, helpful, rating_comment, created_at from aria_messages
          where session_id = $1 order by id",
     )
     .bind(&id)

@@ -20,7 +20,7 @@ use crate::{
     model::ModelError,
     moderation,
     policy::{self, HintFilter, Mode},
-    retrieval::{self, Passage},
+    retrieval::Passage,
 };
 
 pub const MAX_MESSAGE_CHARS: usize = 4000;
@@ -88,8 +88,11 @@ pub fn spawn(
 /// Why an answer is extractive: no model on this installation…
 pub const OFF: &str =
     "La génération de réponses est désactivée sur cette installation (aucun modèle configuré)";
-/// …or the model failed this time.
+/// …or the model failed this time…
 pub const UNAVAILABLE: &str = "Le modèle de langage est momentanément indisponible";
+/// …or its answer was held back by moderation (it may have been streamed already:
+/// the stored answer, `ai_response`, is this one).
+pub const MODERATED: &str = "La réponse générée a été retenue par la modération";
 
 pub async fn ask(
     state: &AppState,
@@ -119,7 +122,8 @@ pub async fn ask(
         )]));
     }
     let model = state.settings.model.as_ref();
-    if model.is_some() {
+    // Budgets are the students' (teachers' and admins' use is counted, not capped).
+    if model.is_some() && user.role == Role::Student {
         budget::ensure_within(pool, &state.settings.budget, user.id).await?;
     }
     let session_id = open_session(state, user.id, &question, message).await?;
@@ -138,15 +142,25 @@ pub async fn ask(
     let passages = if flag == Some("self_harm") {
         Vec::new()
     } else {
-        retrieval::search(pool, message, level.as_deref(), 5).await?
+        // The course the student is reading first, when the client says which.
+        let mut filter = crate::vectors::Filter {
+            level: level.as_deref(),
+            course_id: question.context.as_ref().and_then(|c| c.current_course),
+        };
+        let mut passages = state.retriever.search(message, filter, 5).await?;
+        if passages.is_empty() && filter.course_id.is_some() {
+            filter.course_id = None;
+            passages = state.retriever.search(message, filter, 5).await?;
+        }
+        passages
     };
     let retrieval_ms = search_started.elapsed().as_secs_f64() * 1000.0;
     metrics().retrieval_seconds.observe(retrieval_ms / 1000.0);
     metrics()
         .retrieval_top_score
-        .observe(passages.first().map_or(0.0, |p| f64::from(p.score)));
+        .observe(passages.first().map_or(0.0, |p| f64::from(p.confidence)));
     let mode = if user.role == Role::Student {
-        policy::decide(pool, user.id, message, &passages).await?
+        policy::decide(pool, user.id, message).await?
     } else {
         Mode::Explain
     };
@@ -161,9 +175,14 @@ pub async fn ask(
     let (retrieval_confidence, extractive) = extractive_answer(&passages, OFF);
     let mut confidence = retrieval_confidence;
     let mut first_token_ms = None;
+    let mut model_ms: Option<f64> = None;
     let (response, sources, policy) = if flag == Some("self_harm") {
+        generation = "skipped";
+        confidence = 1.0;
         (moderation::SUPPORT.to_owned(), Vec::new(), "support")
     } else if let Mode::Refuse(title) = &mode {
+        generation = "skipped";
+        confidence = 1.0;
         (
             format!(
                 "Tu as une évaluation en cours (« {title} ») : je ne peux pas t'aider sur son contenu tant qu'elle est ouverte. \
@@ -193,7 +212,9 @@ pub async fn ask(
             );
             let mut filter = matches!(mode, Mode::Hints(_)).then(HintFilter::default);
             let mut shown = String::new();
+            let mut first_text = None;
             let mut on_text = |text: &str| {
+                first_text.get_or_insert_with(|| started.elapsed());
                 let text = match &mut filter {
                     Some(filter) => filter.push(text),
                     None => text.to_owned(),
@@ -209,6 +230,7 @@ pub async fn ask(
             let outcome =
                 crate::model::stream(&state.http, model, &state.breaker, &messages, &mut on_text)
                     .await;
+            model_ms = Some(model_started.elapsed().as_secs_f64() * 1000.0);
             let m = metrics();
             match outcome {
                 Ok(completion) if !completion.text.is_empty() => {
@@ -217,8 +239,9 @@ pub async fn ask(
                         .observe(model_started.elapsed().as_secs_f64());
                     if let Some(first) = completion.first_token {
                         m.first_token_seconds.observe(first.as_secs_f64());
-                        first_token_ms = Some(first.as_secs_f64() * 1000.0);
                     }
+                    // From the question's arrival to the model's first piece of text.
+                    first_token_ms = first_text.map(|t| t.as_secs_f64() * 1000.0);
                     if let Some(filter) = &mut filter {
                         let rest = filter.finish();
                         if !rest.is_empty() {
@@ -245,7 +268,7 @@ pub async fn ask(
                         .is_some()
                     {
                         generation = "moderated";
-                        response = extractive_answer(&passages, UNAVAILABLE).1;
+                        response = extractive_answer(&passages, MODERATED).1;
                     }
                 }
                 outcome => {
@@ -276,7 +299,7 @@ pub async fn ask(
             .take(3)
             .map(|p| {
                 json!({"courseId": p.course_id, "courseTitle": p.course_title, "sectionId": p.section_id,
-                       "sectionTitle": p.section_title, "score": p.score})
+                       "sectionTitle": p.section_title, "score": p.confidence})
             })
             .collect();
         (response, sources, mode.label())
@@ -292,6 +315,7 @@ pub async fn ask(
     let mut metadata = json!({
         "responseTime": started.elapsed().as_millis() as u64,
         "retrievalMs": retrieval_ms,
+        "modelMs": model_ms,
         "firstTokenMs": first_token_ms,
         "tokensUsed": prompt_tokens + completion_tokens,
         "model": model_name,
@@ -540,8 +564,7 @@ fn prompt(
 }
 
 /// The confidence of the passages and the answer made of them alone. Confidence is
-/// the best passage's rank mapped to 0..1 (`s / (s + 0.1)`: a rank of 0.1 gives 0.5),
-/// 0 without any passage.
+/// the best passage's (see [`crate::retrieval`]), 0 without any passage.
 pub fn extractive_answer(passages: &[Passage], why: &str) -> (f32, String) {
     let Some(best) = passages.first() else {
         return (
@@ -562,5 +585,5 @@ pub fn extractive_answer(passages: &[Passage], why: &str) -> (f32, String) {
             passage.excerpt.trim()
         ));
     }
-    (best.score / (best.score + 0.1), answer)
+    (best.confidence, answer)
 }

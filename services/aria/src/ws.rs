@@ -2,7 +2,8 @@
 //!
 //! Authentication: `?token=<accessToken>` or a first frame `{"type":"auth","token":…}`
 //! within 10 s; without a valid one the socket closes with 4401 (4403 for a disabled
-//! account). The session named in the path is the user's own, or is created under that
+//! account). The socket closes with 4401 when the token expires, and with 4403 at the
+//! next question once the account is disabled or its role may not use ARIA. The session named in the path is the user's own, or is created under that
 //! name by the first message (8–100 letters, digits, `-`, `_`).
 //!
 //! Client → server: `{"type":"user_message","content":"…","timestamp":"…"}` and
@@ -85,11 +86,12 @@ fn error(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
+/// A valid token: the user and when the token expires (unix seconds).
 async fn authenticate(
     state: &AppState,
     socket: &mut WebSocket,
     token: Option<String>,
-) -> Result<CurrentUser, Message> {
+) -> Result<(CurrentUser, i64), Message> {
     let token = match token {
         Some(token) => token,
         None => {
@@ -108,10 +110,18 @@ async fn authenticate(
     let claims = auth
         .verify(&token)
         .map_err(|_| close(4401, "invalid or expired token"))?;
-    match auth.load(claims.user_id).await {
+    current_user(state, claims.user_id)
+        .await
+        .map(|user| (user, claims.exp))
+}
+
+/// The user as the database knows them now: refused once disabled, or when their role
+/// may not use ARIA any more.
+async fn current_user(state: &AppState, user_id: i64) -> Result<CurrentUser, Message> {
+    match state.authenticator.load(user_id).await {
         Ok(user) => tutor::ensure_may_chat(&user)
             .map(|()| user)
-            .map_err(|_| close(4403, "ARIA is for students and teachers")),
+            .map_err(|_| close(4403, "ARIA is for students, teachers and admins")),
         Err(error) if error.code == "account_disabled" => Err(close(4403, "account disabled")),
         Err(error) if error.status.is_server_error() => Err(close(1011, "try again later")),
         Err(_) => Err(close(4401, "invalid token")),
@@ -124,8 +134,8 @@ async fn connection(
     session_id: String,
     token: Option<String>,
 ) {
-    let user = match authenticate(&state, &mut socket, token).await {
-        Ok(user) => user,
+    let (user, expires_at) = match authenticate(&state, &mut socket, token).await {
+        Ok(authenticated) => authenticated,
         Err(frame) => {
             let _ = socket.send(frame).await;
             return;
@@ -150,7 +160,23 @@ async fn connection(
             }
         })
     };
-    while let Some(Ok(message)) = stream.next().await {
+    // The socket lives as long as its token: the client reconnects with a new one.
+    let lifetime = Duration::from_secs(
+        u64::try_from(expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
+    );
+    let expiry = tokio::time::sleep(lifetime);
+    tokio::pin!(expiry);
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = &mut expiry => {
+                let _ = out.send(close(4401, "token expired"));
+                break;
+            }
+        };
+        let Some(Ok(message)) = message else {
+            break;
+        };
         let Message::Text(frame) = message else {
             if matches!(message, Message::Close(_)) {
                 break;
@@ -192,6 +218,14 @@ async fn answer(
     content: String,
     out: &mpsc::UnboundedSender<Message>,
 ) {
+    // Deactivation or a role change since the connection: no more answers.
+    let user = match current_user(state, user.id).await {
+        Ok(user) => user,
+        Err(close) => {
+            let _ = out.send(close);
+            return;
+        }
+    };
     let typing = |on: bool| text(&json!({"type": "typing", "isTyping": on}));
     let _ = out.send(typing(true));
     let (events, mut received) = mpsc::unbounded_channel();
@@ -201,7 +235,7 @@ async fn answer(
         message: content,
         context: None,
     };
-    tutor::spawn(state.clone(), *user, question, events);
+    tutor::spawn(state.clone(), user, question, events);
     while let Some(event) = received.recv().await {
         let done = matches!(event, Event::Done(_));
         let _ = out.send(text(&frame(&event)));

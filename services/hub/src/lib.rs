@@ -65,6 +65,7 @@ impl Application {
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),
+            ..Dependencies::default()
         };
         let service = Service::bind(
             SERVICE,

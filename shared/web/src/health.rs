@@ -7,10 +7,13 @@ use sqlx::PgPool;
 use crate::redis_conn::Redis;
 
 /// What a service depends on, checked by `/ready`.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Dependencies {
     pub postgres: Option<PgPool>,
     pub redis: Option<Redis>,
+    /// Other servers, up when a GET of the URL answers 2xx within 3 s (e.g. Qdrant's
+    /// `/readyz`).
+    pub http: Vec<(&'static str, String)>,
 }
 
 pub fn router<S>(dependencies: Dependencies) -> Router<S> {
@@ -38,21 +41,38 @@ async fn ready(State(deps): State<Dependencies>) -> impl IntoResponse {
             None => None,
         }
     };
-    let (postgres, redis) = tokio::join!(postgres, redis);
+    let others = futures::future::join_all(deps.http.iter().map(|(name, url)| async move {
+        let up = reqwest::Client::new()
+            .get(url)
+            .timeout(std::time::Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        (*name, Some(up))
+    }));
+    let ((postgres, redis), others) = tokio::join!(async { tokio::join!(postgres, redis) }, others);
     let status = |up: Option<bool>| match up {
         Some(true) => json!("up"),
         Some(false) => json!("down"),
         None => serde_json::Value::Null,
     };
-    let failed: Vec<&str> = [("postgres", postgres), ("redis", redis)]
+    let all: Vec<(&str, Option<bool>)> = [("postgres", postgres), ("redis", redis)]
         .into_iter()
+        .chain(others)
+        .collect();
+    let failed: Vec<&str> = all
+        .iter()
         .filter(|(_, up)| *up == Some(false))
-        .map(|(name, _)| name)
+        .map(|(name, _)| *name)
+        .collect();
+    let checks: serde_json::Map<String, serde_json::Value> = all
+        .iter()
+        .map(|(name, up)| ((*name).to_owned(), status(*up)))
         .collect();
     let body = json!({
         "status": if failed.is_empty() { "ready" } else { "not_ready" },
         "failed": failed,
-        "checks": { "postgres": status(postgres), "redis": status(redis) },
+        "checks": checks,
         "timestamp": chrono::Utc::now(),
     });
     let code = if failed.is_empty() {

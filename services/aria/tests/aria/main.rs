@@ -6,6 +6,7 @@
 mod budget;
 mod oversight;
 mod policy;
+mod retrieval;
 mod streaming;
 
 use std::time::Duration;

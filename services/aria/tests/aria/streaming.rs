@@ -197,6 +197,27 @@ async fn the_websocket_without_a_model_answers_from_the_courses_and_refuses_stra
     assert_eq!(frames[1]["code"], json!("invalid_fields"), "{frames:?}");
     assert!(frames[1]["details"]["message"].is_string(), "{frames:?}");
 
+    // Deactivated while connected: the next question closes the socket.
+    let (deactivated, deactivated_token) = aria.user(Role::Student).await;
+    let mut socket = connect(
+        &aria,
+        &format!("ws-{}", uuid::Uuid::new_v4().simple()),
+        Some(&deactivated_token),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(deactivated)
+        .execute(&aria.pool)
+        .await
+        .expect("deactivate");
+    send(
+        &mut socket,
+        json!({"type": "user_message", "content": "C'est quoi une pile ?"}),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await, json!({"closed": 4403}));
+
     // No token, a bad token, a parent: closed.
     let mut anonymous = connect(&aria, &session, None).await;
     send(

@@ -1,0 +1,200 @@
+//! Retrieval quality, measured: the evaluation set (`services/aria/eval/questions.json`,
+//! NSI questions as students write them, each with the seeded course sections that
+//! answer it) run against the index. Reports recall@5 (the share of relevant sections
+//! among the first five passages, averaged over questions) and MRR@10 (the mean of
+//! 1 / rank of the first relevant passage). `nexus-aria eval` prints them for the
+//! lexical, dense and fused retrieval; a test keeps the fused figures from regressing.
+
+use std::{collections::HashMap, path::Path, time::Instant};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::{
+    retrieval::{Method, Retriever},
+    vectors::Filter,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EvalSet {
+    questions: Vec<EvalQuestion>,
+    /// Questions outside NSI: nothing should be retrieved for them.
+    #[serde(default)]
+    off_topic: Vec<OffTopic>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OffTopic {
+    question: String,
+    level: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EvalQuestion {
+    question: String,
+    level: String,
+    relevant: Vec<Relevant>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Relevant {
+    course: String,
+    section: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SeedCourse {
+    slug: String,
+    title: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Scores {
+    pub questions: usize,
+    pub recall_at_5: f64,
+    pub mrr_at_10: f64,
+    /// Retrieval time per question, median and 99th percentile (ms).
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Share of the off-topic questions for which nothing was retrieved.
+    pub off_topic_rejected: f64,
+}
+
+pub fn default_questions() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/questions.json")
+}
+
+pub fn default_seed_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../database/seed/courses")
+}
+
+/// Course slug → title, from the seed files (the index knows titles).
+fn titles(seed_dir: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let mut titles = HashMap::new();
+    for entry in std::fs::read_dir(seed_dir).with_context(|| seed_dir.display().to_string())? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let course: SeedCourse = serde_json::from_slice(&std::fs::read(&path)?)
+                .with_context(|| path.display().to_string())?;
+            titles.insert(course.slug, course.title);
+        }
+    }
+    Ok(titles)
+}
+
+/// The evaluation set's questions and levels.
+pub fn questions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let set: EvalSet =
+        serde_json::from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?)?;
+    Ok(set
+        .questions
+        .into_iter()
+        .map(|q| (q.question, q.level))
+        .collect())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub async fn evaluate(
+    retriever: &Retriever,
+    questions: &Path,
+    seed_dir: &Path,
+    method: Method,
+) -> anyhow::Result<Scores> {
+    let set: EvalSet = serde_json::from_slice(
+        &std::fs::read(questions).with_context(|| questions.display().to_string())?,
+    )?;
+    let titles = titles(seed_dir)?;
+    // ARIA_EVAL_VERBOSE=1: print the questions whose sections were not all found.
+    let verbose = std::env::var("ARIA_EVAL_VERBOSE").is_ok_and(|v| v == "1");
+    let (mut recall, mut reciprocal) = (0.0, 0.0);
+    let mut times = Vec::with_capacity(set.questions.len());
+    for q in &set.questions {
+        let relevant: Vec<(&str, &str)> = q
+            .relevant
+            .iter()
+            .map(|r| {
+                let title = titles
+                    .get(&r.course)
+                    .with_context(|| format!("unknown course {}", r.course))?;
+                Ok((title.as_str(), r.section.as_str()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let filter = Filter {
+            level: Some(&q.level),
+            course_id: None,
+        };
+        let started = Instant::now();
+        let passages = retriever
+            .search_with(&q.question, filter, 10, method)
+            .await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let is_relevant = |p: &crate::retrieval::Passage| {
+            relevant
+                .iter()
+                .any(|(title, section)| p.course_title == *title && p.section_id == *section)
+        };
+        let found = relevant
+            .iter()
+            .filter(|(title, section)| {
+                passages
+                    .iter()
+                    .take(5)
+                    .any(|p| p.course_title == *title && p.section_id == *section)
+            })
+            .count();
+        recall += found as f64 / relevant.len() as f64;
+        if found < relevant.len() && verbose {
+            let got: Vec<String> = passages
+                .iter()
+                .take(5)
+                .map(|p| format!("{} {}", p.course_title, p.section_id))
+                .collect();
+            eprintln!("{method:?} miss: {} → {got:?}", q.question);
+        }
+        if verbose && let Some(top) = passages.iter().find(|p| is_relevant(p)) {
+            eprintln!(
+                "{method:?} relevant similarity {:?} coverage {}: {}",
+                top.similarity, top.coverage, q.question
+            );
+        }
+        if let Some(rank) = passages.iter().position(is_relevant) {
+            reciprocal += 1.0 / (rank + 1) as f64;
+        }
+    }
+    let mut rejected = 0;
+    for q in &set.off_topic {
+        let filter = Filter {
+            level: Some(&q.level),
+            course_id: None,
+        };
+        let passages = retriever
+            .search_with(&q.question, filter, 5, method)
+            .await?;
+        if passages.is_empty() {
+            rejected += 1;
+        } else if verbose {
+            let top = &passages[0];
+            eprintln!(
+                "{method:?} off-topic answered: {} → {} {} (coverage {}, similarity {:?})",
+                q.question, top.course_title, top.section_id, top.coverage, top.similarity
+            );
+        }
+    }
+    let n = set.questions.len().max(1) as f64;
+    times.sort_by(f64::total_cmp);
+    Ok(Scores {
+        questions: set.questions.len(),
+        recall_at_5: recall / n,
+        mrr_at_10: reciprocal / n,
+        p50_ms: percentile(&times, 0.5),
+        p99_ms: percentile(&times, 0.99),
+        off_topic_rejected: rejected as f64 / set.off_topic.len().max(1) as f64,
+    })
+}

@@ -1,0 +1,382 @@
+//! The embedded store (ARIA's default): every replica holds the index in memory —
+//! the chunks' dense vectors for exact cosine search, and their lexemes for BM25 — and
+//! searches it in microseconds. Postgres stays the source of truth: the text is
+//! analysed there (the `nexus_fr` configuration: accents folded, French stemming, stop
+//! words dropped; `aria_chunks.search`), the vectors are stored there, and
+//! `aria_index_version` tells when the copy is stale. The question's own lexemes come
+//! with the version in one round trip, so a search always sees the committed index.
+//!
+//! At a school's size (tens of thousands of chunks) exact search needs no index to
+//! tune: 10,000 × 384 floats is 15 MB and a scan takes about a millisecond.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use sqlx::PgPool;
+
+/// What a search may be narrowed to (payload filters).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub level: Option<&'a str>,
+    pub course_id: Option<i64>,
+}
+
+const BM25_K1: f32 = 1.2;
+const BM25_B: f32 = 0.75;
+
+#[derive(Default)]
+struct Snapshot {
+    version: i64,
+    ids: Vec<i64>,
+    course_ids: Vec<i64>,
+    levels: Vec<String>,
+    positions: HashMap<i64, usize>,
+    dims: usize,
+    /// Row-major; rows without a vector (not embedded yet) are zeros.
+    vectors: Vec<f32>,
+    /// Lexeme → (row, weighted term frequency). Title occurrences count 3, course and
+    /// chapter titles 1.5, the text 1 (the weights of `aria_chunks.search`).
+    postings: HashMap<String, Vec<(u32, f32)>>,
+    lengths: Vec<f32>,
+    average_length: f32,
+}
+
+impl Snapshot {
+    fn keeps(&self, row: usize, filter: Filter<'_>) -> bool {
+        filter.level.is_none_or(|level| self.levels[row] == level)
+            && filter
+                .course_id
+                .is_none_or(|course| self.course_ids[row] == course)
+    }
+
+    fn idf(&self, lexeme: &str) -> f32 {
+        let n = self.ids.len() as f32;
+        let df = self.postings.get(lexeme).map_or(0, Vec::len) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+}
+
+/// A lexical match: BM25, and the share of the question's weight (IDF) it covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalHit {
+    pub id: i64,
+    pub bm25: f32,
+    pub coverage: f32,
+}
+
+pub struct MemoryIndex {
+    /// The embedding model whose vectors are loaded (none: lexical only).
+    model: Option<String>,
+    current: RwLock<Arc<Snapshot>>,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// The index version and the question's lexemes, in one round trip.
+pub async fn version_and_lexemes(
+    pool: &PgPool,
+    question: &str,
+) -> sqlx::Result<(i64, Vec<String>)> {
+    sqlx::query_as(
+        "select (select version from aria_index_version),
+                array(select unnest(tsvector_to_array(to_tsvector('nexus_fr', $1))))",
+    )
+    .bind(question)
+    .fetch_one(pool)
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    course_id: i64,
+    level: String,
+    embedding: Option<Vec<f32>>,
+    lexemes: Vec<String>,
+    frequencies: Vec<f32>,
+}
+
+impl MemoryIndex {
+    pub fn new(model: Option<String>) -> Self {
+        Self {
+            model,
+            current: RwLock::default(),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.snapshot().ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reloads unless the copy is at `version` already (`None`: read it).
+    pub async fn ensure_fresh(&self, pool: &PgPool, version: Option<i64>) -> sqlx::Result<()> {
+        let version = match version {
+            Some(version) => version,
+            None => {
+                sqlx::query_scalar("select version from aria_index_version")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        if self.snapshot().version >= version && !self.snapshot().ids.is_empty() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.reloading.lock().await;
+        if self.snapshot().version >= version && !self.snapshot().ids.is_empty() {
+            return Ok(());
+        }
+        self.reload(pool).await
+    }
+
+    async fn reload(&self, pool: &PgPool) -> sqlx::Result<()> {
+        let mut tx = pool.begin().await?;
+        // The version and the rows of one snapshot of the database.
+        sqlx::query("set transaction isolation level repeatable read")
+            .execute(&mut *tx)
+            .await?;
+        let version: i64 = sqlx::query_scalar("select version from aria_index_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows: Vec<Row> = sqlx::query_as(
+            "select k.id, k.course_id, k.level,
+                    case when k.embedding_model = $1 then k.embedding end as embedding,
+                    array(select l.lexeme from unnest(k.search) l) as lexemes,
+                    array(select (select sum(case w when 'A' then 3.0 when 'B' then 1.5 else 1.0 end)
+                                  from unnest(l.weights) w)::float4
+                          from unnest(k.search) l) as frequencies
+             from aria_chunks k order by k.id",
+        )
+        .bind(self.model.as_deref())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let dims = rows
+            .iter()
+            .find_map(|r| r.embedding.as_ref().map(Vec::len))
+            .unwrap_or(0);
+        let mut s = Snapshot {
+            version,
+            dims,
+            ..Snapshot::default()
+        };
+        for (row, r) in rows.into_iter().enumerate() {
+            s.positions.insert(r.id, row);
+            s.ids.push(r.id);
+            s.course_ids.push(r.course_id);
+            s.levels.push(r.level);
+            match r.embedding {
+                Some(vector) if vector.len() == dims => s.vectors.extend_from_slice(&vector),
+                _ => s.vectors.extend(std::iter::repeat_n(0.0, dims)),
+            }
+            let mut length = 0.0;
+            for (lexeme, frequency) in r.lexemes.into_iter().zip(r.frequencies) {
+                length += frequency;
+                s.postings
+                    .entry(lexeme)
+                    .or_default()
+                    .push((row as u32, frequency));
+            }
+            s.lengths.push(length);
+        }
+        s.average_length = s.lengths.iter().sum::<f32>() / s.lengths.len().max(1) as f32;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(s);
+        Ok(())
+    }
+
+    /// Every chunk matching at least one lexeme, best BM25 first.
+    pub fn lexical(&self, lexemes: &[String], filter: Filter<'_>) -> Vec<LexicalHit> {
+        let s = self.snapshot();
+        let total: f32 = lexemes.iter().map(|l| s.idf(l)).sum();
+        let mut scores: HashMap<u32, (f32, f32)> = HashMap::new();
+        for lexeme in lexemes {
+            let Some(postings) = s.postings.get(lexeme) else {
+                continue;
+            };
+            let idf = s.idf(lexeme);
+            for (row, tf) in postings {
+                let norm =
+                    BM25_K1 * (1.0 - BM25_B + BM25_B * s.lengths[*row as usize] / s.average_length);
+                let entry = scores.entry(*row).or_default();
+                entry.0 += idf * tf * (BM25_K1 + 1.0) / (tf + norm);
+                entry.1 += idf;
+            }
+        }
+        let mut hits: Vec<LexicalHit> = scores
+            .into_iter()
+            .filter(|(row, _)| s.keeps(*row as usize, filter))
+            .map(|(row, (bm25, covered))| LexicalHit {
+                id: s.ids[row as usize],
+                bm25,
+                coverage: if total > 0.0 { covered / total } else { 0.0 },
+            })
+            .collect();
+        hits.sort_by(|a, b| b.bm25.total_cmp(&a.bm25).then(a.id.cmp(&b.id)));
+        hits
+    }
+
+    /// The `k` nearest chunks by cosine similarity (vectors are normalised): exact.
+    pub fn dense(&self, query: &[f32], filter: Filter<'_>, k: usize) -> Vec<(i64, f32)> {
+        let s = self.snapshot();
+        if s.dims == 0 || query.len() != s.dims || k == 0 {
+            return Vec::new();
+        }
+        let mut scored: Vec<(f32, usize)> = s
+            .vectors
+            .chunks_exact(s.dims)
+            .enumerate()
+            .filter(|(row, _)| s.keeps(*row, filter))
+            .map(|(row, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), row))
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored
+            .into_iter()
+            .map(|(score, row)| (s.ids[row], score))
+            .collect()
+    }
+
+    /// The cosine similarity of one chunk to the question (`None` without a vector).
+    pub fn similarity(&self, id: i64, query: &[f32]) -> Option<f32> {
+        let s = self.snapshot();
+        let row = *s.positions.get(&id)?;
+        let vector = s.vectors.get(row * s.dims..(row + 1) * s.dims)?;
+        let similarity: f32 = vector.iter().zip(query).map(|(a, b)| a * b).sum();
+        (s.dims == query.len() && similarity != 0.0).then_some(similarity)
+    }
+}
+
+/// Computes the vectors that are missing (new chunks, or another model's), a batch at
+/// a time, until none is left. Replicas share the work (`skip locked`). Returns how
+/// many were embedded.
+pub async fn backfill(pool: &PgPool, embedder: &crate::embed::Embedder) -> anyhow::Result<usize> {
+    let mut done = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let batch: Vec<(i64, String)> = sqlx::query_as(
+            "select id, course_title || ' — ' || chapter_title || ' — ' || section_title || E'\\n' || text
+             from aria_chunks where embedding is null or embedding_model is distinct from $1
+             order by id limit 16 for update skip locked",
+        )
+        .bind(embedder.name())
+        .fetch_all(&mut *tx)
+        .await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let (ids, texts): (Vec<i64>, Vec<String>) = batch.into_iter().unzip();
+        let vectors = embedder.embed(texts).await?;
+        for (id, vector) in ids.iter().zip(vectors) {
+            sqlx::query(
+                "update aria_chunks set embedding = $2, embedding_model = $3, embedded_at = now() where id = $1",
+            )
+            .bind(id)
+            .bind(vector)
+            .bind(embedder.name())
+            .execute(&mut *tx)
+            .await?;
+        }
+        crate::index::bump_version(&mut tx).await?;
+        tx.commit().await?;
+        done += ids.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> MemoryIndex {
+        let index = MemoryIndex::new(Some("m".into()));
+        let mut s = Snapshot {
+            version: 1,
+            ids: vec![1, 2, 3],
+            course_ids: vec![10, 20, 10],
+            levels: vec!["premiere".into(), "terminale".into(), "terminale".into()],
+            dims: 2,
+            vectors: vec![1.0, 0.0, 0.0, 1.0, 0.6, 0.8],
+            lengths: vec![10.0, 10.0, 20.0],
+            average_length: 40.0 / 3.0,
+            ..Snapshot::default()
+        };
+        s.positions = [(1, 0), (2, 1), (3, 2)].into();
+        s.postings.insert("pil".into(), vec![(0, 3.0), (2, 1.0)]);
+        s.postings.insert("fil".into(), vec![(1, 1.0)]);
+        s.postings
+            .insert("list".into(), vec![(0, 1.0), (1, 1.0), (2, 1.0)]);
+        *index.current.write().expect("lock") = Arc::new(s);
+        index
+    }
+
+    #[test]
+    fn exact_dense_search_ranks_by_cosine_and_honours_filters() {
+        let index = index();
+        let q = [0.0, 1.0];
+        let ids = |hits: Vec<(i64, f32)>| hits.into_iter().map(|h| h.0).collect::<Vec<_>>();
+        assert_eq!(ids(index.dense(&q, Filter::default(), 3)), [2, 3, 1]);
+        assert_eq!(ids(index.dense(&q, Filter::default(), 1)), [2]);
+        let premiere = Filter {
+            level: Some("premiere"),
+            course_id: None,
+        };
+        assert_eq!(ids(index.dense(&q, premiere, 3)), [1]);
+        let course = Filter {
+            level: None,
+            course_id: Some(10),
+        };
+        assert_eq!(ids(index.dense(&q, course, 3)), [3, 1]);
+        assert!(
+            index.dense(&[1.0], Filter::default(), 3).is_empty(),
+            "wrong dimension"
+        );
+        assert_eq!(index.similarity(3, &q), Some(0.8));
+    }
+
+    #[test]
+    fn bm25_prefers_rare_words_frequent_in_short_chunks() {
+        let index = index();
+        let hits = index.lexical(&["pil".into(), "list".into()], Filter::default());
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        assert_eq!(
+            ids,
+            [1, 3, 2],
+            "pile thrice in a short chunk, then once in a long one"
+        );
+        assert!((hits[0].coverage - 1.0).abs() < 1e-6);
+        assert!(
+            hits[2].coverage < 0.5,
+            "only the common word: {}",
+            hits[2].coverage
+        );
+        let unknown = index.lexical(&["recett".into()], Filter::default());
+        assert!(unknown.is_empty());
+        let filtered = index.lexical(
+            &["pil".into()],
+            Filter {
+                level: Some("terminale"),
+                course_id: None,
+            },
+        );
+        assert_eq!(filtered.iter().map(|h| h.id).collect::<Vec<_>>(), [3]);
+    }
+}
