@@ -10,7 +10,8 @@
 #      ARIA adds between the two); and the same request without a model (extractive)
 # Private Postgres and Redis in .run/bench-aria/, a fresh database, the seeded demo.
 #
-# Environment: BENCH_ARIA_CHUNKS (10000), BENCH_ARIA_QUESTIONS (40).
+# Environment: BENCH_ARIA_CHUNKS (10000), BENCH_ARIA_QUESTIONS (40),
+# BENCH_ARIA_CHAT_ONLY=1 (only part 3).
 set -euo pipefail
 
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,12 +62,14 @@ echo "==================== ARIA benchmarks ===================="
 echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "commit:  $(git -C "$NEXUS_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "cpu:     $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores (shared with Postgres, Redis, the model server)"
-echo
-echo "---- 1. retrieval quality (evaluation set, seeded curriculum: 96 sections)"
-"$BIN/nexus-aria" eval 2>/dev/null
-echo
-echo "---- 2. retrieval latency over ${BENCH_ARIA_CHUNKS:-10000} chunks (5 rounds of the evaluation questions)"
-"$BIN/nexus-aria" bench-retrieval "${BENCH_ARIA_CHUNKS:-10000}" 2>/dev/null
+if [[ ${BENCH_ARIA_CHAT_ONLY:-0} != 1 ]]; then
+    echo
+    echo "---- 1. retrieval quality (evaluation set, seeded curriculum: 96 sections)"
+    "$BIN/nexus-aria" eval 2>/dev/null
+    echo
+    echo "---- 2. retrieval latency over ${BENCH_ARIA_CHUNKS:-10000} chunks (5 rounds of the evaluation questions)"
+    "$BIN/nexus-aria" bench-retrieval "${BENCH_ARIA_CHUNKS:-10000}" 2>/dev/null
+fi
 
 # ------------------------------------------------------------- 3. chat requests
 API_PORT=$(free_port)
@@ -75,19 +78,21 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$API_PORT/ready" 60 "${PIDS[-1]}" || die "nexus-api did not become ready"
 TOKEN=$(login_token "http://127.0.0.1:$API_PORT" student@nexus-reussite.fr "${DEMO_PASSWORD:-NexusDemo2026!}")
 
-# start_aria NAME [ENV...] — a release nexus-aria; prints its port.
+# start_aria NAME PORT_VAR [ENV...] — a release nexus-aria; its port goes into
+# PORT_VAR (no command substitution: the process must be this shell's child).
 start_aria() {
     local name=$1 port
-    shift
     port=$(free_port)
+    printf -v "$2" '%s' "$port"
+    shift 2
     env ARIA_PORT="$port" "$@" "$BIN/nexus-aria" >"$DIR/$name.log" 2>&1 &
     PIDS+=($!)
     wait_http "http://127.0.0.1:$port/ready" 120 "${PIDS[-1]}" || die "nexus-aria ($name) did not become ready"
-    echo "$port"
 }
-WITH_MODEL=$(start_aria aria-model OPENAI_BASE_URL="$ARIA_TEST_MODEL_URL" ARIA_MODEL="$ARIA_TEST_MODEL" ARIA_MAX_TOKENS=48 \
-    ARIA_PRICE_PROMPT_EUR_PER_MTOK=0 ARIA_PRICE_COMPLETION_EUR_PER_MTOK=0)
-WITHOUT_MODEL=$(start_aria aria-extractive)
+start_aria aria-model WITH_MODEL OPENAI_BASE_URL="$ARIA_TEST_MODEL_URL" ARIA_MODEL="$ARIA_TEST_MODEL" ARIA_MAX_TOKENS=48 \
+    ARIA_PRICE_PROMPT_EUR_PER_MTOK=0 ARIA_PRICE_COMPLETION_EUR_PER_MTOK=0
+start_aria aria-extractive WITHOUT_MODEL
+start_aria aria-lexical LEXICAL_ONLY ARIA_EMBEDDINGS=off
 
 cat >"$DIR/chat_bench.py" <<'PY'
 import json, sys, time, uuid
@@ -113,7 +118,8 @@ for i in range(n):
             break
     total.append((time.perf_counter() - sent) * 1000)
     ws.close()
-    own.append(meta["responseTime"] - (meta.get("modelMs") or 0))
+    # Everything the client waited for that was not the model.
+    own.append(total[-1] - (meta.get("modelMs") or 0))
     if first is not None and meta.get("firstTokenMs") is not None:
         first_aria.append(meta["firstTokenMs"])
         first_client.append(first)
@@ -122,7 +128,7 @@ def pct(xs, p):
     return xs[round((len(xs) - 1) * p)] if xs else float("nan")
 def line(name, xs):
     print(f"{name:<52} n={len(xs):<4} p50 {pct(xs, .5):8.2f} ms  p99 {pct(xs, .99):8.2f} ms")
-line("ARIA's own time per request (total - model)", own)
+line("ARIA's own time per request (client total - model)", own)
 if first_aria:
     line("model's first token, as ARIA received it", first_aria)
     line("model's first token, as the client received it", first_client)
@@ -136,3 +142,11 @@ echo "---- 3a. chat over the websocket, llama.cpp SmolLM2-135M streaming ($N que
 echo
 echo "---- 3b. chat over the websocket, no model (answers from the courses) ($N questions)"
 /usr/bin/python3 "$DIR/chat_bench.py" "$WITHOUT_MODEL" "$TOKEN" "$N" "$NEXUS_ROOT/services/aria/eval/questions.json"
+echo
+echo "---- 3c. chat over the websocket, no model, no embedding model (lexical retrieval only) ($N questions)"
+/usr/bin/python3 "$DIR/chat_bench.py" "$LEXICAL_ONLY" "$TOKEN" "$N" "$NEXUS_ROOT/services/aria/eval/questions.json"
+echo
+echo "---- resident memory of nexus-aria after the questions (seeded index: 96 chunks; with model / extractive / lexical only)"
+for pid in "${PIDS[@]:1}"; do
+    echo "pid $pid: $(awk '/^VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")"
+done

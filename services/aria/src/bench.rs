@@ -84,6 +84,14 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
             started.elapsed().as_secs_f64()
         );
     }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS:"))
+    {
+        println!(
+            "resident memory of this process (model + index): {}",
+            rss[6..].trim()
+        );
+    }
     let questions = eval::questions(&eval::default_questions())?;
     let rounds = 5;
     let report = |name: &str, ms: Vec<f64>| {

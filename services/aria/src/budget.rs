@@ -101,7 +101,7 @@ pub async fn ensure_within(
 
 /// Adds one answer's use to the user's day.
 pub async fn record(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     settings: &BudgetSettings,
     user_id: i64,
     prompt_tokens: u64,
@@ -124,7 +124,7 @@ pub async fn record(
     .bind(prompt_tokens as i64)
     .bind(completion_tokens as i64)
     .bind(cost)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -130,7 +130,8 @@ impl Retriever {
         self.embedder.is_some()
     }
 
-    async fn question_vector(&self, question: &str) -> Option<Vec<f32>> {
+    /// The question's embedding (`None` without a model, or if it failed).
+    pub async fn question_vector(&self, question: &str) -> Option<Vec<f32>> {
         let embedder = self.embedder.as_ref()?;
         match embedder.embed(vec![question.to_owned()]).await {
             Ok(mut vectors) => vectors.pop(),
@@ -156,7 +157,33 @@ impl Retriever {
                 self.question_vector(question).await
             }
         });
-        let (version, mut lexemes) = terms?;
+        self.search_prepared(question, terms?, vector, filter, limit, method)
+            .await
+    }
+
+    /// [`Self::search`] with the question's vector computed beforehand (the caller
+    /// overlaps it with other work).
+    pub async fn search_embedded(
+        &self,
+        question: &str,
+        vector: Option<Vec<f32>>,
+        filter: Filter<'_>,
+        limit: usize,
+    ) -> sqlx::Result<Vec<Passage>> {
+        let terms = version_and_lexemes(&self.pool, question).await?;
+        self.search_prepared(question, terms, vector, filter, limit, Method::Fused)
+            .await
+    }
+
+    async fn search_prepared(
+        &self,
+        question: &str,
+        (version, mut lexemes): (i64, Vec<String>),
+        vector: Option<Vec<f32>>,
+        filter: Filter<'_>,
+        limit: usize,
+        method: Method,
+    ) -> sqlx::Result<Vec<Passage>> {
         if method == Method::Dense {
             lexemes.clear();
         }

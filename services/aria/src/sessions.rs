@@ -38,10 +38,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/aria/flags/{id}/review", post(review_flag))
 }
 
-pub async fn owner(pool: &PgPool, session_id: &str) -> sqlx::Result<Option<i64>> {
+pub async fn owner(
+    executor: impl sqlx::PgExecutor<'_>,
+    session_id: &str,
+) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("select user_id from aria_sessions where session_id = $1")
         .bind(session_id)
-        .fetch_optional(pool)
+        .fetch_optional(executor)
         .await
 }
 

@@ -121,49 +121,75 @@ pub async fn ask(
             "Entre 1 et 4 000 caractères.".into(),
         )]));
     }
+    // The question's embedding (CPU, ~15 ms) is computed while the database work
+    // below goes on.
+    let embedding = {
+        let retriever = state.retriever.clone();
+        let message = message.to_owned();
+        tokio::spawn(async move { retriever.question_vector(&message).await })
+    };
     let model = state.settings.model.as_ref();
     // Budgets are the students' (teachers' and admins' use is counted, not capped).
     if model.is_some() && user.role == Role::Student {
         budget::ensure_within(pool, &state.settings.budget, user.id).await?;
     }
-    let session_id = open_session(state, user.id, &question, message).await?;
-    // The question is stored before anything else can fail.
+    // The question is stored before anything else can fail (one transaction: one
+    // wait for the disk).
+    let mut tx = pool.begin().await?;
+    let session_id = open_session(&mut tx, user.id, &question, message).await?;
     sqlx::query(
         "insert into aria_messages (session_id, message_type, content) values ($1, 'user', $2)",
     )
     .bind(&session_id)
     .bind(message)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
 
-    let flag = moderate(state, user.id, &session_id, "question", message).await?;
-    let level = level_of(state, user, question.context.as_ref()).await?;
+    let (flag, level) = tokio::join!(
+        moderate(state, user.id, &session_id, "question", message),
+        level_of(state, user, question.context.as_ref())
+    );
+    let (flag, level) = (flag?, level?);
     let search_started = Instant::now();
-    let passages = if flag == Some("self_harm") {
-        Vec::new()
-    } else {
+    let retrieve = async {
+        if flag == Some("self_harm") {
+            embedding.abort();
+            return Ok(Vec::new());
+        }
+        let vector = embedding.await.ok().flatten();
         // The course the student is reading first, when the client says which.
         let mut filter = crate::vectors::Filter {
             level: level.as_deref(),
             course_id: question.context.as_ref().and_then(|c| c.current_course),
         };
-        let mut passages = state.retriever.search(message, filter, 5).await?;
+        let mut passages = state
+            .retriever
+            .search_embedded(message, vector.clone(), filter, 5)
+            .await?;
         if passages.is_empty() && filter.course_id.is_some() {
             filter.course_id = None;
-            passages = state.retriever.search(message, filter, 5).await?;
+            passages = state
+                .retriever
+                .search_embedded(message, vector, filter, 5)
+                .await?;
         }
-        passages
+        Ok::<_, sqlx::Error>(passages)
     };
+    let decide = async {
+        if user.role == Role::Student {
+            policy::decide(pool, user.id, message).await
+        } else {
+            Ok(Mode::Explain)
+        }
+    };
+    let (passages, mode) = tokio::join!(retrieve, decide);
+    let (passages, mode) = (passages?, mode?);
     let retrieval_ms = search_started.elapsed().as_secs_f64() * 1000.0;
     metrics().retrieval_seconds.observe(retrieval_ms / 1000.0);
     metrics()
         .retrieval_top_score
         .observe(passages.first().map_or(0.0, |p| f64::from(p.confidence)));
-    let mode = if user.role == Role::Student {
-        policy::decide(pool, user.id, message).await?
-    } else {
-        Mode::Explain
-    };
 
     let mut generation = if model.is_some() {
         "fallback"
@@ -304,14 +330,7 @@ pub async fn ask(
             .collect();
         (response, sources, mode.label())
     };
-    budget::record(
-        pool,
-        &state.settings.budget,
-        user.id,
-        prompt_tokens,
-        completion_tokens,
-    )
-    .await?;
+
     let mut metadata = json!({
         "responseTime": started.elapsed().as_millis() as u64,
         "retrievalMs": retrieval_ms,
@@ -323,21 +342,29 @@ pub async fn ask(
         "policy": policy,
         "oversight": OVERSIGHT_NOTICE,
     });
+    // The answer, the session's last interaction and the day's usage: one transaction.
+    let mut tx = pool.begin().await?;
     let message_id: i64 = sqlx::query_scalar(
-        "insert into aria_messages (session_id, message_type, content, metadata, sources)
+        "with touched as (update aria_sessions set last_interaction = now() where session_id = $1)
+         insert into aria_messages (session_id, message_type, content, metadata, sources)
          values ($1, 'assistant', $2, $3, $4) returning id",
     )
     .bind(&session_id)
     .bind(&response)
     .bind(&metadata)
     .bind(json!(sources))
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    budget::record(
+        &mut tx,
+        &state.settings.budget,
+        user.id,
+        prompt_tokens,
+        completion_tokens,
+    )
+    .await?;
+    tx.commit().await?;
     metadata["messageId"] = json!(message_id);
-    sqlx::query("update aria_sessions set last_interaction = now() where session_id = $1")
-        .bind(&session_id)
-        .execute(pool)
-        .await?;
     metrics().requests.with_label_values(&[policy]).inc();
     metrics()
         .request_seconds
@@ -410,13 +437,13 @@ async fn level_of(
 
 /// A session to answer in: the one named (the caller's own), or a new one.
 async fn open_session(
-    state: &AppState,
+    conn: &mut sqlx::PgConnection,
     user_id: i64,
     question: &Question,
     first_message: &str,
 ) -> ApiResult<String> {
     let id = match &question.session_id {
-        Some(id) => match crate::sessions::owner(&state.pool, id).await? {
+        Some(id) => match crate::sessions::owner(&mut *conn, id).await? {
             Some(owner) if owner == user_id => return Ok(id.clone()),
             None if question.create_missing && valid_session_id(id) => id.clone(),
             _ => return Err(ApiError::not_found("Session introuvable.")),
@@ -431,11 +458,11 @@ async fn open_session(
     .bind(user_id)
     .bind(&id)
     .bind(title)
-    .execute(&state.pool)
+    .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 0 {
         // Created meanwhile, by another socket: whose is it?
-        return match crate::sessions::owner(&state.pool, &id).await? {
+        return match crate::sessions::owner(&mut *conn, &id).await? {
             Some(owner) if owner == user_id => Ok(id),
             _ => Err(ApiError::not_found("Session introuvable.")),
         };

@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::Router;
+use axum::{Router, serve::ListenerExt};
 use tokio::{net::TcpListener, sync::Notify};
 
 pub async fn serve(
@@ -14,6 +14,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let draining = std::sync::Arc::new(Notify::new());
     let notify = draining.clone();
+    // Small writes go out at once: without TCP_NODELAY, a websocket's second frame in
+    // a row waits for the client's delayed ACK (40 ms on Linux).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
