@@ -196,6 +196,30 @@ impl Aria {
             .expect("count")
     }
 
+    /// "Structures linéaires — Les piles" ([`STACKS`]), published and indexed.
+    pub async fn stacks_course(&self, teacher: i64) -> i64 {
+        let course = self
+            .course(teacher, "Structures linéaires", "Les piles", STACKS, true)
+            .await;
+        self.wait_indexed(course, 1).await;
+        course
+    }
+
+    /// "Graphes — Parcours en largeur", published and indexed.
+    pub async fn graphs_course(&self, teacher: i64) -> i64 {
+        let course = self
+            .course(
+                teacher,
+                "Graphes",
+                "Parcours en largeur",
+                "Le parcours en largeur d'un graphe visite les sommets par distance croissante, avec une file.",
+                true,
+            )
+            .await;
+        self.wait_indexed(course, 1).await;
+        course
+    }
+
     pub async fn indexed(&self, course: i64) -> i64 {
         sqlx::query_scalar("select count(*) from aria_chunks where course_id = $1")
             .bind(course)
@@ -219,26 +243,8 @@ impl Aria {
 async fn without_a_model_aria_answers_from_the_relevant_sections_and_says_so() {
     let aria = spawn(100).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
-    let stacks = aria
-        .course(
-            teacher,
-            "Structures linéaires",
-            "Les piles",
-            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
-            true,
-        )
-        .await;
-    let graphs = aria
-        .course(
-            teacher,
-            "Graphes",
-            "Parcours en largeur",
-            "Le parcours en largeur d'un graphe utilise une file.",
-            true,
-        )
-        .await;
-    aria.wait_indexed(stacks, 1).await;
-    aria.wait_indexed(graphs, 1).await;
+    let stacks = aria.stacks_course(teacher).await;
+    aria.graphs_course(teacher).await;
     let (_, student) = aria.user(Role::Student).await;
 
     let (status, answer) = aria
@@ -301,7 +307,6 @@ async fn the_index_follows_publication_and_unpublication() {
         .execute(&aria.pool)
         .await
         .expect("publish");
-    aria.wait_indexed(course, 1).await;
     sqlx::query("update courses set is_published = false where id = $1")
         .bind(course)
         .execute(&aria.pool)
@@ -422,6 +427,20 @@ async fn roles_limits_and_bad_input() {
     assert!(body["error"].as_str().is_some_and(|m| m.contains("ARIA")));
 }
 
+/// A local stand-in for a provider's API (faults, moderation): its base URL, `…/v1`.
+pub async fn stand_in(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}/v1")
+}
+
+/// The lesson text of [`Aria::stacks_course`].
+pub const STACKS: &str =
+    "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.";
+
 /// The real OpenAI-compatible server (llama.cpp's, with a small model) that
 /// scripts/test.sh starts and exports.
 pub fn real_model() -> nexus_aria::model::ModelSettings {
@@ -469,12 +488,7 @@ pub async fn faulty_provider(
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://127.0.0.1:{port}/v1"), calls)
+    (stand_in(app).await, calls)
 }
 
 #[tokio::test]
@@ -538,15 +552,7 @@ async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_section
     let name = model.model.clone();
     let aria = spawn_with(100, Some(model)).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
-    let course = aria
-        .course(
-            teacher,
-            "Structures linéaires",
-            "Les piles",
-            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
-            true,
-        )
-        .await;
+    let course = aria.stacks_course(teacher).await;
     aria.wait_indexed(course, 1).await;
     let (_, student) = aria.user(Role::Student).await;
     let (status, answer) = aria

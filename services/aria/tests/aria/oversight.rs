@@ -311,12 +311,7 @@ async fn moderation_provider() -> String {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://127.0.0.1:{port}/v1")
+    crate::stand_in(app).await
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ async fn retrieval_quality_on_the_evaluation_set_does_not_regress() {
         "ARIA_EMBEDDING_MODEL_DIR: scripts/test.sh installs the embedding model"
     );
     // The service's own maintenance runs too: both share the work (skip locked).
-    let mut chunks = 0;
+    let mut chunks: i64 = 0;
     for _ in 0..600 {
         nexus_aria::maintain_index(&retriever).await.expect("index");
         chunks = sqlx::query_scalar("select count(*) from aria_chunks where embedding is not null")
@@ -116,26 +116,8 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
     })
     .await;
     let (teacher, _) = aria.user(Role::Teacher).await;
-    let stacks = aria
-        .course(
-            teacher,
-            "Structures linéaires",
-            "Les piles",
-            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
-            true,
-        )
-        .await;
-    let graphs = aria
-        .course(
-            teacher,
-            "Graphes",
-            "Parcours en largeur",
-            "Le parcours en largeur visite les sommets d'un graphe avec une file.",
-            true,
-        )
-        .await;
-    aria.wait_indexed(stacks, 1).await;
-    aria.wait_indexed(graphs, 1).await;
+    let stacks = aria.stacks_course(teacher).await;
+    aria.graphs_course(teacher).await;
     let points = || async {
         let body: Value = reqwest::Client::new()
             .post(format!("{url}/collections/{collection}/points/count"))

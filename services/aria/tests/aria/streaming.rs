@@ -60,16 +60,7 @@ async fn answer_frames(socket: &mut Socket) -> Vec<Value> {
 
 async fn stacks_course(aria: &Aria) {
     let (teacher, _) = aria.user(Role::Teacher).await;
-    let course = aria
-        .course(
-            teacher,
-            "Structures linéaires",
-            "Les piles",
-            "Une pile est une structure LIFO : le dernier élément empilé est le premier dépilé.",
-            true,
-        )
-        .await;
-    aria.wait_indexed(course, 1).await;
+    aria.stacks_course(teacher).await;
 }
 
 #[tokio::test]
@@ -334,12 +325,7 @@ async fn broken_stream_provider() -> String {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://127.0.0.1:{port}/v1")
+    crate::stand_in(app).await
 }
 
 #[tokio::test]
