@@ -26,7 +26,7 @@ pub struct Filter<'a> {
 const BM25_K1: f32 = 1.2;
 const BM25_B: f32 = 0.75;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Snapshot {
     version: i64,
     ids: Vec<i64>,
@@ -36,6 +36,9 @@ struct Snapshot {
     dims: usize,
     /// Row-major; rows without a vector (not embedded yet) are zeros.
     vectors: Vec<f32>,
+    /// Rows not embedded yet: the dense side waits until there are none, since
+    /// ranking a part of the index would push arbitrary chunks up.
+    missing_vectors: usize,
     /// Lexeme → (row, weighted term frequency). Title occurrences count 3, course and
     /// chapter titles 1.5, the text 1 (the weights of `aria_chunks.search`).
     postings: HashMap<String, Vec<(u32, f32)>>,
@@ -179,7 +182,10 @@ impl MemoryIndex {
             s.levels.push(r.level);
             match r.embedding {
                 Some(vector) if vector.len() == dims => s.vectors.extend_from_slice(&vector),
-                _ => s.vectors.extend(std::iter::repeat_n(0.0, dims)),
+                _ => {
+                    s.missing_vectors += 1;
+                    s.vectors.extend(std::iter::repeat_n(0.0, dims));
+                }
             }
             let mut length = 0.0;
             for (lexeme, frequency) in r.lexemes.into_iter().zip(r.frequencies) {
@@ -233,7 +239,7 @@ impl MemoryIndex {
     /// The `k` nearest chunks by cosine similarity (vectors are normalised): exact.
     pub fn dense(&self, query: &[f32], filter: Filter<'_>, k: usize) -> Vec<(i64, f32)> {
         let s = self.snapshot();
-        if s.dims == 0 || query.len() != s.dims || k == 0 {
+        if s.dims == 0 || query.len() != s.dims || k == 0 || s.missing_vectors > 0 {
             return Vec::new();
         }
         let mut scored: Vec<(f32, usize)> = s
@@ -350,6 +356,11 @@ mod tests {
             "wrong dimension"
         );
         assert_eq!(index.similarity(3, &q), Some(0.8));
+        // Until every chunk has its vector, the dense side stays out.
+        let mut partial = Snapshot::clone(&index.snapshot());
+        partial.missing_vectors = 1;
+        *index.current.write().expect("lock") = Arc::new(partial);
+        assert!(index.dense(&q, Filter::default(), 3).is_empty());
     }
 
     #[test]
