@@ -10,7 +10,7 @@ use axum::{Router, extract::State, routing::get, routing::put};
 use nexus_auth::Role;
 use nexus_web::{
     ApiError, Json, Path,
-    access::{ensure_class_owner, teaches},
+    access::{ensure_can_view_student, ensure_class_owner},
     auth::CurrentUser,
     error::ApiResult,
 };
@@ -184,15 +184,7 @@ async fn set_student_budget(
     Json(body): Json<SetBudget>,
 ) -> ApiResult<Json<Value>> {
     user.require(&[Role::Teacher, Role::Admin])?;
-    let allowed = user.role == Role::Admin || teaches(&state.pool, user.id, id).await?;
-    let is_student: bool =
-        sqlx::query_scalar("select exists(select 1 from users where id = $1 and role = 'student')")
-            .bind(id)
-            .fetch_one(&state.pool)
-            .await?;
-    if !(allowed && is_student) {
-        return Err(ApiError::not_found("Élève introuvable."));
-    }
+    ensure_can_view_student(&state.pool, &user, id).await?;
     valid(&body)?;
     save(&state.pool, "student", id, body.daily_tokens, user.id).await?;
     Ok(Json(

@@ -84,9 +84,13 @@ fn titles(seed_dir: &Path) -> anyhow::Result<HashMap<String, String>> {
 }
 
 /// The evaluation set's questions and levels.
+fn load(path: &Path) -> anyhow::Result<EvalSet> {
+    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
 pub fn questions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let set: EvalSet =
-        serde_json::from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?)?;
+    let set = load(path)?;
     Ok(set
         .questions
         .into_iter()
@@ -107,9 +111,7 @@ pub async fn evaluate(
     seed_dir: &Path,
     method: Method,
 ) -> anyhow::Result<Scores> {
-    let set: EvalSet = serde_json::from_slice(
-        &std::fs::read(questions).with_context(|| questions.display().to_string())?,
-    )?;
+    let set = load(questions)?;
     let titles = titles(seed_dir)?;
     // ARIA_EVAL_VERBOSE=1: print the questions whose sections were not all found.
     let verbose = std::env::var("ARIA_EVAL_VERBOSE").is_ok_and(|v| v == "1");

@@ -94,20 +94,30 @@ impl Qdrant {
         )
     }
 
+    /// A request to the server, with its API key when one is set.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        timeout: std::time::Duration,
+    ) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, url).timeout(timeout);
+        match &self.settings.api_key {
+            Some(key) => {
+                use secrecy::ExposeSecret;
+                request.header("api-key", key.expose_secret())
+            }
+            None => request,
+        }
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .request(method, self.url(path))
-            .timeout(std::time::Duration::from_secs(30));
-        if let Some(key) = &self.settings.api_key {
-            use secrecy::ExposeSecret;
-            request = request.header("api-key", key.expose_secret());
-        }
+        let mut request = self.request(method, self.url(path), std::time::Duration::from_secs(30));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -123,15 +133,10 @@ impl Qdrant {
     /// Is the server there? (`GET /collections`, for readiness and tests.)
     pub async fn reachable(&self) -> bool {
         let url = format!("{}/collections", self.settings.url.trim_end_matches('/'));
-        let mut request = self
-            .http
-            .get(url)
-            .timeout(std::time::Duration::from_secs(3));
-        if let Some(key) = &self.settings.api_key {
-            use secrecy::ExposeSecret;
-            request = request.header("api-key", key.expose_secret());
-        }
-        request.send().await.is_ok_and(|r| r.status().is_success())
+        self.request(reqwest::Method::GET, url, std::time::Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
     }
 
     /// Creates the collection (dense + sparse vectors, payload indexes) if missing.

@@ -123,10 +123,12 @@ pub async fn ask(
     }
     // The question's embedding (CPU, ~15 ms) is computed while the database work
     // below goes on.
-    let embedding = {
+    let mut embedding = {
         let retriever = state.retriever.clone();
         let message = message.to_owned();
-        tokio::spawn(async move { retriever.question_vector(&message).await })
+        AbortOnDrop(tokio::spawn(async move {
+            retriever.question_vector(&message).await
+        }))
     };
     let model = state.settings.model.as_ref();
     // Budgets are the students' (teachers' and admins' use is counted, not capped).
@@ -154,10 +156,9 @@ pub async fn ask(
     let search_started = Instant::now();
     let retrieve = async {
         if flag == Some("self_harm") {
-            embedding.abort();
             return Ok(Vec::new());
         }
-        let vector = embedding.await.ok().flatten();
+        let vector = (&mut embedding.0).await.ok().flatten();
         // The course the student is reading first, when the client says which.
         let mut filter = crate::vectors::Filter {
             level: level.as_deref(),
@@ -376,6 +377,16 @@ pub async fn ask(
         sources,
         metadata,
     })
+}
+
+/// A task cancelled when its handle is dropped: a request refused after the question's
+/// embedding was started (budget, session) does not leave it running.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What students are told about who reads their conversations.

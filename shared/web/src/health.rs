@@ -42,7 +42,10 @@ async fn ready(State(deps): State<Dependencies>) -> impl IntoResponse {
         }
     };
     let others = futures::future::join_all(deps.http.iter().map(|(name, url)| async move {
-        let up = reqwest::Client::new()
+        // One client for the process: building one loads the TLS roots each time.
+        static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+        let up = CLIENT
+            .get_or_init(reqwest::Client::new)
             .get(url)
             .timeout(std::time::Duration::from_secs(3))
             .send()
