@@ -147,6 +147,7 @@ stop_leftovers() {
 
 DB_CREATED=""
 BASE_DATABASE_URL=""
+ACME_DIR=""
 # shellcheck disable=SC2317  # invoked through the trap below
 cleanup() {
     local rc=$?
@@ -165,6 +166,7 @@ cleanup() {
     fi
     stop_model_server "$OPS_DIR"
     stop_private_services "$OPS_DIR"
+    [[ -n $ACME_DIR ]] && rm -rf "$ACME_DIR"
     exit "$rc"
 }
 
@@ -659,6 +661,10 @@ render_dev_nginx() {
 # addresses rewritten: upstream servers, listen ports, certificate and ACME
 # paths. Each rewrite must apply exactly once.
 render_prod_nginx() {
+    # The ACME webroot is read by nginx's workers (www-data when run as root): outside
+    # the checkout, whose folder may be private (a clone in `mktemp -d` is 0700).
+    ACME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nexus-ops-acme.XXXXXX")
+    chmod 755 "$ACME_DIR"
     local dir=$1 out=$1/conf.d/nexus.conf
     # shellcheck disable=SC2016  # for envsubst, not the shell
     DOMAIN=$PROD_DOMAIN envsubst '${DOMAIN}' <"$NEXUS_ROOT/nginx/templates/nexus.conf.template" >"$out"
@@ -672,7 +678,7 @@ render_prod_nginx() {
         "listen 443 ssl default_server;|listen 127.0.0.1:$PROD_HTTPS_PORT ssl default_server;"
         "/etc/letsencrypt/live/$PROD_DOMAIN/fullchain.pem|$dir/tls/fullchain.pem"
         "/etc/letsencrypt/live/$PROD_DOMAIN/privkey.pem|$dir/tls/privkey.pem"
-        "root /var/www/certbot;|root $dir/acme;"
+        "root /var/www/certbot;|root $ACME_DIR;"
     )
     local r from to n
     for r in "${rewrites[@]}"; do
@@ -691,7 +697,7 @@ render_prod_nginx() {
     printf '%s\n' "client_body_temp_path $dir/tmp/client_body;" "proxy_temp_path $dir/tmp/proxy;" \
         "fastcgi_temp_path $dir/tmp/fastcgi;" "uwsgi_temp_path $dir/tmp/uwsgi;" \
         "scgi_temp_path $dir/tmp/scgi;" >>"$out"
-    mkdir -p "$dir/tls" "$dir/acme/.well-known/acme-challenge"
+    mkdir -p "$dir/tls" "$ACME_DIR/.well-known/acme-challenge"
     openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$PROD_DOMAIN" \
         -keyout "$dir/tls/privkey.pem" -out "$dir/tls/fullchain.pem" >/dev/null 2>&1 ||
         die "openssl could not make a self-signed certificate"
@@ -984,7 +990,7 @@ start_nginx nginx-prod "$PROD_DIR" "$PROD_STATUS_PORT"
 http r "http://127.0.0.1:$PROD_HTTP_PORT/api/courses?page=2"
 expect "http:// → 301 to https://DOMAIN, path and query kept" "$CODE $(header "$WORK/r.headers" Location)" \
     "301 https://$PROD_DOMAIN/api/courses?page=2"
-echo "acme-token-$RUN_ID" >"$PROD_DIR/acme/.well-known/acme-challenge/ops-$RUN_ID"
+echo "acme-token-$RUN_ID" >"$ACME_DIR/.well-known/acme-challenge/ops-$RUN_ID"
 http r "http://127.0.0.1:$PROD_HTTP_PORT/.well-known/acme-challenge/ops-$RUN_ID"
 expect "ACME http-01 challenge served over plain HTTP" "$CODE $(cat "$WORK/r.body")" "200 acme-token-$RUN_ID"
 TLS=(-k --resolve "$PROD_DOMAIN:$PROD_HTTPS_PORT:127.0.0.1")
