@@ -49,7 +49,8 @@ DB=bencharia_$(rand_hex 8)
 create_database "$BASE_URL" "$DB"
 export DATABASE_URL
 DATABASE_URL=$(url_with_db "$BASE_URL" "$DB")
-export APP_ENV=development BIND_ADDR=127.0.0.1 RUST_LOG=warn REDIS_KEY_PREFIX="bencharia:$(rand_hex 6):"
+export APP_ENV=development BIND_ADDR=127.0.0.1 RUST_LOG=warn REDIS_KEY_PREFIX
+REDIS_KEY_PREFIX="bencharia:$(rand_hex 6):"
 export JWT_SECRET_KEY
 JWT_SECRET_KEY=$(rand_hex 64)
 export RATE_LIMIT_ARIA_PER_MIN=1000000 RATE_LIMIT_API_PER_MIN=1000000 ARIA_DAILY_TOKENS_PER_STUDENT=1000000000 \

@@ -958,14 +958,14 @@ fi
 
 # --------------------------------------------------------- (c) ARIA websocket
 section "(c) /ws/aria/{sessionId} → ARIA"
-aria_before=$(metric_sum "$ARIA" http_requests_total route=/ws/aria/{session_id})
+aria_before=$(metric_sum "$ARIA" http_requests_total 'route=/ws/aria/{session_id}')
 hub_before=$(metric_sum "$HUB" http_requests_total route!=/metrics)
 if out=$("$PY" "$OPS_DIR/py/aria_ws.py" "ws://127.0.0.1:$NGINX_PORT/ws/aria/ops-$(rand_hex 8)?token=$STUDENT" "$ORIGIN"); then
     ok "ws://nginx/ws/aria/{id} → connected, typing, streamed ai_chunk frames, ai_response (= the chunks), typing false ($out)"
 else
     ko "ws://nginx/ws/aria/{id}: $out"
 fi
-aria_after=$(metric_sum "$ARIA" http_requests_total route=/ws/aria/{session_id})
+aria_after=$(metric_sum "$ARIA" http_requests_total 'route=/ws/aria/{session_id}')
 hub_after=$(metric_sum "$HUB" http_requests_total route!=/metrics)
 expect "the ARIA websocket reached ARIA, not the hub (ARIA +1, hub +0)" \
     "aria+$((aria_after - aria_before)) hub+$((hub_after - hub_before))" "aria+1 hub+0"
