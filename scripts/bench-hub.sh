@@ -6,7 +6,7 @@
 # notifications. Private Postgres and Redis in .run/bench-hub/ unless DATABASE_URL /
 # REDIS_URL are given.
 #
-# Environment: HUB_LOAD_CONNECTIONS (10000), HUB_LOAD_BROADCASTS (5),
+# Environment: HUB_LOAD_CONNECTIONS (10000), HUB_LOAD_BROADCASTS (10),
 # HUB_LOAD_RATE (2000 notifications/s), HUB_LOAD_SECONDS (10).
 set -euo pipefail
 
@@ -65,5 +65,5 @@ echo "cpu:     $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ 
 "$BIN/nexus-hub-load" \
     --hub "127.0.0.1:$PORT" --hub-pid "$HUB_PID" \
     --database-url "$DB_URL" --redis-url "$REDIS_URL" --redis-prefix "$PREFIX" --jwt-secret "$SECRET" \
-    --connections "${HUB_LOAD_CONNECTIONS:-10000}" --broadcasts "${HUB_LOAD_BROADCASTS:-5}" \
+    --connections "${HUB_LOAD_CONNECTIONS:-10000}" --broadcasts "${HUB_LOAD_BROADCASTS:-10}" \
     --rate "${HUB_LOAD_RATE:-2000}" --seconds "${HUB_LOAD_SECONDS:-10}" | tee "$DIR/results-$(date -u +%Y%m%dT%H%M%SZ).txt"

@@ -19,8 +19,10 @@ use crate::{registry::Registry, settings::HubSettings};
 
 pub const SERVICE: &str = "nexus-hub";
 
-#[derive(Clone)]
-pub struct AppState {
+/// The hub's shared state; every request and connection holds a reference to it.
+pub type AppState = Arc<Hub>;
+
+pub struct Hub {
     pub settings: Arc<HubSettings>,
     pub authenticator: Authenticator,
     pub redis: Redis,
@@ -46,7 +48,7 @@ impl Application {
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let keys = nexus_web::auth::jwt_keys(common);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let state = AppState {
+        let state = Arc::new(Hub {
             authenticator: Authenticator {
                 keys,
                 pool: pool.clone(),
@@ -57,7 +59,7 @@ impl Application {
             presence: presence::Presence::new(redis.clone()),
             shutdown: shutdown_rx,
             settings: Arc::new(settings),
-        };
+        });
         let routes = Router::new()
             .route("/ws", get(ws::upgrade))
             .route("/ws/", get(ws::upgrade))

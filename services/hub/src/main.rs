@@ -1,5 +1,8 @@
 use nexus_hub::{Application, SERVICE, settings::HubSettings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = HubSettings::from_env()?;

@@ -9,6 +9,8 @@ pub struct HubMetrics {
     pub connections_total: IntCounter,
     pub messages_in: IntCounter,
     pub messages_out: IntCounterVec,
+    /// `messages_out{type="event"}`, resolved once: it is counted on every delivery.
+    pub events_out: IntCounter,
     pub delivery_seconds: Histogram,
     pub slow_consumers: IntCounter,
     pub auth_failures: IntCounter,
@@ -66,6 +68,7 @@ pub fn metrics() -> &'static HubMetrics {
             connections,
             connections_total,
             messages_in,
+            events_out: messages_out.with_label_values(&["event"]),
             messages_out,
             delivery_seconds,
             slow_consumers,

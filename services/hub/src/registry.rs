@@ -7,13 +7,16 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
-/// One event, serialised once, shared by every connection it goes to.
+/// One event, serialised once; connections' queues share it (`Arc<Outgoing>`: a queue
+/// slot is a pointer) and its frame (`Utf8Bytes` is reference-counted: no copy per
+/// connection).
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub offset: StreamId,
-    pub frame: Arc<str>,
+    pub frame: Utf8Bytes,
     /// When the event was created (for the delivery-latency metric).
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Instead of a frame: close the connection with this code and reason (the account
@@ -40,7 +43,7 @@ impl std::fmt::Display for StreamId {
 
 struct Connection {
     user_id: i64,
-    sender: mpsc::Sender<Outgoing>,
+    sender: mpsc::Sender<Arc<Outgoing>>,
 }
 
 #[derive(Default, Clone)]
@@ -58,7 +61,7 @@ struct Inner {
 
 impl Inner {
     /// Queues for one connection; `false` when it must be dropped (full or gone).
-    fn offer(&self, id: u64, event: &Outgoing) -> bool {
+    fn offer(&self, id: u64, event: &Arc<Outgoing>) -> bool {
         let Some(connection) = self.connections.get(&id) else {
             return false;
         };
@@ -87,7 +90,7 @@ impl Inner {
         });
     }
 
-    fn deliver(&mut self, ids: Vec<u64>, event: &Outgoing) {
+    fn deliver(&mut self, ids: Vec<u64>, event: &Arc<Outgoing>) {
         let dropped: Vec<u64> = ids
             .into_iter()
             .filter(|id| !self.offer(*id, event))
@@ -100,7 +103,7 @@ impl Inner {
 
 pub struct Registration {
     pub id: u64,
-    pub receiver: mpsc::Receiver<Outgoing>,
+    pub receiver: mpsc::Receiver<Arc<Outgoing>>,
 }
 
 impl Registry {
@@ -140,14 +143,14 @@ impl Registry {
     /// Queues an event for every connection of `user_id`. A connection whose queue is
     /// full is dropped from the registry: its receiver then ends, and its task closes
     /// the socket as a slow consumer.
-    pub fn send(&self, user_id: i64, event: &Outgoing) {
+    pub fn send(&self, user_id: i64, event: &Arc<Outgoing>) {
         let mut inner = self.inner.lock().expect("registry lock");
         let ids = inner.by_user.get(&user_id).cloned().unwrap_or_default();
         inner.deliver(ids, event);
     }
 
     /// Queues an event for every connection subscribed to `channel`.
-    pub fn send_to_channel(&self, channel: &str, event: &Outgoing) {
+    pub fn send_to_channel(&self, channel: &str, event: &Arc<Outgoing>) {
         let mut inner = self.inner.lock().expect("registry lock");
         let ids = inner.by_channel.get(channel).cloned().unwrap_or_default();
         inner.deliver(ids, event);
@@ -162,13 +165,13 @@ impl Registry {
 mod tests {
     use super::*;
 
-    fn event(n: u64) -> Outgoing {
-        Outgoing {
+    fn event(n: u64) -> Arc<Outgoing> {
+        Arc::new(Outgoing {
             close: None,
             offset: StreamId(n, 0),
-            frame: Arc::from("{}"),
+            frame: Utf8Bytes::from_static("{}"),
             created_at: None,
-        }
+        })
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct Addressed {
     pub channel: Option<String>,
     /// Ephemeral events (typing) are delivered live and never replayed.
     pub ephemeral: bool,
-    pub event: Outgoing,
+    pub event: Arc<Outgoing>,
 }
 
 /// Reads a stream entry (`[id, [field, value, …]]`) into an event for its recipients:
@@ -100,12 +100,12 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
             recipients,
             channel: subscribers_of,
             ephemeral: matches!(topic.as_str(), "typing" | "presence" | "account"),
-            event: Outgoing {
+            event: Arc::new(Outgoing {
                 close,
                 offset,
-                frame: Arc::from(frame.to_string()),
+                frame: frame.to_string().into(),
                 created_at,
-            },
+            }),
         })
     })();
     Some((offset, addressed))
@@ -203,7 +203,7 @@ pub async fn missed(
     user_id: i64,
     after: StreamId,
     limit: usize,
-) -> redis::RedisResult<(Vec<Outgoing>, bool)> {
+) -> redis::RedisResult<(Vec<Arc<Outgoing>>, bool)> {
     let key = redis.key(STREAM);
     let mut conn = redis.connection();
     let first: Value = redis::cmd("XRANGE")

@@ -1,7 +1,7 @@
 //! Access tokens: short-lived HS256 JWTs. Only HS256 is accepted (no `alg: none`, no
 //! algorithm confusion), and `exp`, `aud` and `type` are always checked.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
@@ -31,8 +31,12 @@ pub enum JwtError {
     Invalid,
 }
 
+/// Shared by every request and connection of a service: cloning it is a reference
+/// count, not a copy of the keys and of the validation rules' sets and strings.
 #[derive(Clone)]
-pub struct JwtKeys {
+pub struct JwtKeys(Arc<Keys>);
+
+struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -48,17 +52,17 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "sub", "aud", "iat"]);
         validation.leeway = 5;
         validation.validate_exp = true;
-        Self {
+        Self(Arc::new(Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             audience: audience.to_owned(),
             ttl,
-        }
+        }))
     }
 
     pub fn ttl(&self) -> Duration {
-        self.ttl
+        self.0.ttl
     }
 
     pub fn issue_access(&self, user_id: i64, role: Role) -> String {
@@ -68,8 +72,8 @@ impl JwtKeys {
             user_id,
             role,
             iat: now,
-            exp: now + self.ttl.as_secs() as i64,
-            aud: self.audience.clone(),
+            exp: now + self.0.ttl.as_secs() as i64,
+            aud: self.0.audience.clone(),
             token_type: ACCESS_TOKEN_TYPE.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
@@ -78,18 +82,17 @@ impl JwtKeys {
 
     /// Signs arbitrary claims; tests use it to forge wrong-type or expired tokens.
     pub fn sign<T: Serialize>(&self, claims: &T) -> String {
-        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        encode(&Header::new(Algorithm::HS256), claims, &self.0.encoding)
             .expect("HS256 signing with an in-memory key cannot fail")
     }
 
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, JwtError> {
-        let data =
-            decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|e| match e
-                .kind()
-            {
+        let data = decode::<AccessClaims>(token, &self.0.decoding, &self.0.validation).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
                 _ => JwtError::Invalid,
-            })?;
+            },
+        )?;
         let claims = data.claims;
         if claims.token_type != ACCESS_TOKEN_TYPE || claims.sub != claims.user_id.to_string() {
             return Err(JwtError::Invalid);

