@@ -10,9 +10,8 @@
 //! appending it to the stream) to its arrival here, on the same machine's clock.
 //!
 //! The tool shares the machine with the hub, so its own work per frame is kept small:
-//! a 4 KiB read buffer per socket (tungstenite's default of 128 KiB is zeroed on every
-//! read, which cost the tool more CPU than the hub spent writing), and only the two
-//! fields it needs are read from each frame.
+//! connections are opened with tokio-tungstenite, then one thread reads every socket's
+//! frames (`read_events`) and parses only the two fields it needs from each.
 
 use std::{
     collections::HashMap,
@@ -155,6 +154,116 @@ async fn xadd(
     Ok(())
 }
 
+/// Notes an event frame's latency, from its `createdAt` to `now`, under its id.
+fn record(arrivals: &Arrivals, text: &[u8], now: chrono::DateTime<chrono::Utc>) {
+    let Ok(frame) = serde_json::from_slice::<EventFrame>(text) else {
+        return;
+    };
+    let Ok(created) = frame
+        .data
+        .created_at
+        .parse::<chrono::DateTime<chrono::Utc>>()
+    else {
+        return;
+    };
+    let latency = (now - created).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+    let mut arrivals = arrivals.lock().expect("lock");
+    match arrivals.get_mut(frame.event_id) {
+        Some(latencies) => latencies.push(latency),
+        None => {
+            arrivals.insert(frame.event_id.to_owned(), vec![latency]);
+        }
+    }
+}
+
+/// Reads every connection's frames on one thread, until the process ends: text frames
+/// are timestamped as their bytes arrive and recorded, pings answered.
+///
+/// The tool shares the two cores with the hub, so every microsecond it spends per
+/// frame is taken from the hub and shows up in the latencies it reports. One thread
+/// polling all the sockets (mio, the event loop under tokio) reads each frame with one
+/// system call and no task to wake; a server's frames are unmasked and simple to read.
+fn read_events(sockets: Vec<std::net::TcpStream>, arrivals: &Arrivals) -> std::io::Result<()> {
+    use std::io::{ErrorKind, Read, Write};
+    let mut poll = mio::Poll::new()?;
+    let mut sockets: Vec<mio::net::TcpStream> = sockets
+        .into_iter()
+        .map(mio::net::TcpStream::from_std)
+        .collect();
+    for (token, socket) in sockets.iter_mut().enumerate() {
+        poll.registry()
+            .register(socket, mio::Token(token), mio::Interest::READABLE)?;
+    }
+    // What has arrived of each socket's next frame.
+    let mut pending: Vec<Vec<u8>> = vec![Vec::new(); sockets.len()];
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut events = mio::Events::with_capacity(1024);
+    loop {
+        if let Err(error) = poll.poll(&mut events, None) {
+            if error.kind() == ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        for event in &events {
+            let token = event.token().0;
+            let socket = &mut sockets[token];
+            // Edge-triggered: read until the socket is drained (a short read says so).
+            loop {
+                let read = match socket.read(&mut scratch) {
+                    Ok(0) => break,
+                    Ok(read) => read,
+                    Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                let now = chrono::Utc::now();
+                let bytes = &mut pending[token];
+                bytes.extend_from_slice(&scratch[..read]);
+                let mut start = 0;
+                while let Some((opcode, payload, length)) = server_frame(&bytes[start..]) {
+                    match opcode {
+                        0x1 => record(arrivals, &bytes[start..][payload], now),
+                        // An empty pong, masked (with a zero key) as clients' frames must be.
+                        0x9 => {
+                            let _ = socket.write_all(&[0x8A, 0x80, 0, 0, 0, 0]);
+                        }
+                        _ => {}
+                    }
+                    start += length;
+                }
+                bytes.drain(..start);
+                if read < scratch.len() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The first complete server frame in `bytes`: its opcode, where its payload lies and
+/// its whole length; `None` until all of it has arrived.
+fn server_frame(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>, usize)> {
+    let [first, second, ..] = *bytes else {
+        return None;
+    };
+    let (header, length) = match second & 0x7F {
+        126 => (
+            4,
+            usize::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?)),
+        ),
+        127 => (
+            10,
+            usize::try_from(u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?)).ok()?,
+        ),
+        short => (2, usize::from(short)),
+    };
+    (bytes.len() >= header + length).then_some((
+        first & 0x0F,
+        header..header + length,
+        header + length,
+    ))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -211,7 +320,9 @@ async fn main() -> anyhow::Result<()> {
     let arrivals: Arrivals = Arc::default();
     let channel = format!("course:{course}");
     let started = Instant::now();
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.connections);
+    let (ready_tx, mut ready_rx) =
+        tokio::sync::mpsc::channel::<std::net::TcpStream>(args.connections);
+    let address = args.hub.clone();
     // Connect in waves so the accept queue is not the thing being measured.
     for chunk in users.chunks(500) {
         for user in chunk {
@@ -221,12 +332,15 @@ async fn main() -> anyhow::Result<()> {
                 keys.issue_access(*user, Role::Student)
             );
             let channel = channel.clone();
-            let arrivals = arrivals.clone();
+            let address = address.clone();
             let ready = ready_tx.clone();
             tokio::spawn(async move {
+                let Ok(tcp) = tokio::net::TcpStream::connect(&address).await else {
+                    return;
+                };
                 let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
                 let Ok((mut socket, _)) =
-                    tokio_tungstenite::connect_async_with_config(url, Some(config), false).await
+                    tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await
                 else {
                     return;
                 };
@@ -238,44 +352,29 @@ async fn main() -> anyhow::Result<()> {
                             .into(),
                     ))
                     .await;
-                let _ = socket.next().await; // subscribed
-                let _ = ready.send(()).await;
-                while let Some(Ok(message)) = socket.next().await {
-                    if let Message::Text(text) = message {
-                        let now = chrono::Utc::now();
-                        let Ok(frame) = serde_json::from_str::<EventFrame>(&text) else {
-                            continue;
-                        };
-                        let Ok(created) = frame
-                            .data
-                            .created_at
-                            .parse::<chrono::DateTime<chrono::Utc>>()
-                        else {
-                            continue;
-                        };
-                        let latency =
-                            (now - created).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-                        let mut arrivals = arrivals.lock().expect("lock");
-                        match arrivals.get_mut(frame.event_id) {
-                            Some(latencies) => latencies.push(latency),
-                            None => {
-                                arrivals.insert(frame.event_id.to_owned(), vec![latency]);
-                            }
-                        }
-                    }
+                if !matches!(socket.next().await, Some(Ok(Message::Text(_)))) {
+                    return; // not subscribed
+                }
+                // Nothing else comes before the first event: the socket goes to the
+                // reader thread (`read_events`), which reads its frames from now on.
+                if let Ok(socket) = socket.into_inner().into_std() {
+                    let _ = ready.send(socket).await;
                 }
             });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(ready_tx);
-    let mut connected = 0;
-    while connected < args.connections {
+    let mut sockets = Vec::with_capacity(args.connections);
+    while sockets.len() < args.connections {
         match tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await {
-            Ok(Some(())) => connected += 1,
+            Ok(Some(socket)) => sockets.push(socket),
             _ => break,
         }
     }
+    let connected = sockets.len();
+    let reader_arrivals = arrivals.clone();
+    std::thread::spawn(move || read_events(sockets, &reader_arrivals));
     let connect_seconds = started.elapsed().as_secs_f64();
     println!(
         "connections held:        {connected} / {} (connected and subscribed in {connect_seconds:.1} s)",
