@@ -30,6 +30,10 @@ pub struct Hub {
     pub presence: presence::Presence,
     /// Flips to `true` when the process stops: connections close with 1012.
     pub shutdown: watch::Receiver<bool>,
+    /// Account checks at connection running at once. In a reconnection storm thousands
+    /// of connections wait for the database; each running check holds ~7 KB of query
+    /// state, a waiting one a few bytes. Twice the pool: the pool stays busy.
+    pub account_checks: tokio::sync::Semaphore,
 }
 
 pub struct Application {
@@ -58,6 +62,9 @@ impl Application {
             registry: Registry::default(),
             presence: presence::Presence::new(redis.clone()),
             shutdown: shutdown_rx,
+            account_checks: tokio::sync::Semaphore::new(
+                2 * common.database_max_connections.max(1) as usize,
+            ),
             settings: Arc::new(settings),
         });
         let routes = Router::new()

@@ -160,7 +160,10 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         let _ = socket.send(close(4401, "authentication required")).await;
         return;
     };
-    let authenticated = Box::pin(authenticate(&state.authenticator, &token)).await;
+    let authenticated = {
+        let _slot = state.account_checks.acquire().await;
+        Box::pin(authenticate(&state.authenticator, &token)).await
+    };
     drop(token);
     let (user, expires_at) = match authenticated {
         Ok(ok) => ok,
