@@ -7,12 +7,15 @@ use tracing_subscriber::{
     EnvFilter, Layer, filter::LevelFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
+/// What is logged when `RUST_LOG` is not set.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
+
 /// Installs the global tracing subscriber: JSON lines by default (what log shippers
 /// read), human-readable with `LOG_FORMAT=pretty`. Request bodies and headers are never
 /// logged, so secrets cannot leak through the logs.
 pub fn init_tracing(service: &'static str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let max_level = filter.max_level_hint();
     let pretty = std::env::var("LOG_FORMAT").is_ok_and(|f| f == "pretty");
     let registry = tracing_subscriber::registry()
@@ -145,8 +148,8 @@ mod tests {
     #[test]
     fn log_records_below_the_filter_stop_at_the_log_crate() {
         init_tracing("telemetry-test");
-        let filter = EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        let filter =
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
         assert_eq!(log::max_level(), log_level(filter.max_level_hint()));
         if filter.max_level_hint() < Some(LevelFilter::TRACE) {
             assert!(!log::log_enabled!(log::Level::Trace));
