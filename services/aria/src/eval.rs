@@ -83,12 +83,13 @@ fn titles(seed_dir: &Path) -> anyhow::Result<HashMap<String, String>> {
     Ok(titles)
 }
 
-/// The evaluation set's questions and levels.
+/// Reads an evaluation set file.
 fn load(path: &Path) -> anyhow::Result<EvalSet> {
     let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// The evaluation set's questions and levels.
 pub fn questions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let set = load(path)?;
     Ok(set

@@ -115,16 +115,6 @@ pub fn fuse(lists: &[(Vec<i64>, f32)], limit: usize) -> Vec<(i64, f32)> {
 }
 
 impl Retriever {
-    pub async fn search(
-        &self,
-        question: &str,
-        filter: Filter<'_>,
-        limit: usize,
-    ) -> sqlx::Result<Vec<Passage>> {
-        self.search_with(question, filter, limit, Method::Fused)
-            .await
-    }
-
     /// Whether dense retrieval is on (an embedding model is loaded).
     pub fn dense(&self) -> bool {
         self.embedder.is_some()
@@ -161,8 +151,8 @@ impl Retriever {
             .await
     }
 
-    /// [`Self::search`] with the question's vector computed beforehand (the caller
-    /// overlaps it with other work).
+    /// A fused search with the question's vector computed beforehand (the tutor
+    /// overlaps it with other work); [`Self::search_with`] computes it itself.
     pub async fn search_embedded(
         &self,
         question: &str,

@@ -307,6 +307,7 @@ async fn the_index_follows_publication_and_unpublication() {
         .execute(&aria.pool)
         .await
         .expect("publish");
+    aria.wait_indexed(course, 1).await;
     sqlx::query("update courses set is_published = false where id = $1")
         .bind(course)
         .execute(&aria.pool)
@@ -552,8 +553,7 @@ async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_section
     let name = model.model.clone();
     let aria = spawn_with(100, Some(model)).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
-    let course = aria.stacks_course(teacher).await;
-    aria.wait_indexed(course, 1).await;
+    aria.stacks_course(teacher).await;
     let (_, student) = aria.user(Role::Student).await;
     let (status, answer) = aria
         .chat(&student, json!({"message": "Qu'est-ce qu'une pile ?"}))
