@@ -16,6 +16,13 @@ use crate::{
     ratelimit::{Limit, RateLimiter},
 };
 
+/// Redis pub/sub channel (under the key prefix, `Redis::key`) on which the API announces
+/// that some of a user's tokens stopped being valid: logout, password reset, account
+/// disabled, role changed. The payload is the user id in decimal. Services that hold
+/// that user's sockets check each of them again (`Authenticator::authenticate`) and
+/// close those whose token no longer passes.
+pub const REVOKED_CHANNEL: &str = "auth:revoked";
+
 #[derive(Clone)]
 pub struct Authenticator {
     pub keys: JwtKeys,
