@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages, send_message))
         .routes(routes!(delete_message))
         .routes(routes!(mark_read))
+        .routes(routes!(review_conversation))
 }
 
 fn member(user: &CurrentUser) -> Member {
@@ -157,7 +158,8 @@ pub struct MessageList {
     pub messages: Vec<MessageView>,
 }
 
-/// A conversation's messages, newest first. Roles: its members, admins.
+/// A conversation's messages, newest first. Roles: its members (admins read other
+/// people's conversations only through the recorded review route).
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "chat",
     params(("id" = i64, Path, description = "Conversation id"), HistoryQuery),
     security(("bearer" = [])),
@@ -299,5 +301,51 @@ async fn mark_read(
     Ok(Json(Done {
         success: true,
         message: "Lu.".into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Why an admin reads this conversation (10 to 500 characters), kept in the record.
+    pub reason: String,
+}
+
+/// An admin reads a conversation they are not in (a report, a family's request): the
+/// last 200 messages, and a record of who read it, when and why. It does not make the
+/// admin a member. Roles: admin.
+#[utoipa::path(post, path = "/api/conversations/{id}/review", tag = "chat",
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ReviewRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MessageList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn review_conversation(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<ReviewRequest>,
+) -> ApiResult<Json<MessageList>> {
+    user.require(&[nexus_auth::Role::Admin])?;
+    let messages = nexus_chat::review(&state.pool, member(&user), id, &body.reason)
+        .await
+        .map_err(|e| match e {
+            ChatError::Invalid(message) => {
+                ApiError::invalid_fields(vec![("reason", message.into())])
+            }
+            other => chat_error(other),
+        })?;
+    tracing::info!(
+        admin = user.id,
+        conversation_id = id,
+        "conversation reviewed by an admin"
+    );
+    Ok(Json(MessageList {
+        success: true,
+        messages,
     }))
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chat;
 pub mod classes;
 pub mod cli;
+pub mod code_guard;
 pub mod courses;
 pub mod dashboard;
 pub mod mail;

@@ -1,16 +1,20 @@
 //! What a signed-in user does with their own account: edit the profile, and link
-//! families (a student hands a one-time pairing code to a parent).
+//! families (a student hands a one-time pairing code to a parent); either side, or an
+//! admin, can end a link.
 
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::{Role, tokens};
-use nexus_web::{ApiError, ErrorBody, Json, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult, net::ClientIp,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    auth::{MeResponse, accounts::is_class_level, me_response},
+    auth::{Done, MeResponse, accounts::is_class_level, me_response},
+    code_guard,
     state::AppState,
     users::get_existing_user,
     validate::{Validator, has_control},
@@ -22,6 +26,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_pairing_code))
         .routes(routes!(list_children, link_child))
         .routes(routes!(list_parents))
+        .routes(routes!(unlink_child))
+        .routes(routes!(unlink_parent))
+        .routes(routes!(admin_unlink))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -245,7 +252,8 @@ pub struct ChildLinked {
     pub child: LinkedPerson,
 }
 
-/// Follow a child with the pairing code they created. Roles: parent.
+/// Follow a child with the pairing code they created. Ten wrong codes per account or
+/// address in 15 minutes, then 429 until the window ends. Roles: parent.
 #[utoipa::path(post, path = "/api/me/children", tag = "me",
     request_body = LinkRequest,
     security(("bearer" = [])),
@@ -258,10 +266,12 @@ pub struct ChildLinked {
     ))]
 async fn link_child(
     user: CurrentUser,
+    ClientIp(ip): ClientIp,
     State(state): State<AppState>,
     Json(body): Json<LinkRequest>,
 ) -> ApiResult<(StatusCode, Json<ChildLinked>)> {
     user.require(&[Role::Parent])?;
+    code_guard::ensure_may_try(&state, user.id, ip).await?;
     let code = tokens::normalize_pairing_code(&body.code);
     let invalid = || {
         ApiError::bad_request(
@@ -269,20 +279,24 @@ async fn link_child(
             "Ce code de liaison est invalide ou a expiré.",
         )
     };
-    if code.len() != tokens::PAIRING_CODE_LENGTH {
-        return Err(invalid());
-    }
     let mut tx = state.pool.begin().await?;
-    let student_id: i64 = sqlx::query_scalar(
-        "update pairing_codes set used_at = now(), used_by = $2
-         where code_hash = $1 and used_at is null and expires_at > now()
-         returning student_id",
-    )
-    .bind(tokens::hash(&code))
-    .bind(user.id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(invalid)?;
+    let student_id: Option<i64> = if code.len() == tokens::PAIRING_CODE_LENGTH {
+        sqlx::query_scalar(
+            "update pairing_codes set used_at = now(), used_by = $2
+             where code_hash = $1 and used_at is null and expires_at > now()
+             returning student_id",
+        )
+        .bind(tokens::hash(&code))
+        .bind(user.id)
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        None
+    };
+    let Some(student_id) = student_id else {
+        code_guard::record_wrong_code(&state, user.id, ip).await;
+        return Err(invalid());
+    };
     let inserted = sqlx::query(
         "insert into parent_links (parent_id, student_id) values ($1, $2) on conflict do nothing",
     )
@@ -354,4 +368,82 @@ async fn list_parents(
         success: true,
         parents,
     }))
+}
+
+/// Ends a parent–child link; 404 when there is none.
+async fn unlink(
+    state: &AppState,
+    parent_id: i64,
+    student_id: i64,
+    by: i64,
+) -> ApiResult<Json<Done>> {
+    let removed = sqlx::query("delete from parent_links where parent_id = $1 and student_id = $2")
+        .bind(parent_id)
+        .bind(student_id)
+        .execute(&state.pool)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::not_found("Aucun lien familial ne correspond."));
+    }
+    tracing::info!(parent_id, student_id, by, "parent link removed");
+    Ok(Json(Done {
+        success: true,
+        message: "Le lien familial est supprimé.".into(),
+    }))
+}
+
+/// Stop following a child. Roles: parent.
+#[utoipa::path(delete, path = "/api/me/children/{studentId}", tag = "me",
+    params(("studentId" = i64, Path, description = "The child's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn unlink_child(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(student_id): Path<i64>,
+) -> ApiResult<Json<Done>> {
+    user.require(&[Role::Parent])?;
+    unlink(&state, user.id, student_id, user.id).await
+}
+
+/// Remove a parent who follows this student: a student decides which adults see their
+/// data. Roles: student.
+#[utoipa::path(delete, path = "/api/me/parents/{parentId}", tag = "me",
+    params(("parentId" = i64, Path, description = "The parent's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn unlink_parent(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(parent_id): Path<i64>,
+) -> ApiResult<Json<Done>> {
+    user.require(&[Role::Student])?;
+    unlink(&state, parent_id, user.id, user.id).await
+}
+
+/// Remove a parent–child link (a family that asks the school). Roles: admin.
+#[utoipa::path(delete, path = "/api/users/{studentId}/parents/{parentId}", tag = "users",
+    params(("studentId" = i64, Path, description = "The student's user id"),
+           ("parentId" = i64, Path, description = "The parent's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn admin_unlink(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path((student_id, parent_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Done>> {
+    user.require(&[Role::Admin])?;
+    unlink(&state, parent_id, student_id, user.id).await
 }

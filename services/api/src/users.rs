@@ -255,6 +255,9 @@ async fn set_user_status(
         account_event(&mut tx, id, "deactivated").await?;
     }
     tx.commit().await?;
+    if !body.is_active {
+        nexus_web::auth::announce_revocation(&state.redis, id).await;
+    }
     tracing::info!(
         admin = user.id,
         user_id = id,
@@ -327,6 +330,7 @@ async fn set_user_role(
         .await?;
     account_event(&mut tx, id, "role_changed").await?;
     tx.commit().await?;
+    nexus_web::auth::announce_revocation(&state.redis, id).await;
     tracing::info!(admin = user.id, user_id = id, role = %body.role, "role changed");
     Ok(Json(UserResponse {
         success: true,

@@ -24,6 +24,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
+use nexus_auth::AccessClaims;
 use nexus_web::{ApiError, Path, Query, auth::CurrentUser};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,12 +87,12 @@ fn error(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
-/// A valid token: the user and when the token expires (unix seconds).
+/// A valid token: the user and the token's claims (its expiry, its session).
 async fn authenticate(
     state: &AppState,
     socket: &mut WebSocket,
     token: Option<String>,
-) -> Result<(CurrentUser, i64), Message> {
+) -> Result<(CurrentUser, AccessClaims), Message> {
     let token = match token {
         Some(token) => token,
         None => {
@@ -110,15 +111,15 @@ async fn authenticate(
     let claims = auth
         .verify(&token)
         .map_err(|_| close(4401, "invalid or expired token"))?;
-    current_user(state, claims.user_id)
+    current_user(state, &claims)
         .await
-        .map(|user| (user, claims.exp))
+        .map(|user| (user, claims))
 }
 
 /// The user as the database knows them now: refused once disabled, or when their role
 /// may not use ARIA any more.
-async fn current_user(state: &AppState, user_id: i64) -> Result<CurrentUser, Message> {
-    match state.authenticator.load(user_id).await {
+async fn current_user(state: &AppState, claims: &AccessClaims) -> Result<CurrentUser, Message> {
+    match state.authenticator.load(claims).await {
         Ok(user) => tutor::ensure_may_chat(&user)
             .map(|()| user)
             .map_err(|_| close(4403, "ARIA is for students, teachers and admins")),
@@ -134,7 +135,7 @@ async fn connection(
     session_id: String,
     token: Option<String>,
 ) {
-    let (user, expires_at) = match authenticate(&state, &mut socket, token).await {
+    let (_, claims) = match authenticate(&state, &mut socket, token).await {
         Ok(authenticated) => authenticated,
         Err(frame) => {
             let _ = socket.send(frame).await;
@@ -156,13 +157,13 @@ async fn connection(
         let out = out.clone();
         tokio::spawn(async move {
             while let Some(content) = queued.recv().await {
-                answer(&state, &user, &session_id, content, &out).await;
+                answer(&state, &claims, &session_id, content, &out).await;
             }
         })
     };
     // The socket lives as long as its token: the client reconnects with a new one.
     let lifetime = Duration::from_secs(
-        u64::try_from(expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
+        u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0),
     );
     let expiry = tokio::time::sleep(lifetime);
     tokio::pin!(expiry);
@@ -213,13 +214,13 @@ async fn connection(
 
 async fn answer(
     state: &AppState,
-    user: &CurrentUser,
+    claims: &AccessClaims,
     session_id: &str,
     content: String,
     out: &mpsc::UnboundedSender<Message>,
 ) {
-    // Deactivation or a role change since the connection: no more answers.
-    let user = match current_user(state, user.id).await {
+    // Deactivation, a role change or a sign-out since the connection: no more answers.
+    let user = match current_user(state, claims).await {
         Ok(user) => user,
         Err(close) => {
             let _ = out.send(close);

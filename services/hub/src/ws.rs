@@ -81,7 +81,7 @@ async fn authenticate(auth: &Authenticator, token: &str) -> Result<(CurrentUser,
         .keys
         .verify_access(token)
         .map_err(|_| close(4401, "invalid or expired token"))?;
-    match auth.load(claims.user_id).await {
+    match auth.load(&claims).await {
         Ok(user) => Ok((user, claims.exp)),
         Err(error) if error.code == "account_disabled" => Err(close(4403, "account disabled")),
         Err(error) if error.status.is_server_error() => Err(close(1011, "try again later")),

@@ -21,6 +21,12 @@ pub struct AccessClaims {
     #[serde(rename = "type")]
     pub token_type: String,
     pub jti: String,
+    /// The sign-in session (the refresh-token family) this token belongs to: signing out
+    /// of it, or a password reset ending every session, invalidates the token at once.
+    /// Tokens minted outside a session (tests) have none and are checked only against the
+    /// account's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,6 +72,16 @@ impl JwtKeys {
     }
 
     pub fn issue_access(&self, user_id: i64, role: Role) -> String {
+        self.issue_session_access(user_id, role, None)
+    }
+
+    /// An access token of the sign-in session `sid` (the refresh-token family).
+    pub fn issue_session_access(
+        &self,
+        user_id: i64,
+        role: Role,
+        sid: Option<uuid::Uuid>,
+    ) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             sub: user_id.to_string(),
@@ -76,6 +92,7 @@ impl JwtKeys {
             aud: self.0.audience.clone(),
             token_type: ACCESS_TOKEN_TYPE.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid,
         };
         self.sign(&claims)
     }

@@ -89,7 +89,8 @@ pub async fn members(
     Ok(Some(members))
 }
 
-/// The members, if `user` is one of them (admins read every conversation).
+/// The members, if `user` is one of them. Admins are not members of other people's
+/// conversations: they read one only through `review`, which is recorded.
 pub async fn ensure_member(
     conn: &mut PgConnection,
     user: Member,
@@ -98,7 +99,7 @@ pub async fn ensure_member(
     let members = members(conn, conversation_id)
         .await?
         .ok_or(ChatError::NotFound)?;
-    if members.contains(&user.id) || user.role == Role::Admin {
+    if members.contains(&user.id) {
         Ok(members)
     } else {
         Err(ChatError::NotFound)
@@ -231,10 +232,6 @@ pub async fn send(
     }
     let mut tx = pool.begin().await?;
     let members = ensure_member(&mut tx, sender, conversation_id).await?;
-    if !members.contains(&sender.id) {
-        // Admins read every conversation but only write in their own.
-        return Err(ChatError::Forbidden);
-    }
     let inserted: Option<i64> = sqlx::query_scalar(
         "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, $4)
          on conflict (sender_id, client_message_id) do nothing returning id",
@@ -315,6 +312,43 @@ pub async fn history(
     .await?)
 }
 
+/// An admin reads a conversation they are not in (a report, a family's request): the
+/// reading is recorded with its reason in the same transaction, or it does not happen.
+/// The caller checks that `admin` is an admin.
+pub async fn review(
+    pool: &PgPool,
+    admin: Member,
+    conversation_id: i64,
+    reason: &str,
+) -> Result<Vec<MessageView>, ChatError> {
+    let reason = reason.trim();
+    if reason.chars().count() < 10 || reason.chars().count() > 500 || reason.contains('\0') {
+        return Err(ChatError::Invalid(
+            "Indiquez la raison de cette consultation (10 à 500 caractères).",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    members(&mut tx, conversation_id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    sqlx::query(
+        "insert into conversation_reviews (conversation_id, admin_id, reason) values ($1, $2, $3)",
+    )
+    .bind(conversation_id)
+    .bind(admin.id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    let messages = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{MESSAGE_VIEW} where m.conversation_id = $1 order by m.id desc limit 200"
+    )))
+    .bind(conversation_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(messages)
+}
+
 /// Moderation: the class's teacher (or an admin) deletes a message of a class
 /// conversation; its text is no longer shown, the deletion is sent to every member.
 pub async fn delete(
@@ -324,7 +358,12 @@ pub async fn delete(
     message_id: i64,
 ) -> Result<(), ChatError> {
     let mut tx = pool.begin().await?;
-    let members = ensure_member(&mut tx, moderator, conversation_id).await?;
+    let members = members(&mut tx, conversation_id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    if !members.contains(&moderator.id) && moderator.role != Role::Admin {
+        return Err(ChatError::NotFound);
+    }
     let teaches: bool = sqlx::query_scalar(
         "select exists(select 1 from conversations v join classes c on c.id = v.class_id where v.id = $1 and c.teacher_id = $2)",
     )
@@ -332,7 +371,12 @@ pub async fn delete(
     .bind(moderator.id)
     .fetch_one(&mut *tx)
     .await?;
-    if !teaches && moderator.role != Role::Admin {
+    let is_class: bool =
+        sqlx::query_scalar("select class_id is not null from conversations where id = $1")
+            .bind(conversation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !is_class || (!teaches && moderator.role != Role::Admin) {
         return Err(ChatError::Forbidden);
     }
     let deleted = sqlx::query(

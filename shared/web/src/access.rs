@@ -77,3 +77,57 @@ pub async fn ensure_class_owner(
         None => Err(ApiError::not_found("Classe introuvable.")),
     }
 }
+
+/// Like `ensure_class_owner`, for changes: an archived class is read-only (no new
+/// members, courses or assessments) until its teacher restores it.
+pub async fn ensure_class_writable(
+    executor: impl PgExecutor<'_>,
+    user: &CurrentUser,
+    class_id: i64,
+) -> ApiResult<()> {
+    user.require(&[Role::Teacher, Role::Admin])?;
+    let class: Option<(i64, bool)> =
+        sqlx::query_as("select teacher_id, archived_at is not null from classes where id = $1")
+            .bind(class_id)
+            .fetch_optional(executor)
+            .await?;
+    match class {
+        Some((owner, _)) if owner != user.id && user.role != Role::Admin => {
+            Err(ApiError::forbidden())
+        }
+        Some((_, true)) => Err(class_archived()),
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found("Classe introuvable.")),
+    }
+}
+
+pub fn class_archived() -> ApiError {
+    ApiError::conflict(
+        "class_archived",
+        "Cette classe est archivée : restaurez-la pour la modifier.",
+    )
+}
+
+/// May `user` see this class (its name, its courses)? Its teacher and admins, its
+/// students, their parents. `None` when the class does not exist.
+pub async fn sees_class(
+    executor: impl PgExecutor<'_>,
+    user: &CurrentUser,
+    class_id: i64,
+) -> sqlx::Result<Option<bool>> {
+    sqlx::query_scalar(
+        "select case $3
+            when 'admin' then true
+            when 'teacher' then c.teacher_id = $2
+            when 'student' then exists(select 1 from class_members m where m.class_id = c.id and m.student_id = $2)
+            else exists(select 1 from class_members m join parent_links l on l.student_id = m.student_id
+                        where m.class_id = c.id and l.parent_id = $2)
+         end
+         from classes c where c.id = $1",
+    )
+    .bind(class_id)
+    .bind(user.id)
+    .bind(user.role.as_str())
+    .fetch_optional(executor)
+    .await
+}

@@ -23,6 +23,21 @@ use crate::{
 /// close those whose token no longer passes.
 pub const REVOKED_CHANNEL: &str = "auth:revoked";
 
+/// Tells the services holding this user's sockets to check them again (after the change
+/// is committed). Best effort: while Redis is down the message is lost, and the services
+/// check every socket again once their subscription is back.
+pub async fn announce_revocation(redis: &crate::redis_conn::Redis, user_id: i64) {
+    let mut conn = redis.connection();
+    let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        .arg(redis.key(REVOKED_CHANNEL))
+        .arg(user_id.to_string())
+        .query_async(&mut conn)
+        .await;
+    if let Err(error) = sent {
+        tracing::warn!(user_id, %error, "could not announce a token revocation");
+    }
+}
+
 #[derive(Clone)]
 pub struct Authenticator {
     pub keys: JwtKeys,
@@ -71,7 +86,7 @@ impl Authenticator {
     /// Validates an access token and loads the caller.
     pub async fn authenticate(&self, token: &str) -> Result<CurrentUser, ApiError> {
         let claims = self.verify(token)?;
-        self.load(claims.user_id).await
+        self.load(&claims).await
     }
 
     pub fn verify(&self, token: &str) -> Result<nexus_auth::AccessClaims, ApiError> {
@@ -85,23 +100,44 @@ impl Authenticator {
         })
     }
 
-    /// The caller as the database knows them now: active, with their current role.
-    pub async fn load(&self, user_id: i64) -> Result<CurrentUser, ApiError> {
-        let row: Option<(String, bool)> =
-            sqlx::query_as("select role, is_active from users where id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let (role, active) = row.ok_or_else(|| {
+    /// The caller as the database knows them now: active, with their current role, and
+    /// still signed in to the session the token belongs to (signing out or a password
+    /// reset revokes the session's refresh-token family, and with it the access token).
+    pub async fn load(&self, claims: &nexus_auth::AccessClaims) -> Result<CurrentUser, ApiError> {
+        let row: Option<(String, bool, bool)> = sqlx::query_as(
+            "select u.role, u.is_active,
+                    $2::uuid is null or exists(select 1 from auth_tokens t
+                        where t.family_id = $2 and t.user_id = u.id and t.token_type = 'refresh'
+                          and t.revoked_at is null)
+             from users u where u.id = $1",
+        )
+        .bind(claims.user_id)
+        .bind(claims.sid)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (role, active, session_live) = row.ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "Jeton d'authentification invalide.")
         })?;
         if !active {
             return Err(account_disabled());
         }
+        if !session_live {
+            return Err(session_revoked());
+        }
         let role = Role::parse(&role)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role:?} in users")))?;
-        Ok(CurrentUser { id: user_id, role })
+        Ok(CurrentUser {
+            id: claims.user_id,
+            role,
+        })
     }
+}
+
+pub fn session_revoked() -> ApiError {
+    ApiError::unauthorized(
+        "session_revoked",
+        "Cette session a été fermée. Reconnectez-vous.",
+    )
 }
 
 pub fn account_disabled() -> ApiError {
@@ -136,7 +172,7 @@ where
                 None => Ok(()),
             }
         };
-        let (user, limit) = tokio::join!(auth.load(claims.user_id), limit);
+        let (user, limit) = tokio::join!(auth.load(&claims), limit);
         let user = user?;
         limit.map_err(ApiError::too_many_requests)?;
         Ok(user)

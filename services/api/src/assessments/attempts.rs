@@ -102,6 +102,8 @@ pub struct AttemptView {
 impl AttemptRow {
     fn view(&self, assessment: &AssessmentRow, staff: bool) -> AttemptView {
         let reveal = staff || (assessment.answers_released && self.status == "graded");
+        // Right or wrong per question is itself an answer: students see it with the
+        // corrections, once the teacher releases them (the total score they see at once).
         let results = if self.status == "in_progress" && !staff {
             Vec::new()
         } else {
@@ -112,7 +114,9 @@ impl AttemptRow {
                 .map(|q| QuestionResult {
                     question_id: q.id.clone(),
                     answer: self.answers.0.get(&q.id).cloned().unwrap_or(Value::Null),
-                    grade: self.breakdown.0.get(&q.id).cloned(),
+                    grade: reveal
+                        .then(|| self.breakdown.0.get(&q.id).cloned())
+                        .flatten(),
                     correct_answer: reveal.then(|| q.correct_answer()).filter(|a| !a.is_null()),
                     explanation: if reveal { q.explanation.clone() } else { None },
                 })
@@ -197,7 +201,7 @@ async fn start_attempt(
         let started = AttemptStarted {
             success: true,
             attempt: attempt.view(&assessment, false),
-            assessment: assessment.for_student(Some(&window)),
+            assessment: assessment.for_student(&window, user.id, true),
         };
         return Ok((StatusCode::OK, Json(started)));
     }
@@ -253,7 +257,7 @@ async fn start_attempt(
         Json(AttemptStarted {
             success: true,
             attempt: attempt.view(&assessment, false),
-            assessment: assessment.for_student(Some(&window)),
+            assessment: assessment.for_student(&window, user.id, true),
         }),
     ))
 }

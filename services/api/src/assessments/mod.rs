@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::questions::{Question, StudentQuestion, validate_questions};
 use crate::{
-    access::ensure_class_owner,
+    access::ensure_class_writable,
     auth::Done,
     notifications::{NewNotification, notify},
     state::AppState,
@@ -120,7 +120,9 @@ pub struct TeacherAssessment {
     pub publications: Vec<Publication>,
 }
 
-/// What a student sees before and during an attempt: no answers, no explanations.
+/// What a student sees before and during an attempt: no answers, no explanations; no
+/// questions before the window opens, nor after it closes unless the teacher released
+/// the answers (a student in the middle of an attempt keeps them).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StudentAssessment {
@@ -134,7 +136,19 @@ pub struct StudentAssessment {
     pub max_attempts: i32,
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
+    /// `upcoming` (not open yet), `open` or `closed`.
+    pub availability: Availability,
+    /// Whether `questions` holds the questions (see `availability`).
+    pub questions_visible: bool,
     pub questions: Vec<StudentQuestion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Upcoming,
+    Open,
+    Closed,
 }
 
 impl AssessmentRow {
@@ -143,7 +157,13 @@ impl AssessmentRow {
             .unwrap_or_else(|| self.questions.0.iter().map(|q| q.points).sum())
     }
 
-    pub fn for_student(&self, window: Option<&Window>) -> StudentAssessment {
+    /// The student's view; `questions_visible` is decided by the caller (`may_see_questions`).
+    pub fn for_student(
+        &self,
+        window: &Window,
+        student_id: i64,
+        questions_visible: bool,
+    ) -> StudentAssessment {
         StudentAssessment {
             id: self.id,
             title: self.title.clone(),
@@ -152,9 +172,29 @@ impl AssessmentRow {
             max_score: self.max_score(),
             time_limit_minutes: self.time_limit_minutes,
             max_attempts: self.max_attempts,
-            opens_at: window.map(|w| w.opens_at),
-            closes_at: window.and_then(|w| w.closes_at),
-            questions: self.questions.0.iter().map(Question::for_student).collect(),
+            opens_at: Some(window.opens_at),
+            closes_at: window.closes_at,
+            availability: window.availability(Utc::now()),
+            questions_visible,
+            questions: if questions_visible {
+                self.questions
+                    .0
+                    .iter()
+                    .map(|q| q.for_student(student_id))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Outside an attempt, a student sees the questions while the window is open, and
+    /// after it closes only if the teacher released the answers.
+    pub fn may_see_questions(&self, window: &Window) -> bool {
+        match window.availability(Utc::now()) {
+            Availability::Upcoming => false,
+            Availability::Open => true,
+            Availability::Closed => self.answers_released,
         }
     }
 
@@ -189,6 +229,18 @@ impl AssessmentRow {
 pub struct Window {
     pub opens_at: DateTime<Utc>,
     pub closes_at: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    pub fn availability(&self, now: DateTime<Utc>) -> Availability {
+        if now < self.opens_at {
+            Availability::Upcoming
+        } else if self.closes_at.is_some_and(|c| c <= now) {
+            Availability::Closed
+        } else {
+            Availability::Open
+        }
+    }
 }
 
 pub async fn student_window(
@@ -474,7 +526,16 @@ async fn get_assessment(
         let window = student_window(&state.pool, id, user.id)
             .await?
             .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))?;
-        AssessmentView::Student(row.for_student(Some(&window)))
+        let in_attempt: bool = sqlx::query_scalar(
+            "select exists(select 1 from assessment_results
+                           where assessment_id = $1 and student_id = $2 and status = 'in_progress')",
+        )
+        .bind(id)
+        .bind(user.id)
+        .fetch_one(&state.pool)
+        .await?;
+        let visible = in_attempt || row.may_see_questions(&window);
+        AssessmentView::Student(row.for_student(&window, user.id, visible))
     } else {
         return Err(ApiError::not_found("Évaluation introuvable."));
     };
@@ -651,7 +712,7 @@ async fn publish_assessment(
     Json(body): Json<PublishRequest>,
 ) -> ApiResult<Json<AssessmentSaved>> {
     let row = load_managed(&state.pool, &user, id).await?;
-    ensure_class_owner(&state.pool, &user, body.class_id).await?;
+    ensure_class_writable(&state.pool, &user, body.class_id).await?;
     let opens_at = body.opens_at.unwrap_or_else(Utc::now);
     Validator::new()
         .check(
@@ -719,7 +780,7 @@ async fn unpublish_assessment(
     Path((id, class_id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Done>> {
     load_managed(&state.pool, &user, id).await?;
-    ensure_class_owner(&state.pool, &user, class_id).await?;
+    ensure_class_writable(&state.pool, &user, class_id).await?;
     let mut tx = state.pool.begin().await?;
     let removed =
         sqlx::query("delete from assessment_classes where assessment_id = $1 and class_id = $2")

@@ -118,9 +118,11 @@ impl QuestionKind {
 }
 
 impl Question {
-    /// What a student sees. Ordering items are shuffled by a permutation that depends on
-    /// the question only, so a reload shows the same order.
-    pub fn for_student(&self) -> StudentQuestion {
+    /// What a student sees. Ordering items are shuffled uniformly (the right order is as
+    /// likely as any other, so the order shown says nothing about the answer) by a
+    /// permutation drawn from the question and the student, so a reload shows the same
+    /// order and two students usually see different ones.
+    pub fn for_student(&self, student_id: i64) -> StudentQuestion {
         let mut view = StudentQuestion {
             id: self.id.clone(),
             kind: self.kind.name(),
@@ -136,7 +138,9 @@ impl Question {
             | QuestionKind::MultipleChoice { options, .. } => {
                 view.options = Some(options.clone());
             }
-            QuestionKind::Ordering { items } => view.items = Some(shuffled(items, &self.id)),
+            QuestionKind::Ordering { items } => {
+                view.items = Some(shuffled(items, &format!("{}/{student_id}", self.id)));
+            }
             QuestionKind::Code { language, starter } => {
                 view.language = Some(language.clone());
                 view.starter = starter.clone();
@@ -164,21 +168,22 @@ impl Question {
     }
 }
 
-/// A deterministic shuffle (FNV-1a seeded) that never returns the correct order when
-/// there are at least two items.
+/// A deterministic Fisher–Yates shuffle seeded by `seed` (SHA-256, so nearby seeds give
+/// unrelated permutations). Every order, the correct one included, is equally likely:
+/// an order that is never shown would give the answer away (with two items, the
+/// reverse of what is shown).
 fn shuffled(items: &[OrderItem], seed: &str) -> Vec<OrderItem> {
-    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(seed.as_bytes());
+    let mut state = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) | 1;
     let mut out = items.to_vec();
     for i in (1..out.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    if out.len() >= 2 && out.iter().zip(items).all(|(a, b)| a.id == b.id) {
-        out.rotate_left(1);
+        // xorshift64*: uniform enough for a handful of items.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let draw = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        out.swap(i, (draw % (i as u64 + 1)) as usize);
     }
     out
 }
@@ -521,17 +526,55 @@ mod tests {
         let order = q(
             json!({"type": "ordering", "explanation": "secret", "items": [{"id": "a", "text": "1"}, {"id": "b", "text": "2"}, {"id": "c", "text": "3"}]}),
         );
-        let view = serde_json::to_value(order.for_student()).expect("json");
-        let ids: Vec<&str> = view["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["id"].as_str().expect("id"))
-            .collect();
-        assert_ne!(ids, ["a", "b", "c"]);
+        let view = serde_json::to_value(order.for_student(7)).expect("json");
+        assert_eq!(view["items"].as_array().expect("items").len(), 3);
         assert!(view.get("explanation").is_none());
+        // A reload shows the same order.
+        assert_eq!(
+            serde_json::to_value(order.for_student(7)).expect("json"),
+            view
+        );
         let single = q(json!({"type": "single_choice", "options": ["a", "b"], "correct": 1}));
-        let view = serde_json::to_value(single.for_student()).expect("json");
+        let view = serde_json::to_value(single.for_student(7)).expect("json");
         assert!(view.get("correct").is_none());
+    }
+
+    /// Audit finding 10: with two items the order shown was always the wrong one, so the
+    /// answer was the other order. Over many students each order must come up about
+    /// half the time.
+    #[test]
+    fn audit_10_ordering_questions_are_shuffled_fairly() {
+        let pair = q(
+            json!({"type": "ordering", "items": [{"id": "a", "text": "1"}, {"id": "b", "text": "2"}]}),
+        );
+        let correct_first = (0..1000)
+            .filter(|student| {
+                let view = serde_json::to_value(pair.for_student(*student)).expect("json");
+                view["items"][0]["id"] == "a"
+            })
+            .count();
+        assert!(
+            (400..=600).contains(&correct_first),
+            "the correct order was shown {correct_first} times in 1000"
+        );
+        let three = q(
+            json!({"type": "ordering", "items": [{"id": "a", "text": "1"}, {"id": "b", "text": "2"}, {"id": "c", "text": "3"}]}),
+        );
+        let mut seen = std::collections::HashMap::new();
+        for student in 0..6000 {
+            let view = serde_json::to_value(three.for_student(student)).expect("json");
+            let order: String = view["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["id"].as_str().expect("id"))
+                .collect();
+            *seen.entry(order).or_insert(0) += 1;
+        }
+        assert_eq!(seen.len(), 6, "every order must be possible: {seen:?}");
+        assert!(
+            seen.values().all(|n| (800..=1200).contains(n)),
+            "orders not uniform: {seen:?}"
+        );
     }
 }

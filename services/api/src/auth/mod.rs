@@ -4,13 +4,16 @@
 pub mod accounts;
 pub mod tokens;
 
+use std::time::Duration;
+
 use axum::{extract::State, http::StatusCode};
 use nexus_auth::{Role, password};
 use nexus_web::{
     ApiError, ErrorBody, Json,
-    auth::{CurrentUser, account_disabled},
+    auth::{CurrentUser, account_disabled, announce_revocation},
     error::ApiResult,
     net::ClientIp,
+    ratelimit::Limit,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -128,6 +131,14 @@ struct Credentials {
     is_active: bool,
 }
 
+/// Failed logins on one account, from every address, after which each attempt on it
+/// waits `ACCOUNT_SLOWDOWN` first: a distributed guesser is slowed, the owner still gets in.
+const ACCOUNT_FAILURES_BEFORE_SLOWDOWN: Limit = Limit::new(30, Duration::from_secs(900));
+const ACCOUNT_SLOWDOWN: Duration = Duration::from_secs(1);
+
+/// Reset mails one address can be sent per hour.
+const RESET_MAILS_PER_ACCOUNT: Limit = Limit::new(3, Duration::from_secs(3600));
+
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized(
         "invalid_credentials",
@@ -160,11 +171,27 @@ async fn login(
     if email.len() > 254 || body.password.chars().count() > password::MAX_LENGTH {
         return Err(invalid_credentials());
     }
+    // Failed logins lock an account out only from the address that failed: someone who
+    // knows a child's email cannot lock the child out from home. Failures from everywhere
+    // slow every attempt on the account down instead (see docs/SECURITY.md).
+    let pair = format!("{email}|{ip}");
     state
         .limiter
-        .check("login_failures", &email, limits.login_failures)
+        .check("login_failures", &pair, limits.login_failures)
         .await
         .map_err(ApiError::too_many_requests)?;
+    if state
+        .limiter
+        .check(
+            "login_failures_account",
+            &email,
+            ACCOUNT_FAILURES_BEFORE_SLOWDOWN,
+        )
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(ACCOUNT_SLOWDOWN).await;
+    }
     let account: Option<Credentials> = sqlx::query_as(
         "select id, email, first_name, last_name, role, password_hash, is_active
          from users where lower(email) = $1",
@@ -183,7 +210,15 @@ async fn login(
             // The failure counts even when it pushes past the limit: the next attempt is refused.
             let _ = state
                 .limiter
-                .hit("login_failures", &email, limits.login_failures)
+                .hit("login_failures", &pair, limits.login_failures)
+                .await;
+            let _ = state
+                .limiter
+                .hit(
+                    "login_failures_account",
+                    &email,
+                    ACCOUNT_FAILURES_BEFORE_SLOWDOWN,
+                )
                 .await;
             return Err(invalid_credentials());
         }
@@ -191,14 +226,15 @@ async fn login(
     if !account.is_active {
         return Err(account_disabled());
     }
-    state.limiter.reset("login_failures", &email).await;
+    state.limiter.reset("login_failures", &pair).await;
     let role = Role::parse(&account.role)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role")))?;
     let mut tx = state.pool.begin().await?;
+    let session = Uuid::new_v4();
     let refresh_token = tokens::issue_refresh(
         &mut *tx,
         account.id,
-        Uuid::new_v4(),
+        session,
         state.settings.refresh_token_ttl,
     )
     .await?;
@@ -210,7 +246,9 @@ async fn login(
     tracing::info!(user_id = account.id, "login");
     Ok(Json(LoginResponse {
         success: true,
-        access_token: state.jwt.issue_access(account.id, role),
+        access_token: state
+            .jwt
+            .issue_session_access(account.id, role, Some(session)),
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl().as_secs(),
@@ -274,6 +312,7 @@ async fn refresh(
     if stored.used_at.is_some() {
         let revoked = tokens::revoke_family(&mut *tx, family).await?;
         tx.commit().await?;
+        announce_revocation(&state.redis, stored.user_id).await;
         tracing::warn!(user_id = stored.user_id, %family, revoked, "refresh token reused: family revoked");
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
@@ -304,7 +343,9 @@ async fn refresh(
     tx.commit().await?;
     Ok(Json(TokenPair {
         success: true,
-        access_token: state.jwt.issue_access(stored.user_id, role),
+        access_token: state
+            .jwt
+            .issue_session_access(stored.user_id, role, Some(family)),
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl().as_secs(),
@@ -332,13 +373,13 @@ async fn logout(
 ) -> ApiResult<Json<Done>> {
     if body.refresh_token.len() <= 256 {
         let mut tx = state.pool.begin().await?;
-        if let Some(family) = tokens::find_for_update(&mut tx, &body.refresh_token, "refresh")
-            .await?
-            .and_then(|t| t.family_id)
-        {
+        let stored = tokens::find_for_update(&mut tx, &body.refresh_token, "refresh").await?;
+        if let Some((user_id, family)) = stored.and_then(|t| Some((t.user_id, t.family_id?))) {
             tokens::revoke_family(&mut *tx, family).await?;
+            tx.commit().await?;
+            // The session's access tokens stop working now; its open sockets close.
+            announce_revocation(&state.redis, user_id).await;
         }
-        tx.commit().await?;
     }
     Ok(Json(Done {
         success: true,
@@ -422,6 +463,13 @@ async fn request_password_reset(
         .await
         .map_err(ApiError::too_many_requests)?;
     let email = normalize_email(&body.email);
+    // Per address as typed, whether or not an account has it (so the answer tells
+    // nothing): a mailbox cannot be flooded with reset mails.
+    state
+        .limiter
+        .hit("reset_account", &email, RESET_MAILS_PER_ACCOUNT)
+        .await
+        .map_err(ApiError::too_many_requests)?;
     if crate::validate::is_email(&email) {
         tokio::spawn(async move {
             if let Err(error) = send_reset_mail(&state, &email).await {
@@ -530,7 +578,8 @@ async fn confirm_password_reset(
     tokens::mark_used(&mut *tx, stored.id).await?;
     let ended = tokens::revoke_all_refresh(&mut *tx, stored.user_id).await?;
     tx.commit().await?;
-    state.limiter.reset("login_failures", &email).await;
+    announce_revocation(&state.redis, stored.user_id).await;
+    state.limiter.reset("login_failures_account", &email).await;
     tracing::info!(
         user_id = stored.user_id,
         sessions_ended = ended,

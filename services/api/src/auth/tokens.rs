@@ -90,12 +90,17 @@ pub async fn revoke_all_refresh(executor: impl PgExecutor<'_>, user_id: i64) -> 
     .map(|r| r.rows_affected())
 }
 
-/// A new single-use reset token; earlier unused ones of the user stop working.
+/// A new single-use reset token; earlier unused ones of the user stop working. Requests
+/// that overlap are serialised on the user's row, so only one token is ever live.
 pub async fn issue_reset(
     conn: &mut PgConnection,
     user_id: i64,
     ttl: Duration,
 ) -> sqlx::Result<String> {
+    sqlx::query("select 1 from users where id = $1 for update")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "update auth_tokens set revoked_at = now()
          where user_id = $1 and token_type = 'reset' and used_at is null and revoked_at is null",

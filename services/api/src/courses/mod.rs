@@ -20,7 +20,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::content::CourseContent;
 use crate::{
-    access::ensure_class_owner,
+    access::ensure_class_writable,
     auth::{Done, accounts::is_class_level},
     notifications::{NewNotification, notify},
     state::AppState,
@@ -68,7 +68,7 @@ pub struct CourseFilter {
     /// Full-text search in French: accents and plurals do not matter.
     #[param(max_length = 200)]
     pub q: Option<String>,
-    /// Only courses assigned to this class.
+    /// Only courses assigned to this class (one the caller may see, else 404).
     pub class_id: Option<i64>,
     /// Teachers: only the courses they wrote.
     pub mine: Option<bool>,
@@ -94,6 +94,12 @@ async fn list_courses(
     Query(filter): Query<CourseFilter>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<CourseList>> {
+    // A class's courses are listed only to who may see the class.
+    if let Some(class_id) = filter.class_id
+        && nexus_web::access::sees_class(&state.pool, &user, class_id).await? != Some(true)
+    {
+        return Err(ApiError::not_found("Classe introuvable."));
+    }
     let q = filter
         .q
         .as_deref()
@@ -612,7 +618,7 @@ async fn assign_course(
     Json(body): Json<AssignRequest>,
 ) -> ApiResult<(StatusCode, Json<Done>)> {
     let course = ensure_author(&state.pool, &user, id).await?;
-    ensure_class_owner(&state.pool, &user, body.class_id).await?;
+    ensure_class_writable(&state.pool, &user, body.class_id).await?;
     let mut tx = state.pool.begin().await?;
     let inserted = sqlx::query(
         "insert into course_classes (course_id, class_id) values ($1, $2) on conflict do nothing",
@@ -654,7 +660,7 @@ async fn unassign_course(
     State(state): State<AppState>,
     Path((id, class_id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Done>> {
-    ensure_class_owner(&state.pool, &user, class_id).await?;
+    ensure_class_writable(&state.pool, &user, class_id).await?;
     let removed = sqlx::query("delete from course_classes where course_id = $1 and class_id = $2")
         .bind(id)
         .bind(class_id)

@@ -87,8 +87,16 @@ async fn a_student_takes_a_quiz_of_every_type_and_objective_questions_are_graded
     // single 1 + multi 1 (one of two right picks) + tf 1 + short 1 + num 1 + order 1 = 6
     assert_eq!(result["score"], json!(6.0));
     assert_eq!(result["maxScore"], json!(10.0));
+    // Right or wrong per question: the teacher sees it at once, the student once the
+    // answers are released (security::audit_10_…).
+    let as_teacher = app
+        .get(
+            &format!("/api/attempts/{attempt}"),
+            Some(&school.teacher.token),
+        )
+        .await;
     let grade_of = |id: &str| {
-        result["results"]
+        as_teacher.body["attempt"]["results"]
             .as_array()
             .expect("results")
             .iter()

@@ -376,6 +376,7 @@ fn claims(user_id: i64, role: Role) -> AccessClaims {
         aud: "nexus-reussite".into(),
         token_type: "access".into(),
         jti: "test".into(),
+        sid: None,
     }
 }
 

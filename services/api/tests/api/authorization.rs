@@ -12,8 +12,10 @@ use crate::{
     helpers::{PASSWORD, TestApp, TestUser, spawn_app},
 };
 
-/// Expected statuses for: anonymous, student, parent, teacher, admin.
-type Expect = [u16; 5];
+/// Expected statuses for: anonymous, student, parent, the school's teacher (who teaches
+/// the class, wrote the course and the assessment), another teacher (of another class),
+/// admin. This table is the documentation of who may do what (docs/SECURITY.md).
+type Expect = [u16; 6];
 
 struct Case {
     method: Method,
@@ -45,351 +47,415 @@ fn cases() -> Vec<Case> {
             Some(
                 json!({"role": "parent", "password": PASSWORD, "firstName": "P", "lastName": "Q", "email": "{unique_email}"}),
             ),
-            [201; 5],
+            [201; 6],
         ),
         case(
             M::POST,
             "/api/auth/login",
-            Some(json!({"email": "nobody@lycee.fr", "password": "Wrong-Password-1"})),
-            [401; 5],
+            Some(json!({"email": "{unique_email}", "password": "Wrong-Password-1"})),
+            [401; 6],
         ),
         case(
             M::POST,
             "/api/auth/refresh",
             Some(json!({"refreshToken": "unknown"})),
-            [401; 5],
+            [401; 6],
         ),
         case(
             M::POST,
             "/api/auth/logout",
             Some(json!({"refreshToken": "unknown"})),
-            [200; 5],
+            [200; 6],
         ),
         case(
             M::POST,
             "/api/auth/password-reset/request",
-            Some(json!({"email": "nobody@lycee.fr"})),
-            [202; 5],
+            Some(json!({"email": "{unique_email}"})),
+            [202; 6],
         ),
         case(
             M::POST,
             "/api/auth/password-reset/confirm",
             Some(json!({"token": "unknown", "newPassword": "Girafe-Violette-42"})),
-            [400; 5],
+            [400; 6],
         ),
         // Any signed-in user.
-        case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200]),
+        case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
         case(
             M::PATCH,
             "/api/me",
             Some(json!({})),
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         case(
             M::GET,
             "/api/notifications",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         case(
             M::POST,
             "/api/notifications/read-all",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         case(
             M::POST,
             "/api/notifications/{own_notification}/read",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
-        case(M::GET, "/api/classes", None, [401, 200, 200, 200, 200]),
-        case(M::GET, "/api/courses", None, [401, 200, 200, 200, 200]),
+        case(M::GET, "/api/classes", None, [401, 200, 200, 200, 200, 200]),
+        case(M::GET, "/api/courses", None, [401, 200, 200, 200, 200, 200]),
         case(
             M::GET,
             "/api/courses/{course}",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         // Students only.
         case(
             M::POST,
             "/api/me/pairing-code",
             None,
-            [401, 201, 403, 403, 403],
+            [401, 201, 403, 403, 403, 403],
         ),
-        case(M::GET, "/api/me/parents", None, [401, 200, 403, 403, 403]),
+        case(
+            M::GET,
+            "/api/me/parents",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
         case(
             M::POST,
             "/api/classes/join",
             Some(json!({"code": "{other_class_code}"})),
-            [401, 200, 403, 403, 403],
+            [401, 200, 403, 403, 403, 403],
         ),
         case(
             M::PUT,
             "/api/courses/{course}/progress",
             Some(json!({"progressPercentage": 40})),
-            [401, 200, 403, 403, 403],
+            [401, 200, 403, 403, 403, 403],
         ),
         case(
             M::POST,
             "/api/assessments/{fresh_open_assessment}/attempts",
             None,
-            [401, 201, 403, 403, 403],
+            [401, 201, 403, 403, 403, 403],
         ),
         case(
             M::POST,
             "/api/attempts/{in_progress_attempt}/submit",
             Some(json!({"answers": {"q1": 1}})),
-            [401, 200, 403, 403, 403],
+            [401, 200, 403, 403, 403, 403],
         ),
         case(
             M::GET,
             "/api/dashboard/student",
             None,
-            [401, 200, 403, 403, 403],
+            [401, 200, 403, 403, 403, 403],
         ),
         // Parents only.
-        case(M::GET, "/api/me/children", None, [401, 403, 200, 403, 403]),
+        case(
+            M::GET,
+            "/api/me/children",
+            None,
+            [401, 403, 200, 403, 403, 403],
+        ),
         case(
             M::POST,
             "/api/me/children",
             Some(json!({"code": "ZZZZZZZZ"})),
-            [401, 403, 400, 403, 403],
+            [401, 403, 400, 403, 403, 403],
         ),
         case(
             M::GET,
             "/api/dashboard/parent",
             None,
-            [401, 403, 200, 403, 403],
+            [401, 403, 200, 403, 403, 403],
         ),
         // Relations: the student, their parent, their teacher, admins.
         case(
             M::GET,
             "/api/classes/{class}",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 404, 200],
         ),
         case(
             M::GET,
             "/api/students/{student}/progress",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 404, 200],
         ),
         case(
             M::GET,
             "/api/attempts/{attempt}",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 404, 200],
         ),
         case(
             M::GET,
             "/api/assessments/{assessment}",
             None,
-            [401, 200, 404, 200, 200],
+            [401, 200, 404, 200, 404, 200],
         ),
-        case(M::GET, "/api/assessments", None, [401, 200, 403, 200, 200]),
+        case(
+            M::GET,
+            "/api/assessments",
+            None,
+            [401, 200, 403, 200, 200, 200],
+        ),
         // The class's teacher and admins.
         case(
             M::GET,
             "/api/dashboard/teacher",
             None,
-            [401, 403, 403, 200, 403],
+            [401, 403, 403, 200, 200, 403],
         ),
         case(
             M::POST,
             "/api/classes",
             Some(json!({"name": "1re NSI", "level": "premiere", "schoolYear": "2026-2027"})),
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 201, 201, 201],
         ),
         case(
             M::PATCH,
             "/api/classes/{class}",
             Some(json!({"name": "Terminale NSI B"})),
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 200, 403, 200],
         ),
         case(
             M::POST,
             "/api/classes/{class}/students",
             Some(json!({"email": "{fresh_student_email}"})),
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 202, 403, 202],
         ),
         case(
             M::DELETE,
             "/api/classes/{class}/students/{fresh_member}",
             None,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 200, 403, 200],
         ),
         case(
             M::GET,
             "/api/classes/{class}/progress",
             None,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 200, 403, 200],
         ),
         case(
             M::POST,
             "/api/courses",
             Some(fixtures::course_body("Nouveau cours")),
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 201, 201, 201],
         ),
         case(
             M::PUT,
             "/api/courses/{fresh_course}",
             Some(fixtures::course_body("Cours modifié")),
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::DELETE,
             "/api/courses/{fresh_course}",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/courses/{fresh_course}/publish",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/courses/{fresh_course}/unpublish",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/courses/{fresh_course}/classes",
             Some(json!({"classId": "{class_id_number}"})),
-            [401, 404, 404, 201, 201],
+            [401, 404, 404, 201, 404, 201],
         ),
         case(
             M::DELETE,
             "/api/courses/{assigned_course}/classes/{class}",
             None,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 200, 403, 200],
         ),
         case(
             M::POST,
             "/api/assessments",
             Some(new_assessment.clone()),
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 201, 201, 201],
         ),
         case(
             M::PUT,
             "/api/assessments/{fresh_assessment}",
             Some(new_assessment),
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::PATCH,
             "/api/assessments/{fresh_assessment}",
             Some(json!({"answersReleased": true})),
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::DELETE,
             "/api/assessments/{fresh_assessment}",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/assessments/{fresh_assessment}/publish",
             Some(json!({"classId": "{class_id_number}"})),
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::DELETE,
             "/api/assessments/{fresh_open_assessment}/classes/{class}",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::GET,
             "/api/assessments/{assessment}/attempts",
             None,
-            [401, 404, 404, 200, 200],
+            [401, 404, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/attempts/{submitted_attempt}/grade",
             Some(json!({"questions": {}})),
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 200, 404, 200],
         ),
         // Admins only.
-        case(M::GET, "/api/users", None, [401, 403, 403, 403, 200]),
+        case(M::GET, "/api/users", None, [401, 403, 403, 403, 403, 200]),
         case(
             M::POST,
             "/api/users",
             Some(new_staff),
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 403, 201],
         ),
         case(
             M::GET,
             "/api/users/{target}",
             None,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         case(
             M::PATCH,
             "/api/users/{target}/status",
             Some(json!({"isActive": true})),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         case(
             M::PATCH,
             "/api/users/{target}/role",
             Some(json!({"role": "parent"})),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         case(
             M::GET,
             "/api/dashboard/admin",
             None,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         // Chat: members of the conversation; who may talk to whom.
         case(
             M::GET,
             "/api/conversations",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         case(
             M::POST,
             "/api/conversations",
             Some(json!({"userId": "{teacher_id_number}"})),
-            [401, 200, 200, 403, 200],
+            [401, 200, 200, 403, 403, 200],
         ),
         case(
             M::GET,
             "/api/classes/{class}/conversation",
             None,
-            [401, 200, 404, 200, 200],
+            [401, 200, 404, 200, 404, 200],
         ),
         case(
             M::GET,
             "/api/conversations/{class_conversation}/messages",
             None,
-            [401, 200, 404, 200, 200],
+            [401, 200, 404, 200, 404, 404],
         ),
         case(
             M::POST,
             "/api/conversations/{class_conversation}/messages",
             Some(json!({"clientMessageId": "{unique_email}", "body": "Bonjour"})),
-            [401, 201, 404, 201, 403],
+            [401, 201, 404, 201, 404, 404],
         ),
         case(
             M::DELETE,
             "/api/conversations/{class_conversation}/messages/{fresh_message}",
             None,
-            [401, 403, 404, 200, 200],
+            [401, 403, 404, 200, 404, 200],
         ),
         case(
             M::POST,
             "/api/conversations/{class_conversation}/read",
             Some(json!({"messageId": "{fresh_message_number}"})),
-            [401, 200, 404, 200, 200],
+            [401, 200, 404, 200, 404, 404],
+        ),
+        // The audit of 2026-12-02 (docs/SECURITY.md).
+        case(
+            M::POST,
+            "/api/conversations/{class_conversation}/review",
+            Some(json!({"reason": "Signalement d'une famille"})),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        case(
+            M::DELETE,
+            "/api/classes/{class}/invitations/{fresh_invitation}",
+            None,
+            [401, 403, 403, 200, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/api/me/class-invitations",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/api/me/class-invitations/{own_invitation}/accept",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/api/me/class-invitations/{own_invitation}/decline",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        case(
+            M::DELETE,
+            "/api/me/children/{own_child}",
+            None,
+            [401, 403, 200, 403, 403, 403],
+        ),
+        case(
+            M::DELETE,
+            "/api/me/parents/{own_parent}",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        case(
+            M::DELETE,
+            "/api/users/{linked_student}/parents/{linked_parent}",
+            None,
+            [401, 403, 403, 403, 403, 200],
         ),
     ]
 }
@@ -398,6 +464,9 @@ fn cases() -> Vec<Case> {
 /// so that a call that changes or deletes it leaves the next caller's case intact.
 struct World {
     school: School,
+    other_teacher: TestUser,
+    /// The parent of the last `linked_student`, for the `linked_parent` that follows it.
+    last_link: std::sync::Mutex<Option<i64>>,
     target: TestUser,
     other_class_codes: std::sync::Mutex<Vec<String>>,
     assessment: i64,
@@ -416,8 +485,12 @@ impl World {
         )
         .await;
         let attempt = fixtures::attempt_of(app, assessment, school.student.id, "graded").await;
+        let other_teacher = app.user(Role::Teacher).await;
+        fixtures::class_of(app, other_teacher.id).await;
         World {
             school,
+            other_teacher,
+            last_link: Default::default(),
             target,
             other_class_codes: Default::default(),
             assessment,
@@ -454,6 +527,20 @@ impl World {
         }
         out.push_str(rest);
         out
+    }
+
+    /// A parent–child link; a caller of another role simply gets a 403 on its use.
+    async fn link(&self, app: &TestApp, parent: i64, child: i64) {
+        sqlx::query(
+            "insert into parent_links (parent_id, student_id) select $1, $2
+             where exists(select 1 from users where id = $1 and role = 'parent')
+               and exists(select 1 from users where id = $2 and role = 'student')",
+        )
+        .bind(parent)
+        .bind(child)
+        .execute(&app.pool)
+        .await
+        .expect("link");
     }
 
     async fn class_conversation(&self, app: &TestApp) -> i64 {
@@ -508,6 +595,61 @@ impl World {
                 code
             }
             "fresh_student_email" => app.user(Role::Student).await.email,
+            "fresh_invitation" => sqlx::query_scalar::<_, i64>(
+                "insert into class_invitations (class_id, email) values ($1, $2) returning id",
+            )
+            .bind(s.class_id)
+            .bind(format!("i-{}@lycee.fr", uuid::Uuid::new_v4().simple()))
+            .fetch_one(&app.pool)
+            .await
+            .expect("invitation")
+            .to_string(),
+            // An invitation to a new class, addressed to the caller (or to the school's
+            // student, for callers who are not students).
+            "own_invitation" => {
+                let email = match caller {
+                    Some(user) => user.email.clone(),
+                    None => s.student.email.clone(),
+                };
+                let (class, _) = fixtures::class_of(app, teacher).await;
+                sqlx::query_scalar::<_, i64>(
+                    "insert into class_invitations (class_id, email) values ($1, $2) returning id",
+                )
+                .bind(class)
+                .bind(email)
+                .fetch_one(&app.pool)
+                .await
+                .expect("invitation")
+                .to_string()
+            }
+            // A fresh student linked to the caller as parent (or to the school's parent).
+            "own_child" => {
+                let child = app.user(Role::Student).await;
+                let parent = caller.map_or(s.parent.id, |c| c.id);
+                self.link(app, parent, child.id).await;
+                child.id.to_string()
+            }
+            // A fresh parent linked to the caller as child (or to the school's student).
+            "own_parent" => {
+                let parent = app.user(Role::Parent).await;
+                let child = caller.map_or(s.student.id, |c| c.id);
+                self.link(app, parent.id, child).await;
+                parent.id.to_string()
+            }
+            "linked_student" => {
+                let parent = app.user(Role::Parent).await;
+                let child = app.user(Role::Student).await;
+                self.link(app, parent.id, child.id).await;
+                *self.last_link.lock().expect("lock") = Some(parent.id);
+                child.id.to_string()
+            }
+            "linked_parent" => self
+                .last_link
+                .lock()
+                .expect("lock")
+                .take()
+                .expect("linked_student comes first")
+                .to_string(),
             "fresh_member" => {
                 let student = app.user(Role::Student).await;
                 fixtures::add_member(app, s.class_id, student.id).await;
@@ -547,6 +689,7 @@ async fn every_endpoint_answers_every_role_as_documented() {
         ("student", Some(&world.school.student)),
         ("parent", Some(&world.school.parent)),
         ("teacher", Some(&world.school.teacher)),
+        ("other teacher", Some(&world.other_teacher)),
         ("admin", Some(&world.school.admin)),
     ];
     let mut failures = Vec::new();

@@ -71,19 +71,20 @@ async fn a_teacher_creates_a_class_students_join_with_the_code_and_the_roster_sh
 }
 
 #[tokio::test]
-async fn a_teacher_adds_and_removes_students_and_archives_the_class() {
+async fn a_teacher_invites_and_removes_students_and_archives_the_class() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let newcomer = app.user(Role::Student).await;
     let path = format!("/api/classes/{}", school.class_id);
-    let added = app
+    let invited = app
         .post(
             &format!("{path}/students"),
             Some(&school.teacher.token),
             json!({"email": newcomer.email}),
         )
         .await;
-    assert_eq!(added.status, StatusCode::CREATED);
+    assert_eq!(invited.status, StatusCode::ACCEPTED, "{}", invited.body);
+    // A parent's address gets the same answer (and no invitation they could use).
     let not_a_student = app
         .post(
             &format!("{path}/students"),
@@ -91,7 +92,22 @@ async fn a_teacher_adds_and_removes_students_and_archives_the_class() {
             json!({"email": school.parent.email}),
         )
         .await;
-    assert_eq!(not_a_student.status, StatusCode::NOT_FOUND);
+    assert_eq!(not_a_student.status, StatusCode::ACCEPTED);
+    assert_eq!(not_a_student.body, invited.body);
+    let invitations = app
+        .get("/api/me/class-invitations", Some(&newcomer.token))
+        .await;
+    let invitation = invitations.body["invitations"][0]["id"]
+        .as_i64()
+        .expect("invitation");
+    let accepted = app
+        .post(
+            &format!("/api/me/class-invitations/{invitation}/accept"),
+            Some(&newcomer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let removed = app
         .request(
             Method::DELETE,

@@ -17,6 +17,7 @@ mod notifications;
 mod password_reset;
 mod progress;
 mod rate_limits;
+mod security;
 mod seed;
 mod service;
 mod users;

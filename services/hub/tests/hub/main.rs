@@ -254,6 +254,7 @@ fn token_expiring_in(hub: &Hub, user: i64, seconds: i64) -> (String, i64) {
         aud: hub.settings.common.jwt_audience.clone(),
         token_type: "access".into(),
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: None,
     };
     (hub.keys().sign(&claims), claims.exp)
 }
@@ -309,6 +310,7 @@ async fn bad_tokens_silence_and_foreign_origins_are_refused() {
         aud: "nexus-reussite".into(),
         token_type: "access".into(),
         jti: "x".into(),
+        sid: None,
     };
     let mut expired = hub
         .connect(&format!("?token={}", hub.keys().sign(&expired_claims)))
