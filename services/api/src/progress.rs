@@ -4,7 +4,7 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
-use nexus_web::{ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use nexus_web::{ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -117,8 +117,27 @@ async fn record_progress(
     v.finish()?;
     let spent = body.time_spent_seconds.unwrap_or(0);
     let mut tx = state.pool.begin().await?;
+    // The course may be deleted meanwhile: hold it (a deletion waits for this update,
+    // then removes it with the course) or answer 404, never a foreign-key error.
+    let still_there: Option<i32> =
+        sqlx::query_scalar("select 1 from courses where id = $1 for key share")
+            .bind(course_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if still_there.is_none() {
+        return Err(ApiError::not_found("Cours introuvable."));
+    }
     sqlx::query(
         "insert into student_progress (student_id, course_id) values ($1, $2) on conflict (student_id, course_id) do nothing",
+    )
+    .bind(user.id)
+    .bind(course_id)
+    .execute(&mut *tx)
+    .await?;
+    // One update of a student's progress in a course at a time: the percentage is
+    // computed from the sections stored, and two completions at once must both count.
+    sqlx::query(
+        "select 1 from student_progress where student_id = $1 and course_id = $2 for update",
     )
     .bind(user.id)
     .bind(course_id)
@@ -172,14 +191,15 @@ async fn record_progress(
     .bind(spent)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    // Read back inside the transaction: once it commits the course may be deleted.
     let progress = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{PROGRESS_VIEW} where p.student_id = $1 and p.course_id = $2"
     )))
     .bind(user.id)
     .bind(course_id)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Json(ProgressResponse {
         success: true,
         progress,

@@ -232,8 +232,16 @@ pub async fn send(
     }
     let mut tx = pool.begin().await?;
     let members = ensure_member(&mut tx, sender, conversation_id).await?;
+    // One message of a conversation at a time: ids, `createdAt` (the clock when the lock
+    // is held, not when the transaction began) and the delivery events then follow the
+    // same order, which is the order every member sees.
+    sqlx::query("select 1 from conversations where id = $1 for update")
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
     let inserted: Option<i64> = sqlx::query_scalar(
-        "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, $4)
+        "insert into messages (conversation_id, sender_id, client_message_id, body, created_at)
+         values ($1, $2, $3, $4, clock_timestamp())
          on conflict (sender_id, client_message_id) do nothing returning id",
     )
     .bind(conversation_id)

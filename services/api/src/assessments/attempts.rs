@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AssessmentRow, StudentAssessment, load, load_managed,
+    AssessmentRow, FOR_SHARE, StudentAssessment, load, load_locked, load_managed,
     questions::{GradeStatus, Question, QuestionGrade, answer_shape_ok, grade, round2},
     student_window,
 };
@@ -178,7 +178,6 @@ async fn start_attempt(
     Path(id): Path<i64>,
 ) -> ApiResult<(StatusCode, Json<AttemptStarted>)> {
     user.require(&[Role::Student])?;
-    let assessment = load(&state.pool, id).await?;
     let window = student_window(&state.pool, id, user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))?;
@@ -189,6 +188,9 @@ async fn start_attempt(
         .bind(i32::try_from(user.id % i64::from(i32::MAX)).unwrap_or_default())
         .execute(&mut *tx)
         .await?;
+    // The version the student is shown is the version they are graded against: an edit
+    // or a deletion waits for this attempt, then sees it and is refused (or came first).
+    let assessment = load_locked(&mut *tx, id, FOR_SHARE).await?;
     let existing: Option<AttemptRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {ATTEMPT_COLUMNS} from assessment_results where assessment_id = $1 and student_id = $2 and status = 'in_progress'"
     )))

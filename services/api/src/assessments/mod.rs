@@ -64,8 +64,24 @@ pub const ASSESSMENT_COLUMNS: &str = "a.id, a.course_id, a.title, a.type, a.desc
     a.help_mode, a.is_published, a.created_by, a.created_at";
 
 pub async fn load(executor: impl sqlx::PgExecutor<'_>, id: i64) -> ApiResult<AssessmentRow> {
+    load_locked(executor, id, "").await
+}
+
+/// How a transaction holds an assessment's row while it decides on it.
+pub const FOR_SHARE: &str = " for share";
+pub const FOR_UPDATE: &str = " for update";
+
+/// `load`, taking a row lock until the transaction ends: starting an attempt holds the
+/// row `FOR_SHARE`, so an edit or a deletion (`FOR_UPDATE`, then the attempts check)
+/// either happens entirely before the attempt (which then sees the new version, or no
+/// assessment) or sees the attempt and is refused. Never the mix of both.
+pub async fn load_locked(
+    executor: impl sqlx::PgExecutor<'_>,
+    id: i64,
+    lock: &'static str,
+) -> ApiResult<AssessmentRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {ASSESSMENT_COLUMNS} from assessments a where a.id = $1"
+        "select {ASSESSMENT_COLUMNS} from assessments a where a.id = $1{lock}"
     )))
     .bind(id)
     .fetch_optional(executor)
@@ -545,11 +561,28 @@ async fn get_assessment(
     }))
 }
 
-async fn has_attempts(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+async fn has_attempts(executor: impl sqlx::PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists(select 1 from assessment_results where assessment_id = $1)")
         .bind(id)
-        .fetch_one(pool)
+        .fetch_one(executor)
         .await
+}
+
+/// The author's (or an admin's) assessment, its row locked for a change, provided no
+/// student has started it: the check and the change are one transaction.
+async fn lock_unstarted(
+    tx: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+) -> ApiResult<AssessmentRow> {
+    let row = load_locked(&mut *tx, id, FOR_UPDATE).await?;
+    if !row.managed_by(user) {
+        return Err(ApiError::not_found("Évaluation introuvable."));
+    }
+    if has_attempts(&mut *tx, id).await? {
+        return Err(locked_by_attempts());
+    }
+    Ok(row)
 }
 
 fn locked_by_attempts() -> ApiError {
@@ -579,9 +612,8 @@ async fn replace_assessment(
 ) -> ApiResult<Json<AssessmentSaved>> {
     load_managed(&state.pool, &user, id).await?;
     body.validate(&state.pool, &user).await?;
-    if has_attempts(&state.pool, id).await? {
-        return Err(locked_by_attempts());
-    }
+    let mut tx = state.pool.begin().await?;
+    lock_unstarted(&mut tx, &user, id).await?;
     sqlx::query(
         "update assessments set course_id = $2, title = $3, type = $4, description = $5, questions = $6, max_score = $7,
             time_limit_minutes = $8, max_attempts = coalesce($9, max_attempts), late_policy = coalesce($10, late_policy),
@@ -599,8 +631,9 @@ async fn replace_assessment(
     .bind(body.max_attempts)
     .bind(body.late_policy.as_deref())
     .bind(body.help_mode.as_deref())
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Json(saved(&state.pool, id).await?))
 }
 
@@ -669,14 +702,13 @@ async fn delete_assessment(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Done>> {
-    load_managed(&state.pool, &user, id).await?;
-    if has_attempts(&state.pool, id).await? {
-        return Err(locked_by_attempts());
-    }
+    let mut tx = state.pool.begin().await?;
+    lock_unstarted(&mut tx, &user, id).await?;
     sqlx::query("delete from assessments where id = $1")
         .bind(id)
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(Json(Done {
         success: true,
         message: "Évaluation supprimée.".into(),

@@ -548,12 +548,18 @@ async fn publish_course(
             )]));
         }
         let mut tx = state.pool.begin().await?;
-        sqlx::query("update courses set is_published = true, published_at = now() where id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        notify_course_available(&mut tx, id, &existing.title, None).await?;
-        course_event(&mut tx, id, "published").await?;
+        // Only the request that flips the state notifies: ten publishes at once make one
+        // notification per student, not ten (the row lock serialises them).
+        let flipped = sqlx::query(
+            "update courses set is_published = true, published_at = now() where id = $1 and not is_published",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if flipped.rows_affected() == 1 {
+            notify_course_available(&mut tx, id, &existing.title, None).await?;
+            course_event(&mut tx, id, "published").await?;
+        }
         tx.commit().await?;
     }
     Ok(Json(CourseSaved {
@@ -580,11 +586,14 @@ async fn unpublish_course(
     let existing = ensure_author(&state.pool, &user, id).await?;
     if existing.is_published {
         let mut tx = state.pool.begin().await?;
-        sqlx::query("update courses set is_published = false where id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        course_event(&mut tx, id, "unpublished").await?;
+        let flipped =
+            sqlx::query("update courses set is_published = false where id = $1 and is_published")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if flipped.rows_affected() == 1 {
+            course_event(&mut tx, id, "unpublished").await?;
+        }
         tx.commit().await?;
     }
     Ok(Json(CourseSaved {

@@ -7,6 +7,7 @@ mod auth;
 mod authorization;
 mod chat;
 mod classes;
+mod concurrency;
 mod courses;
 mod dashboards;
 mod fixtures;
