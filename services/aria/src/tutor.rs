@@ -132,9 +132,16 @@ pub async fn ask(
     };
     let model = state.settings.model.as_ref();
     // Budgets are the students' (teachers' and admins' use is counted, not capped).
-    if model.is_some() && user.role == Role::Student {
-        budget::ensure_within(pool, &state.settings.budget, user.id).await?;
-    }
+    // What the answer may cost is reserved now, atomically, and settled with its
+    // real count when the answer is stored; released if anything fails meanwhile.
+    let mut reservation = match model {
+        Some(model) if user.role == Role::Student => {
+            let tokens =
+                budget::reservation(model.max_tokens, state.settings.history_tokens, message);
+            Some(budget::reserve(pool, &state.settings.budget, user.id, tokens).await?)
+        }
+        _ => None,
+    };
     // The question is stored before anything else can fail (one transaction: one
     // wait for the disk).
     let mut tx = pool.begin().await?;
@@ -364,6 +371,9 @@ pub async fn ask(
         completion_tokens,
     )
     .await?;
+    if let Some(reservation) = &mut reservation {
+        reservation.settle(&mut tx).await?;
+    }
     tx.commit().await?;
     metadata["messageId"] = json!(message_id);
     metrics().requests.with_label_values(&[policy]).inc();
