@@ -22,6 +22,8 @@ pub struct Aria {
     pub address: String,
     pub pool: sqlx::PgPool,
     pub keys: JwtKeys,
+    /// This instance's Redis key prefix.
+    pub redis_prefix: String,
 }
 
 pub async fn spawn(limit: u64) -> Aria {
@@ -52,6 +54,7 @@ pub async fn spawn_configured(
     settings.sync_interval = Duration::from_millis(200);
     settings.model = model;
     configure(&mut settings);
+    let redis_prefix = settings.common.redis_key_prefix.clone();
     let c = &settings.common;
     let keys = JwtKeys::new(
         c.jwt_secret.expose_secret().as_bytes(),
@@ -65,6 +68,7 @@ pub async fn spawn_configured(
         address,
         pool,
         keys,
+        redis_prefix,
     }
 }
 

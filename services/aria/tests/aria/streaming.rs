@@ -400,3 +400,169 @@ async fn the_circuit_breaker_stops_calling_a_model_that_keeps_failing() {
         "after 2 failures in a row the model is not called any more"
     );
 }
+
+/// A provider that writes a very long answer (`pieces` of 1,000 characters) as fast as
+/// it is read, and says when it has written all of it.
+async fn flooding_model(pieces: usize) -> (String, tokio::sync::oneshot::Receiver<()>) {
+    let (written, all_written) = tokio::sync::oneshot::channel();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Some(written)));
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let written = written.clone();
+            async move {
+                let piece = format!(
+                    "data: {}\n\n",
+                    json!({"choices": [{"delta": {"content": "pile ".repeat(200)}}]})
+                );
+                let body = futures::stream::iter(0..=pieces).map(move |n| {
+                    if n == pieces {
+                        if let Some(written) = written.lock().expect("lock").take() {
+                            let _ = written.send(());
+                        }
+                        return Ok::<_, std::convert::Infallible>("data: [DONE]\n\n".to_owned());
+                    }
+                    Ok(piece.clone())
+                });
+                (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(body),
+                )
+            }
+        }),
+    );
+    (crate::stand_in(app).await, all_written)
+}
+
+#[tokio::test]
+async fn audit_12_a_client_that_does_not_read_is_disconnected_with_4008() {
+    let (url, all_written) = flooding_model(8000).await;
+    let aria = spawn_configured(
+        100,
+        Some(model_at(url, "gpt-test", Duration::from_secs(30))),
+        |s| s.ws_send_queue = 8,
+    )
+    .await;
+    let (_, token) = aria.user(Role::Student).await;
+    // A client with a small receive buffer, that reads nothing while ARIA writes.
+    let address = aria.address.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(8 * 1024).expect("buffer");
+    let stream = tcp
+        .connect(address.parse().expect("address"))
+        .await
+        .expect("connect");
+    let url = format!("ws://{address}/ws/aria/slow-reader-01?token={token}");
+    let (mut socket, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .expect("upgrade");
+    socket
+        .send(Message::Text(
+            json!({"type": "user_message", "content": "Qu'est-ce qu'une pile ?"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("send");
+    tokio::time::timeout(Duration::from_secs(60), all_written)
+        .await
+        .expect("the whole answer written in time")
+        .expect("written");
+
+    // The client reads at last: what was in flight, then the close frame.
+    let mut chunks = 0;
+    let close = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame or the close in time");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).expect("json");
+                assert_ne!(
+                    frame["type"],
+                    json!("ai_response"),
+                    "the slow client was buffered"
+                );
+                chunks += 1;
+            }
+            Some(Ok(Message::Close(close))) => break close.expect("a close code"),
+            Some(Ok(_)) => {}
+            other => panic!("no close frame after {chunks} frames: {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 4008, "{close:?}");
+    assert_eq!(close.reason.as_str(), "slow consumer");
+    assert!(chunks < 8000, "{chunks} frames: the queue was not bounded");
+}
+
+/// Publishes on the revocation channel once ARIA listens to it.
+async fn announce_revocation(aria: &Aria, user_id: i64) {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let mut redis = redis::Client::open(url)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let channel = format!("{}{}", aria.redis_prefix, nexus_web::auth::REVOKED_CHANNEL);
+    // ARIA subscribes as it starts; until then a message would be lost (and the
+    // check that follows each subscription would do the job instead).
+    for _ in 0..100 {
+        let (_, subscribers): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async::<(String, i64)>(&mut redis)
+            .await
+            .expect("numsub");
+        if subscribers > 0 {
+            let received: i64 = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(user_id.to_string())
+                .query_async(&mut redis)
+                .await
+                .expect("publish");
+            assert!(received > 0);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ARIA never subscribed to {channel}");
+}
+
+#[tokio::test]
+async fn audit_11_a_revocation_closes_the_user_s_websockets_at_once() {
+    let aria = spawn(100).await;
+    let (student, token) = aria.user(Role::Student).await;
+    let (_, other) = aria.user(Role::Student).await;
+    let mut sockets = Vec::new();
+    for (token, session) in [
+        (&token, "revoked-01"),
+        (&token, "revoked-02"),
+        (&other, "kept-0001"),
+    ] {
+        let mut socket = connect(&aria, session, Some(token)).await;
+        assert_eq!(next(&mut socket).await["type"], json!("connected"));
+        sockets.push(socket);
+    }
+    let mut kept = sockets.pop().expect("other");
+
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(student)
+        .execute(&aria.pool)
+        .await
+        .expect("disable");
+    announce_revocation(&aria, student).await;
+
+    for socket in &mut sockets {
+        let closed = tokio::time::timeout(Duration::from_secs(5), next(socket))
+            .await
+            .expect("closed promptly");
+        assert_eq!(
+            closed,
+            json!({"closed": 4403}),
+            "disabled: do not reconnect"
+        );
+    }
+    // Other users' sockets are untouched.
+    send(&mut kept, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut kept).await, json!({"type": "pong"}));
+}
