@@ -566,3 +566,120 @@ async fn audit_11_a_revocation_closes_the_user_s_websockets_at_once() {
     send(&mut kept, json!({"type": "ping"})).await;
     assert_eq!(next(&mut kept).await, json!({"type": "pong"}));
 }
+
+/// A TCP proxy in front of the real Redis that a test can cut, as if Redis went away
+/// and came back. Its URL is `REDIS_URL` with the proxy's address.
+struct RedisProxy {
+    url: String,
+    down: tokio::sync::watch::Sender<bool>,
+}
+
+async fn redis_proxy() -> RedisProxy {
+    let real = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let (scheme, rest) = real.split_once("://").expect("a redis URL");
+    let (credentials, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let (target, path) = rest.split_once('/').map_or((rest, ""), |(t, p)| (t, p));
+    let target = target.to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let at = if credentials.is_empty() {
+        String::new()
+    } else {
+        format!("{credentials}@")
+    };
+    let url = format!("{scheme}://{at}{address}/{path}");
+    let (down, watching) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let mut watching = watching.clone();
+            if *watching.borrow() {
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = watching.wait_for(|down| *down) => {}
+                }
+            });
+        }
+    });
+    RedisProxy { url, down }
+}
+
+async fn subscribers(redis: &mut redis::aio::MultiplexedConnection, channel: &str) -> i64 {
+    let (_, subscribers): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(redis)
+        .await
+        .expect("numsub");
+    subscribers
+}
+
+/// Polls `PUBSUB NUMSUB` (every 50 ms, 10 s at most) until `done` holds.
+async fn wait_subscribers(
+    redis: &mut redis::aio::MultiplexedConnection,
+    channel: &str,
+    done: impl Fn(i64) -> bool,
+) {
+    for _ in 0..200 {
+        if done(subscribers(redis, channel).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the subscribers of {channel} never reached the expected count");
+}
+
+#[tokio::test]
+async fn audit_11_after_redis_comes_back_every_socket_is_checked_again() {
+    let proxy = redis_proxy().await;
+    let proxied = proxy.url.clone();
+    let aria = spawn_configured(100, None, move |s| {
+        s.common.redis_url = nexus_config::ConnectionUrl::new(proxied);
+    })
+    .await;
+    let (student, token) = aria.user(Role::Student).await;
+    let mut socket = connect(&aria, "revoked-meanwhile-01", Some(&token)).await;
+    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    let mut redis = redis::Client::open(std::env::var("REDIS_URL").expect("REDIS_URL"))
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let channel = format!("{}{}", aria.redis_prefix, nexus_web::auth::REVOKED_CHANNEL);
+    wait_subscribers(&mut redis, &channel, |n| n > 0).await;
+
+    // Redis goes away for ARIA; the revocation announced meanwhile reaches nobody.
+    proxy.down.send_replace(true);
+    wait_subscribers(&mut redis, &channel, |n| n == 0).await;
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(student)
+        .execute(&aria.pool)
+        .await
+        .expect("disable");
+    let received: i64 = redis::cmd("PUBLISH")
+        .arg(&channel)
+        .arg(student.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("publish");
+    assert_eq!(received, 0, "the announcement is lost");
+
+    // Redis is back: ARIA subscribes again and checks every socket it holds.
+    proxy.down.send_replace(false);
+    let closed = tokio::time::timeout(Duration::from_secs(15), next(&mut socket))
+        .await
+        .expect("closed once Redis is back");
+    assert_eq!(closed, json!({"closed": 4403}));
+    assert!(
+        subscribers(&mut redis, &channel).await > 0,
+        "subscribed again"
+    );
+}
