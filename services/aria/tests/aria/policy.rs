@@ -257,6 +257,7 @@ fn shape(answer: &serde_json::Value) -> serde_json::Value {
         "modelMs",
         "firstTokenMs",
         "messageId",
+        "replyTo",
     ] {
         answer["metadata"][volatile] = json!(null);
     }
