@@ -313,6 +313,9 @@ async fn connection(
         }
     }
     drop(registration);
+    // The connection ends once the writer is done (its close frame sent), not when the
+    // answers still being prepared are stored.
+    drop(stream);
     // The client left: questions already received are still answered and stored.
     drop(questions);
     let _ = worker.await;
