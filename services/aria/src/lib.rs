@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod policy;
 pub mod qdrant;
 pub mod retrieval;
+pub mod revocation;
 pub mod sessions;
 pub mod tutor;
 pub mod vectors;
@@ -68,6 +69,9 @@ pub struct AriaSettings {
     pub min_coverage: f32,
     /// The dense side's weight in the rank fusion (the lexical side's is 1).
     pub dense_weight: f32,
+    /// Frames queued for one websocket client; a client that lets more pile up is too
+    /// slow and is disconnected (4008).
+    pub ws_send_queue: usize,
 }
 
 impl AriaSettings {
@@ -106,6 +110,7 @@ impl AriaSettings {
             min_similarity: parse_var("ARIA_DENSE_MIN_SIMILARITY", 0.45)?,
             dense_weight: parse_var("ARIA_DENSE_WEIGHT", 0.5)?,
             min_coverage: parse_var("ARIA_LEXICAL_MIN_COVERAGE", 0.15)?,
+            ws_send_queue: parse_var("ARIA_WS_SEND_QUEUE", 256)?,
         })
     }
 }
@@ -236,6 +241,8 @@ pub struct AppState {
     pub settings: Arc<AriaSettings>,
     pub breaker: Arc<model::Breaker>,
     pub retriever: retrieval::Retriever,
+    /// The open websockets, checked again when their user's tokens are revoked.
+    pub sockets: revocation::Sockets,
 }
 
 impl axum::extract::FromRef<AppState> for Authenticator {
@@ -247,6 +254,8 @@ impl axum::extract::FromRef<AppState> for Authenticator {
 pub struct Application {
     service: Service,
     state: AppState,
+    /// Where the API announces revoked tokens (`REVOKED_CHANNEL` under the prefix).
+    revocations: String,
 }
 
 impl Application {
@@ -276,7 +285,9 @@ impl Application {
                 settings.breaker_cooldown,
             )),
             settings: Arc::new(settings),
+            sockets: revocation::Sockets::default(),
         };
+        let revocations = redis.key(nexus_web::auth::REVOKED_CHANNEL);
         metrics::metrics();
         let routes: Router = chat::router()
             .merge(sessions::router())
@@ -302,7 +313,11 @@ impl Application {
             64 * 1024,
         )
         .await?;
-        Ok(Self { service, state })
+        Ok(Self {
+            service,
+            state,
+            revocations,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -326,6 +341,7 @@ impl Application {
                 }
             }
         });
+        tokio::spawn(revocation::follow(self.state.clone(), self.revocations));
         self.service.run_until_stopped(shutdown).await
     }
 }

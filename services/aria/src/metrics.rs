@@ -22,6 +22,9 @@ pub struct AriaMetrics {
     pub budget_refusals: IntCounterVec,
     pub flags: IntCounterVec,
     pub ratings: IntCounterVec,
+    /// Websockets closed by ARIA: `slow_consumer` (4008), `revoked` (a revocation's
+    /// check failed).
+    pub ws_closes: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, label: &str, values: &[&str]) -> IntCounterVec {
@@ -116,6 +119,12 @@ pub fn metrics() -> &'static AriaMetrics {
                 "helpful",
                 &["true", "false"],
             ),
+            ws_closes: counter(
+                "aria_ws_closes_total",
+                "Websockets ARIA closed: client too slow, or tokens revoked",
+                "reason",
+                &["slow_consumer", "revoked"],
+            ),
         };
         let registry = nexus_telemetry::registry();
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -131,6 +140,7 @@ pub fn metrics() -> &'static AriaMetrics {
             Box::new(m.budget_refusals.clone()),
             Box::new(m.flags.clone()),
             Box::new(m.ratings.clone()),
+            Box::new(m.ws_closes.clone()),
         ];
         for collector in collectors {
             let _ = registry.register(collector);

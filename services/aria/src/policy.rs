@@ -5,7 +5,10 @@
 //! `default`, which means `none` for an exam, `hints` for a quiz or a TP and `explain`
 //! for a project. While an attempt is in progress (and its deadline not passed):
 //! - `none`: ARIA refuses questions on that assessment's content — words shared with
-//!   its title, description and questions, words its course teaches and few other
+//!   its title, description and what the student sees of its questions (prompts,
+//!   options, items, starter code — never accepted answers, correct options or
+//!   explanations, or the policy would tell a right guess from a wrong one), words its
+//!   course teaches and few other
 //!   courses do, or a request about the assessment itself (exam, answers,
 //!   correction…). Anything else is answered, in hints mode;
 //! - `hints`: ARIA gives hints and questions, never a solution: the model is told so
@@ -83,8 +86,24 @@ pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Res
                      else 'explain' end as mode,
                 (select count(*) from unnest(q.words) w
                   where w = any(tsvector_to_array(
-                      to_tsvector('nexus_fr', a.title || ' ' || coalesce(a.description, ''))
-                      || jsonb_to_tsvector('nexus_fr', a.questions, '[\"string\"]'))))::int4 as shared,
+                      to_tsvector('nexus_fr', a.title || ' ' || coalesce(a.description, '') || ' ' || (
+                          -- Only what the student sees of the questions: never accepted
+                          -- answers, correct options, explanations (an answer oracle).
+                          select coalesce(string_agg(shown, ' '), '')
+                          from jsonb_array_elements(case jsonb_typeof(a.questions)
+                                   when 'array' then a.questions else '[]' end) question,
+                               lateral (
+                                   select question->>'prompt'
+                                   union all
+                                   select jsonb_array_elements_text(case jsonb_typeof(question->'options')
+                                              when 'array' then question->'options' else '[]' end)
+                                   union all
+                                   select item->>'text'
+                                   from jsonb_array_elements(case jsonb_typeof(question->'items')
+                                            when 'array' then question->'items' else '[]' end) item
+                                   union all
+                                   select question->>'starter') visible(shown)))))
+                  )::int4 as shared,
                 cardinality(q.words)::int4 as words,
                 -- The question's words that the assessment's course teaches and few
                 -- other courses do (at most a quarter of them).
@@ -128,7 +147,8 @@ pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Res
 }
 
 /// Removes code from streamed text, line by line: fenced blocks (```…```), indented
-/// lines and lines that read as Python statements. Text is held back until its line
+/// lines and lines that read as Python statements, also behind a list or quote marker
+/// (`- `, `* `, `+ `, `1. `, `2) `, `> `) or inline-code backticks. Text is held back until its line
 /// is complete, then let through or dropped (a note replaces the first dropped line
 /// of each run).
 #[derive(Debug, Default)]
@@ -192,11 +212,16 @@ fn looks_like_code(line: &str) -> bool {
     if line.starts_with("    ") || line.starts_with('\t') || line.starts_with(">>>") {
         return true;
     }
+    let statement = without_markers(line);
+    if statement.starts_with(">>>") {
+        return true;
+    }
     // A Python statement: a keyword opening a block (`…:`), a call, a return, an import.
     const KEYWORDS: &[&str] = &[
         "def", "class", "for", "while", "if", "elif", "else", "try", "except", "with", "return",
         "import", "from", "print", "lambda",
     ];
+    let line = statement.trim_end_matches('`').trim_end();
     let keyword = line
         .split(|c: char| !c.is_alphanumeric() && c != '_')
         .next()
@@ -214,6 +239,38 @@ fn looks_like_code(line: &str) -> bool {
                 .chars()
                 .all(|c| c.is_alphanumeric() || "_[].".contains(c))
     })
+}
+
+/// The line without what Markdown puts before a statement: indentation, list markers
+/// (`-`, `*`, `+`, `1.`, `1)`), quote markers (`>`) and opening backticks, however
+/// nested (`> - 1. `return s``).
+fn without_markers(line: &str) -> &str {
+    let mut rest = line.trim_start();
+    loop {
+        if rest.starts_with(">>>") {
+            return rest;
+        }
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let marker = match rest[digits..].chars().next() {
+            Some('.' | ')') if digits > 0 => digits + 1,
+            Some('-' | '*' | '+' | '>' | '•') if digits == 0 => {
+                rest.chars().next().map_or(1, char::len_utf8)
+            }
+            Some('`') if digits == 0 => 1,
+            _ => 0,
+        };
+        let after = &rest[marker..];
+        // A list marker stands alone before a space (`-x` is not one); backticks and
+        // quote markers need none.
+        let is_marker = marker > 0
+            && (after.starts_with(char::is_whitespace)
+                || rest.starts_with(['`', '>'])
+                || after.is_empty());
+        if !is_marker || (after.trim().is_empty() && !rest.starts_with('`')) {
+            return rest;
+        }
+        rest = after.trim_start();
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +304,36 @@ mod tests {
                 "one note per run: {out}"
             );
         }
+    }
+
+    #[test]
+    fn audit_08_code_behind_list_markers_is_removed_like_any_other_code() {
+        for line in [
+            "- return s",
+            "* def somme(t):",
+            "1. for x in t:",
+            "2) s += x",
+            "+ n = len(t)",
+            "> import math",
+            "- `return sum(t)`",
+            "  - 1. print(s)",
+            "• while i < n:",
+            "> >>> somme([1, 2])",
+        ] {
+            let text = format!("Une piste :\n{line}\nÀ toi de jouer.");
+            let out = filtered(&text, 3);
+            assert!(
+                out.contains(CODE_REMOVED) && !out.contains(line.trim()),
+                "{line:?} → {out}"
+            );
+            assert!(out.contains("Une piste :") && out.contains("À toi de jouer."));
+        }
+    }
+
+    #[test]
+    fn list_items_in_prose_are_kept() {
+        let prose = "Trois étapes :\n- Parcours la liste.\n* Compare chaque élément au maximum.\n1. Que renvoies-tu si la liste est vide ?\n2) Teste avec [3, 1, 2].\n> Indice : pense à un accumulateur.\n-5 degrés dehors !";
+        assert_eq!(filtered(prose, 4), prose);
     }
 
     #[test]

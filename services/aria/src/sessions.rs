@@ -110,6 +110,8 @@ struct MessageView {
     sources: Value,
     helpful: Option<bool>,
     rating_comment: Option<String>,
+    /// For an answer, the question it answers.
+    reply_to: Option<i64>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -131,7 +133,7 @@ async fn read(
         return Err(not_found());
     }
     let messages: Vec<MessageView> = sqlx::query_as(
-        "select id, message_type, content, sources, helpful, rating_comment, created_at from aria_messages
+        "select id, message_type, content, sources, helpful, rating_comment, reply_to, created_at from aria_messages
          where session_id = $1 order by id",
     )
     .bind(&id)

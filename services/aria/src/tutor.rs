@@ -132,19 +132,26 @@ pub async fn ask(
     };
     let model = state.settings.model.as_ref();
     // Budgets are the students' (teachers' and admins' use is counted, not capped).
-    if model.is_some() && user.role == Role::Student {
-        budget::ensure_within(pool, &state.settings.budget, user.id).await?;
-    }
+    // What the answer may cost is reserved now, atomically, and settled with its
+    // real count when the answer is stored; released if anything fails meanwhile.
+    let mut reservation = match model {
+        Some(model) if user.role == Role::Student => {
+            let tokens =
+                budget::reservation(model.max_tokens, state.settings.history_tokens, message);
+            Some(budget::reserve(pool, &state.settings.budget, user.id, tokens).await?)
+        }
+        _ => None,
+    };
     // The question is stored before anything else can fail (one transaction: one
     // wait for the disk).
     let mut tx = pool.begin().await?;
     let session_id = open_session(&mut tx, user.id, &question, message).await?;
-    sqlx::query(
-        "insert into aria_messages (session_id, message_type, content) values ($1, 'user', $2)",
+    let question_id: i64 = sqlx::query_scalar(
+        "insert into aria_messages (session_id, message_type, content) values ($1, 'user', $2) returning id",
     )
     .bind(&session_id)
     .bind(message)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
 
@@ -226,7 +233,13 @@ pub async fn ask(
             );
         }
         if let Some(model) = model {
-            let history = recent_history(pool, &session_id, state.settings.history_tokens).await?;
+            let history = recent_history(
+                pool,
+                &session_id,
+                question_id,
+                state.settings.history_tokens,
+            )
+            .await?;
             let progress = recent_progress(pool, user).await?;
             let messages = prompt(
                 user,
@@ -347,13 +360,14 @@ pub async fn ask(
     let mut tx = pool.begin().await?;
     let message_id: i64 = sqlx::query_scalar(
         "with touched as (update aria_sessions set last_interaction = now() where session_id = $1)
-         insert into aria_messages (session_id, message_type, content, metadata, sources)
-         values ($1, 'assistant', $2, $3, $4) returning id",
+         insert into aria_messages (session_id, message_type, content, metadata, sources, reply_to)
+         values ($1, 'assistant', $2, $3, $4, $5) returning id",
     )
     .bind(&session_id)
     .bind(&response)
     .bind(&metadata)
     .bind(json!(sources))
+    .bind(question_id)
     .fetch_one(&mut *tx)
     .await?;
     budget::record(
@@ -364,8 +378,12 @@ pub async fn ask(
         completion_tokens,
     )
     .await?;
+    if let Some(reservation) = &mut reservation {
+        reservation.settle(&mut tx).await?;
+    }
     tx.commit().await?;
     metadata["messageId"] = json!(message_id);
+    metadata["replyTo"] = json!(question_id);
     metrics().requests.with_label_values(&[policy]).inc();
     metrics()
         .request_seconds
@@ -489,24 +507,28 @@ pub fn valid_session_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// The recent exchange of a session (before the current question), oldest first,
-/// within `budget` tokens — estimated at 4 characters a token, the usual figure for
-/// French and English with GPT-style tokenizers.
+/// The recent exchange of a session before the question `before` (which goes in
+/// last, separately), oldest first, within `budget` tokens — estimated at 4 characters
+/// a token, the usual figure for French and English with GPT-style tokenizers.
+/// Questions sent in parallel are stored before any is answered: what follows
+/// `before` is not its history.
 async fn recent_history(
     pool: &sqlx::PgPool,
     session_id: &str,
+    before: i64,
     budget: usize,
 ) -> sqlx::Result<Vec<(String, String)>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "select message_type, content from aria_messages where session_id = $1 order by id desc limit 41",
+        "select message_type, content from aria_messages where session_id = $1 and id < $2
+         order by id desc limit 40",
     )
     .bind(session_id)
+    .bind(before)
     .fetch_all(pool)
     .await?;
     let mut kept = Vec::new();
     let mut used = 0;
-    // The newest row is the question being answered: it goes in last, separately.
-    for (kind, content) in rows.into_iter().skip(1) {
+    for (kind, content) in rows {
         used += content.chars().count().div_ceil(4);
         if used > budget {
             break;

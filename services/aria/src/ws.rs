@@ -3,8 +3,14 @@
 //! Authentication: `?token=<accessToken>` or a first frame `{"type":"auth","token":…}`
 //! within 10 s; without a valid one the socket closes with 4401 (4403 for a disabled
 //! account). The socket closes with 4401 when the token expires, and with 4403 at the
-//! next question once the account is disabled or its role may not use ARIA. The session named in the path is the user's own, or is created under that
-//! name by the first message (8–100 letters, digits, `-`, `_`).
+//! next question once the account is disabled or its role may not use ARIA. When the
+//! API announces that a user's tokens were revoked, their sockets are checked again at
+//! once ([`crate::revocation`]). The session named in the path is the user's own, or is
+//! created under that name by the first message (8–100 letters, digits, `-`, `_`).
+//!
+//! Frames to the client wait in a bounded queue (`ARIA_WS_SEND_QUEUE`): a client that
+//! does not read fast enough to keep it from filling is disconnected with 4008 `slow
+//! consumer` rather than buffered without limit.
 //!
 //! Client → server: `{"type":"user_message","content":"…","timestamp":"…"}` and
 //! `{"type":"ping"}`. Server → client, per question: `typing` true, `ai_chunk` frames
@@ -13,7 +19,7 @@
 //! answered one at a time, in order; a client that leaves mid-answer still gets its
 //! answer stored.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{
@@ -24,11 +30,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
-use nexus_auth::AccessClaims;
 use nexus_web::{ApiError, Path, Query, auth::CurrentUser};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::{
     AppState,
@@ -72,11 +77,99 @@ pub async fn upgrade(
         .on_upgrade(move |socket| connection(socket, state, session_id, query.token))
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
+/// A close code and its reason.
+pub type Close = (u16, &'static str);
+
+/// The client did not read its frames fast enough (as the hub's).
+pub const SLOW_CONSUMER: Close = (4008, "slow consumer");
+
+/// How long a closing socket waits for the client to take its close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+fn close((code, reason): Close) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
     }))
+}
+
+/// Asks a socket to close: its reader stops, frames still queued are dropped and the
+/// close frame goes out next. The first request wins.
+#[derive(Debug, Clone)]
+pub struct Closer(Arc<watch::Sender<Option<Close>>>);
+
+impl Closer {
+    /// Whether this request is the first.
+    pub fn close(&self, code: Close) -> bool {
+        self.0.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(code);
+            }
+            first
+        })
+    }
+}
+
+/// Resolves with the close asked for; never, when none can be asked any more.
+async fn requested(closing: &mut watch::Receiver<Option<Close>>) -> Close {
+    if let Ok(close) = closing.wait_for(Option::is_some).await
+        && let Some(close) = *close
+    {
+        return close;
+    }
+    std::future::pending().await
+}
+
+/// The frames waiting for one client, at most `ARIA_WS_SEND_QUEUE`: when full, the
+/// client is too slow and the socket closes (4008).
+#[derive(Clone)]
+struct Outbox {
+    frames: mpsc::Sender<Message>,
+    closer: Closer,
+}
+
+impl Outbox {
+    fn send(&self, frame: Message) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame)
+            && self.closer.close(SLOW_CONSUMER)
+        {
+            tracing::info!("ARIA websocket client too slow: closed");
+            crate::metrics::metrics()
+                .ws_closes
+                .with_label_values(&["slow_consumer"])
+                .inc();
+        }
+    }
+}
+
+/// Sends the queued frames until the queue ends or a close is asked for; then the
+/// close frame, if the client takes it within [`CLOSE_GRACE`].
+async fn write(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut frames: mpsc::Receiver<Message>,
+    mut closing: watch::Receiver<Option<Close>>,
+) {
+    let code = loop {
+        let frame = tokio::select! {
+            biased;
+            code = requested(&mut closing) => break code,
+            frame = frames.recv() => match frame {
+                Some(frame) => frame,
+                None => return,
+            },
+        };
+        // A client that does not read blocks this send: a close request ends it.
+        tokio::select! {
+            biased;
+            code = requested(&mut closing) => break code,
+            sent = sink.send(frame) => if sent.is_err() {
+                return;
+            },
+        }
+    };
+    drop(frames);
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close(code))).await;
 }
 
 fn text(value: &Value) -> Message {
@@ -87,45 +180,57 @@ fn error(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
-/// A valid token: the user and the token's claims (its expiry, its session).
+/// A valid token: the token, the user and when the token expires (unix seconds).
 async fn authenticate(
     state: &AppState,
     socket: &mut WebSocket,
     token: Option<String>,
-) -> Result<(CurrentUser, AccessClaims), Message> {
+) -> Result<(String, CurrentUser, i64), Close> {
     let token = match token {
         Some(token) => token,
         None => {
             let first = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
             let Ok(Some(Ok(Message::Text(frame)))) = first else {
-                return Err(close(4401, "authentication required"));
+                return Err((4401, "authentication required"));
             };
             let value: Value = serde_json::from_str(&frame).unwrap_or_default();
             match (value["type"].as_str(), value["token"].as_str()) {
                 (Some("auth"), Some(token)) => token.to_owned(),
-                _ => return Err(close(4401, "authentication required")),
+                _ => return Err((4401, "authentication required")),
             }
         }
     };
     let auth = &state.authenticator;
     let claims = auth
         .verify(&token)
-        .map_err(|_| close(4401, "invalid or expired token"))?;
-    current_user(state, &claims)
-        .await
-        .map(|user| (user, claims))
+        .map_err(|_| (4401, "invalid or expired token"))?;
+    let user = may_chat(state.authenticator.load(&claims).await)?;
+    Ok((token, user, claims.exp))
 }
 
-/// The user as the database knows them now: refused once disabled, or when their role
-/// may not use ARIA any more.
-async fn current_user(state: &AppState, claims: &AccessClaims) -> Result<CurrentUser, Message> {
-    match state.authenticator.load(claims).await {
+/// The user as the database knows them now: refused once disabled, signed out of the
+/// token's session, or when their role may not use ARIA any more.
+async fn current_user(state: &AppState, token: &str) -> Result<CurrentUser, Close> {
+    may_chat(state.authenticator.authenticate(token).await)
+}
+
+/// Whether a socket's token still holds (after a revocation): `None` when it does, or
+/// when it cannot be told now (the database is down: the socket stays open).
+pub async fn recheck(state: &AppState, token: &str) -> Option<Close> {
+    match may_chat(state.authenticator.authenticate(token).await) {
+        Err((1011, _)) | Ok(_) => None,
+        Err(close) => Some(close),
+    }
+}
+
+fn may_chat(user: Result<CurrentUser, ApiError>) -> Result<CurrentUser, Close> {
+    match user {
         Ok(user) => tutor::ensure_may_chat(&user)
             .map(|()| user)
-            .map_err(|_| close(4403, "ARIA is for students, teachers and admins")),
-        Err(error) if error.code == "account_disabled" => Err(close(4403, "account disabled")),
-        Err(error) if error.status.is_server_error() => Err(close(1011, "try again later")),
-        Err(_) => Err(close(4401, "invalid token")),
+            .map_err(|_| (4403, "ARIA is for students, teachers and admins")),
+        Err(error) if error.code == "account_disabled" => Err((4403, "account disabled")),
+        Err(error) if error.status.is_server_error() => Err((1011, "try again later")),
+        Err(_) => Err((4401, "invalid token")),
     }
 }
 
@@ -135,43 +240,47 @@ async fn connection(
     session_id: String,
     token: Option<String>,
 ) {
-    let (_, claims) = match authenticate(&state, &mut socket, token).await {
+    let (token, user, expires_at) = match authenticate(&state, &mut socket, token).await {
         Ok(authenticated) => authenticated,
-        Err(frame) => {
-            let _ = socket.send(frame).await;
+        Err(code) => {
+            let _ = socket.send(close(code)).await;
             return;
         }
     };
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<Message>();
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            if sink.send(message).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _ = out.send(text(&json!({"type": "connected", "sessionId": session_id})));
+    let (sink, mut stream) = socket.split();
+    let (frames, outgoing) = mpsc::channel::<Message>(state.settings.ws_send_queue.max(1));
+    let (closing, mut close_requested) = watch::channel(None);
+    let out = Outbox {
+        frames,
+        closer: Closer(Arc::new(closing)),
+    };
+    let writer = tokio::spawn(write(sink, outgoing, close_requested.clone()));
+    // Until the socket ends, a revocation of the user's tokens checks this one again.
+    let registration = state
+        .sockets
+        .register(user.id, token.clone(), out.closer.clone());
+    out.send(text(&json!({"type": "connected", "sessionId": session_id})));
     let (questions, mut queued) = mpsc::channel::<String>(QUEUE);
     let worker = {
         let out = out.clone();
         tokio::spawn(async move {
             while let Some(content) = queued.recv().await {
-                answer(&state, &claims, &session_id, content, &out).await;
+                answer(&state, &token, &session_id, content, &out).await;
             }
         })
     };
     // The socket lives as long as its token: the client reconnects with a new one.
     let lifetime = Duration::from_secs(
-        u64::try_from(claims.exp - chrono::Utc::now().timestamp()).unwrap_or(0),
+        u64::try_from(expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
     );
     let expiry = tokio::time::sleep(lifetime);
     tokio::pin!(expiry);
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
+            _ = requested(&mut close_requested) => break,
             () = &mut expiry => {
-                let _ = out.send(close(4401, "token expired"));
+                let _ = out.closer.close((4401, "token expired"));
                 break;
             }
         };
@@ -188,23 +297,27 @@ async fn connection(
         match (value["type"].as_str(), value["content"].as_str()) {
             (Some("user_message"), Some(content)) => {
                 if questions.try_send(content.to_owned()).is_err() {
-                    let _ = out.send(text(&error(
+                    out.send(text(&error(
                         "busy",
                         "ARIA répond encore à tes questions précédentes : attends sa réponse.",
                     )));
                 }
             }
             (Some("ping"), _) => {
-                let _ = out.send(text(&json!({"type": "pong"})));
+                out.send(text(&json!({"type": "pong"})));
             }
             _ => {
-                let _ = out.send(text(&error(
+                out.send(text(&error(
                     "invalid_frame",
                     "Message non reconnu : attendu {\"type\":\"user_message\",\"content\":\"…\"}.",
                 )));
             }
         }
     }
+    drop(registration);
+    // The connection ends once the writer is done (its close frame sent), not when the
+    // answers still being prepared are stored.
+    drop(stream);
     // The client left: questions already received are still answered and stored.
     drop(questions);
     let _ = worker.await;
@@ -214,21 +327,21 @@ async fn connection(
 
 async fn answer(
     state: &AppState,
-    claims: &AccessClaims,
+    token: &str,
     session_id: &str,
     content: String,
-    out: &mpsc::UnboundedSender<Message>,
+    out: &Outbox,
 ) {
     // Deactivation, a role change or a sign-out since the connection: no more answers.
-    let user = match current_user(state, claims).await {
+    let user = match current_user(state, token).await {
         Ok(user) => user,
-        Err(close) => {
-            let _ = out.send(close);
+        Err(code) => {
+            let _ = out.closer.close(code);
             return;
         }
     };
     let typing = |on: bool| text(&json!({"type": "typing", "isTyping": on}));
-    let _ = out.send(typing(true));
+    out.send(typing(true));
     let (events, mut received) = mpsc::unbounded_channel();
     let question = Question {
         session_id: Some(session_id.to_owned()),
@@ -239,10 +352,10 @@ async fn answer(
     tutor::spawn(state.clone(), user, question, events);
     while let Some(event) = received.recv().await {
         let done = matches!(event, Event::Done(_));
-        let _ = out.send(text(&frame(&event)));
+        out.send(text(&frame(&event)));
         if done {
             break;
         }
     }
-    let _ = out.send(typing(false));
+    out.send(typing(false));
 }

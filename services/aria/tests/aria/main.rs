@@ -22,6 +22,8 @@ pub struct Aria {
     pub address: String,
     pub pool: sqlx::PgPool,
     pub keys: JwtKeys,
+    /// This instance's Redis key prefix.
+    pub redis_prefix: String,
 }
 
 pub async fn spawn(limit: u64) -> Aria {
@@ -52,6 +54,7 @@ pub async fn spawn_configured(
     settings.sync_interval = Duration::from_millis(200);
     settings.model = model;
     configure(&mut settings);
+    let redis_prefix = settings.common.redis_key_prefix.clone();
     let c = &settings.common;
     let keys = JwtKeys::new(
         c.jwt_secret.expose_secret().as_bytes(),
@@ -65,6 +68,7 @@ pub async fn spawn_configured(
         address,
         pool,
         keys,
+        redis_prefix,
     }
 }
 
@@ -585,4 +589,65 @@ async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_section
         )
         .await;
     assert_eq!(follow_up["metadata"]["generation"], json!("enabled"));
+}
+
+#[tokio::test]
+async fn race_07_parallel_questions_each_get_their_answer_linked() {
+    let aria = spawn(100).await;
+    let (_, student) = aria.user(Role::Student).await;
+    let (_, first) = aria
+        .chat(&student, json!({"message": "Qu'est-ce qu'un graphe ?"}))
+        .await;
+    let session = first["sessionId"].as_str().expect("session").to_owned();
+
+    let questions: Vec<String> = (1..=5)
+        .map(|n| format!("Question numéro {n} : qu'est-ce qu'un arbre ?"))
+        .collect();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(questions.len()));
+    let answers = futures::future::join_all(questions.iter().map(|question| {
+        let (barrier, aria, student, session) = (barrier.clone(), &aria, &student, &session);
+        async move {
+            barrier.wait().await;
+            aria.chat(student, json!({"sessionId": session, "message": question}))
+                .await
+        }
+    }))
+    .await;
+
+    let (_, transcript) = aria
+        .get(&student, &format!("/api/aria/sessions/{session}"))
+        .await;
+    let messages = transcript["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 12, "{transcript}");
+    let by_id = |id: &Value| {
+        messages
+            .iter()
+            .find(|m| &m["id"] == id)
+            .unwrap_or_else(|| panic!("message {id} in {transcript}"))
+    };
+    for (question, (status, answer)) in questions.iter().zip(&answers) {
+        assert_eq!(*status, StatusCode::OK, "{answer}");
+        let stored = by_id(&answer["metadata"]["messageId"]);
+        assert_eq!(stored["messageType"], json!("assistant"));
+        let asked = by_id(&stored["replyTo"]);
+        assert_eq!(asked["messageType"], json!("user"));
+        assert_eq!(asked["content"], json!(question), "{stored}");
+        assert_eq!(answer["metadata"]["replyTo"], stored["replyTo"]);
+    }
+    // Every answer of the session names its question, and no question has two answers.
+    let mut answered: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["messageType"] == json!("assistant"))
+        .map(|m| &m["replyTo"])
+        .collect();
+    assert!(answered.iter().all(|id| id.is_i64()), "{transcript}");
+    answered.sort_by_key(|id| id.as_i64());
+    answered.dedup();
+    assert_eq!(answered.len(), 6);
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m["messageType"] == json!("user"))
+            .all(|m| m["replyTo"].is_null())
+    );
 }

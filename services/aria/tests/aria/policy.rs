@@ -246,3 +246,74 @@ async fn during_a_tp_code_from_a_disobedient_model_never_reaches_the_student() {
         "{stored}"
     );
 }
+
+/// What a student can tell from an answer: everything but the timings and ids.
+fn shape(answer: &serde_json::Value) -> serde_json::Value {
+    let mut answer = answer.clone();
+    answer["sessionId"] = json!(null);
+    for volatile in [
+        "responseTime",
+        "retrievalMs",
+        "modelMs",
+        "firstTokenMs",
+        "messageId",
+        "replyTo",
+    ] {
+        answer["metadata"][volatile] = json!(null);
+    }
+    answer
+}
+
+#[tokio::test]
+async fn audit_03_a_hidden_accepted_answer_is_treated_like_a_wrong_one() {
+    let aria = spawn(100).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let (student, token) = aria.user(Role::Student).await;
+    aria.attempt(
+        teacher,
+        student,
+        "exam",
+        "DS structures",
+        None,
+        json!([
+            {"id": "q1", "type": "short_answer", "prompt": "Quelle opération retire l'élément au sommet ?",
+             "points": 1, "accepted": ["dépiler"], "explanation": "On dépile toujours l'élément empilé en dernier."},
+            {"id": "q2", "type": "single_choice", "prompt": "Quelle structure sert au parcours en largeur ?",
+             "points": 1, "options": ["Une file", "Un tas"], "correct": 0,
+             "explanation": "Le parcours en largeur utilise une file d'attente FIFO."},
+        ]),
+    )
+    .await;
+    // Each hidden answer or explanation, and a wrong guess of the same shape.
+    for (hidden, wrong) in [
+        ("dépiler", "renverser"),
+        ("dépiler ?", "tourner ?"),
+        ("empilé en dernier", "rangé en premier"),
+        ("FIFO", "LIFO"),
+    ] {
+        let (hidden_status, hidden_answer) = aria.chat(&token, json!({"message": hidden})).await;
+        let (wrong_status, wrong_answer) = aria.chat(&token, json!({"message": wrong})).await;
+        assert_eq!(hidden_status, wrong_status, "{hidden} / {wrong}");
+        assert_eq!(
+            hidden_answer["metadata"]["policy"], wrong_answer["metadata"]["policy"],
+            "{hidden}: {hidden_answer}\n{wrong}: {wrong_answer}"
+        );
+        assert_eq!(
+            shape(&hidden_answer),
+            shape(&wrong_answer),
+            "{hidden} / {wrong}"
+        );
+    }
+    // What the student sees of the exam is still protected.
+    let (_, shown) = aria
+        .chat(
+            &token,
+            json!({"message": "Quelle opération retire l'élément au sommet ?"}),
+        )
+        .await;
+    assert_eq!(
+        shown["metadata"]["policy"],
+        json!("exam_refused"),
+        "{shown}"
+    );
+}

@@ -400,3 +400,296 @@ async fn the_circuit_breaker_stops_calling_a_model_that_keeps_failing() {
         "after 2 failures in a row the model is not called any more"
     );
 }
+
+/// A provider that writes a very long answer (`pieces` of 1,000 characters) as fast as
+/// it is read, and says when it has written all of it.
+async fn flooding_model(pieces: usize) -> (String, tokio::sync::oneshot::Receiver<()>) {
+    let (written, all_written) = tokio::sync::oneshot::channel();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Some(written)));
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let written = written.clone();
+            async move {
+                let piece = format!(
+                    "data: {}\n\n",
+                    json!({"choices": [{"delta": {"content": "pile ".repeat(200)}}]})
+                );
+                let body = futures::stream::iter(0..=pieces).map(move |n| {
+                    if n == pieces {
+                        if let Some(written) = written.lock().expect("lock").take() {
+                            let _ = written.send(());
+                        }
+                        return Ok::<_, std::convert::Infallible>("data: [DONE]\n\n".to_owned());
+                    }
+                    Ok(piece.clone())
+                });
+                (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(body),
+                )
+            }
+        }),
+    );
+    (crate::stand_in(app).await, all_written)
+}
+
+#[tokio::test]
+async fn audit_12_a_client_that_does_not_read_is_disconnected_with_4008() {
+    // More than the kernel's socket buffers can hold (Linux: up to tcp_wmem's maximum
+    // on ARIA's side; the client's is made small), in 1,000-character pieces.
+    let send_buffer: usize = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().last()?.parse().ok())
+        .unwrap_or(4 << 20);
+    let pieces = (2 * send_buffer / 1000).max(8000);
+    let (url, all_written) = flooding_model(pieces).await;
+    let aria = spawn_configured(
+        100,
+        Some(model_at(url, "gpt-test", Duration::from_secs(30))),
+        |s| s.ws_send_queue = 8,
+    )
+    .await;
+    let (_, token) = aria.user(Role::Student).await;
+    // A client with a small receive buffer, that reads nothing while ARIA writes.
+    let address = aria.address.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(8 * 1024).expect("buffer");
+    let stream = tcp
+        .connect(address.parse().expect("address"))
+        .await
+        .expect("connect");
+    let url = format!("ws://{address}/ws/aria/slow-reader-01?token={token}");
+    let (mut socket, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .expect("upgrade");
+    socket
+        .send(Message::Text(
+            json!({"type": "user_message", "content": "Qu'est-ce qu'une pile ?"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("send");
+    tokio::time::timeout(Duration::from_secs(60), all_written)
+        .await
+        .expect("the whole answer written in time")
+        .expect("written");
+
+    // The client reads at last: what was in flight, then the close frame.
+    let mut chunks = 0;
+    let close = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame or the close in time");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).expect("json");
+                assert_ne!(
+                    frame["type"],
+                    json!("ai_response"),
+                    "the slow client was buffered"
+                );
+                chunks += 1;
+            }
+            Some(Ok(Message::Close(close))) => break close.expect("a close code"),
+            Some(Ok(_)) => {}
+            other => panic!("no close frame after {chunks} frames: {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 4008, "{close:?}");
+    assert_eq!(close.reason.as_str(), "slow consumer");
+    assert!(
+        chunks < pieces,
+        "{chunks} frames: the queue was not bounded"
+    );
+}
+
+/// Publishes on the revocation channel once ARIA listens to it.
+async fn announce_revocation(aria: &Aria, user_id: i64) {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let mut redis = redis::Client::open(url)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let channel = format!("{}{}", aria.redis_prefix, nexus_web::auth::REVOKED_CHANNEL);
+    // ARIA subscribes as it starts; until then a message would be lost (and the
+    // check that follows each subscription would do the job instead).
+    for _ in 0..100 {
+        let (_, subscribers): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async::<(String, i64)>(&mut redis)
+            .await
+            .expect("numsub");
+        if subscribers > 0 {
+            let received: i64 = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(user_id.to_string())
+                .query_async(&mut redis)
+                .await
+                .expect("publish");
+            assert!(received > 0);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ARIA never subscribed to {channel}");
+}
+
+#[tokio::test]
+async fn audit_11_a_revocation_closes_the_user_s_websockets_at_once() {
+    let aria = spawn(100).await;
+    let (student, token) = aria.user(Role::Student).await;
+    let (_, other) = aria.user(Role::Student).await;
+    let mut sockets = Vec::new();
+    for (token, session) in [
+        (&token, "revoked-01"),
+        (&token, "revoked-02"),
+        (&other, "kept-0001"),
+    ] {
+        let mut socket = connect(&aria, session, Some(token)).await;
+        assert_eq!(next(&mut socket).await["type"], json!("connected"));
+        sockets.push(socket);
+    }
+    let mut kept = sockets.pop().expect("other");
+
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(student)
+        .execute(&aria.pool)
+        .await
+        .expect("disable");
+    announce_revocation(&aria, student).await;
+
+    for socket in &mut sockets {
+        let closed = tokio::time::timeout(Duration::from_secs(5), next(socket))
+            .await
+            .expect("closed promptly");
+        assert_eq!(
+            closed,
+            json!({"closed": 4403}),
+            "disabled: do not reconnect"
+        );
+    }
+    // Other users' sockets are untouched.
+    send(&mut kept, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut kept).await, json!({"type": "pong"}));
+}
+
+/// A TCP proxy in front of the real Redis that a test can cut, as if Redis went away
+/// and came back. Its URL is `REDIS_URL` with the proxy's address.
+struct RedisProxy {
+    url: String,
+    down: tokio::sync::watch::Sender<bool>,
+}
+
+async fn redis_proxy() -> RedisProxy {
+    let real = std::env::var("REDIS_URL").expect("REDIS_URL");
+    let (scheme, rest) = real.split_once("://").expect("a redis URL");
+    let (credentials, rest) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+    let (target, path) = rest.split_once('/').map_or((rest, ""), |(t, p)| (t, p));
+    let target = target.to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let at = if credentials.is_empty() {
+        String::new()
+    } else {
+        format!("{credentials}@")
+    };
+    let url = format!("{scheme}://{at}{address}/{path}");
+    let (down, watching) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let mut watching = watching.clone();
+            if *watching.borrow() {
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = watching.wait_for(|down| *down) => {}
+                }
+            });
+        }
+    });
+    RedisProxy { url, down }
+}
+
+async fn subscribers(redis: &mut redis::aio::MultiplexedConnection, channel: &str) -> i64 {
+    let (_, subscribers): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(redis)
+        .await
+        .expect("numsub");
+    subscribers
+}
+
+/// Polls `PUBSUB NUMSUB` (every 50 ms, 10 s at most) until `done` holds.
+async fn wait_subscribers(
+    redis: &mut redis::aio::MultiplexedConnection,
+    channel: &str,
+    done: impl Fn(i64) -> bool,
+) {
+    for _ in 0..200 {
+        if done(subscribers(redis, channel).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the subscribers of {channel} never reached the expected count");
+}
+
+#[tokio::test]
+async fn audit_11_after_redis_comes_back_every_socket_is_checked_again() {
+    let proxy = redis_proxy().await;
+    let proxied = proxy.url.clone();
+    let aria = spawn_configured(100, None, move |s| {
+        s.common.redis_url = nexus_config::ConnectionUrl::new(proxied);
+    })
+    .await;
+    let (student, token) = aria.user(Role::Student).await;
+    let mut socket = connect(&aria, "revoked-meanwhile-01", Some(&token)).await;
+    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    let mut redis = redis::Client::open(std::env::var("REDIS_URL").expect("REDIS_URL"))
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let channel = format!("{}{}", aria.redis_prefix, nexus_web::auth::REVOKED_CHANNEL);
+    wait_subscribers(&mut redis, &channel, |n| n > 0).await;
+
+    // Redis goes away for ARIA; the revocation announced meanwhile reaches nobody.
+    proxy.down.send_replace(true);
+    wait_subscribers(&mut redis, &channel, |n| n == 0).await;
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(student)
+        .execute(&aria.pool)
+        .await
+        .expect("disable");
+    let received: i64 = redis::cmd("PUBLISH")
+        .arg(&channel)
+        .arg(student.to_string())
+        .query_async(&mut redis)
+        .await
+        .expect("publish");
+    assert_eq!(received, 0, "the announcement is lost");
+
+    // Redis is back: ARIA subscribes again and checks every socket it holds.
+    proxy.down.send_replace(false);
+    let closed = tokio::time::timeout(Duration::from_secs(15), next(&mut socket))
+        .await
+        .expect("closed once Redis is back");
+    assert_eq!(closed, json!({"closed": 4403}));
+    assert!(
+        subscribers(&mut redis, &channel).await > 0,
+        "subscribed again"
+    );
+}
