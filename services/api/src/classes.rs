@@ -361,11 +361,14 @@ async fn update_class(
     Json(body): Json<ClassUpdate>,
 ) -> ApiResult<Json<ClassResponse>> {
     ensure_class_owner(&state.pool, &user, id).await?;
+    // Read, decide and write under the row's lock: two changes at once (a rename and
+    // an archiving) both apply instead of the second undoing the first.
+    let mut tx = state.pool.begin().await?;
     let (name, level, year, archived): (String, String, String, bool) = sqlx::query_as(
-        "select name, level, school_year, archived_at is not null from classes where id = $1",
+        "select name, level, school_year, archived_at is not null from classes where id = $1 for update",
     )
     .bind(id)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
     let restores = body.archived == Some(false);
     let changes_more = body.name.is_some()
@@ -404,8 +407,9 @@ async fn update_class(
     .bind(body.join_code_enabled)
     .bind(body.join_code_expires_at.is_some())
     .bind(body.join_code_expires_at.flatten())
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Json(ClassResponse {
         success: true,
         class: class_view(&state.pool, id, true).await?,
@@ -453,9 +457,9 @@ async fn join_class(
             "Aucune classe ne correspond à ce code.",
         ));
     };
-    let mut conn = state.pool.acquire().await?;
-    add_member(&mut conn, id, user.id).await?;
-    drop(conn);
+    let mut tx = state.pool.begin().await?;
+    add_member(&mut tx, id, user.id).await?;
+    tx.commit().await?;
     Ok(Json(ClassResponse {
         success: true,
         class: class_view(&state.pool, id, false).await?,

@@ -325,13 +325,7 @@ async fn connection(
     let _ = writer.await;
 }
 
-async fn answer(
-    state: &AppState,
-    token: &str,
-    session_id: &str,
-    content: String,
-    out: &Outbox,
-) {
+async fn answer(state: &AppState, token: &str, session_id: &str, content: String, out: &Outbox) {
     // Deactivation, a role change or a sign-out since the connection: no more answers.
     let user = match current_user(state, token).await {
         Ok(user) => user,

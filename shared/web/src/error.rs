@@ -171,6 +171,15 @@ impl From<sqlx::Error> for ApiError {
                 tracing::error!(error = %error, "Postgres unavailable");
                 Self::unavailable("postgres")
             }
+            // What a request referred to was deleted by another one in the meantime: the
+            // handlers hold the rows they decide on, and this is the net under them.
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                tracing::info!(error = %error, "a referenced row went away during the request");
+                Self::conflict(
+                    "changed_meanwhile",
+                    "Ces données ont changé pendant votre demande : rechargez la page et réessayez.",
+                )
+            }
             _ => Self::internal(error.into()),
         }
     }
