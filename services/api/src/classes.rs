@@ -729,7 +729,7 @@ async fn decline_invitation(
     responses(
         (status = 200, body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn remove_student(
     user: CurrentUser,

@@ -734,7 +734,7 @@ pub struct PublishRequest {
     responses(
         (status = 200, body = AssessmentSaved),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn publish_assessment(
@@ -804,7 +804,7 @@ async fn publish_assessment(
     responses(
         (status = 200, body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn unpublish_assessment(
     user: CurrentUser,

@@ -662,7 +662,7 @@ async fn assign_course(
     responses(
         (status = 200, body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn unassign_course(
     user: CurrentUser,
