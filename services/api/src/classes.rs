@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use nexus_auth::{Role, tokens};
 use nexus_web::{
     ApiError, ErrorBody, Json, Path,
+    access::{class_archived, sees_class},
     auth::CurrentUser,
     error::{ApiResult, unique_violation},
+    net::ClientIp,
 };
-use nexus_web::{access::class_archived, net::ClientIp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -283,10 +284,7 @@ async fn get_class(
         .await?;
     let owner = owner.ok_or_else(|| ApiError::not_found("Classe introuvable."))?;
     let manages = user.role == Role::Admin || owner == user.id;
-    if !nexus_web::access::sees_class(&state.pool, &user, id)
-        .await?
-        .unwrap_or(false)
-    {
+    if !sees_class(&state.pool, &user, id).await?.unwrap_or(false) {
         return Err(ApiError::not_found("Classe introuvable."));
     }
     let (students, invitations) = if manages {
