@@ -15,13 +15,34 @@ use tokio::sync::mpsc;
 /// connection).
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    pub offset: StreamId,
+    /// The event's position in the replay stream; `None` for live-only frames (typing,
+    /// presence), which are never replayed.
+    pub offset: Option<StreamId>,
     pub frame: Utf8Bytes,
     /// When the event was created (for the delivery-latency metric).
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Instead of a frame: close the connection with this code and reason (the account
-    /// was deactivated, or its role changed).
-    pub close: Option<(u16, &'static str)>,
+    /// Instead of a frame: an order for the connection's task.
+    pub control: Option<Control>,
+}
+
+/// Orders for a connection, queued in order with its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Close with this code and reason (the account was deactivated, or its role changed).
+    Close(u16, &'static str),
+    /// Check the connection's token again: some of its user's tokens were revoked.
+    Recheck,
+}
+
+impl Outgoing {
+    pub fn control(control: Control) -> Arc<Outgoing> {
+        Arc::new(Outgoing {
+            offset: None,
+            frame: Utf8Bytes::from_static(""),
+            created_at: None,
+            control: Some(control),
+        })
+    }
 }
 
 /// A Redis stream entry id (`milliseconds-sequence`), ordered as Redis orders them.
@@ -149,6 +170,13 @@ impl Registry {
         inner.deliver(ids, event);
     }
 
+    /// Queues an event for every connection of this instance.
+    pub fn send_all(&self, event: &Arc<Outgoing>) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        let ids = inner.connections.keys().copied().collect();
+        inner.deliver(ids, event);
+    }
+
     /// Queues an event for every connection subscribed to `channel`.
     pub fn send_to_channel(&self, channel: &str, event: &Arc<Outgoing>) {
         let mut inner = self.inner.lock().expect("registry lock");
@@ -167,8 +195,8 @@ mod tests {
 
     fn event(n: u64) -> Arc<Outgoing> {
         Arc::new(Outgoing {
-            close: None,
-            offset: StreamId(n, 0),
+            control: None,
+            offset: Some(StreamId(n, 0)),
             frame: Utf8Bytes::from_static("{}"),
             created_at: None,
         })
@@ -189,7 +217,7 @@ mod tests {
         registry.send(7, &event(1));
         assert_eq!(
             fast.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         registry.send(7, &event(2));
         assert_eq!(
@@ -199,11 +227,11 @@ mod tests {
         );
         assert_eq!(
             fast.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(2, 0))
+            Some(Some(StreamId(2, 0)))
         );
         assert_eq!(
             slow.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         assert!(
             slow.receiver.recv().await.is_none(),
@@ -220,7 +248,7 @@ mod tests {
         registry.send_to_channel("class:5", &event(1));
         assert_eq!(
             member.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         assert!(other.receiver.try_recv().is_err());
         registry.unsubscribe(member.id, "class:5");
