@@ -120,22 +120,49 @@ struct Session {
     /// The connection's current token, checked again when the API announces that some
     /// of the user's tokens were revoked.
     token: SecretString,
-    /// The offset of the last event written: later duplicates are skipped.
+    /// The newest offset written, live or replayed: a live event at or before it was
+    /// replayed already.
     last_sent: StreamId,
+    /// The offset of the first event delivered live. The stream follower hands events to
+    /// the connection in stream order from its registration on, so every event of this
+    /// user from there on comes (or is queued) live, and every earlier one only through
+    /// a resume. A high-water mark alone would take a live event that came before the
+    /// `resume` for proof that everything older was sent, and skip what was missed.
+    live_from: Option<StreamId>,
+    /// The newest offset a resume replayed (a second resume does not repeat the first).
+    replayed: StreamId,
     /// Channels subscribed beyond the automatic `user:{id}`.
     subscriptions: Vec<Channel>,
 }
 
 impl Session {
-    /// Writes an event unless an event at or after its offset was already written (a
-    /// live event that a resume also replayed); `Err` when the socket is gone.
+    /// Writes a live event unless a resume already replayed it; `Err` when the socket is
+    /// gone.
     async fn deliver(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
         if let Some(offset) = event.offset {
             if offset <= self.last_sent {
                 return Ok(());
             }
             self.last_sent = offset;
+            self.live_from.get_or_insert(offset);
         }
+        self.write(socket, event).await
+    }
+
+    /// Writes a missed event unless it came (or is queued) live, or was replayed already.
+    async fn replay(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
+        let Some(offset) = event.offset else {
+            return Ok(());
+        };
+        if offset <= self.replayed || self.live_from.is_some_and(|live| offset >= live) {
+            return Ok(());
+        }
+        self.replayed = offset;
+        self.last_sent = self.last_sent.max(offset);
+        self.write(socket, event).await
+    }
+
+    async fn write(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
         // The frame's bytes are shared, not copied, between the connections it goes to.
         socket
             .send(Message::Text(event.frame.clone()))
@@ -209,6 +236,8 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         expires_at,
         token,
         last_sent: StreamId::default(),
+        live_from: None,
+        replayed: StreamId::default(),
         subscriptions: Vec::new(),
     };
     let _ = socket
@@ -626,11 +655,14 @@ async fn handle_client_frame(
             {
                 Ok((events, complete)) => {
                     for event in &events {
-                        if session.deliver(socket, event).await.is_err() {
+                        if session.replay(socket, event).await.is_err() {
                             return Err(close(1001, "gone"));
                         }
                     }
+                    // The client has everything up to its offset: live events still
+                    // queued up to there are duplicates.
                     session.last_sent = session.last_sent.max(offset);
+                    session.replayed = session.replayed.max(offset);
                     Ok(Some(
                         json!({"type": "resumed", "complete": complete, "offset": session.last_sent.to_string()}),
                     ))

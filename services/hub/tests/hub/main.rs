@@ -399,6 +399,54 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
 }
 
 #[tokio::test]
+async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "vu").await;
+    let offset = next_json(&mut socket).await["offset"]
+        .as_str()
+        .expect("offset")
+        .to_owned();
+    drop(socket);
+    hub.publish(user, "manqué").await;
+
+    // Reconnected: a live event arrives between `ready` and `resume`.
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "en direct").await;
+    let live = next_json(&mut socket).await;
+    assert_eq!(live["data"]["title"], json!("en direct"));
+    send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+    let mut titles = Vec::new();
+    let resumed = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["type"] == json!("resumed") {
+            break frame;
+        }
+        titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+    };
+    assert_eq!(
+        titles,
+        ["manqué"],
+        "what was missed, and not the live event again"
+    );
+    assert_eq!(resumed["complete"], json!(true));
+    assert_eq!(
+        resumed["offset"], live["offset"],
+        "the newest offset delivered"
+    );
+
+    hub.publish(user, "après").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("après"),
+        "then live events, with no duplicate in between"
+    );
+}
+
+#[tokio::test]
 async fn a_slow_consumer_is_disconnected_with_4008() {
     let mut settings = settings().await;
     settings.send_queue = 4;
