@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use nexus_web::redis_conn::Redis;
+use redis::Value as RedisValue;
 use serde_json::{Value, json};
 
 use crate::{
@@ -62,29 +63,51 @@ pub async fn listen(client: redis::Client, redis: Redis, registry: Registry) {
         backoff = Duration::from_millis(100);
         // Revocations announced while we were not listening are lost: check every token.
         registry.send_all(&Outgoing::control(Control::Recheck));
-        let mut messages = pubsub.into_on_message();
-        while let Some(message) = messages.next().await {
-            let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
-                continue;
-            };
-            if message.get_channel_name() == revoked {
-                match payload.trim().parse::<i64>() {
-                    Ok(user) => registry.send(user, &Outgoing::control(Control::Recheck)),
-                    Err(_) => tracing::warn!(payload, "unreadable token revocation"),
-                }
-            } else if let Ok(value) = serde_json::from_str::<Value>(payload)
-                && let Some(topic) = value["topic"].as_str()
-                && let Some(a) = stream::address(topic, value["payload"].clone(), None)
-                    .filter(|a| a.ephemeral && a.event.control.is_none())
-            {
-                for user in &a.recipients {
-                    registry.send(*user, &a.event);
-                }
-                if let Some(channel) = &a.channel {
-                    registry.send_to_channel(channel, &a.event);
+        let (mut sink, mut messages) = pubsub.split();
+        // A connection that dies without a reset (a network partition) never ends the
+        // stream: a ping that goes unanswered does.
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        loop {
+            tokio::select! {
+                message = messages.next() => match message {
+                    Some(message) => dispatch(&message, &revoked, &registry),
+                    None => break,
+                },
+                _ = heartbeat.tick() => {
+                    let pong = tokio::time::timeout(HEARTBEAT, sink.ping::<RedisValue>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        break;
+                    }
                 }
             }
         }
         tracing::warn!("the live events subscription ended; subscribing again");
+    }
+}
+
+/// How often the subscription's connection is checked.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+fn dispatch(message: &redis::Msg, revoked: &str, registry: &Registry) {
+    let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
+        return;
+    };
+    if message.get_channel_name() == revoked {
+        match payload.trim().parse::<i64>() {
+            Ok(user) => registry.send(user, &Outgoing::control(Control::Recheck)),
+            Err(_) => tracing::warn!(payload, "unreadable token revocation"),
+        }
+    } else if let Ok(value) = serde_json::from_str::<Value>(payload)
+        && let Some(topic) = value["topic"].as_str()
+        && let Some(a) = stream::address(topic, value["payload"].clone(), None)
+            .filter(|a| a.ephemeral && a.event.control.is_none())
+    {
+        for user in &a.recipients {
+            registry.send(*user, &a.event);
+        }
+        if let Some(channel) = &a.channel {
+            registry.send_to_channel(channel, &a.event);
+        }
     }
 }

@@ -317,6 +317,15 @@ async fn index(
         .arg(redis.key(INDEXED))
         .arg(newest.to_string())
         .ignore();
+    // After Redis lost its data the histories start again from here: older offsets are
+    // answered `complete: false`.
+    if let Some((first, _)) = batch.first() {
+        pipe.cmd("SET")
+            .arg(redis.key(INDEX_ORIGIN))
+            .arg(first.to_string())
+            .arg("NX")
+            .ignore();
+    }
     let mut conn = redis.connection();
     pipe.query_async(&mut conn).await
 }
