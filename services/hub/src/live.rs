@@ -16,10 +16,7 @@ use nexus_web::redis_conn::Redis;
 use redis::Value as RedisValue;
 use serde_json::{Value, json};
 
-use crate::{
-    registry::{Control, Outgoing, Registry},
-    stream,
-};
+use crate::{registry::Registry, stream};
 
 /// The pub/sub channel (under the key prefix) of live-only frames.
 pub const LIVE_CHANNEL: &str = "hub:live";
@@ -62,7 +59,7 @@ pub async fn listen(client: redis::Client, redis: Redis, registry: Registry) {
         };
         backoff = Duration::from_millis(100);
         // Revocations announced while we were not listening are lost: check every token.
-        registry.send_all(&Outgoing::control(Control::Recheck));
+        registry.revoke_all();
         let (mut sink, mut messages) = pubsub.split();
         // A connection that dies without a reset (a network partition) never ends the
         // stream: a ping that goes unanswered does.
@@ -95,7 +92,7 @@ fn dispatch(message: &redis::Msg, revoked: &str, registry: &Registry) {
     };
     if message.get_channel_name() == revoked {
         match payload.trim().parse::<i64>() {
-            Ok(user) => registry.send(user, &Outgoing::control(Control::Recheck)),
+            Ok(user) => registry.revoke(user),
             Err(_) => tracing::warn!(payload, "unreadable token revocation"),
         }
     } else if let Ok(value) = serde_json::from_str::<Value>(payload)

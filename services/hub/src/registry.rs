@@ -5,6 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use axum::extract::ws::Utf8Bytes;
@@ -78,6 +79,26 @@ struct Inner {
     connections: HashMap<u64, Connection>,
     by_user: HashMap<i64, Vec<u64>>,
     by_channel: HashMap<String, Vec<u64>>,
+    /// Recent token revocations, by user, and the last time every token had to be
+    /// checked: a connection whose token was checked before one of them but which
+    /// registers after it would otherwise never hear of it.
+    revocations: HashMap<i64, Instant>,
+    everyone_revoked: Option<Instant>,
+}
+
+/// How long a revocation is remembered for connections still authenticating; one whose
+/// check is older than this is checked again anyway.
+const REVOCATION_MEMORY: Duration = Duration::from_secs(300);
+
+impl Inner {
+    fn revoked_since(&self, user_id: i64, checked_at: Instant) -> bool {
+        checked_at.elapsed() >= REVOCATION_MEMORY
+            || self.everyone_revoked.is_some_and(|at| at >= checked_at)
+            || self
+                .revocations
+                .get(&user_id)
+                .is_some_and(|at| *at >= checked_at)
+    }
 }
 
 impl Inner {
@@ -128,9 +149,14 @@ pub struct Registration {
 }
 
 impl Registry {
-    pub fn register(&self, user_id: i64, queue: usize) -> Registration {
+    /// Adds a connection whose token was checked at `checked_at`. If a revocation for
+    /// its user was announced since, its first order is to check the token again.
+    pub fn register(&self, user_id: i64, queue: usize, checked_at: Instant) -> Registration {
         let (sender, receiver) = mpsc::channel(queue.max(1));
         let mut inner = self.inner.lock().expect("registry lock");
+        if inner.revoked_since(user_id, checked_at) {
+            let _ = sender.try_send(Outgoing::control(Control::Recheck));
+        }
         inner.next_id += 1;
         let id = inner.next_id;
         inner.connections.insert(id, Connection { user_id, sender });
@@ -170,11 +196,25 @@ impl Registry {
         inner.deliver(ids, event);
     }
 
-    /// Queues an event for every connection of this instance.
-    pub fn send_all(&self, event: &Arc<Outgoing>) {
+    /// Some of this user's tokens were revoked: each of their connections checks its
+    /// token again.
+    pub fn revoke(&self, user_id: i64) {
         let mut inner = self.inner.lock().expect("registry lock");
+        let now = Instant::now();
+        inner
+            .revocations
+            .retain(|_, at| now.duration_since(*at) < REVOCATION_MEMORY);
+        inner.revocations.insert(user_id, now);
+        let ids = inner.by_user.get(&user_id).cloned().unwrap_or_default();
+        inner.deliver(ids, &Outgoing::control(Control::Recheck));
+    }
+
+    /// Revocations may have been missed: every connection checks its token again.
+    pub fn revoke_all(&self) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        inner.everyone_revoked = Some(Instant::now());
         let ids = inner.connections.keys().copied().collect();
-        inner.deliver(ids, event);
+        inner.deliver(ids, &Outgoing::control(Control::Recheck));
     }
 
     /// Queues an event for every connection subscribed to `channel`.
@@ -212,8 +252,8 @@ mod tests {
     #[tokio::test]
     async fn every_tab_of_a_user_gets_the_event_and_a_full_queue_drops_only_that_tab() {
         let registry = Registry::default();
-        let mut fast = registry.register(7, 4);
-        let mut slow = registry.register(7, 1);
+        let mut fast = registry.register(7, 4, Instant::now());
+        let mut slow = registry.register(7, 1, Instant::now());
         registry.send(7, &event(1));
         assert_eq!(
             fast.receiver.recv().await.map(|e| e.offset),
@@ -242,8 +282,8 @@ mod tests {
     #[tokio::test]
     async fn channel_events_reach_subscribers_only() {
         let registry = Registry::default();
-        let mut member = registry.register(1, 4);
-        let mut other = registry.register(2, 4);
+        let mut member = registry.register(1, 4, Instant::now());
+        let mut other = registry.register(2, 4, Instant::now());
         registry.subscribe(member.id, "class:5");
         registry.send_to_channel("class:5", &event(1));
         assert_eq!(
@@ -254,5 +294,34 @@ mod tests {
         registry.unsubscribe(member.id, "class:5");
         registry.send_to_channel("class:5", &event(2));
         assert!(member.receiver.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_connection_checked_before_a_revocation_and_registered_after_it_checks_again() {
+        let registry = Registry::default();
+        let checked = Instant::now();
+        registry.revoke(7);
+        let mut late = registry.register(7, 4, checked);
+        let mut other = registry.register(8, 4, checked);
+        let mut fresh = registry.register(7, 4, Instant::now());
+        assert_eq!(
+            late.receiver.try_recv().ok().and_then(|e| e.control),
+            Some(Control::Recheck)
+        );
+        assert!(
+            other.receiver.try_recv().is_err(),
+            "another user's revocation"
+        );
+        assert!(
+            fresh.receiver.try_recv().is_err(),
+            "checked after the revocation"
+        );
+        registry.revoke_all();
+        for connection in [&mut late, &mut other, &mut fresh] {
+            assert_eq!(
+                connection.receiver.try_recv().ok().and_then(|e| e.control),
+                Some(Control::Recheck)
+            );
+        }
     }
 }

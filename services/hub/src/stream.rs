@@ -180,7 +180,7 @@ pub async fn follow(
     let mut backoff = Duration::from_millis(100);
     loop {
         let reply = match last {
-            None => start(&redis, &key).await.map(|(from, end)| {
+            None => start(&redis).await.map(|(from, end)| {
                 last = Some(from);
                 live_after = end;
                 indexed.send_replace(from);
@@ -223,7 +223,13 @@ pub async fn follow(
             continue;
         };
         if let Err(error) = index(&redis, &batch, newest, history_len).await {
-            tracing::warn!(%error, "indexing events for resume failed");
+            // Not delivered either: the batch is read and indexed again (appending an
+            // offset twice is refused by the history), so nothing goes live that a
+            // resume could not find.
+            tracing::warn!(%error, "indexing events for resume failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+            continue;
         }
         last = Some(newest);
         indexed.send_replace(newest);
@@ -260,23 +266,13 @@ pub async fn end(redis: &Redis) -> redis::RedisResult<StreamId> {
 
 /// Where to read from (the last indexed offset, else the end) and the end of the stream
 /// now (`0-0` for an empty stream); records the index's origin the first time.
-async fn start(redis: &Redis, key: &str) -> redis::RedisResult<(StreamId, StreamId)> {
+async fn start(redis: &Redis) -> redis::RedisResult<(StreamId, StreamId)> {
+    let end = end(redis).await?;
     let mut conn = redis.connection();
-    let (newest, indexed): (Value, Option<String>) = redis::pipe()
-        .cmd("XREVRANGE")
-        .arg(key)
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(1)
-        .cmd("GET")
+    let indexed: Option<String> = redis::cmd("GET")
         .arg(redis.key(INDEXED))
         .query_async(&mut conn)
         .await?;
-    let end = entries(&newest)
-        .first()
-        .and_then(|e| parse_entry(e))
-        .map_or(StreamId(0, 0), |(id, _)| id);
     let _: () = redis::cmd("SET")
         .arg(redis.key(INDEX_ORIGIN))
         .arg(end.to_string())

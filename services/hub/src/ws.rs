@@ -208,6 +208,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         let _ = socket.send(close(4401, "authentication required")).await;
         return;
     };
+    let checked_at = std::time::Instant::now();
     let authenticated = {
         let _slot = state.account_checks.acquire().await;
         Box::pin(authenticate(&state.authenticator, &token)).await
@@ -221,7 +222,9 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
             return;
         }
     };
-    let mut registration = state.registry.register(user.id, state.settings.send_queue);
+    let mut registration = state
+        .registry
+        .register(user.id, state.settings.send_queue, checked_at);
     if !Box::pin(state.quota.claim_connection(user.id, registration.id)).await {
         state.registry.unregister(registration.id);
         metrics().auth_failures.inc();
