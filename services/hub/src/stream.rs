@@ -347,16 +347,25 @@ end
 return {found, deleted, redis.call('GET', KEYS[2]) or '', #ids, lost}
 ";
 
-/// The events for `user_id` after `after`, oldest first, at most `max`: the work is one
-/// read of the user's own history, bounded by what it may return. `complete` is false
-/// when more remain (resume again from the last one) or when the history may have lost
-/// some (trimmed, expired, or older than the index).
+/// What a resume replays.
+pub struct Missed {
+    /// Oldest first.
+    pub events: Vec<Arc<Outgoing>>,
+    /// More remain after the last of `events`: resume again from it.
+    pub more: bool,
+    /// False when more remain or the history may have lost some (trimmed, expired,
+    /// older than the index, or gone from the stream).
+    pub complete: bool,
+}
+
+/// The events for `user_id` after `after`, at most `max`: the work is one read of the
+/// user's own history and one lookup per event, bounded by what it may return.
 pub async fn missed(
     redis: &Redis,
     user_id: i64,
     after: StreamId,
     max: usize,
-) -> redis::RedisResult<(Vec<Arc<Outgoing>>, bool)> {
+) -> redis::RedisResult<Missed> {
     let mut conn = redis.connection();
     let (found, deleted, origin, listed, lost): (Value, String, String, usize, usize) =
         redis::Script::new(READ_HISTORY)
@@ -382,5 +391,9 @@ pub async fn missed(
     let expired =
         after.0 + (HISTORY_TTL.as_millis() as u64) < chrono::Utc::now().timestamp_millis() as u64;
     let complete = !more && lost == 0 && !trimmed && (from_start || (!before_index && !expired));
-    Ok((events, complete))
+    Ok(Missed {
+        more: more && !events.is_empty(),
+        events,
+        complete,
+    })
 }

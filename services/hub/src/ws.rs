@@ -656,8 +656,8 @@ async fn handle_client_frame(
             )
             .await
             {
-                Ok((events, complete)) => {
-                    for event in &events {
+                Ok(missed) => {
+                    for event in &missed.events {
                         if session.replay(socket, event).await.is_err() {
                             return Err(close(1001, "gone"));
                         }
@@ -666,8 +666,14 @@ async fn handle_client_frame(
                     // queued up to there are duplicates.
                     session.last_sent = session.last_sent.max(offset);
                     session.replayed = session.replayed.max(offset);
+                    // With more to come, where the next resume goes on (which may be
+                    // older than a live event already sent); else the newest sent.
+                    let next = match missed.events.last().and_then(|e| e.offset) {
+                        Some(last) if missed.more => last,
+                        _ => session.last_sent,
+                    };
                     Ok(Some(
-                        json!({"type": "resumed", "complete": complete, "offset": session.last_sent.to_string()}),
+                        json!({"type": "resumed", "complete": missed.complete, "more": missed.more, "offset": next.to_string()}),
                     ))
                 }
                 Err(_) => Ok(Some(error_frame(
