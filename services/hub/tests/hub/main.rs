@@ -447,6 +447,48 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
 }
 
 #[tokio::test]
+async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed_once() {
+    let mut settings = settings().await;
+    settings.resume_max_events = 1;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "vu").await;
+    let mut offset = next_json(&mut socket).await["offset"]
+        .as_str()
+        .expect("offset")
+        .to_owned();
+    drop(socket);
+    hub.publish(user, "manqué 1").await;
+    hub.publish(user, "manqué 2").await;
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "en direct").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("en direct")
+    );
+
+    let mut titles = Vec::new();
+    let resumed = loop {
+        send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+        let resumed = loop {
+            let frame = next_json(&mut socket).await;
+            if frame["type"] == json!("resumed") {
+                break frame;
+            }
+            titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+        };
+        offset = resumed["offset"].as_str().expect("offset").to_owned();
+        if resumed["more"] != json!(true) {
+            break resumed;
+        }
+    };
+    assert_eq!(titles, ["manqué 1", "manqué 2"]);
+    assert_eq!(resumed["complete"], json!(true), "{resumed}");
+}
+
+#[tokio::test]
 async fn a_slow_consumer_is_disconnected_with_4008() {
     let mut settings = settings().await;
     settings.send_queue = 4;
