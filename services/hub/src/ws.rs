@@ -228,6 +228,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
     if !Box::pin(state.quota.claim_connection(user.id, registration.id)).await {
         state.registry.unregister(registration.id);
         metrics().auth_failures.inc();
+        metrics().connection_cap_refusals.inc();
         let _ = socket.send(close(4429, "too many connections")).await;
         return;
     }
@@ -403,19 +404,30 @@ async fn recheck(state: &AppState, session: &mut Session) -> Option<Message> {
             .authenticate(session.token.expose_secret())
             .await
     };
+    let outcome = |outcome: &str| {
+        metrics()
+            .revocation_checks
+            .with_label_values(&[outcome])
+            .inc();
+    };
     match checked {
         Ok(user) if user.id == session.user.id => {
+            outcome("kept");
             session.user = user;
             None
         }
         Err(error) if error.status.is_server_error() => {
+            outcome("unavailable");
             tracing::warn!(
                 user = session.user.id,
                 "cannot check a token again; keeping the connection"
             );
             None
         }
-        Ok(_) | Err(_) => Some(close(4401, "token revoked, sign in again")),
+        Ok(_) | Err(_) => {
+            outcome("closed");
+            Some(close(4401, "token revoked, sign in again"))
+        }
     }
 }
 

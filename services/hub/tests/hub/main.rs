@@ -580,6 +580,7 @@ async fn it_is_healthy_ready_and_exposes_metrics() {
         "hub_messages_out_total",
         "hub_delivery_latency_seconds",
         "hub_slow_consumers_dropped_total",
+        "hub_connection_cap_refusals_total",
     ] {
         assert!(metrics.contains(name), "{name} missing");
     }
