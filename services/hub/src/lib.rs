@@ -2,8 +2,11 @@
 //! to each open connection of its recipient, on any hub instance, with resume after a
 //! reconnect; class, course and conversation channels with presence; chat.
 
+pub mod channel;
+pub mod live;
 pub mod metrics;
 pub mod presence;
+pub mod quota;
 pub mod registry;
 pub mod settings;
 pub mod stream;
@@ -28,6 +31,11 @@ pub struct Hub {
     pub redis: Redis,
     pub registry: Registry,
     pub presence: presence::Presence,
+    pub quota: quota::Quota,
+    /// For the pub/sub subscription, which needs a connection of its own.
+    pub redis_client: redis::Client,
+    /// How far this instance's stream follower has indexed events for resumes.
+    pub indexed: watch::Receiver<registry::StreamId>,
     /// Flips to `true` when the process stops: connections close with 1012.
     pub shutdown: watch::Receiver<bool>,
     /// Account checks at connection running at once. In a reconnection storm thousands
@@ -40,6 +48,7 @@ pub struct Application {
     service: Service,
     state: AppState,
     shutdown: watch::Sender<bool>,
+    indexed: watch::Sender<registry::StreamId>,
 }
 
 impl Application {
@@ -52,6 +61,7 @@ impl Application {
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let keys = nexus_web::auth::jwt_keys(common);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (indexed, indexed_rx) = watch::channel(registry::StreamId::default());
         let state = Arc::new(Hub {
             authenticator: Authenticator {
                 keys,
@@ -61,6 +71,10 @@ impl Application {
             redis: redis.clone(),
             registry: Registry::default(),
             presence: presence::Presence::new(redis.clone()),
+            quota: quota::Quota::new(redis.clone(), &settings),
+            redis_client: redis::Client::open(common.redis_url.expose())
+                .map_err(|e| anyhow::anyhow!("REDIS_URL is invalid: {e}"))?,
+            indexed: indexed_rx,
             shutdown: shutdown_rx,
             account_checks: tokio::sync::Semaphore::new(
                 2 * common.database_max_connections.max(1) as usize,
@@ -88,6 +102,7 @@ impl Application {
             service,
             state,
             shutdown,
+            indexed,
         })
     }
 
@@ -104,6 +119,13 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tokio::spawn(stream::follow(
+            self.state.redis.clone(),
+            self.state.registry.clone(),
+            self.state.settings.resume_max_events,
+            self.indexed,
+        ));
+        tokio::spawn(live::listen(
+            self.state.redis_client.clone(),
             self.state.redis.clone(),
             self.state.registry.clone(),
         ));

@@ -14,6 +14,10 @@ pub struct HubMetrics {
     pub delivery_seconds: Histogram,
     pub slow_consumers: IntCounter,
     pub auth_failures: IntCounter,
+    /// Tokens checked again after a revocation, by outcome: `kept`, `closed`, `unavailable`.
+    pub revocation_checks: IntCounterVec,
+    /// Connections refused because their user had `HUB_MAX_CONNECTIONS_PER_USER` open.
+    pub connection_cap_refusals: IntCounter,
 }
 
 pub fn metrics() -> &'static HubMetrics {
@@ -57,6 +61,21 @@ pub fn metrics() -> &'static HubMetrics {
             "Connections refused at authentication",
         )
         .expect("metric");
+        let revocation_checks = IntCounterVec::new(
+            Opts::new(
+                "hub_revocation_checks_total",
+                "Tokens of open connections checked again after a revocation, by outcome",
+            ),
+            &["outcome"],
+        )
+        .expect("metric");
+        let connection_cap_refusals = IntCounter::new(
+            "hub_connection_cap_refusals_total",
+            "Connections refused (4429) because their user had the most allowed open",
+        )
+        .expect("metric");
+        let _ = registry.register(Box::new(revocation_checks.clone()));
+        let _ = registry.register(Box::new(connection_cap_refusals.clone()));
         let _ = registry.register(Box::new(connections.clone()));
         let _ = registry.register(Box::new(connections_total.clone()));
         let _ = registry.register(Box::new(messages_in.clone()));
@@ -73,6 +92,8 @@ pub fn metrics() -> &'static HubMetrics {
             delivery_seconds,
             slow_consumers,
             auth_failures,
+            revocation_checks,
+            connection_cap_refusals,
         }
     })
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use nexus_web::redis_conn::Redis;
 use serde_json::{Value, json};
 
-use crate::stream;
+use crate::live;
 
 pub const TTL: Duration = Duration::from_secs(60);
 /// At most this many users in a presence list.
@@ -211,6 +211,6 @@ impl Presence {
         event["eventId"] = json!(uuid::Uuid::new_v4().to_string());
         event["channel"] = json!(channel);
         event["createdAt"] = json!(chrono::Utc::now());
-        stream::publish_ephemeral(&self.redis, "presence", &event).await
+        live::publish(&self.redis, "presence", &event).await
     }
 }

@@ -5,6 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use axum::extract::ws::Utf8Bytes;
@@ -15,13 +16,34 @@ use tokio::sync::mpsc;
 /// connection).
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    pub offset: StreamId,
+    /// The event's position in the replay stream; `None` for live-only frames (typing,
+    /// presence), which are never replayed.
+    pub offset: Option<StreamId>,
     pub frame: Utf8Bytes,
     /// When the event was created (for the delivery-latency metric).
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Instead of a frame: close the connection with this code and reason (the account
-    /// was deactivated, or its role changed).
-    pub close: Option<(u16, &'static str)>,
+    /// Instead of a frame: an order for the connection's task.
+    pub control: Option<Control>,
+}
+
+/// Orders for a connection, queued in order with its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Close with this code and reason (the account was deactivated, or its role changed).
+    Close(u16, &'static str),
+    /// Check the connection's token again: some of its user's tokens were revoked.
+    Recheck,
+}
+
+impl Outgoing {
+    pub fn control(control: Control) -> Arc<Outgoing> {
+        Arc::new(Outgoing {
+            offset: None,
+            frame: Utf8Bytes::from_static(""),
+            created_at: None,
+            control: Some(control),
+        })
+    }
 }
 
 /// A Redis stream entry id (`milliseconds-sequence`), ordered as Redis orders them.
@@ -57,6 +79,26 @@ struct Inner {
     connections: HashMap<u64, Connection>,
     by_user: HashMap<i64, Vec<u64>>,
     by_channel: HashMap<String, Vec<u64>>,
+    /// Recent token revocations, by user, and the last time every token had to be
+    /// checked: a connection whose token was checked before one of them but which
+    /// registers after it would otherwise never hear of it.
+    revocations: HashMap<i64, Instant>,
+    everyone_revoked: Option<Instant>,
+}
+
+/// How long a revocation is remembered for connections still authenticating; one whose
+/// check is older than this is checked again anyway.
+const REVOCATION_MEMORY: Duration = Duration::from_secs(300);
+
+impl Inner {
+    fn revoked_since(&self, user_id: i64, checked_at: Instant) -> bool {
+        checked_at.elapsed() >= REVOCATION_MEMORY
+            || self.everyone_revoked.is_some_and(|at| at >= checked_at)
+            || self
+                .revocations
+                .get(&user_id)
+                .is_some_and(|at| *at >= checked_at)
+    }
 }
 
 impl Inner {
@@ -107,9 +149,14 @@ pub struct Registration {
 }
 
 impl Registry {
-    pub fn register(&self, user_id: i64, queue: usize) -> Registration {
+    /// Adds a connection whose token was checked at `checked_at`. If a revocation for
+    /// its user was announced since, its first order is to check the token again.
+    pub fn register(&self, user_id: i64, queue: usize, checked_at: Instant) -> Registration {
         let (sender, receiver) = mpsc::channel(queue.max(1));
         let mut inner = self.inner.lock().expect("registry lock");
+        if inner.revoked_since(user_id, checked_at) {
+            let _ = sender.try_send(Outgoing::control(Control::Recheck));
+        }
         inner.next_id += 1;
         let id = inner.next_id;
         inner.connections.insert(id, Connection { user_id, sender });
@@ -149,6 +196,27 @@ impl Registry {
         inner.deliver(ids, event);
     }
 
+    /// Some of this user's tokens were revoked: each of their connections checks its
+    /// token again.
+    pub fn revoke(&self, user_id: i64) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        let now = Instant::now();
+        inner
+            .revocations
+            .retain(|_, at| now.duration_since(*at) < REVOCATION_MEMORY);
+        inner.revocations.insert(user_id, now);
+        let ids = inner.by_user.get(&user_id).cloned().unwrap_or_default();
+        inner.deliver(ids, &Outgoing::control(Control::Recheck));
+    }
+
+    /// Revocations may have been missed: every connection checks its token again.
+    pub fn revoke_all(&self) {
+        let mut inner = self.inner.lock().expect("registry lock");
+        inner.everyone_revoked = Some(Instant::now());
+        let ids = inner.connections.keys().copied().collect();
+        inner.deliver(ids, &Outgoing::control(Control::Recheck));
+    }
+
     /// Queues an event for every connection subscribed to `channel`.
     pub fn send_to_channel(&self, channel: &str, event: &Arc<Outgoing>) {
         let mut inner = self.inner.lock().expect("registry lock");
@@ -167,8 +235,8 @@ mod tests {
 
     fn event(n: u64) -> Arc<Outgoing> {
         Arc::new(Outgoing {
-            close: None,
-            offset: StreamId(n, 0),
+            control: None,
+            offset: Some(StreamId(n, 0)),
             frame: Utf8Bytes::from_static("{}"),
             created_at: None,
         })
@@ -184,12 +252,12 @@ mod tests {
     #[tokio::test]
     async fn every_tab_of_a_user_gets_the_event_and_a_full_queue_drops_only_that_tab() {
         let registry = Registry::default();
-        let mut fast = registry.register(7, 4);
-        let mut slow = registry.register(7, 1);
+        let mut fast = registry.register(7, 4, Instant::now());
+        let mut slow = registry.register(7, 1, Instant::now());
         registry.send(7, &event(1));
         assert_eq!(
             fast.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         registry.send(7, &event(2));
         assert_eq!(
@@ -199,11 +267,11 @@ mod tests {
         );
         assert_eq!(
             fast.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(2, 0))
+            Some(Some(StreamId(2, 0)))
         );
         assert_eq!(
             slow.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         assert!(
             slow.receiver.recv().await.is_none(),
@@ -214,17 +282,46 @@ mod tests {
     #[tokio::test]
     async fn channel_events_reach_subscribers_only() {
         let registry = Registry::default();
-        let mut member = registry.register(1, 4);
-        let mut other = registry.register(2, 4);
+        let mut member = registry.register(1, 4, Instant::now());
+        let mut other = registry.register(2, 4, Instant::now());
         registry.subscribe(member.id, "class:5");
         registry.send_to_channel("class:5", &event(1));
         assert_eq!(
             member.receiver.recv().await.map(|e| e.offset),
-            Some(StreamId(1, 0))
+            Some(Some(StreamId(1, 0)))
         );
         assert!(other.receiver.try_recv().is_err());
         registry.unsubscribe(member.id, "class:5");
         registry.send_to_channel("class:5", &event(2));
         assert!(member.receiver.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_connection_checked_before_a_revocation_and_registered_after_it_checks_again() {
+        let registry = Registry::default();
+        let checked = Instant::now();
+        registry.revoke(7);
+        let mut late = registry.register(7, 4, checked);
+        let mut other = registry.register(8, 4, checked);
+        let mut fresh = registry.register(7, 4, Instant::now());
+        assert_eq!(
+            late.receiver.try_recv().ok().and_then(|e| e.control),
+            Some(Control::Recheck)
+        );
+        assert!(
+            other.receiver.try_recv().is_err(),
+            "another user's revocation"
+        );
+        assert!(
+            fresh.receiver.try_recv().is_err(),
+            "checked after the revocation"
+        );
+        registry.revoke_all();
+        for connection in [&mut late, &mut other, &mut fresh] {
+            assert_eq!(
+                connection.receiver.try_recv().ok().and_then(|e| e.control),
+                Some(Control::Recheck)
+            );
+        }
     }
 }

@@ -1,33 +1,45 @@
 //! Events from the platform: the API's outbox relay appends them to a Redis stream; every
 //! hub instance reads the whole stream and hands each event to its own connections of
-//! the recipient. Reading a stream (not pub/sub) is what makes catch-up possible: a
-//! client that reconnects gives its last offset and receives what it missed.
+//! the recipient. The hubs also index each replayable event in its recipients' own
+//! histories (`history:{user}`: short streams of the events' offsets, without content):
+//! a client that reconnects gives its last offset and receives what it missed, looked up
+//! by offset from its history alone, so a resume costs what it returns whatever the
+//! other users' traffic.
+//!
+//! Live-only frames (typing, presence) never enter either stream: see `live`.
 
 use std::{sync::Arc, time::Duration};
 
 use nexus_web::redis_conn::Redis;
 use redis::Value;
 use serde_json::json;
+use tokio::sync::watch;
 
-use crate::registry::{Outgoing, Registry, StreamId};
+use crate::registry::{Control, Outgoing, Registry, StreamId};
 
 /// The stream the API's relay writes (see services/api/src/notifications/outbox.rs).
 pub const STREAM: &str = "stream:events";
 const BATCH: usize = 500;
+/// Each user's own history, `history:{user}`: what a resume reads (see `index`).
+const HISTORY: &str = "history";
+/// The last global offset this deployment's hubs indexed, and the first one ever.
+const INDEXED: &str = "stream:indexed";
+const INDEX_ORIGIN: &str = "stream:index-origin";
+/// A user's history is dropped after a week without events.
+pub const HISTORY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// An event for some users, or for the subscribers of a channel, ready to send.
 pub struct Addressed {
     pub recipients: Vec<i64>,
     /// For channel events (presence, course updates): the channel's subscribers.
     pub channel: Option<String>,
-    /// Ephemeral events (typing) are delivered live and never replayed.
+    /// Ephemeral events (typing, presence, account orders) are delivered live and never
+    /// replayed.
     pub ephemeral: bool,
     pub event: Arc<Outgoing>,
 }
 
-/// Reads a stream entry (`[id, [field, value, …]]`) into an event for its recipients:
-/// `notification` (one user), `chat` and `typing` (the conversation's members, listed
-/// in the payload). Other topics, and unreadable entries, are skipped.
+/// Reads a stream entry (`[id, [field, value, …]]`) into its offset and its event.
 pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
     let Value::Array(parts) = entry else {
         return None;
@@ -45,70 +57,83 @@ pub fn parse_entry(entry: &Value) -> Option<(StreamId, Option<Addressed>)> {
         })
     };
     let addressed = (|| {
-        let topic = field("topic")?;
-        let mut payload: serde_json::Value = serde_json::from_str(&field("payload")?).ok()?;
-        let mut subscribers_of = None;
-        let mut close = None;
-        let (recipients, channel) = match topic.as_str() {
-            // An account change the platform wants applied to open connections at once.
-            "account" => {
-                let user_id = payload["userId"].as_i64()?;
-                close = Some(match payload["action"].as_str()? {
-                    "deactivated" => (4403, "account disabled"),
-                    _ => (4401, "account changed, sign in again"),
-                });
-                (vec![user_id], format!("user:{user_id}"))
-            }
-            "notification" => {
-                let user_id = payload["userId"].as_i64()?;
-                (vec![user_id], format!("user:{user_id}"))
-            }
-            "chat" | "typing" => {
-                let recipients = payload["recipients"]
-                    .as_array()?
-                    .iter()
-                    .filter_map(serde_json::Value::as_i64)
-                    .collect();
-                let conversation = payload["conversationId"].as_i64()?;
-                if let Some(map) = payload.as_object_mut() {
-                    map.remove("recipients");
-                }
-                (recipients, format!("conversation:{conversation}"))
-            }
-            "presence" => {
-                let channel = payload["channel"].as_str()?.to_owned();
-                subscribers_of = Some(channel.clone());
-                (Vec::new(), channel)
-            }
-            "course" => {
-                let channel = format!("course:{}", payload["courseId"].as_i64()?);
-                subscribers_of = Some(channel.clone());
-                (Vec::new(), channel)
-            }
-            _ => return None,
-        };
-        let created_at = payload["createdAt"].as_str().and_then(|t| t.parse().ok());
-        let frame = json!({
-            "type": "event",
-            "channel": channel,
-            "offset": offset.to_string(),
-            "eventId": payload["eventId"],
-            "topic": topic,
-            "data": payload,
-        });
-        Some(Addressed {
-            recipients,
-            channel: subscribers_of,
-            ephemeral: matches!(topic.as_str(), "typing" | "presence" | "account"),
-            event: Arc::new(Outgoing {
-                close,
-                offset,
-                frame: frame.to_string().into(),
-                created_at,
-            }),
-        })
+        let payload = serde_json::from_str(&field("payload")?).ok()?;
+        address(&field("topic")?, payload, Some(offset))
     })();
     Some((offset, addressed))
+}
+
+/// An event for its recipients: `notification` (one user), `chat` and `typing` (the
+/// conversation's members, listed in the payload), `presence` and `course` (a channel's
+/// subscribers), `account` (an order to a user's connections). Other topics, and
+/// unreadable payloads, give `None`. Live-only events have no offset.
+pub fn address(
+    topic: &str,
+    mut payload: serde_json::Value,
+    offset: Option<StreamId>,
+) -> Option<Addressed> {
+    let mut subscribers_of = None;
+    let mut control = None;
+    let (recipients, channel) = match topic {
+        // An account change the platform wants applied to open connections at once.
+        "account" => {
+            let user_id = payload["userId"].as_i64()?;
+            control = Some(match payload["action"].as_str()? {
+                "deactivated" => Control::Close(4403, "account disabled"),
+                _ => Control::Close(4401, "account changed, sign in again"),
+            });
+            (vec![user_id], format!("user:{user_id}"))
+        }
+        "notification" => {
+            let user_id = payload["userId"].as_i64()?;
+            (vec![user_id], format!("user:{user_id}"))
+        }
+        "chat" | "typing" => {
+            let recipients = payload["recipients"]
+                .as_array()?
+                .iter()
+                .filter_map(serde_json::Value::as_i64)
+                .collect();
+            let conversation = payload["conversationId"].as_i64()?;
+            if let Some(map) = payload.as_object_mut() {
+                map.remove("recipients");
+            }
+            (recipients, format!("conversation:{conversation}"))
+        }
+        "presence" => {
+            let channel = payload["channel"].as_str()?.to_owned();
+            subscribers_of = Some(channel.clone());
+            (Vec::new(), channel)
+        }
+        "course" => {
+            let channel = format!("course:{}", payload["courseId"].as_i64()?);
+            subscribers_of = Some(channel.clone());
+            (Vec::new(), channel)
+        }
+        _ => return None,
+    };
+    let created_at = payload["createdAt"].as_str().and_then(|t| t.parse().ok());
+    let mut frame = json!({
+        "type": "event",
+        "channel": channel,
+        "eventId": payload["eventId"],
+        "topic": topic,
+        "data": payload,
+    });
+    if let Some(offset) = offset {
+        frame["offset"] = json!(offset.to_string());
+    }
+    Some(Addressed {
+        recipients,
+        channel: subscribers_of,
+        ephemeral: matches!(topic, "typing" | "presence" | "account"),
+        event: Arc::new(Outgoing {
+            control,
+            offset,
+            frame: frame.to_string().into(),
+            created_at,
+        }),
+    })
 }
 
 fn entries(reply: &Value) -> Vec<&Value> {
@@ -118,17 +143,47 @@ fn entries(reply: &Value) -> Vec<&Value> {
     }
 }
 
-/// Follows the stream until the process stops, from its end at start-up. After a Redis
-/// failure it resumes from the last entry it saw, so live connections miss nothing
-/// while Redis comes back.
-pub async fn follow(redis: Redis, registry: Registry) {
+/// Appends an event's offset to each recipient's history: an entry whose id is the
+/// event's offset in the global stream, with no content (the event stays in the global
+/// stream only). Every hub instance indexes every event: Redis refuses an id that is not
+/// above the history's newest, so the second instance's append is a no-op (`pcall`).
+const INDEX: &str = r"
+for _, key in ipairs(KEYS) do
+  redis.pcall('XADD', key, 'MAXLEN', '~', ARGV[2], ARGV[1], 'e', '')
+  redis.call('PEXPIRE', key, ARGV[3])
+end
+return 0
+";
+
+fn history_key(redis: &Redis, user_id: i64) -> String {
+    redis.key(&format!("{HISTORY}:{user_id}"))
+}
+
+/// Follows the stream until the process stops. Each batch is first written to its
+/// recipients' histories, then handed to this instance's connections: a connection never
+/// receives live an event that a resume could not find.
+///
+/// It starts where this deployment's hubs stopped indexing (`stream:indexed`), so events
+/// written while no hub ran are indexed too, but only those after start-up are delivered
+/// live. After a Redis failure it resumes from the last entry it saw.
+///
+/// `indexed` tells how far it got: a resume waits for it to reach the end of the stream.
+pub async fn follow(
+    redis: Redis,
+    registry: Registry,
+    history_len: usize,
+    indexed: watch::Sender<StreamId>,
+) {
     let key = redis.key(STREAM);
     let mut last: Option<StreamId> = None;
+    let mut live_after = StreamId::default();
     let mut backoff = Duration::from_millis(100);
     loop {
         let reply = match last {
-            None => last_id(&redis, &key).await.map(|id| {
-                last = Some(id);
+            None => start(&redis).await.map(|(from, end)| {
+                last = Some(from);
+                live_after = end;
+                indexed.send_replace(from);
                 Value::Nil
             }),
             Some(from) => {
@@ -145,135 +200,200 @@ pub async fn follow(redis: Redis, registry: Registry) {
                     .await
             }
         };
-        match reply {
-            Ok(reply) => {
-                backoff = Duration::from_millis(100);
-                // [[key, [entry, …]]], or nil when nothing came.
-                for stream in entries(&reply) {
-                    let Value::Array(parts) = stream else {
-                        continue;
-                    };
-                    let Some(items) = parts.get(1) else { continue };
-                    for entry in entries(items) {
-                        if let Some((offset, addressed)) = parse_entry(entry) {
-                            last = Some(offset);
-                            if let Some(a) = addressed {
-                                for user in &a.recipients {
-                                    registry.send(*user, &a.event);
-                                }
-                                if let Some(channel) = &a.channel {
-                                    registry.send_to_channel(channel, &a.event);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let reply = match reply {
+            Ok(reply) => reply,
             Err(error) => {
                 tracing::warn!(%error, "reading the event stream failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        // [[key, [entry, …]]], or nil when nothing came.
+        let mut batch = Vec::new();
+        for stream in entries(&reply) {
+            let Value::Array(parts) = stream else {
+                continue;
+            };
+            let Some(items) = parts.get(1) else { continue };
+            batch.extend(entries(items).into_iter().filter_map(parse_entry));
+        }
+        let Some(&(newest, _)) = batch.last() else {
+            continue;
+        };
+        if let Err(error) = index(&redis, &batch, newest, history_len).await {
+            // Not delivered either: the batch is read and indexed again (appending an
+            // offset twice is refused by the history), so nothing goes live that a
+            // resume could not find.
+            tracing::warn!(%error, "indexing events for resume failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+            continue;
+        }
+        last = Some(newest);
+        indexed.send_replace(newest);
+        for (offset, addressed) in batch {
+            let Some(a) = addressed.filter(|_| offset > live_after) else {
+                continue;
+            };
+            for user in &a.recipients {
+                registry.send(*user, &a.event);
+            }
+            if let Some(channel) = &a.channel {
+                registry.send_to_channel(channel, &a.event);
             }
         }
     }
 }
 
 /// The id of the stream's newest entry (`0-0` for an empty stream).
-async fn last_id(redis: &Redis, key: &str) -> redis::RedisResult<StreamId> {
+pub async fn end(redis: &Redis) -> redis::RedisResult<StreamId> {
     let mut conn = redis.connection();
-    let reply: Value = redis::cmd("XREVRANGE")
-        .arg(key)
+    let newest: Value = redis::cmd("XREVRANGE")
+        .arg(redis.key(STREAM))
         .arg("+")
         .arg("-")
         .arg("COUNT")
         .arg(1)
         .query_async(&mut conn)
         .await?;
-    Ok(entries(&reply)
+    Ok(entries(&newest)
         .first()
         .and_then(|e| parse_entry(e))
         .map_or(StreamId(0, 0), |(id, _)| id))
 }
 
-/// The events for `user_id` after `after`, oldest first, scanning at most `limit`
-/// entries. `complete` is false when the scan hit the limit or the offset is older
-/// than the stream's history.
+/// Where to read from (the last indexed offset, else the end) and the end of the stream
+/// now (`0-0` for an empty stream); records the index's origin the first time.
+async fn start(redis: &Redis) -> redis::RedisResult<(StreamId, StreamId)> {
+    let end = end(redis).await?;
+    let mut conn = redis.connection();
+    let indexed: Option<String> = redis::cmd("GET")
+        .arg(redis.key(INDEXED))
+        .query_async(&mut conn)
+        .await?;
+    let _: () = redis::cmd("SET")
+        .arg(redis.key(INDEX_ORIGIN))
+        .arg(end.to_string())
+        .arg("NX")
+        .query_async(&mut conn)
+        .await?;
+    let from = indexed.as_deref().and_then(StreamId::parse).unwrap_or(end);
+    Ok((from.min(end), end))
+}
+
+/// Writes a batch's replayable events to their recipients' histories, and moves the
+/// deployment's index cursor. (Two instances may move it back and forth: an older
+/// cursor only means entries indexed twice, which the histories refuse.)
+async fn index(
+    redis: &Redis,
+    batch: &[(StreamId, Option<Addressed>)],
+    newest: StreamId,
+    history_len: usize,
+) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for (offset, addressed) in batch {
+        let Some(a) = addressed
+            .as_ref()
+            .filter(|a| !a.ephemeral && !a.recipients.is_empty())
+        else {
+            continue;
+        };
+        pipe.cmd("EVAL").arg(INDEX).arg(a.recipients.len());
+        for user in &a.recipients {
+            pipe.arg(history_key(redis, *user));
+        }
+        pipe.arg(offset.to_string())
+            .arg(history_len)
+            .arg(HISTORY_TTL.as_millis() as u64)
+            .ignore();
+    }
+    pipe.cmd("SET")
+        .arg(redis.key(INDEXED))
+        .arg(newest.to_string())
+        .ignore();
+    // After Redis lost its data the histories start again from here: older offsets are
+    // answered `complete: false`.
+    if let Some((first, _)) = batch.first() {
+        pipe.cmd("SET")
+            .arg(redis.key(INDEX_ORIGIN))
+            .arg(first.to_string())
+            .arg("NX")
+            .ignore();
+    }
+    let mut conn = redis.connection();
+    pipe.query_async(&mut conn).await
+}
+
+/// The events of a user's history after an offset, read from the global stream by id
+/// (one lookup per event returned), with what tells whether the history is whole: the
+/// newest id trimmed away, the index's origin, and how many events the global stream no
+/// longer holds.
+const READ_HISTORY: &str = r"
+local ids = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
+local found, lost = {}, 0
+for _, entry in ipairs(ids) do
+  local event = redis.call('XRANGE', KEYS[3], entry[1], entry[1])
+  if #event == 1 then table.insert(found, event[1]) else lost = lost + 1 end
+end
+local deleted = '0-0'
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  end
+end
+return {found, deleted, redis.call('GET', KEYS[2]) or '', #ids, lost}
+";
+
+/// What a resume replays.
+pub struct Missed {
+    /// Oldest first.
+    pub events: Vec<Arc<Outgoing>>,
+    /// More remain after the last of `events`: resume again from it.
+    pub more: bool,
+    /// False when more remain or the history may have lost some (trimmed, expired,
+    /// older than the index, or gone from the stream).
+    pub complete: bool,
+}
+
+/// The events for `user_id` after `after`, at most `max`: the work is one read of the
+/// user's own history and one lookup per event, bounded by what it may return.
 pub async fn missed(
     redis: &Redis,
     user_id: i64,
     after: StreamId,
-    limit: usize,
-) -> redis::RedisResult<(Vec<Arc<Outgoing>>, bool)> {
-    let key = redis.key(STREAM);
+    max: usize,
+) -> redis::RedisResult<Missed> {
     let mut conn = redis.connection();
-    let first: Value = redis::cmd("XRANGE")
-        .arg(&key)
-        .arg("-")
-        .arg("+")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(&mut conn)
-        .await?;
-    let oldest = entries(&first)
-        .first()
-        .and_then(|e| parse_entry(e))
-        .map(|(id, _)| id);
-    let mut complete = oldest.is_none_or(|oldest| oldest <= after || after == StreamId(0, 0));
-    let mut found = Vec::new();
-    let mut cursor = after;
-    let mut scanned = 0;
-    loop {
-        let reply: Value = redis::cmd("XRANGE")
-            .arg(&key)
-            .arg(format!("({cursor}"))
-            .arg("+")
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(&mut conn)
+    let (found, deleted, origin, listed, lost): (Value, String, String, usize, usize) =
+        redis::Script::new(READ_HISTORY)
+            .key(history_key(redis, user_id))
+            .key(redis.key(INDEX_ORIGIN))
+            .key(redis.key(STREAM))
+            .arg(format!("({after}"))
+            .arg(max + 1)
+            .invoke_async(&mut conn)
             .await?;
-        let batch = entries(&reply);
-        for entry in &batch {
-            if let Some((offset, addressed)) = parse_entry(entry) {
-                cursor = offset;
-                if let Some(a) =
-                    addressed.filter(|a| !a.ephemeral && a.recipients.contains(&user_id))
-                {
-                    found.push(a.event);
-                }
-            }
-        }
-        scanned += batch.len();
-        if batch.len() < BATCH {
-            break;
-        }
-        if scanned >= limit {
-            complete = false;
-            break;
-        }
-    }
-    Ok((found, complete))
-}
-
-/// Appends an ephemeral event (typing) straight to the stream: nothing to keep, so no
-/// outbox; if Redis is down it is simply lost, as a typing indicator may be.
-pub async fn publish_ephemeral(
-    redis: &Redis,
-    topic: &str,
-    payload: &serde_json::Value,
-) -> redis::RedisResult<()> {
-    let mut conn = redis.connection();
-    redis::cmd("XADD")
-        .arg(redis.key(STREAM))
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(100_000)
-        .arg("*")
-        .arg("eventId")
-        .arg(payload["eventId"].as_str().unwrap_or_default())
-        .arg("topic")
-        .arg(topic)
-        .arg("payload")
-        .arg(payload.to_string())
-        .query_async(&mut conn)
-        .await
+    let more = listed > max;
+    let mut events: Vec<Arc<Outgoing>> = entries(&found)
+        .into_iter()
+        .filter_map(parse_entry)
+        .filter_map(|(_, addressed)| addressed)
+        .filter(|a| !a.ephemeral && a.recipients.contains(&user_id))
+        .map(|a| a.event)
+        .collect();
+    events.truncate(max);
+    let trimmed = StreamId::parse(&deleted).is_some_and(|deleted| deleted > after);
+    let from_start = after == StreamId(0, 0);
+    let before_index = StreamId::parse(&origin).is_none_or(|origin| after < origin);
+    let expired =
+        after.0 + (HISTORY_TTL.as_millis() as u64) < chrono::Utc::now().timestamp_millis() as u64;
+    let complete = !more && lost == 0 && !trimmed && (from_start || (!before_index && !expired));
+    Ok(Missed {
+        more: more && !events.is_empty(),
+        events,
+        complete,
+    })
 }

@@ -3,8 +3,9 @@
 //! reconnecting client missed, then forwards events, answers pings, warns before the
 //! token expires and accepts a new token in place.
 //!
-//! Close codes: 4401 authentication failed or timed out, 4403 account disabled,
-//! 4008 slow consumer (queue full), 1009 frame too large, 1012 service restarting.
+//! Close codes: 4401 authentication failed or timed out, or token revoked; 4403 account
+//! disabled; 4429 too many connections for this user; 4008 slow consumer (queue full);
+//! 1009 frame too large; 1012 service restarting.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,16 +22,23 @@ use nexus_web::{
     ApiError,
     auth::{Authenticator, CurrentUser},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
     AppState,
+    channel::{self, Channel, InvalidChannel},
+    live,
     metrics::metrics,
-    registry::{Outgoing, StreamId},
+    quota::Bucket,
+    registry::{Control, Outgoing, StreamId},
     stream,
 };
+
+/// Channels one connection may follow besides its own `user:{id}`.
+pub const MAX_SUBSCRIPTIONS: usize = 64;
 
 #[derive(Debug, Deserialize)]
 pub struct ConnectQuery {
@@ -75,11 +83,11 @@ fn text(value: Value) -> Message {
     Message::Text(value.to_string().into())
 }
 
-/// A valid token: the user and the token's expiry (unix seconds).
+/// A valid token: the user and the token's expiry (unix seconds). The checks are the
+/// API's (`Authenticator::authenticate`): a revoked token is refused here too.
 async fn authenticate(auth: &Authenticator, token: &str) -> Result<(CurrentUser, i64), Message> {
     let claims = auth
-        .keys
-        .verify_access(token)
+        .verify(token)
         .map_err(|_| close(4401, "invalid or expired token"))?;
     match auth.load(&claims).await {
         Ok(user) => Ok((user, claims.exp)),
@@ -109,21 +117,52 @@ struct Session {
     user: CurrentUser,
     id: u64,
     expires_at: i64,
-    /// The offset of the last event written: later duplicates are skipped.
+    /// The connection's current token, checked again when the API announces that some
+    /// of the user's tokens were revoked.
+    token: SecretString,
+    /// The newest offset written, live or replayed: a live event at or before it was
+    /// replayed already.
     last_sent: StreamId,
-    sends: Bucket,
+    /// The offset of the first event delivered live. The stream follower hands events to
+    /// the connection in stream order from its registration on, so every event of this
+    /// user from there on comes (or is queued) live, and every earlier one only through
+    /// a resume. A high-water mark alone would take a live event that came before the
+    /// `resume` for proof that everything older was sent, and skip what was missed.
+    live_from: Option<StreamId>,
+    /// The newest offset a resume replayed (a second resume does not repeat the first).
+    replayed: StreamId,
     /// Channels subscribed beyond the automatic `user:{id}`.
-    subscriptions: Vec<String>,
+    subscriptions: Vec<Channel>,
 }
 
 impl Session {
-    /// Writes an event unless an event at or after its offset was already written (a
-    /// live event that a resume also replayed); `Err` when the socket is gone.
+    /// Writes a live event unless a resume already replayed it; `Err` when the socket is
+    /// gone.
     async fn deliver(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
-        if event.offset <= self.last_sent {
+        if let Some(offset) = event.offset {
+            if offset <= self.last_sent {
+                return Ok(());
+            }
+            self.last_sent = offset;
+            self.live_from.get_or_insert(offset);
+        }
+        self.write(socket, event).await
+    }
+
+    /// Writes a missed event unless it came (or is queued) live, or was replayed already.
+    async fn replay(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
+        let Some(offset) = event.offset else {
+            return Ok(());
+        };
+        if offset <= self.replayed || self.live_from.is_some_and(|live| offset >= live) {
             return Ok(());
         }
-        self.last_sent = event.offset;
+        self.replayed = offset;
+        self.last_sent = self.last_sent.max(offset);
+        self.write(socket, event).await
+    }
+
+    async fn write(&mut self, socket: &mut WebSocket, event: &Outgoing) -> Result<(), ()> {
         // The frame's bytes are shared, not copied, between the connections it goes to.
         socket
             .send(Message::Text(event.frame.clone()))
@@ -131,6 +170,15 @@ impl Session {
             .map_err(drop)?;
         record_delivery(event);
         Ok(())
+    }
+
+    /// Presence channels, by name, to refresh at each heartbeat.
+    fn presence_channels(&self) -> Vec<String> {
+        self.subscriptions
+            .iter()
+            .filter(|c| c.has_presence())
+            .map(Channel::to_string)
+            .collect()
     }
 
     /// When the token expires, and when to warn about it, on tokio's clock.
@@ -160,11 +208,12 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         let _ = socket.send(close(4401, "authentication required")).await;
         return;
     };
+    let checked_at = std::time::Instant::now();
     let authenticated = {
         let _slot = state.account_checks.acquire().await;
         Box::pin(authenticate(&state.authenticator, &token)).await
     };
-    drop(token);
+    let token = SecretString::from(token);
     let (user, expires_at) = match authenticated {
         Ok(ok) => ok,
         Err(frame) => {
@@ -173,15 +222,26 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
             return;
         }
     };
-    let mut registration = state.registry.register(user.id, state.settings.send_queue);
+    let mut registration = state
+        .registry
+        .register(user.id, state.settings.send_queue, checked_at);
+    if !Box::pin(state.quota.claim_connection(user.id, registration.id)).await {
+        state.registry.unregister(registration.id);
+        metrics().auth_failures.inc();
+        metrics().connection_cap_refusals.inc();
+        let _ = socket.send(close(4429, "too many connections")).await;
+        return;
+    }
     metrics().connections.inc();
     metrics().connections_total.inc();
     let mut session = Session {
         user,
         id: registration.id,
         expires_at,
+        token,
         last_sent: StreamId::default(),
-        sends: Bucket::new(SEND_RATE_PER_SECOND, SEND_BURST),
+        live_from: None,
+        replayed: StreamId::default(),
         subscriptions: Vec::new(),
     };
     let _ = socket
@@ -197,20 +257,14 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
     )
     .await;
     state.registry.unregister(registration.id);
-    for channel in &session.subscriptions {
-        if has_presence(channel) {
-            let _ = Box::pin(state.presence.leave(channel, user.id, session.id)).await;
-        }
+    Box::pin(state.quota.release_connection(user.id, session.id)).await;
+    for channel in session.presence_channels() {
+        let _ = Box::pin(state.presence.leave(&channel, user.id, session.id)).await;
     }
     metrics().connections.dec();
     if let Some(frame) = end {
         let _ = socket.send(frame).await;
     }
-}
-
-/// Class and conversation channels track who is online.
-fn has_presence(channel: &str) -> bool {
-    channel.starts_with("class:") || channel.starts_with("conversation:")
 }
 
 /// The connection's loop; returns the close frame to send, if any.
@@ -246,11 +300,18 @@ async fn serve(
                     // The registry dropped us: our queue was full.
                     return Some(close(4008, "slow consumer"));
                 };
-                if let Some((code, reason)) = event.close {
-                    return Some(close(code, reason));
-                }
-                if session.deliver(socket, &event).await.is_err() {
-                    return None;
+                match event.control {
+                    Some(Control::Close(code, reason)) => return Some(close(code, reason)),
+                    Some(Control::Recheck) => {
+                        if let Some(frame) = Box::pin(recheck(state, session)).await {
+                            return Some(frame);
+                        }
+                    }
+                    None => {
+                        if session.deliver(socket, &event).await.is_err() {
+                            return None;
+                        }
+                    }
                 }
             }
             frame = socket.recv() => {
@@ -297,10 +358,12 @@ async fn serve(
                         return None;
                     }
                     next_ping = now + settings.ping_interval;
-                    let presence: Vec<String> = session.subscriptions.iter().filter(|c| has_presence(c)).cloned().collect();
-                    if !presence.is_empty() {
-                        let _ = Box::pin(state.presence.refresh(&presence, session.user.id, session.id)).await;
-                    }
+                    let presence = session.presence_channels();
+                    let user_id = session.user.id;
+                    Box::pin(async {
+                        state.quota.refresh_connection(user_id, session.id).await;
+                        let _ = state.presence.refresh(&presence, user_id, session.id).await;
+                    }).await;
                 }
                 timer.as_mut().reset(next(next_ping, warned, warning, expiry));
             }
@@ -330,25 +393,62 @@ fn record_delivery(event: &Outgoing) {
     }
 }
 
+/// After a token revocation was announced for this user (or the announcements may have
+/// been missed): checks the connection's token again, as at connection. A database
+/// failure keeps the connection open: it proves nothing about the token.
+async fn recheck(state: &AppState, session: &mut Session) -> Option<Message> {
+    let checked = {
+        let _slot = state.account_checks.acquire().await;
+        state
+            .authenticator
+            .authenticate(session.token.expose_secret())
+            .await
+    };
+    let outcome = |outcome: &str| {
+        metrics()
+            .revocation_checks
+            .with_label_values(&[outcome])
+            .inc();
+    };
+    match checked {
+        Ok(user) if user.id == session.user.id => {
+            outcome("kept");
+            session.user = user;
+            None
+        }
+        Err(error) if error.status.is_server_error() => {
+            outcome("unavailable");
+            tracing::warn!(
+                user = session.user.id,
+                "cannot check a token again; keeping the connection"
+            );
+            None
+        }
+        // Like at connection: a disabled account is told not to reconnect (ARIA does the same).
+        Err(error) if error.code == "account_disabled" => {
+            outcome("closed");
+            Some(close(4403, "account disabled"))
+        }
+        Ok(_) | Err(_) => {
+            outcome("closed");
+            Some(close(4401, "token revoked, sign in again"))
+        }
+    }
+}
+
 /// May this user read this channel? `user:{id}` is one's own; `class:{id}` its teacher
 /// and students (admins too); `conversation:{id}` its members; `course:{id}` whoever
 /// may see the course.
 async fn may_subscribe(
     state: &AppState,
     user: CurrentUser,
-    channel: &str,
+    channel: Channel,
 ) -> Result<bool, sqlx::Error> {
     let pool = &state.authenticator.pool;
-    let Some((kind, id)) = channel.split_once(':') else {
-        return Ok(false);
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(false);
-    };
     let admin = user.role == nexus_auth::Role::Admin;
-    match kind {
-        "user" => Ok(id == user.id),
-        "class" => {
+    match channel {
+        Channel::User(id) => Ok(id == user.id),
+        Channel::Class(id) => {
             let allowed: Option<bool> = sqlx::query_scalar(
                 "select c.teacher_id = $2 or exists(select 1 from class_members m where m.class_id = c.id and m.student_id = $2)
                  from classes c where c.id = $1",
@@ -359,7 +459,7 @@ async fn may_subscribe(
             .await?;
             Ok(allowed.is_some_and(|a| a || admin))
         }
-        "conversation" => {
+        Channel::Conversation(id) => {
             let mut conn = pool.acquire().await?;
             match nexus_chat::ensure_member(
                 &mut conn,
@@ -376,7 +476,7 @@ async fn may_subscribe(
                 Err(_) => Ok(false),
             }
         }
-        "course" => {
+        Channel::Course(id) => {
             let allowed: Option<bool> = sqlx::query_scalar(
                 "select is_published or created_by = $2 or $3 from courses where id = $1",
             )
@@ -387,8 +487,32 @@ async fn may_subscribe(
             .await?;
             Ok(allowed.unwrap_or(false))
         }
-        _ => Ok(false),
     }
+}
+
+/// The frame's `channel`, parsed; else the error frame to answer (echoing the name only
+/// when it is short).
+fn channel_of(value: &Value) -> Result<Channel, Value> {
+    let raw = value["channel"].as_str().unwrap_or_default();
+    Channel::parse(raw).map_err(|error| {
+        let message = match error {
+            InvalidChannel::TooLong => "Nom de canal trop long.",
+            InvalidChannel::Malformed => {
+                "Canal invalide : attendu user:ID, class:ID, course:ID ou conversation:ID, \
+                 ID en chiffres sans signe ni zéro initial."
+            }
+        };
+        let mut frame = error_frame("invalid_channel", message);
+        if raw.len() <= channel::MAX_LEN {
+            frame["channel"] = json!(raw);
+        }
+        frame
+    })
+}
+
+fn with_channel(mut frame: Value, channel: Channel) -> Value {
+    frame["channel"] = json!(channel.to_string());
+    frame
 }
 
 /// Handles a client frame; `Ok(Some(reply))` to answer, `Err(close)` to end.
@@ -403,7 +527,7 @@ async fn handle_client_frame(
     let Ok(value) = serde_json::from_str::<Value>(text) else {
         return Ok(Some(error_frame("invalid_frame", "Trame JSON invalide.")));
     };
-    let channel = value["channel"].as_str().unwrap_or_default().to_owned();
+    let quota = &state.quota;
     match value["type"].as_str().unwrap_or_default() {
         "ping" => Ok(Some(json!({"type": "pong"}))),
         "auth" => {
@@ -411,70 +535,113 @@ async fn handle_client_frame(
             let token = value["token"].as_str().unwrap_or_default();
             match authenticate(&state.authenticator, token).await {
                 Ok((fresh, exp)) if fresh.id == user_id => {
+                    session.user = fresh;
                     session.expires_at = exp;
+                    session.token = SecretString::from(token);
                     Ok(Some(json!({"type": "reauthenticated", "expiresAt": exp})))
                 }
                 Ok(_) => Err(close(4403, "token of another user")),
                 Err(frame) => Err(frame),
             }
         }
-        "subscribe" => match may_subscribe(state, user, &channel).await {
-            Ok(true) => {
-                state.registry.subscribe(session.id, &channel);
-                if !session.subscriptions.contains(&channel) {
-                    session.subscriptions.push(channel.clone());
-                }
-                let mut reply = json!({"type": "subscribed", "channel": channel});
-                if has_presence(&channel) {
-                    let _ = state.presence.join(&channel, user_id, session.id).await;
-                    reply["presence"] =
-                        json!(state.presence.list(&channel).await.unwrap_or_default());
-                }
-                Ok(Some(reply))
+        "subscribe" => {
+            let channel = match channel_of(&value) {
+                Ok(channel) => channel,
+                Err(frame) => return Ok(Some(frame)),
+            };
+            if !session.subscriptions.contains(&channel)
+                && session.subscriptions.len() >= MAX_SUBSCRIPTIONS
+            {
+                return Ok(Some(with_channel(
+                    error_frame(
+                        "too_many_subscriptions",
+                        "Trop d'abonnements sur cette connexion : désabonnez-vous d'abord.",
+                    ),
+                    channel,
+                )));
             }
-            Ok(false) => Ok(Some(
-                json!({"type": "error", "code": "forbidden", "channel": channel,
-                                        "message": "Vous n'avez pas accès à ce canal."}),
-            )),
-            Err(_) => Ok(Some(error_frame(
-                "unavailable",
-                "Service momentanément indisponible.",
-            ))),
-        },
+            if let Err(frame) = quota.hit(Bucket::Subscribe, user_id).await {
+                return Ok(Some(with_channel(frame, channel)));
+            }
+            let name = channel.to_string();
+            match may_subscribe(state, user, channel).await {
+                Ok(true) => {
+                    state.registry.subscribe(session.id, &name);
+                    if !session.subscriptions.contains(&channel) {
+                        session.subscriptions.push(channel);
+                    }
+                    let mut reply = json!({"type": "subscribed", "channel": name});
+                    if channel.has_presence() {
+                        let _ = state.presence.join(&name, user_id, session.id).await;
+                        reply["presence"] =
+                            json!(state.presence.list(&name).await.unwrap_or_default());
+                    }
+                    Ok(Some(reply))
+                }
+                Ok(false) => Ok(Some(with_channel(
+                    error_frame("forbidden", "Vous n'avez pas accès à ce canal."),
+                    channel,
+                ))),
+                Err(_) => Ok(Some(with_channel(
+                    error_frame("unavailable", "Service momentanément indisponible."),
+                    channel,
+                ))),
+            }
+        }
         "unsubscribe" => {
-            state.registry.unsubscribe(session.id, &channel);
+            let channel = match channel_of(&value) {
+                Ok(channel) => channel,
+                Err(frame) => return Ok(Some(frame)),
+            };
+            let name = channel.to_string();
+            state.registry.unsubscribe(session.id, &name);
             if let Some(at) = session.subscriptions.iter().position(|c| *c == channel) {
                 session.subscriptions.remove(at);
-                if has_presence(&channel) {
-                    let _ = state.presence.leave(&channel, user_id, session.id).await;
+                if channel.has_presence() {
+                    let _ = state.presence.leave(&name, user_id, session.id).await;
                 }
             }
-            Ok(Some(json!({"type": "unsubscribed", "channel": channel})))
+            Ok(Some(json!({"type": "unsubscribed", "channel": name})))
         }
         "presence" => {
-            if !session.subscriptions.contains(&channel) || !has_presence(&channel) {
+            let channel = match channel_of(&value) {
+                Ok(channel) => channel,
+                Err(frame) => return Ok(Some(frame)),
+            };
+            if !session.subscriptions.contains(&channel) || !channel.has_presence() {
                 return Ok(Some(error_frame(
                     "not_subscribed",
                     "Abonnez-vous d'abord à ce canal de classe ou de conversation.",
                 )));
             }
-            let users = state.presence.list(&channel).await.unwrap_or_default();
+            if let Err(frame) = quota.hit(Bucket::Subscribe, user_id).await {
+                return Ok(Some(with_channel(frame, channel)));
+            }
+            let name = channel.to_string();
+            let users = state.presence.list(&name).await.unwrap_or_default();
             Ok(Some(
-                json!({"type": "presence", "channel": channel, "users": users}),
+                json!({"type": "presence", "channel": name, "users": users}),
             ))
         }
         "activity" => {
-            if !session.subscriptions.contains(&channel)
-                || !channel.starts_with("class:")
-                || !session.sends.take()
-            {
+            let channel = match channel_of(&value) {
+                Ok(channel) => channel,
+                Err(frame) => return Ok(Some(frame)),
+            };
+            if !session.subscriptions.contains(&channel) || !matches!(channel, Channel::Class(_)) {
                 return Ok(Some(error_frame(
                     "not_subscribed",
                     "Abonnez-vous d'abord à ce canal de classe.",
                 )));
             }
+            if let Err(frame) = quota.hit(Bucket::Chat, user_id).await {
+                return Ok(Some(frame));
+            }
             let activity = json!({"courseId": value["courseId"].as_i64(), "sectionId": value["sectionId"].as_str().map(|s| s.chars().take(100).collect::<String>()), "at": chrono::Utc::now()});
-            let _ = state.presence.activity(&channel, user_id, activity).await;
+            let _ = state
+                .presence
+                .activity(&channel.to_string(), user_id, activity)
+                .await;
             Ok(None)
         }
         "resume" => {
@@ -484,23 +651,46 @@ async fn handle_client_frame(
                     "Position de reprise invalide.",
                 )));
             };
+            if let Err(frame) = quota.hit(Bucket::Resume, user_id).await {
+                return Ok(Some(frame));
+            }
+            // What was written to the stream before this resume is in the histories once
+            // this instance's follower got there (usually already: it blocks on the
+            // stream). If it lags, what it has not indexed yet comes live afterwards.
+            if let Ok(end) = stream::end(&state.redis).await {
+                let mut indexed = state.indexed.clone();
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    indexed.wait_for(|indexed| *indexed >= end),
+                )
+                .await;
+            }
             match stream::missed(
                 &state.redis,
                 user_id,
                 offset,
-                state.settings.resume_scan_limit,
+                state.settings.resume_max_events,
             )
             .await
             {
-                Ok((events, complete)) => {
-                    for event in &events {
-                        if session.deliver(socket, event).await.is_err() {
+                Ok(missed) => {
+                    for event in &missed.events {
+                        if session.replay(socket, event).await.is_err() {
                             return Err(close(1001, "gone"));
                         }
                     }
+                    // The client has everything up to its offset: live events still
+                    // queued up to there are duplicates.
                     session.last_sent = session.last_sent.max(offset);
+                    session.replayed = session.replayed.max(offset);
+                    // With more to come, where the next resume goes on (which may be
+                    // older than a live event already sent); else the newest sent.
+                    let next = match missed.events.last().and_then(|e| e.offset) {
+                        Some(last) if missed.more => last,
+                        _ => session.last_sent,
+                    };
                     Ok(Some(
-                        json!({"type": "resumed", "complete": complete, "offset": session.last_sent.to_string()}),
+                        json!({"type": "resumed", "complete": missed.complete, "more": missed.more, "offset": next.to_string()}),
                     ))
                 }
                 Err(_) => Ok(Some(error_frame(
@@ -510,11 +700,12 @@ async fn handle_client_frame(
             }
         }
         "send" => {
-            if !session.sends.take() {
-                return Ok(Some(error_frame(
-                    "rate_limited",
-                    "Trop de messages : ralentissez.",
-                )));
+            if let Err(frame) = quota.hit(Bucket::Chat, user_id).await {
+                let mut frame = frame;
+                if let Some(client_id) = value["clientMessageId"].as_str() {
+                    frame["clientMessageId"] = json!(client_id);
+                }
+                return Ok(Some(frame));
             }
             let (Some(conversation), Some(client_id), Some(body)) = (
                 value["conversationId"].as_i64(),
@@ -549,7 +740,7 @@ async fn handle_client_frame(
             ))
         }
         "typing" => {
-            if !session.sends.take() {
+            if quota.hit(Bucket::Chat, user_id).await.is_err() {
                 return Ok(None);
             }
             let Some(conversation) = value["conversationId"].as_i64() else {
@@ -574,7 +765,7 @@ async fn handle_client_frame(
                         "isTyping": value["isTyping"].as_bool().unwrap_or(true), "recipients": recipients,
                         "createdAt": chrono::Utc::now(),
                     });
-                    let _ = stream::publish_ephemeral(&state.redis, "typing", &payload).await;
+                    let _ = live::publish(&state.redis, "typing", &payload).await;
                     Ok(None)
                 }
                 Err(error) => Ok(Some(chat_error_frame(error, None))),
@@ -600,43 +791,6 @@ fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> Value {
         frame["clientMessageId"] = json!(client_id);
     }
     frame
-}
-
-/// Chat frames a connection may send: this many per second on average, with bursts.
-const SEND_RATE_PER_SECOND: f64 = 5.0;
-const SEND_BURST: f64 = 10.0;
-
-/// A token bucket, per connection (a connection's frames are handled in order by one
-/// task, so no locking is needed).
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    last: tokio::time::Instant,
-}
-
-impl Bucket {
-    fn new(rate: f64, burst: f64) -> Self {
-        Self {
-            tokens: burst,
-            rate,
-            burst,
-            last: tokio::time::Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 fn error_frame(code: &str, message: &str) -> Value {

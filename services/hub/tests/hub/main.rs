@@ -7,9 +7,12 @@ use futures::{SinkExt, StreamExt};
 use nexus_auth::{JwtKeys, Role};
 use nexus_config::ConnectionUrl;
 use nexus_hub::{Application, settings::HubSettings};
+use nexus_web::ratelimit::Limit;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+mod audit;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -386,7 +389,7 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     assert_eq!(
         titles,
         ["deux", "trois"],
-        "what was missed, in order, and not what was seen"
+        "what was missed, in order, and not what was seen: {titles:?}"
     );
     hub.publish(user, "quatre").await;
     let live = next_json(&mut socket).await;
@@ -395,6 +398,96 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
         json!("quatre"),
         "then live events, with no duplicate in between"
     );
+}
+
+#[tokio::test]
+async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "vu").await;
+    let offset = next_json(&mut socket).await["offset"]
+        .as_str()
+        .expect("offset")
+        .to_owned();
+    drop(socket);
+    hub.publish(user, "manqué").await;
+
+    // Reconnected: a live event arrives between `ready` and `resume`.
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "en direct").await;
+    let live = next_json(&mut socket).await;
+    assert_eq!(live["data"]["title"], json!("en direct"));
+    send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+    let mut titles = Vec::new();
+    let resumed = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["type"] == json!("resumed") {
+            break frame;
+        }
+        titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+    };
+    assert_eq!(
+        titles,
+        ["manqué"],
+        "what was missed, and not the live event again"
+    );
+    assert_eq!(resumed["complete"], json!(true));
+    assert_eq!(
+        resumed["offset"], live["offset"],
+        "the newest offset delivered"
+    );
+
+    hub.publish(user, "après").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("après"),
+        "then live events, with no duplicate in between"
+    );
+}
+
+#[tokio::test]
+async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed_once() {
+    let mut settings = settings().await;
+    settings.resume_max_events = 1;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    settle().await;
+    hub.publish(user, "vu").await;
+    let mut offset = next_json(&mut socket).await["offset"]
+        .as_str()
+        .expect("offset")
+        .to_owned();
+    drop(socket);
+    hub.publish(user, "manqué 1").await;
+    hub.publish(user, "manqué 2").await;
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "en direct").await;
+    assert_eq!(
+        next_json(&mut socket).await["data"]["title"],
+        json!("en direct")
+    );
+
+    let mut titles = Vec::new();
+    let resumed = loop {
+        send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+        let resumed = loop {
+            let frame = next_json(&mut socket).await;
+            if frame["type"] == json!("resumed") {
+                break frame;
+            }
+            titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+        };
+        offset = resumed["offset"].as_str().expect("offset").to_owned();
+        if resumed["more"] != json!(true) {
+            break resumed;
+        }
+    };
+    assert_eq!(titles, ["manqué 1", "manqué 2"]);
+    assert_eq!(resumed["complete"], json!(true), "{resumed}");
 }
 
 #[tokio::test]
@@ -489,6 +582,7 @@ async fn it_is_healthy_ready_and_exposes_metrics() {
         "hub_messages_out_total",
         "hub_delivery_latency_seconds",
         "hub_slow_consumers_dropped_total",
+        "hub_connection_cap_refusals_total",
     ] {
         assert!(metrics.contains(name), "{name} missing");
     }
@@ -645,7 +739,9 @@ async fn typing_reaches_the_others_and_strangers_cannot_write() {
 
 #[tokio::test]
 async fn a_connection_sending_too_fast_is_told_to_slow_down() {
-    let settings = settings().await;
+    let mut settings = settings().await;
+    // A window longer than the test, however loaded the machine.
+    settings.chat_limit = Limit::new(10, Duration::from_secs(120));
     let hub = spawn(&settings).await;
     let (_, student, conversation) = class_with_conversation(&hub).await;
     let mut socket = hub.connect_as(&student.1).await;
@@ -775,7 +871,9 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
             &admin,
             vec![
                 (&class_channel, true),
-                (&conversation_channel, true),
+                // Admins are not members of other people's conversations (audit 09):
+                // they read one only through the API's recorded review.
+                (&conversation_channel, false),
                 (&published_channel, true),
                 (&draft_channel, true),
             ],
@@ -796,7 +894,7 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
         );
         assert_eq!(
             subscribe(&mut socket, "nonsense").await["code"],
-            json!("forbidden")
+            json!("invalid_channel")
         );
         send_json(&mut socket, json!({"type": "ping"})).await;
         assert_eq!(
