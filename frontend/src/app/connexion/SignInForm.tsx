@@ -1,0 +1,58 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import { useRouter, useSearchParams } from "next/navigation";
+import { errorMessage, homeOf, signIn } from "@/lib/api/client";
+import { useSession } from "@/components/session";
+import { Button, Card, ErrorAlert, Field } from "@/components/ui";
+
+/** Only same-site paths are followed after sign-in. */
+function safeNext(next: string | null): string | null {
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : null;
+}
+
+export function SignInForm() {
+  const router = useRouter();
+  const params = useSearchParams();
+  const { status, user } = useSession();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (status === "signed-in" && !busy) router.replace(safeNext(params.get("suite")) ?? homeOf(user?.role));
+  }, [status, user, busy, params, router]);
+
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(null);
+    const result = await signIn(String(form.get("email") ?? ""), String(form.get("password") ?? ""));
+    if ("role" in result) {
+      router.replace(safeNext(params.get("suite")) ?? homeOf(result.role));
+    } else {
+      setError(errorMessage(result));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card>
+      <form onSubmit={onSubmit} className="flex flex-col gap-4" noValidate>
+        <ErrorAlert message={error} />
+        <Field id="email" name="email" type="email" label="Adresse e-mail" autoComplete="email" required />
+        <Field id="password" name="password" type="password" label="Mot de passe" autoComplete="current-password" required />
+        <Button type="submit" disabled={busy}>
+          {busy ? "Connexion…" : "Se connecter"}
+        </Button>
+        <p className="text-slate-700 dark:text-slate-300">
+          Pas encore de compte ?{" "}
+          <Link href="/inscription" className="font-medium text-accent-700 underline dark:text-accent-100">
+            Créer un compte
+          </Link>
+        </p>
+      </form>
+    </Card>
+  );
+}

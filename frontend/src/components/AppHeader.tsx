@@ -1,0 +1,75 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { signOut } from "@/lib/api/client";
+import { useSession } from "./session";
+import { NotificationBell, ConnectionState } from "./NotificationBell";
+
+const NAV: Record<string, { href: string; label: string }[]> = {
+  student: [{ href: "/eleve", label: "Tableau de bord" }],
+  parent: [{ href: "/parent", label: "Mes enfants" }],
+  teacher: [{ href: "/enseignant", label: "Classes" }],
+  admin: [{ href: "/admin", label: "Administration" }],
+};
+
+export function AppHeader() {
+  const { user, status } = useSession();
+  const pathname = usePathname();
+  const router = useRouter();
+  const links = user ? (NAV[user.role] ?? []) : [];
+
+  return (
+    <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <div className="mx-auto flex w-full max-w-5xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
+        <Link href="/" className="text-lg font-semibold text-accent-700 dark:text-accent-100">
+          Nexus Réussite
+        </Link>
+        {user && (
+          <nav aria-label="Navigation principale" className="flex-1">
+            <ul className="flex flex-wrap gap-2">
+              {links.map((l) => (
+                <li key={l.href}>
+                  <Link
+                    href={l.href}
+                    aria-current={pathname === l.href ? "page" : undefined}
+                    className="rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-accent-50 aria-[current=page]:font-semibold aria-[current=page]:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
+                  >
+                    {l.label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
+        {!user && <div className="flex-1" />}
+        {user && (
+          <div className="flex items-center gap-2">
+            <ConnectionState />
+            <NotificationBell />
+            <button
+              type="button"
+              onClick={async () => {
+                await signOut();
+                router.replace("/connexion");
+              }}
+              className="rounded-md border border-slate-300 px-3 py-2 text-sm text-slate-800 hover:bg-slate-100 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800"
+            >
+              Se déconnecter
+            </button>
+          </div>
+        )}
+        {!user && status === "signed-out" && (
+          <nav aria-label="Compte" className="flex gap-2">
+            <Link href="/connexion" className="rounded-md px-3 py-2 text-slate-800 hover:bg-slate-100 dark:text-slate-100">
+              Se connecter
+            </Link>
+            <Link href="/inscription" className="rounded-md bg-accent-700 px-3 py-2 text-white hover:bg-accent-800">
+              Créer un compte
+            </Link>
+          </nav>
+        )}
+      </div>
+    </header>
+  );
+}

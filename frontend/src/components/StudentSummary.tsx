@@ -1,0 +1,111 @@
+// One student's dashboard (GET /api/dashboard/student, or one child of the parent's):
+// progress per course, what is due, recent results.
+import type { Schemas } from "@/lib/api/client";
+import { ASSESSMENT_TYPES, ATTEMPT_STATUS, formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
+import { Card, ProgressBar } from "./ui";
+
+type Dashboard = Schemas["StudentDashboard"];
+
+function Stat({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="rounded-lg bg-accent-50 px-4 py-3 dark:bg-slate-800">
+      <dt className="text-sm text-slate-700 dark:text-slate-300">{label}</dt>
+      <dd className="text-2xl font-semibold text-accent-800 dark:text-accent-100">{value}</dd>
+    </div>
+  );
+}
+
+export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dashboard: Dashboard; idPrefix: string; headingLevel?: 2 | 3 }) {
+  const { averages, courses, dueAssessments, recentResults } = dashboard;
+  const H = headingLevel === 2 ? "h2" : "h3";
+  const pct = (v: number | null | undefined) => (v == null ? "—" : `${formatNumber(v)} %`);
+  return (
+    <div className="grid gap-4 md:grid-cols-2">
+      <Card className="md:col-span-2">
+        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+          <Stat label="Cours commencés" value={String(averages.coursesStarted)} />
+          <Stat label="Cours terminés" value={String(averages.coursesCompleted)} />
+          <Stat label="Progression moyenne" value={pct(averages.progressPercentage)} />
+          <Stat label="Réussite moyenne" value={pct(averages.scorePercentage)} />
+        </dl>
+      </Card>
+
+      <section aria-labelledby={`${idPrefix}-cours`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+        <H id={`${idPrefix}-cours`} className="mb-3 text-lg font-semibold">
+          Mes cours
+        </H>
+        {courses.length === 0 ? (
+          <p className="text-slate-600 dark:text-slate-300">Aucun cours commencé pour l&apos;instant.</p>
+        ) : (
+          <ul className="space-y-4">
+            {courses.map((c) => (
+              <li key={c.courseId}>
+                <div className="mb-1 flex justify-between gap-2">
+                  <span className="font-medium">{c.title}</span>
+                  <span className="shrink-0 text-slate-700 dark:text-slate-300">{c.progressPercentage} %</span>
+                </div>
+                <ProgressBar value={c.progressPercentage} label={`Progression : ${c.title}`} />
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby={`${idPrefix}-evaluations`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+        <H id={`${idPrefix}-evaluations`} className="mb-3 text-lg font-semibold">
+          Évaluations à venir
+        </H>
+        {dueAssessments.length === 0 ? (
+          <p className="text-slate-600 dark:text-slate-300">Rien à rendre pour le moment.</p>
+        ) : (
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid={`${idPrefix}-due`}>
+            {dueAssessments.map((a) => (
+              <li key={a.assessmentId} className="py-2">
+                <p className="font-medium">{a.title}</p>
+                <p className="text-sm text-slate-600 dark:text-slate-300">
+                  {ASSESSMENT_TYPES[a.type] ?? a.type}
+                  {a.closesAt ? ` · à rendre avant le ${formatDateTime(a.closesAt)}` : " · sans date limite"}
+                  {` · tentatives : ${a.attemptsUsed}/${a.maxAttempts}`}
+                </p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section aria-labelledby={`${idPrefix}-resultats`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm md:col-span-2 dark:border-slate-800 dark:bg-slate-900">
+        <H id={`${idPrefix}-resultats`} className="mb-3 text-lg font-semibold">
+          Résultats récents
+        </H>
+        {recentResults.length === 0 ? (
+          <p className="text-slate-600 dark:text-slate-300">Aucun résultat pour l&apos;instant.</p>
+        ) : (
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800">
+            {recentResults.map((r) => {
+              const on20 = gradeOn20(r.score, r.maxScore);
+              return (
+                <li key={r.attemptId} className="flex flex-wrap items-baseline justify-between gap-2 py-2">
+                  <div>
+                    <p className="font-medium">{r.title}</p>
+                    <p className="text-sm text-slate-600 dark:text-slate-300">
+                      {ATTEMPT_STATUS[r.status] ?? r.status}
+                      {r.submittedAt ? ` · rendu le ${formatDateTime(r.submittedAt)}` : ""}
+                    </p>
+                  </div>
+                  {on20 && (
+                    <p className="text-right">
+                      <span className="text-lg font-semibold">{on20}</span>{" "}
+                      <span className="text-sm text-slate-600 dark:text-slate-300">
+                        ({formatNumber(r.score ?? 0)}/{formatNumber(r.maxScore ?? 0)} pts)
+                      </span>
+                    </p>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}

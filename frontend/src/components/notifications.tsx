@@ -1,0 +1,127 @@
+"use client";
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { api, signOut, tokens, type Schemas } from "@/lib/api/client";
+import { HubClient, type HubNotification, type HubStatus } from "@/lib/hub/hub";
+import { useSession } from "./session";
+
+export type Notification = Pick<Schemas["NotificationView"], "eventId" | "kind" | "title" | "body" | "createdAt"> & {
+  id?: number;
+  readAt?: string | null;
+};
+
+type NotificationsState = {
+  items: Notification[];
+  unread: number;
+  status: HubStatus;
+  /** Bumped on every live notification: pages reload what it concerns. */
+  lastLive: HubNotification | null;
+  markAllRead: () => Promise<void>;
+  reload: () => Promise<void>;
+};
+
+const Ctx = createContext<NotificationsState>({
+  items: [],
+  unread: 0,
+  status: "idle",
+  lastLive: null,
+  markAllRead: async () => {},
+  reload: async () => {},
+});
+
+export function hubUrl(): string {
+  const configured = process.env.NEXT_PUBLIC_HUB_URL ?? "ws://127.0.0.1:8080/ws";
+  if (configured.startsWith("/")) {
+    const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${window.location.host}${configured}`;
+  }
+  return configured;
+}
+
+export function NotificationsProvider({ children }: { children: React.ReactNode }) {
+  const { user } = useSession();
+  const userId = user?.id ?? null;
+  const [items, setItems] = useState<Notification[]>([]);
+  const [unread, setUnread] = useState(0);
+  const [status, setStatus] = useState<HubStatus>("idle");
+  const [lastLive, setLastLive] = useState<HubNotification | null>(null);
+  const hub = useRef<HubClient | null>(null);
+  const known = useRef(new Set<string>());
+
+  const reload = useCallback(
+    () =>
+      api.GET("/api/notifications", { params: { query: { limit: 10 } } }).then(({ data }) => {
+        if (data) {
+          for (const n of data.notifications) known.current.add(n.eventId);
+          setItems(data.notifications);
+          setUnread(Number(data.unreadCount));
+        }
+      }),
+    [],
+  );
+
+  useEffect(() => {
+    if (userId === null) {
+      known.current.clear();
+      return;
+    }
+    void reload();
+    const client = new HubClient({
+      url: hubUrl(),
+      getToken: () => tokens.getToken(),
+      refresh: () => tokens.refreshNow(),
+      storage: window.sessionStorage,
+      onStatus: setStatus,
+      onReload: () => void reload(),
+      onSignedOut: () => void signOut(),
+      onNotification: (n) => {
+        setLastLive(n);
+        if (known.current.has(n.eventId)) return;
+        known.current.add(n.eventId);
+        setUnread((u) => u + 1);
+        setItems((prev) => [{ ...n, id: n.notificationId, readAt: null }, ...prev].slice(0, 20));
+      },
+    });
+    hub.current = client;
+    client.start();
+    const online = () => client.kick();
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      client.stop();
+      hub.current = null;
+    };
+  }, [userId, reload]);
+
+  useEffect(() => {
+    // Signing out forgets the stream position: the next account starts from now.
+    if (userId === null) window.sessionStorage.removeItem("nexus.hub.offset");
+  }, [userId]);
+
+  const markAllRead = useCallback(async () => {
+    const { error } = await api.POST("/api/notifications/read-all");
+    if (!error) {
+      setUnread(0);
+      setItems((prev) => prev.map((n) => ({ ...n, readAt: n.readAt ?? new Date().toISOString() })));
+    }
+  }, []);
+
+  // Signed out: nothing to show (the state is left as is and replaced at the next sign-in).
+  const signedIn = userId !== null;
+  const value = useMemo(
+    () => ({
+      items: signedIn ? items : [],
+      unread: signedIn ? unread : 0,
+      status: signedIn ? status : ("idle" as const),
+      lastLive: signedIn ? lastLive : null,
+      markAllRead,
+      reload,
+    }),
+    [signedIn, items, unread, status, lastLive, markAllRead, reload],
+  );
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+export function useNotifications(): NotificationsState {
+  return useContext(Ctx);
+}

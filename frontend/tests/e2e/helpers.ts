@@ -1,0 +1,59 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page, type TestInfo } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const API = process.env.NEXUS_API_URL ?? "http://127.0.0.1:5000";
+export const DEMO_PASSWORD = process.env.DEMO_PASSWORD ?? "NexusDemo2026!";
+// docs/screenshots/ when asked (SCREENSHOT_DIR=../docs/screenshots), else with the test output.
+export const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(__dirname, "../../test-results/screenshots");
+
+export function unique(prefix: string): string {
+  return `${prefix}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}@example.fr`;
+}
+
+type Json = Record<string, unknown>;
+
+/** A call to the real API (test setup: the teacher's and the student's side). */
+export async function apiCall(method: string, path: string, token: string | null, body?: unknown): Promise<Json> {
+  const res = await fetch(`${API}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json().catch(() => ({}))) as Json;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+export async function login(email: string, password = DEMO_PASSWORD): Promise<string> {
+  const json = await apiCall("POST", "/api/auth/login", null, { email, password });
+  return json.accessToken as string;
+}
+
+/** The demo teacher creates a class; its join code. */
+export async function createClass(teacher: string, name: string): Promise<{ id: number; joinCode: string }> {
+  const json = await apiCall("POST", "/api/classes", teacher, { name, level: "terminale", schoolYear: "2026-2027" });
+  const cls = json.class as { id: number; joinCode: string };
+  return { id: cls.id, joinCode: cls.joinCode };
+}
+
+/** axe-core on the page as it is: no serious or critical violation. */
+export async function checkA11y(page: Page, testInfo: TestInfo, label: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  await testInfo.attach(`axe-${label}.json`, { body: JSON.stringify(results.violations, null, 2), contentType: "application/json" });
+  expect(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    `axe on ${label}`,
+  ).toEqual([]);
+}
+
+export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const suffix = testInfo.project.name === "phone" ? "-telephone" : "";
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}${suffix}.png`), fullPage: true });
+}
