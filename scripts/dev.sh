@@ -3,7 +3,9 @@
 # scripts/dev.sh — run the whole Nexus Réussite backend locally.
 #
 #   scripts/dev.sh [up]     build, start private Postgres + Redis, migrate,
-#                           seed, start nexus-api / nexus-hub / nexus-aria
+#                           seed, start nexus-api / nexus-hub / nexus-aria,
+#                           then the web app (frontend/: npm ci, next build,
+#                           next start on WEB_PORT) — open the URL it prints
 #   scripts/dev.sh down     stop the services and the private Postgres/Redis
 #   scripts/dev.sh status   show what runs
 #
@@ -20,7 +22,10 @@
 #
 # Environment (all optional):
 #   DATABASE_URL, REDIS_URL   use these instead of starting private servers
-#   API_PORT (5000), HUB_PORT (8080), ARIA_PORT (5001)
+#   API_PORT (5000), HUB_PORT (8080), ARIA_PORT (5001), WEB_PORT (3000)
+#   CORS_ORIGINS              origins the hub accepts (default: the web app's,
+#                             http://localhost:WEB_PORT,http://127.0.0.1:WEB_PORT)
+#   NEXUS_SKIP_WEB=1          do not build nor start the web app
 #   JWT_SECRET_KEY            overrides .run/jwt_secret
 #   DEV_RELEASE=1             build and run the release profile
 #   RUST_LOG (info), LOG_FORMAT (pretty), DEMO_PASSWORD (passed to seed)
@@ -31,6 +36,8 @@ set -euo pipefail
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib/provision.sh disable=SC1091
 source "$NEXUS_ROOT/scripts/lib/provision.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/web.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/web.sh"
 
 RUN_DIR=$NEXUS_ROOT/.run
 LOG_DIR=$RUN_DIR/logs
@@ -47,6 +54,9 @@ BIN_DIR=${NEXUS_BIN_DIR:-$(nexus_target_dir)/$PROFILE}
 API_PORT=${API_PORT:-5000}
 HUB_PORT=${HUB_PORT:-8080}
 ARIA_PORT=${ARIA_PORT:-5001}
+WEB_PORT=${WEB_PORT:-3000}
+# The browser opens the web app on either name; the hub checks Origin against these.
+CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:$WEB_PORT,http://127.0.0.1:$WEB_PORT}
 
 # port_of SERVICE — the port a service listens on.
 port_of() {
@@ -68,6 +78,10 @@ args_of() {
 
 stop_services() {
     local svc
+    if [[ -f $PID_DIR/nexus-web.pid ]]; then
+        info "stopping nexus-web (pid $(<"$PID_DIR/nexus-web.pid"))"
+        stop_web "$PID_DIR/nexus-web.pid"
+    fi
     for svc in "${SERVICES[@]}"; do
         if [[ -f $PID_DIR/$svc.pid ]]; then
             info "stopping $svc (pid $(<"$PID_DIR/$svc.pid"))"
@@ -100,7 +114,8 @@ write_env_file() {
             echo "# Written by scripts/dev.sh up — the environment of the dev services."
             local var
             for var in APP_ENV DATABASE_URL REDIS_URL JWT_SECRET_KEY MAILBOX_DIR \
-                RUST_LOG LOG_FORMAT API_PORT HUB_PORT ARIA_PORT ARIA_EMBEDDING_MODEL_DIR; do
+                RUST_LOG LOG_FORMAT API_PORT HUB_PORT ARIA_PORT ARIA_EMBEDDING_MODEL_DIR \
+                CORS_ORIGINS WEB_PORT; do
                 printf 'export %s=%q\n' "$var" "${!var}"
             done
         } >"$RUN_DIR/env"
@@ -128,6 +143,14 @@ cmd_up() {
         [[ -x $BIN_DIR/$svc ]] || die "$BIN_DIR/$svc not found (did the build succeed?)"
     done
 
+    # The web app: Node.js, dependencies from the lock file, a production build
+    # that proxies /api/* to this API and connects the browser to this hub.
+    if [[ ${NEXUS_SKIP_WEB:-0} != 1 ]]; then
+        ensure_node
+        web_npm_ci || die "npm ci failed in frontend/"
+        API_PORT=$API_PORT ARIA_PORT=$ARIA_PORT HUB_PORT=$HUB_PORT web_build || die "next build failed in frontend/"
+    fi
+
     # Re-running `up` restarts the services: stop the old ones before
     # migrating, so that nothing runs against a half-migrated schema and the
     # ports are free again.
@@ -140,7 +163,7 @@ cmd_up() {
     export MAILBOX_DIR=$RUN_DIR/mailbox
     export RUST_LOG=${RUST_LOG:-info}
     export LOG_FORMAT=${LOG_FORMAT:-pretty}
-    export API_PORT HUB_PORT ARIA_PORT
+    export API_PORT HUB_PORT ARIA_PORT CORS_ORIGINS
     # ARIA's local embedding model (dense retrieval), unpacked once into .run/models.
     ensure_embedding_model
     mkdir -p "$MAILBOX_DIR"
@@ -152,6 +175,9 @@ cmd_up() {
             die "port $(port_of "$svc") for $svc is already in use by another program (choose another with API_PORT/HUB_PORT/ARIA_PORT)"
         fi
     done
+    if [[ ${NEXUS_SKIP_WEB:-0} != 1 ]] && port_in_use "$WEB_PORT"; then
+        die "port $WEB_PORT for the web app is already in use by another program (choose another with WEB_PORT)"
+    fi
 
     info "running migrations"
     "$BIN_DIR/nexus-api" migrate
@@ -185,11 +211,27 @@ cmd_up() {
         info "$svc is ready"
     done
 
+    local web_line="  Web app   not started (NEXUS_SKIP_WEB=1)"
+    if [[ ${NEXUS_SKIP_WEB:-0} != 1 ]]; then
+        local web_log=$LOG_DIR/nexus-web.log
+        if [[ -f $web_log ]]; then
+            mv -f "$web_log" "$web_log.prev"
+        fi
+        info "starting nexus-web (next start) on port $WEB_PORT"
+        if ! start_web "$WEB_PORT" "$web_log" "$PID_DIR/nexus-web.pid"; then
+            stop_services
+            die "the web app did not start (services stopped; Postgres/Redis left running)"
+        fi
+        info "nexus-web is ready"
+        web_line="  Web app   http://localhost:$WEB_PORT       (also http://127.0.0.1:$WEB_PORT; log: .run/logs/nexus-web.log)"
+    fi
+
     local rel=${RUN_DIR#"$NEXUS_ROOT"/}
     cat <<EOF
 
 Nexus Réussite dev environment is up ($PROFILE build, APP_ENV=development).
 
+$web_line
   API       http://127.0.0.1:$API_PORT        API docs: http://127.0.0.1:$API_PORT/api/docs
   Hub       ws://127.0.0.1:$HUB_PORT          (websockets; health: http://127.0.0.1:$HUB_PORT/health)
   ARIA      http://127.0.0.1:$ARIA_PORT        (AI tutor)
@@ -205,6 +247,9 @@ Nexus Réussite dev environment is up ($PROFILE build, APP_ENV=development).
   Status:   scripts/dev.sh status
   Stop:     scripts/dev.sh down
 EOF
+    if [[ ${NEXUS_SKIP_WEB:-0} != 1 ]]; then
+        printf '\nOpen http://localhost:%s in a browser (demo accounts above).\n' "$WEB_PORT"
+    fi
 }
 
 cmd_down() {
@@ -217,7 +262,7 @@ cmd_status() {
     local svc pid state code port
     # Report the ports the services were started with, not today's defaults.
     if [[ -f $RUN_DIR/env ]]; then
-        eval "$(grep -E '^export (API|HUB|ARIA)_PORT=[0-9]+$' "$RUN_DIR/env" || true)"
+        eval "$(grep -E '^export (API|HUB|ARIA|WEB)_PORT=[0-9]+$' "$RUN_DIR/env" || true)"
     fi
     printf '%-11s %-8s %-6s %s\n' SERVICE PID PORT STATE
     for svc in "${SERVICES[@]}"; do
@@ -239,6 +284,18 @@ cmd_status() {
         fi
         printf '%-11s %-8s %-6s %s\n' "$svc" "$pid" "$port" "$state"
     done
+    pid=-
+    state=stopped
+    if [[ -f $PID_DIR/nexus-web.pid ]]; then
+        pid=$(<"$PID_DIR/nexus-web.pid")
+        if kill -0 "$pid" 2>/dev/null; then
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$WEB_PORT/connexion" || true)
+            state="running, /connexion answered ${code:-nothing} (http://localhost:$WEB_PORT)"
+        else
+            state="dead (see .run/logs/nexus-web.log)"
+        fi
+    fi
+    printf '%-11s %-8s %-6s %s\n' nexus-web "$pid" "$WEB_PORT" "$state"
 
     local datadir port
     if [[ -f $RUN_DIR/pg.datadir && -f $RUN_DIR/pg.port ]]; then

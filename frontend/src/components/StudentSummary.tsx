@@ -6,6 +6,9 @@ import { Card, ProgressBar } from "./ui";
 
 type Dashboard = Schemas["StudentDashboard"];
 
+/** The first ones, in the API's order; the rest is summed up. */
+const DUE_SHOWN = 5;
+
 function Stat({ label, value }: { label: string; value: string }) {
   return (
     <div className="rounded-lg bg-accent-50 px-4 py-3 dark:bg-slate-800">
@@ -20,7 +23,7 @@ export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dash
   const H = headingLevel === 2 ? "h2" : "h3";
   const pct = (v: number | null | undefined) => (v == null ? "—" : `${formatNumber(v)} %`);
   return (
-    <div className="grid gap-4 md:grid-cols-2">
+    <div className="grid items-start gap-4 md:grid-cols-2">
       <Card className="md:col-span-2">
         <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4">
           <Stat label="Cours commencés" value={String(averages.coursesStarted)} />
@@ -59,7 +62,7 @@ export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dash
           <p className="text-slate-600 dark:text-slate-300">Rien à rendre pour le moment.</p>
         ) : (
           <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid={`${idPrefix}-due`}>
-            {dueAssessments.map((a) => (
+            {dueAssessments.slice(0, DUE_SHOWN).map((a) => (
               <li key={a.assessmentId} className="py-2">
                 <p className="font-medium">{a.title}</p>
                 <p className="text-sm text-slate-600 dark:text-slate-300">
@@ -70,6 +73,12 @@ export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dash
               </li>
             ))}
           </ul>
+        )}
+        {dueAssessments.length > DUE_SHOWN && (
+          <p className="mt-2 text-sm text-slate-700 dark:text-slate-300">
+            et {dueAssessments.length - DUE_SHOWN} autre{dueAssessments.length - DUE_SHOWN > 1 ? "s" : ""} évaluation
+            {dueAssessments.length - DUE_SHOWN > 1 ? "s" : ""} à venir
+          </p>
         )}
       </section>
 
