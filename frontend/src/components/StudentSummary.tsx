@@ -18,7 +18,18 @@ function Stat({ label, value }: { label: string; value: string }) {
   );
 }
 
-export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dashboard: Dashboard; idPrefix: string; headingLevel?: 2 | 3 }) {
+export function StudentSummary({
+  dashboard,
+  idPrefix,
+  headingLevel = 2,
+  forParent = false,
+}: {
+  dashboard: Dashboard;
+  idPrefix: string;
+  headingLevel?: 2 | 3;
+  /** Seen by a parent: "Ses cours", not "Mes cours". */
+  forParent?: boolean;
+}) {
   const { averages, courses, dueAssessments, recentResults } = dashboard;
   const H = headingLevel === 2 ? "h2" : "h3";
   const pct = (v: number | null | undefined) => (v == null ? "—" : `${formatNumber(v)} %`);
@@ -35,7 +46,7 @@ export function StudentSummary({ dashboard, idPrefix, headingLevel = 2 }: { dash
 
       <section aria-labelledby={`${idPrefix}-cours`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
         <H id={`${idPrefix}-cours`} className="mb-3 text-lg font-semibold">
-          Mes cours
+          {forParent ? "Ses cours" : "Mes cours"}
         </H>
         {courses.length === 0 ? (
           <p className="text-slate-600 dark:text-slate-300">Aucun cours commencé pour l&apos;instant.</p>

@@ -39,10 +39,13 @@ test.describe("élève", () => {
     await expect(page.getByText("Bonjour Léa")).toBeVisible();
     await expect(page.getByTestId("connection-state")).toHaveAttribute("data-status", "online");
 
-    // Join the class with its code (a wrong one first: the API's message).
-    await page.getByLabel("Code de la classe").fill("ZZZZZZZZ");
-    await page.getByRole("button", { name: "Rejoindre" }).click();
-    await expect(page.locator("section[aria-labelledby=rejoindre-titre]").getByRole("alert")).not.toBeEmpty();
+    // Join the class with its code (a wrong one first: the API's message — once per run:
+    // the API allows 10 wrong codes per address in 15 minutes).
+    if (testInfo.project.name === "desktop") {
+      await page.getByLabel("Code de la classe").fill("ZZZZZZZZ");
+      await page.getByRole("button", { name: "Rejoindre" }).click();
+      await expect(page.locator("section[aria-labelledby=rejoindre-titre]").getByRole("alert")).toContainText(/code/i);
+    }
     await page.getByLabel("Code de la classe").fill(cls.joinCode);
     await page.getByRole("button", { name: "Rejoindre" }).click();
     await expect(page.getByText(/Vous avez rejoint la classe Terminale NSI — e2e/)).toBeVisible();

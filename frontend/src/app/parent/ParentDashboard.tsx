@@ -40,7 +40,7 @@ export function ParentDashboard() {
               </span>
             )}
           </h2>
-          <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} />
+          <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} forParent />
         </section>
       ))}
       <LinkChild onLinked={reload} />
