@@ -4,6 +4,6 @@ import nextTs from "eslint-config-next/typescript";
 const config = [
   ...nextVitals,
   ...nextTs,
-  { ignores: [".next/**", "node_modules/**", "src/lib/api/schema.d.ts", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
+  { ignores: [".next/**", ".next-test/**", "node_modules/**", "src/lib/api/schema.d.ts", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
 ];
 export default config;

@@ -9,7 +9,10 @@
 #      (each test creates its own database from DATABASE_URL and its own
 #      Redis key prefix, so tests run in parallel against one server)
 #   4. scripts/fuzz.sh: schemathesis against the API (skip with SKIP_FUZZ=1)
-#   5. always stops the private Postgres/Redis, also on failure or Ctrl-C
+#   5. the web app (frontend/, skip with SKIP_FRONTEND=1): npm ci, API types,
+#      eslint, tsc, Vitest, next build, then Playwright in Debian's Chromium
+#      against the real API, hub and ARIA (run_web_tests in scripts/lib/web.sh)
+#   6. always stops the private Postgres/Redis, also on failure or Ctrl-C
 #
 # Exit status is non-zero if the tests or the fuzzing failed.
 #
@@ -19,6 +22,8 @@
 #   SKIP_OPS=1                skip the nginx/Prometheus checks (scripts/test-ops.sh)
 #   SKIP_BACKUP=1             skip the backup/restore proof (scripts/test-backup.sh)
 #   SKIP_FUZZ=1               skip step 4
+#   SKIP_FRONTEND=1           skip step 5
+#   WEB_NPM_CI=always         npm ci even when node_modules matches the lock file
 #   FUZZ_*                    see scripts/fuzz.sh
 # Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
 # RUST_BACKTRACE (1 unless set).
@@ -29,6 +34,8 @@ NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$NEXUS_ROOT/scripts/lib/provision.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/model.sh disable=SC1091
 source "$NEXUS_ROOT/scripts/lib/model.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/web.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/web.sh"
 
 TEST_DIR=$NEXUS_ROOT/.run/test
 
@@ -128,6 +135,20 @@ if [[ ${SKIP_FUZZ:-0} != 1 ]]; then
     fi
 fi
 
+# ---------------------------------------------------------------- web app
+# Static checks, unit tests, build, then real browsers against the real services.
+web_rc=skipped
+if [[ ${SKIP_FRONTEND:-0} != 1 ]]; then
+    web_started=$SECONDS
+    info "frontend: cargo build --workspace --bins (the services the browser tests run)"
+    if cargo build --workspace --bins --locked && run_web_tests; then
+        web_rc=0
+    else
+        web_rc=$?
+    fi
+    info "frontend step: $((SECONDS - web_started)) s"
+fi
+
 # ---------------------------------------------------------------- verdict
 echo
 echo "==================== scripts/test.sh summary ===================="
@@ -156,6 +177,11 @@ case $fuzz_rc in
     0) echo "schemathesis: ok" ;;
     *) echo "schemathesis: FAILED (exit $fuzz_rc; see its summary above)" ;;
 esac
+case $web_rc in
+    skipped) echo "web app (lint, tsc, vitest, next build, playwright): skipped (SKIP_FRONTEND=1)" ;;
+    0) echo "web app (lint, tsc, vitest, next build, playwright): ok" ;;
+    *) echo "web app (lint, tsc, vitest, next build, playwright): FAILED (exit $web_rc; see above)" ;;
+esac
 
 if [[ $test_rc != 0 ]]; then
     exit "$test_rc"
@@ -171,5 +197,8 @@ if [[ $ops_rc != 0 && $ops_rc != skipped ]]; then
 fi
 if [[ $fuzz_rc != 0 && $fuzz_rc != skipped ]]; then
     exit "$fuzz_rc"
+fi
+if [[ $web_rc != 0 && $web_rc != skipped ]]; then
+    exit "$web_rc"
 fi
 exit 0

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { signOut } from "@/lib/api/client";
 import { useSession } from "./session";
-import { NotificationBell, ConnectionState } from "./NotificationBell";
+import { ConnectionBanner, ConnectionState, NotificationBell } from "./NotificationBell";
 
 const NAV: Record<string, { href: string; label: string }[]> = {
   student: [{ href: "/eleve", label: "Tableau de bord" }],
@@ -70,6 +70,7 @@ export function AppHeader() {
           </nav>
         )}
       </div>
+      {user && <ConnectionBanner />}
     </header>
   );
 }

@@ -31,6 +31,19 @@ export function ConnectionState() {
   );
 }
 
+/** Under the header while the live connection is lost: what is shown may be late. */
+export function ConnectionBanner() {
+  const { status } = useNotifications();
+  if (status !== "reconnecting" && status !== "closed") return null;
+  return (
+    <div className="border-b border-amber-300 bg-amber-50 px-4 py-2 text-center text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      {status === "reconnecting"
+        ? "Connexion au temps réel perdue : reconnexion en cours… Les nouvelles notifications arriveront dès qu'elle sera rétablie."
+        : "Notifications en temps réel indisponibles. Rechargez la page pour réessayer."}
+    </div>
+  );
+}
+
 export function NotificationBell() {
   const { items, unread, markAllRead, lastLive } = useNotifications();
   const [open, setOpen] = useState(false);

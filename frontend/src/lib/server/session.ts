@@ -43,8 +43,11 @@ export async function callApi(
   body: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
+  // The API limits sign-in attempts per client address. Behind a proxy that sets
+  // X-Forwarded-For (nginx), NEXUS_TRUST_PROXY=1 passes it on; otherwise the header
+  // came from the browser and would let anyone choose their address: not forwarded.
   const forwarded = req.headers.get("x-forwarded-for");
-  if (forwarded) headers["x-forwarded-for"] = forwarded;
+  if (forwarded && process.env.NEXUS_TRUST_PROXY === "1") headers["x-forwarded-for"] = forwarded;
   const requestId = req.headers.get("x-request-id");
   if (requestId) headers["x-request-id"] = requestId;
   const ua = req.headers.get("user-agent");
