@@ -757,7 +757,8 @@ async fn publish_assessment(
     let first_time: bool = sqlx::query_scalar(
         "insert into assessment_classes (assessment_id, class_id, opens_at, closes_at) values ($1, $2, $3, $4)
          on conflict (assessment_id, class_id) do update set opens_at = excluded.opens_at, closes_at = excluded.closes_at,
-            due_soon_notified_at = null
+            due_soon_notified_at = case when assessment_classes.closes_at is distinct from excluded.closes_at
+                                        then null else assessment_classes.due_soon_notified_at end
          returning xmax = 0",
     )
     .bind(id)

@@ -330,6 +330,38 @@ async fn publishing_an_assessment_and_its_closing_day_notify_the_class() {
         0,
         "once per publication"
     );
+    // Publishing again with the same window (a teacher's double click, the soak's
+    // republishes) does not remind again; moving the deadline does.
+    let republish = |closes: String| {
+        let app = &app;
+        let token = school.teacher.token.clone();
+        async move {
+            app.post(
+                &format!("/api/assessments/{id}/publish"),
+                Some(&token),
+                json!({"classId": school.class_id, "closesAt": closes}),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(republish(closes.clone()).await, reqwest::StatusCode::OK);
+    assert_eq!(
+        nexus_api::assessments::notify_due_soon(&app.pool)
+            .await
+            .expect("reminders"),
+        0,
+        "the same deadline is not announced twice"
+    );
+    let later = (chrono::Utc::now() + chrono::Duration::hours(5)).to_rfc3339();
+    assert_eq!(republish(later).await, reqwest::StatusCode::OK);
+    assert_eq!(
+        nexus_api::assessments::notify_due_soon(&app.pool)
+            .await
+            .expect("reminders"),
+        1,
+        "a new deadline is"
+    );
     let list = app
         .get("/api/notifications", Some(&school.student.token))
         .await;
