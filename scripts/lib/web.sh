@@ -202,6 +202,22 @@ run_web_tests() (
             die "nexus-$name did not become ready"
         fi
     done
+    # The reconnection test stops the hub (its pid file) and starts it again with this
+    # script: same environment, same port, same pid file (so the cleanup stops it).
+    # shellcheck disable=SC2016  # $old, $! and $(seq) belong to the generated script
+    {
+        echo '#!/usr/bin/env bash'
+        echo 'set -euo pipefail'
+        printf 'old=$(<%q)\n' "$pids/hub.pid"
+        echo 'while kill -0 "$old" 2>/dev/null; do sleep 0.1; done'
+        printf 'env'
+        printf ' %q' "${svc_env[@]}" "$bin_dir/nexus-hub"
+        printf ' >>%q 2>&1 </dev/null &\n' "$logs/hub.log"
+        printf 'echo $! >%q\n' "$pids/hub.pid"
+        printf 'for _ in $(seq 300); do curl -fs -o /dev/null %q && exit 0; sleep 0.1; done\n' \
+            "http://127.0.0.1:$hub_port/ready"
+        echo 'echo "the hub did not come back" >&2; exit 1'
+    } >"$dir/start-hub.sh"
 
     # ------------------------------------------------ build and start the web app
     # Its own build directory: the build scripts/dev.sh serves stays as it is.
@@ -218,5 +234,6 @@ run_web_tests() (
     # ------------------------------------------------ browser tests
     info "frontend: playwright (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
     WEB_URL=http://127.0.0.1:$web_port NEXUS_API_URL=http://127.0.0.1:$api_port \
+        E2E_HUB_PIDFILE=$pids/hub.pid E2E_HUB_START=$dir/start-hub.sh \
         CHROMIUM_PATH=/usr/bin/chromium npx playwright test
 )

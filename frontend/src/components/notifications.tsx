@@ -14,8 +14,11 @@ type NotificationsState = {
   items: Notification[];
   unread: number;
   status: HubStatus;
-  /** Bumped on every live notification: pages reload what it concerns. */
+  /** The last live notification (announced to screen readers). */
   lastLive: HubNotification | null;
+  /** Bumped on every live notification and every catch-up after a reconnection:
+   * pages reload their data when it changes. */
+  revision: number;
   markAllRead: () => Promise<void>;
   reload: () => Promise<void>;
 };
@@ -25,6 +28,7 @@ const Ctx = createContext<NotificationsState>({
   unread: 0,
   status: "idle",
   lastLive: null,
+  revision: 0,
   markAllRead: async () => {},
   reload: async () => {},
 });
@@ -45,6 +49,7 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
   const [unread, setUnread] = useState(0);
   const [status, setStatus] = useState<HubStatus>("idle");
   const [lastLive, setLastLive] = useState<HubNotification | null>(null);
+  const [revision, setRevision] = useState(0);
   const hub = useRef<HubClient | null>(null);
   const known = useRef(new Set<string>());
 
@@ -72,10 +77,14 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
       refresh: () => tokens.refreshNow(),
       storage: window.sessionStorage,
       onStatus: setStatus,
-      onReload: () => void reload(),
+      onReload: () => {
+        void reload();
+        setRevision((r) => r + 1);
+      },
       onSignedOut: () => void signOut(),
       onNotification: (n) => {
         setLastLive(n);
+        setRevision((r) => r + 1);
         if (known.current.has(n.eventId)) return;
         known.current.add(n.eventId);
         setUnread((u) => u + 1);
@@ -114,10 +123,11 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
       unread: signedIn ? unread : 0,
       status: signedIn ? status : ("idle" as const),
       lastLive: signedIn ? lastLive : null,
+      revision,
       markAllRead,
       reload,
     }),
-    [signedIn, items, unread, status, lastLive, markAllRead, reload],
+    [signedIn, items, unread, status, lastLive, revision, markAllRead, reload],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

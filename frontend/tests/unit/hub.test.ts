@@ -98,8 +98,8 @@ beforeEach(() => {
 });
 
 describe("HubClient", () => {
-  it("authenticates with the first frame and sends no resume on a fresh start", async () => {
-    const { hub, statuses } = setup();
+  it("authenticates with the first frame; with no offset yet, reloads the list instead of resuming", async () => {
+    const { hub, statuses, onReload } = setup();
     hub.start();
     await tick();
     const ws = FakeSocket.all[0]!;
@@ -108,7 +108,23 @@ describe("HubClient", () => {
     expect(ws.sent).toEqual([{ type: "auth", token: "t1" }]);
     ws.frame({ type: "ready", userId: 3, channels: ["user:3"] });
     expect(ws.sent).toHaveLength(1);
+    expect(onReload).toHaveBeenCalledTimes(1);
     expect(statuses).toEqual(["connecting", "online"]);
+  });
+
+  it("a drop before any event: the reconnection reloads the list (nothing to resume from)", async () => {
+    const { hub, onReload, fire } = setup();
+    hub.start();
+    await tick();
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.frame({ type: "ready" });
+    FakeSocket.all[0]!.drop(1006);
+    await fire();
+    const ws = FakeSocket.all[1]!;
+    ws.open();
+    ws.frame({ type: "ready" });
+    expect(ws.sent).toEqual([{ type: "auth", token: "t1" }]);
+    expect(onReload).toHaveBeenCalledTimes(2);
   });
 
   it("after a drop: reconnects with backoff and resumes from the last offset", async () => {
@@ -156,12 +172,15 @@ describe("HubClient", () => {
   });
 
   it("an incomplete history asks for a reload of GET /api/notifications", async () => {
-    const { hub, onReload } = setup();
+    const storage = new MemoryStorage();
+    storage.setItem("nexus.hub.offset", "5-0");
+    const { hub, onReload } = setup({ storage });
     hub.start();
     await tick();
     const ws = FakeSocket.all[0]!;
     ws.open();
     ws.frame({ type: "ready" });
+    expect(onReload).not.toHaveBeenCalled();
     ws.frame({ type: "resumed", complete: false, offset: "9-0" });
     expect(onReload).toHaveBeenCalledTimes(1);
     ws.frame({ type: "error", code: "history_unavailable", message: "…" });

@@ -13,8 +13,8 @@ const STUDENT = ["student"];
 
 export function StudentDashboard() {
   const { allowed, user } = useRequireRole(STUDENT);
-  const { lastLive } = useNotifications();
-  const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), lastLive);
+  const { revision } = useNotifications();
+  const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
 
   if (!allowed) return <Loading />;
   return (

@@ -13,8 +13,8 @@ const PARENT = ["parent"];
 
 export function ParentDashboard() {
   const { allowed, user } = useRequireRole(PARENT);
-  const { lastLive } = useNotifications();
-  const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/parent"), lastLive);
+  const { revision } = useNotifications();
+  const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/parent"), revision);
 
   if (!allowed) return <Loading />;
   return (

@@ -158,7 +158,11 @@ export class HubClient {
       case "ready":
         this.delay = MIN_DELAY;
         this.setStatus("online");
+        // Resume from the last event seen; with none yet there is no position to resume
+        // from, so whatever came meanwhile (before this socket, or while the hub was
+        // unreachable) is read from GET /api/notifications instead.
         if (this.offset) this.send({ type: "resume", offset: this.offset });
+        else this.opts.onReload?.();
         break;
       case "event": {
         if (typeof frame.offset === "string") this.keepOffset(frame.offset);
