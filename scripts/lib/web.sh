@@ -202,6 +202,16 @@ run_web_tests() (
             die "nexus-$name did not become ready"
         fi
     done
+    # The client is generated from frontend/openapi.json: that copy must be the document
+    # of the API built from this tree, or the web app is typed against another API.
+    info "frontend: openapi.json is the running API's document"
+    curl -fsS "http://127.0.0.1:$api_port/api/openapi.json" -o "$dir/openapi.live.json"
+    python3 - "$dir/openapi.live.json" "$WEB_DIR/openapi.json" <<'PY' ||
+import json, sys
+live, committed = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
+sys.exit(0 if live == committed else 1)
+PY
+        die "frontend/openapi.json differs from the API's document: in frontend/, with the API running, npm run api:fetch && npm run api:gen, then commit both files"
     # The reconnection test stops the hub (its pid file) and starts it again with this
     # script: same environment, same port, same pid file (so the cleanup stops it).
     # shellcheck disable=SC2016  # $old, $! and $(seq) belong to the generated script

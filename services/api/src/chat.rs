@@ -279,7 +279,7 @@ pub struct ReadRequest {
 
 /// Read receipt up to a message; the other members see it. Roles: the conversation's
 /// members.
-#[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "chat",
+#[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "chat", operation_id = "mark_conversation_read",
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = ReadRequest,
     security(("bearer" = [])),
