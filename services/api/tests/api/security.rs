@@ -5,6 +5,8 @@ use nexus_auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use nexus_api::code_guard;
+
 use crate::{
     fixtures::{self, School},
     helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with, test_settings},
@@ -240,6 +242,40 @@ async fn audit_04_wrong_codes_are_throttled_per_account_and_address() {
         );
     }
     assert_eq!(link("QQQQ0000".into()).await, StatusCode::TOO_MANY_REQUESTS);
+
+    // One address, many accounts each under their own limit: the address's limit (sized
+    // for a class behind one school address) stops them too.
+    let join_from = |token: String, code: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}/api/classes/join", app.address))
+                .bearer_auth(token)
+                .header("x-forwarded-for", "198.51.100.41")
+                .json(&json!({ "code": code }))
+                .send()
+                .await
+                .expect("sent")
+                .status()
+        }
+    };
+    let per_address = code_guard::WRONG_CODES_PER_ADDRESS.max;
+    let per_account = code_guard::WRONG_CODES_PER_ACCOUNT.max;
+    for account in 0..per_address / per_account {
+        let student = app.user(Role::Student).await;
+        for n in 0..per_account {
+            assert_eq!(
+                join_from(student.token.clone(), format!("YYYY{n:04}")).await,
+                StatusCode::NOT_FOUND,
+                "account {account}, try {n}"
+            );
+        }
+    }
+    let fresh = app.user(Role::Student).await;
+    assert_eq!(
+        join_from(fresh.token, school.join_code.clone()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
