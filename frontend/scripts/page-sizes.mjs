@@ -1,6 +1,8 @@
 // First-load JavaScript of each page of the last `next build`, gzip-compressed: the
 // scripts its prerendered HTML loads (Next 16 no longer prints this table). Fails when
-// a student page is over the budget (docs/PERFORMANCE.md).
+// a student page is over the budget (docs/PERFORMANCE.md). A dynamic page (no
+// prerendered HTML, e.g. /eleve/cours/[id]) is measured from the build's manifests: the
+// root scripts every page loads plus the client entry chunks of its layout and page.
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -9,25 +11,45 @@ const root = new URL("../", import.meta.url).pathname;
 const dist = join(root, process.env.NEXT_DIST_DIR ?? ".next");
 const appDir = join(dist, "server/app");
 const BUDGET_KB = 200;
-const STUDENT_PAGES = new Set(["/eleve", "/connexion", "/inscription", "/"]);
+const STUDENT_PAGES = new Set(["/connexion", "/inscription", "/"]);
+const isStudentPage = (page) => STUDENT_PAGES.has(page) || page === "/eleve" || page.startsWith("/eleve/");
 
 if (!existsSync(appDir)) {
   console.error(`no build in ${dist}: run next build first`);
   process.exit(1);
 }
-const pages = readdirSync(appDir)
-  .filter((f) => f.endsWith(".html") && !f.startsWith("_"))
-  .map((f) => (f === "index.html" ? "/" : `/${f.replace(/\.html$/, "")}`))
-  .sort();
+// Every page of the build: "/route" → its script URLs (as the HTML names them).
+const pages = new Map();
+function walk(dir, route) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith("_") || entry.name.endsWith(".segments")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, `${route}/${entry.name}`);
+    else if (entry.name.endsWith(".html")) {
+      const page = route === "" && entry.name === "index.html" ? "/" : `${route}/${entry.name.replace(/\.html$/, "")}`;
+      pages.set(page, scriptsOfHtml(readFileSync(path, "utf8")));
+    } else if (entry.name === "page_client-reference-manifest.js" && route.includes("[")) {
+      pages.set(route, scriptsOfManifest(readFileSync(path, "utf8")));
+    }
+  }
+}
+function scriptsOfHtml(html) {
+  // Modern browsers skip the `nomodule` polyfills: not counted.
+  const tags = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]).filter((a) => !/\bnoModule\b|\bnomodule\b/.test(a));
+  return [...new Set(tags.map((a) => /src="([^"]+)"/.exec(a)?.[1]).filter(Boolean))];
+}
+const rootMainFiles = JSON.parse(readFileSync(join(dist, "build-manifest.json"), "utf8")).rootMainFiles ?? [];
+function scriptsOfManifest(js) {
+  const m = /"entryJSFiles":(\{[^}]*\})/.exec(js);
+  const entries = m ? Object.values(JSON.parse(m[1])).flat() : [];
+  return [...new Set([...rootMainFiles, ...entries].map((f) => `/_next/${f}`))];
+}
+walk(appDir, "");
 
 const kb = (n) => (n / 1024).toFixed(1);
 let over = false;
-console.log("page           scripts  raw kB  gzip kB");
-for (const page of pages) {
-  const html = readFileSync(join(appDir, page === "/" ? "index.html" : `${page.slice(1)}.html`), "utf8");
-  // Modern browsers skip the `nomodule` polyfills: not counted.
-  const tags = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]).filter((a) => !/\bnoModule\b|\bnomodule\b/.test(a));
-  const srcs = [...new Set(tags.map((a) => /src="([^"]+)"/.exec(a)?.[1]).filter(Boolean))];
+console.log("page                 scripts  raw kB  gzip kB");
+for (const [page, srcs] of [...pages].sort(([a], [b]) => a.localeCompare(b))) {
   let raw = 0;
   let gz = 0;
   for (const src of srcs) {
@@ -36,9 +58,9 @@ for (const page of pages) {
     raw += buf.length;
     gz += gzipSync(buf, { level: 9 }).length;
   }
-  const flag = STUDENT_PAGES.has(page) && gz / 1024 > BUDGET_KB ? "  OVER BUDGET" : "";
+  const flag = isStudentPage(page) && gz / 1024 > BUDGET_KB ? "  OVER BUDGET" : "";
   if (flag) over = true;
-  console.log(`${page.padEnd(14)} ${String(srcs.length).padStart(7)} ${kb(raw).padStart(7)} ${kb(gz).padStart(8)}${flag}`);
+  console.log(`${page.padEnd(20)} ${String(srcs.length).padStart(7)} ${kb(raw).padStart(7)} ${kb(gz).padStart(8)}${flag}`);
 }
 if (over) {
   console.error(`a student page loads more than ${BUDGET_KB} kB of gzip-compressed JavaScript`);

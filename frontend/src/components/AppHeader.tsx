@@ -7,7 +7,10 @@ import { useSession } from "./session";
 import { ConnectionBanner, ConnectionState, NotificationBell } from "./NotificationBell";
 
 const NAV: Record<string, { href: string; label: string }[]> = {
-  student: [{ href: "/eleve", label: "Tableau de bord" }],
+  student: [
+    { href: "/eleve", label: "Tableau de bord" },
+    { href: "/eleve/cours", label: "Mes cours" },
+  ],
   parent: [{ href: "/parent", label: "Mes enfants" }],
   teacher: [{ href: "/enseignant", label: "Classes" }],
   admin: [{ href: "/admin", label: "Administration" }],
@@ -18,6 +21,10 @@ export function AppHeader() {
   const pathname = usePathname();
   const router = useRouter();
   const links = user ? (NAV[user.role] ?? []) : [];
+  // The current link: the longest one the path is in (/eleve/cours/12 → "Mes cours").
+  const current = links
+    .filter((l) => pathname === l.href || pathname.startsWith(`${l.href}/`))
+    .sort((a, b) => b.href.length - a.href.length)[0]?.href;
 
   return (
     <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
@@ -32,8 +39,9 @@ export function AppHeader() {
                 <li key={l.href}>
                   <Link
                     href={l.href}
-                    aria-current={pathname === l.href ? "page" : undefined}
-                    className="rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-accent-50 aria-[current=page]:font-semibold aria-[current=page]:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
+                    aria-current={l.href === current ? (pathname === l.href ? "page" : "true") : undefined}
+                    data-current={l.href === current ? "" : undefined}
+                    className="rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 data-current:bg-accent-50 data-current:font-semibold data-current:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
                   >
                     {l.label}
                   </Link>

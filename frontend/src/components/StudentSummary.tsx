@@ -1,5 +1,6 @@
 // One student's dashboard (GET /api/dashboard/student, or one child of the parent's):
 // progress per course, what is due, recent results.
+import Link from "next/link";
 import type { Schemas } from "@/lib/api/client";
 import { ASSESSMENT_TYPES, ATTEMPT_STATUS, formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
 import { Card, ProgressBar } from "./ui";
@@ -45,9 +46,16 @@ export function StudentSummary({
       </Card>
 
       <section aria-labelledby={`${idPrefix}-cours`} className="rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
-        <H id={`${idPrefix}-cours`} className="mb-3 text-lg font-semibold">
-          {forParent ? "Ses cours" : "Mes cours"}
-        </H>
+        <div className="mb-3 flex flex-wrap items-baseline justify-between gap-2">
+          <H id={`${idPrefix}-cours`} className="text-lg font-semibold">
+            {forParent ? "Ses cours" : "Mes cours"}
+          </H>
+          {!forParent && (
+            <Link href="/eleve/cours" className="text-accent-800 underline underline-offset-2 dark:text-accent-100">
+              Voir tous les cours
+            </Link>
+          )}
+        </div>
         {courses.length === 0 ? (
           <p className="text-slate-600 dark:text-slate-300">Aucun cours commencé pour l&apos;instant.</p>
         ) : (
@@ -55,7 +63,13 @@ export function StudentSummary({
             {courses.map((c) => (
               <li key={c.courseId}>
                 <div className="mb-1 flex justify-between gap-2">
-                  <span className="font-medium">{c.title}</span>
+                  {forParent ? (
+                    <span className="font-medium">{c.title}</span>
+                  ) : (
+                    <Link href={`/eleve/cours/${c.courseId}`} className="font-medium text-accent-800 underline-offset-2 hover:underline dark:text-accent-100">
+                      {c.title}
+                    </Link>
+                  )}
                   <span className="shrink-0 text-slate-700 dark:text-slate-300">{c.progressPercentage} %</span>
                 </div>
                 <ProgressBar value={c.progressPercentage} label={`Progression : ${c.title}`} />

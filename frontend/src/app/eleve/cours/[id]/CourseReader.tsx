@@ -1,0 +1,285 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { api, errorMessage, type Schemas } from "@/lib/api/client";
+import { useLoader } from "@/lib/useLoader";
+import { LEVELS, categoryLabel, duration } from "@/lib/courses";
+import { Markdown } from "@/lib/markdown";
+import { CodeBlock } from "@/lib/highlight";
+import { useRequireRole } from "@/components/session";
+import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
+
+const STUDENT = ["student"];
+
+type Section = Schemas["Section"];
+type FlatSection = Section & { chapterTitle: string; chapterIndex: number; index: number };
+
+export function CourseReader({ id }: { id: string }) {
+  const courseId = Number(id);
+  const valid = Number.isInteger(courseId) && courseId > 0;
+  const { allowed, user } = useRequireRole(STUDENT);
+  const { data: course, error: loadError } = useLoader(allowed && valid, () => api.GET("/api/courses/{id}", { params: { path: { id: courseId } } }));
+  const { data: progress, error: progressError } = useLoader(allowed && !!user, () =>
+    api.GET("/api/students/{id}/progress", { params: { path: { id: user!.id } } }),
+  );
+
+  const sections: FlatSection[] = useMemo(
+    () =>
+      (course?.content.chapters ?? []).flatMap((ch, chapterIndex) =>
+        (ch.sections ?? []).map((s) => ({ ...s, chapterTitle: ch.title, chapterIndex, index: 0 })),
+      ).map((s, index) => ({ ...s, index })),
+    [course],
+  );
+
+  // Completed sections: the server's list until a change is made here (optimistic, then
+  // the list the API answers).
+  const [changed, setChanged] = useState<Set<string> | null>(null);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [saveError, setSaveError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [tocOpen, setTocOpen] = useState(false);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const moved = useRef(false);
+
+  const loaded = useMemo(() => {
+    if (!course || !progress) return null;
+    const mine = progress.courses.find((p) => p.courseId === course.id);
+    const done = new Set(mine?.completedSections ?? []);
+    // Resume at the first section not completed (the first one when all are, or none is).
+    const resume = (sections.find((s) => !done.has(s.id)) ?? sections[0])?.id ?? null;
+    return { done, resume };
+  }, [course, progress, sections]);
+  const completed = changed ?? loaded?.done ?? null;
+  const current = chosen ?? loaded?.resume ?? null;
+
+  // After choosing a section, bring its title into view and give it the focus.
+  useEffect(() => {
+    if (!moved.current) return;
+    headingRef.current?.focus();
+    headingRef.current?.scrollIntoView({ block: "start" });
+  }, [current]);
+
+  if (!allowed) return <Loading />;
+  if (!valid) return <ErrorAlert message="Ce cours n'existe pas." />;
+  if (loadError || (progressError && !progress))
+    return (
+      <div className="space-y-4">
+        <ErrorAlert message={loadError ?? progressError} />
+        <BackLink />
+      </div>
+    );
+  if (!course || !completed) return <Loading />;
+
+  const section = sections.find((s) => s.id === current) ?? sections[0];
+  const doneCount = sections.filter((s) => completed.has(s.id)).length;
+  const percent = sections.length ? Math.floor((doneCount / sections.length) * 100) : 0;
+  const next = section ? sections[section.index + 1] : undefined;
+  const prev = section ? sections[section.index - 1] : undefined;
+  const isDone = section ? completed.has(section.id) : false;
+
+  function open(sectionId: string) {
+    moved.current = true;
+    setSaveError(null);
+    setTocOpen(false);
+    setChosen(sectionId);
+  }
+
+  async function toggleDone() {
+    if (!section || saving) return;
+    const target = !isDone;
+    const before = completed!;
+    const after = new Set(before);
+    if (target) after.add(section.id);
+    else after.delete(section.id);
+    setChanged(after);
+    setSaveError(null);
+    setSaving(true);
+    const { data, error } = await api.PUT("/api/courses/{id}/progress", {
+      params: { path: { id: courseId } },
+      body: { sectionId: section.id, sectionCompleted: target },
+    });
+    setSaving(false);
+    if (data) setChanged(new Set(data.progress.completedSections));
+    else {
+      setChanged(before);
+      setSaveError(errorMessage(error));
+    }
+  }
+
+  return (
+    <div className="space-y-6">
+      <div>
+        <BackLink />
+        <h1 className="mt-2 text-2xl font-bold">{course.title}</h1>
+        <p className="mt-1 flex flex-wrap gap-x-3 text-sm text-slate-700 dark:text-slate-300">
+          <span>{LEVELS[course.level] ?? course.level}</span>
+          {course.category && <span>{categoryLabel(course.category)}</span>}
+          {course.estimatedTime ? <span>{duration(course.estimatedTime)}</span> : null}
+        </p>
+        <div className="mt-3 max-w-md">
+          <p className="mb-1 flex justify-between text-sm text-slate-700 dark:text-slate-300">
+            <span>
+              {doneCount} section{doneCount > 1 ? "s" : ""} terminée{doneCount > 1 ? "s" : ""} sur {sections.length}
+            </span>
+            <span data-testid="course-progress">{percent} %</span>
+          </p>
+          <ProgressBar value={percent} label="Progression dans le cours" />
+        </div>
+      </div>
+
+      {sections.length === 0 ? (
+        <p>Ce cours n&apos;a pas encore de contenu.</p>
+      ) : (
+        <div className="grid items-start gap-6 md:grid-cols-[16rem_minmax(0,1fr)]">
+          <nav aria-label="Sommaire du cours" className="rounded-xl border border-slate-200 bg-white p-3 shadow-sm md:sticky md:top-4 dark:border-slate-800 dark:bg-slate-900">
+            <button
+              type="button"
+              aria-expanded={tocOpen}
+              aria-controls="sommaire-liste"
+              onClick={() => setTocOpen((o) => !o)}
+              className="flex w-full items-center justify-between rounded-md px-2 py-2 text-left font-semibold hover:bg-slate-100 md:hidden dark:hover:bg-slate-800"
+            >
+              <span>
+                Sommaire <span className="font-normal text-slate-700 dark:text-slate-300">· {section?.title}</span>
+              </span>
+              <span aria-hidden="true">{tocOpen ? "▴" : "▾"}</span>
+            </button>
+            <p className="hidden px-2 pb-1 font-semibold md:block">Sommaire</p>
+            <ol id="sommaire-liste" className={`${tocOpen ? "block" : "hidden"} mt-2 space-y-3 md:mt-0 md:block`}>
+              {course.content.chapters.map((ch, ci) => (
+                <li key={ch.id}>
+                  <p className="px-2 text-sm font-semibold text-slate-700 dark:text-slate-300">
+                    {ci + 1}. {ch.title}
+                  </p>
+                  <ol className="mt-1 space-y-0.5">
+                    {(ch.sections ?? []).map((s) => {
+                      const done = completed.has(s.id);
+                      const here = s.id === section?.id;
+                      return (
+                        <li key={s.id}>
+                          <button
+                            type="button"
+                            onClick={() => open(s.id)}
+                            aria-current={here ? "step" : undefined}
+                            className="flex w-full items-start gap-2 rounded-md px-2 py-1.5 text-left text-sm hover:bg-slate-100 aria-[current=step]:bg-accent-50 aria-[current=step]:font-semibold aria-[current=step]:text-accent-800 dark:hover:bg-slate-800 dark:aria-[current=step]:bg-slate-800 dark:aria-[current=step]:text-accent-100"
+                          >
+                            <span aria-hidden="true" className={`mt-0.5 inline-block w-4 shrink-0 ${done ? "text-emerald-700 dark:text-emerald-300" : "text-slate-500 dark:text-slate-400"}`}>
+                              {done ? "✓" : "○"}
+                            </span>
+                            <span>
+                              {s.title}
+                              {done && <span className="sr-only"> (terminée)</span>}
+                            </span>
+                          </button>
+                        </li>
+                      );
+                    })}
+                  </ol>
+                </li>
+              ))}
+            </ol>
+          </nav>
+
+          {section && (
+            <article aria-labelledby="section-titre" className="min-w-0 rounded-xl border border-slate-200 bg-white p-5 shadow-sm sm:p-6 dark:border-slate-800 dark:bg-slate-900">
+              <p className="text-sm text-slate-700 dark:text-slate-300">
+                Chapitre {section.chapterIndex + 1} · {section.chapterTitle}
+              </p>
+              <h2 id="section-titre" ref={headingRef} tabIndex={-1} className="mt-1 scroll-mt-4 text-xl font-bold">
+                {section.title}
+                {isDone && <span className="ml-2 align-middle text-sm font-medium text-emerald-800 dark:text-emerald-300">· Terminée</span>}
+              </h2>
+              <div className="mt-2">
+                <Markdown source={section.content ?? ""} />
+              </div>
+
+              {(section.examples ?? []).length > 0 && (
+                <section aria-labelledby="exemples-titre" className="mt-8">
+                  <h3 id="exemples-titre" className="text-lg font-semibold">
+                    Exemples
+                  </h3>
+                  {(section.examples ?? []).map((ex, i) => (
+                    <div key={i} className="mt-4">
+                      {ex.title && <h4 className="font-semibold">{ex.title}</h4>}
+                      {ex.code && <CodeBlock code={ex.code} lang="python" />}
+                      {ex.explanation && <Markdown source={ex.explanation} headingOffset={4} />}
+                    </div>
+                  ))}
+                </section>
+              )}
+
+              {(section.exercises ?? []).length > 0 && (
+                <section aria-labelledby="exercices-titre" className="mt-8">
+                  <h3 id="exercices-titre" className="text-lg font-semibold">
+                    Exercices
+                  </h3>
+                  <ol className="mt-3 space-y-4">
+                    {(section.exercises ?? []).map((ex, i) => (
+                      <li key={i} className="rounded-lg border border-slate-200 p-4 dark:border-slate-700">
+                        <p className="font-semibold">Exercice {i + 1}</p>
+                        <Markdown source={ex.question} headingOffset={4} />
+                        {ex.hint && (
+                          <details className="mt-2">
+                            <summary className="cursor-pointer font-medium text-accent-800 dark:text-accent-100">Indice</summary>
+                            <div className="mt-1 pl-4">
+                              <Markdown source={ex.hint} headingOffset={4} />
+                            </div>
+                          </details>
+                        )}
+                        {ex.solution && (
+                          <details className="mt-2">
+                            <summary className="cursor-pointer font-medium text-accent-800 dark:text-accent-100">Solution</summary>
+                            <div className="mt-1 pl-4">
+                              <Markdown source={ex.solution} headingOffset={4} />
+                            </div>
+                          </details>
+                        )}
+                      </li>
+                    ))}
+                  </ol>
+                </section>
+              )}
+
+              <div className="mt-8 space-y-3 border-t border-slate-200 pt-5 dark:border-slate-700">
+                <ErrorAlert message={saveError} />
+                <div className="flex flex-wrap items-center gap-3">
+                  <Button type="button" onClick={() => void toggleDone()} disabled={saving}>
+                    {isDone ? "Marquer comme non terminé" : "Marquer comme terminé"}
+                  </Button>
+                  <span className="flex-1" />
+                  {prev && (
+                    <button
+                      type="button"
+                      onClick={() => open(prev.id)}
+                      className="rounded-md border border-slate-400 px-3 py-2 text-slate-800 hover:bg-slate-100 dark:text-slate-100 dark:hover:bg-slate-800"
+                    >
+                      ← Section précédente
+                    </button>
+                  )}
+                  {next && (
+                    <button
+                      type="button"
+                      onClick={() => open(next.id)}
+                      className="rounded-md border border-slate-400 px-3 py-2 text-slate-800 hover:bg-slate-100 dark:text-slate-100 dark:hover:bg-slate-800"
+                    >
+                      Section suivante →
+                    </button>
+                  )}
+                </div>
+              </div>
+            </article>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function BackLink() {
+  return (
+    <Link href="/eleve/cours" className="text-sm text-accent-800 underline underline-offset-2 dark:text-accent-100">
+      ← Tous les cours
+    </Link>
+  );
+}
