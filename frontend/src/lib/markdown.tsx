@@ -94,8 +94,14 @@ export function parseBlocks(src: string): Block[] {
     }
     if (LIST_ITEM.test(line)) {
       const raw: string[] = [];
+      const head = LIST_ITEM.exec(line)!;
+      const headIndent = head[1]!.length;
+      const headOrdered = /\d/.test(head[2]!);
       while (i < lines.length) {
         const l = L(i);
+        // An item of the other kind (ordered / bulleted) at the same level starts a new list.
+        const item = LIST_ITEM.exec(l);
+        if (raw.length && item && item[1]!.length <= headIndent && /\d/.test(item[2]!) !== headOrdered) break;
         if (!l.trim()) {
           // A blank line continues the list only if it goes on with an item or indented text.
           const next = i + 1 < lines.length ? L(i + 1) : undefined;
