@@ -18,7 +18,7 @@ async function tabTo(page: Page, target: Locator, max = 80): Promise<void> {
   throw new Error(`not reached with Tab in ${max} presses`);
 }
 
-test("(d) l'élève cherche un cours, le lit, marque une section terminée et la retrouve après un rechargement @phone", async ({ page }, testInfo) => {
+test("(e) l'élève cherche un cours, le lit, marque une section terminée et la retrouve après un rechargement @phone", async ({ page }, testInfo) => {
   const phone = testInfo.project.name === "phone";
   const email = unique("ines");
   await apiCall("POST", "/api/auth/register", null, {
@@ -85,7 +85,8 @@ test("(d) l'élève cherche un cours, le lit, marque une section terminée et la
   }
   await tabTo(page, nav.getByRole("button", { name: first.title, exact: true }));
   await expect(nav.getByRole("button", { name: first.title, exact: true })).toHaveAttribute("aria-current", "step");
-  if (phone) await page.keyboard.press("Enter"); // closes the list, the focus goes to the section's title
+  await page.keyboard.press("Enter"); // opens it (already shown): the focus goes to its title (on a phone the list closes)
+  await expect(page.getByRole("heading", { level: 2, name: first.title })).toBeFocused();
   const mark = page.getByRole("button", { name: "Marquer comme terminé" });
   await tabTo(page, mark, 150);
 

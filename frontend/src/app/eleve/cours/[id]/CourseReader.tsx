@@ -40,7 +40,9 @@ export function CourseReader({ id }: { id: string }) {
   const [saving, setSaving] = useState(false);
   const [tocOpen, setTocOpen] = useState(false);
   const headingRef = useRef<HTMLHeadingElement>(null);
-  const moved = useRef(false);
+  // Bumped when a section is chosen: its title then gets the focus (even when it is the
+  // section already shown — on a phone the list closes, and the focus must not be lost).
+  const [focusTick, setFocusTick] = useState(0);
 
   const loaded = useMemo(() => {
     if (!course || !progress) return null;
@@ -55,10 +57,10 @@ export function CourseReader({ id }: { id: string }) {
 
   // After choosing a section, bring its title into view and give it the focus.
   useEffect(() => {
-    if (!moved.current) return;
+    if (focusTick === 0) return;
     headingRef.current?.focus();
     headingRef.current?.scrollIntoView({ block: "start" });
-  }, [current]);
+  }, [focusTick]);
 
   if (!allowed) return <Loading />;
   if (!valid) return <ErrorAlert message="Ce cours n'existe pas." />;
@@ -79,7 +81,7 @@ export function CourseReader({ id }: { id: string }) {
   const isDone = section ? completed.has(section.id) : false;
 
   function open(sectionId: string) {
-    moved.current = true;
+    setFocusTick((t) => t + 1);
     setSaveError(null);
     setTocOpen(false);
     setChosen(sectionId);
