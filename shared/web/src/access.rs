@@ -60,31 +60,13 @@ pub async fn ensure_can_view_student(
     }
 }
 
-/// Students of a class: the teacher's own class (or any, for an admin).
-pub async fn ensure_class_owner(
+/// The class, if `user` teaches it (or is an admin): whether it is archived. 403 for
+/// another teacher's class, 404 when there is none.
+async fn owned_class(
     executor: impl PgExecutor<'_>,
     user: &CurrentUser,
     class_id: i64,
-) -> ApiResult<()> {
-    user.require(&[Role::Teacher, Role::Admin])?;
-    let owner: Option<i64> = sqlx::query_scalar("select teacher_id from classes where id = $1")
-        .bind(class_id)
-        .fetch_optional(executor)
-        .await?;
-    match owner {
-        Some(owner) if owner == user.id || user.role == Role::Admin => Ok(()),
-        Some(_) => Err(ApiError::forbidden()),
-        None => Err(ApiError::not_found("Classe introuvable.")),
-    }
-}
-
-/// Like `ensure_class_owner`, for changes: an archived class is read-only (no new
-/// members, courses or assessments) until its teacher restores it.
-pub async fn ensure_class_writable(
-    executor: impl PgExecutor<'_>,
-    user: &CurrentUser,
-    class_id: i64,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     user.require(&[Role::Teacher, Role::Admin])?;
     let class: Option<(i64, bool)> =
         sqlx::query_as("select teacher_id, archived_at is not null from classes where id = $1")
@@ -95,9 +77,31 @@ pub async fn ensure_class_writable(
         Some((owner, _)) if owner != user.id && user.role != Role::Admin => {
             Err(ApiError::forbidden())
         }
-        Some((_, true)) => Err(class_archived()),
-        Some(_) => Ok(()),
+        Some((_, archived)) => Ok(archived),
         None => Err(ApiError::not_found("Classe introuvable.")),
+    }
+}
+
+/// Students of a class: the teacher's own class (or any, for an admin).
+pub async fn ensure_class_owner(
+    executor: impl PgExecutor<'_>,
+    user: &CurrentUser,
+    class_id: i64,
+) -> ApiResult<()> {
+    owned_class(executor, user, class_id).await.map(drop)
+}
+
+/// Like `ensure_class_owner`, for changes: an archived class is read-only (no new
+/// members, courses or assessments) until its teacher restores it.
+pub async fn ensure_class_writable(
+    executor: impl PgExecutor<'_>,
+    user: &CurrentUser,
+    class_id: i64,
+) -> ApiResult<()> {
+    if owned_class(executor, user, class_id).await? {
+        Err(class_archived())
+    } else {
+        Ok(())
     }
 }
 
