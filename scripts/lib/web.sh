@@ -163,10 +163,15 @@ run_web_tests() (
     aria_port=$(free_port)
     web_port=$(free_port)
     mkdir -p "$dir/mailbox"
-    # The services' environment. No model: ARIA answers from the courses (the web app
-    # does not use it yet).
+    # The services' environment. ARIA talks to the llama.cpp server scripts/test.sh
+    # started (ARIA_TEST_MODEL_URL); without one it answers from the courses alone.
+    local -a model_env=(-u OPENAI_BASE_URL -u OPENAI_API_KEY)
+    if [[ -n ${ARIA_TEST_MODEL_URL:-} ]]; then
+        model_env=(-u OPENAI_API_KEY "OPENAI_BASE_URL=$ARIA_TEST_MODEL_URL"
+            "ARIA_MODEL=${ARIA_TEST_MODEL:-smollm2}" ARIA_MAX_TOKENS=64)
+    fi
     local -a svc_env=(
-        -u OPENAI_BASE_URL -u OPENAI_API_KEY
+        "${model_env[@]}"
         APP_ENV=test BIND_ADDR=127.0.0.1
         "DATABASE_URL=$(url_with_db "$base_db_url" "$db_name")"
         "REDIS_URL=$REDIS_URL" "REDIS_KEY_PREFIX=$redis_prefix"
@@ -242,8 +247,10 @@ PY
     info "frontend: api :$api_port  hub :$hub_port  aria :$aria_port  web :$web_port"
 
     # ------------------------------------------------ browser tests
+    # E2E_ARGS: extra arguments for Playwright (a file, --grep …), split on spaces.
+    # shellcheck disable=SC2086
     info "frontend: playwright (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
     WEB_URL=http://127.0.0.1:$web_port NEXUS_API_URL=http://127.0.0.1:$api_port \
         E2E_HUB_PIDFILE=$pids/hub.pid E2E_HUB_START=$dir/start-hub.sh \
-        CHROMIUM_PATH=/usr/bin/chromium npx playwright test
+        CHROMIUM_PATH=/usr/bin/chromium npx playwright test ${E2E_ARGS:-}
 )

@@ -10,8 +10,14 @@ const NAV: Record<string, { href: string; label: string }[]> = {
   student: [
     { href: "/eleve", label: "Tableau de bord" },
     { href: "/eleve/cours", label: "Mes cours" },
+    { href: "/eleve/evaluations", label: "Évaluations" },
+    { href: "/eleve/aria", label: "ARIA" },
+    { href: "/messages", label: "Messages" },
   ],
-  parent: [{ href: "/parent", label: "Mes enfants" }],
+  parent: [
+    { href: "/parent", label: "Mes enfants" },
+    { href: "/messages", label: "Messages" },
+  ],
   teacher: [{ href: "/enseignant", label: "Classes" }],
   admin: [{ href: "/admin", label: "Administration" }],
 };
