@@ -5,6 +5,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { signOut } from "@/lib/api/client";
 import { useSession } from "./session";
 import { ConnectionBanner, ConnectionState, NotificationBell } from "./NotificationBell";
+import { MessagesBadge } from "./MessagesBadge";
 
 const NAV: Record<string, { href: string; label: string }[]> = {
   student: [
@@ -50,6 +51,7 @@ export function AppHeader() {
                     className="rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 data-current:bg-accent-50 data-current:font-semibold data-current:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
                   >
                     {l.label}
+                    {l.href === "/messages" && <MessagesBadge />}
                   </Link>
                 </li>
               ))}

@@ -21,6 +21,8 @@ type NotificationsState = {
   revision: number;
   markAllRead: () => Promise<void>;
   reload: () => Promise<void>;
+  /** The tab's one hub connection (chat, typing, subscriptions), null when signed out. */
+  hub: HubClient | null;
 };
 
 const Ctx = createContext<NotificationsState>({
@@ -31,6 +33,7 @@ const Ctx = createContext<NotificationsState>({
   revision: 0,
   markAllRead: async () => {},
   reload: async () => {},
+  hub: null,
 });
 
 export function hubUrl(): string {
@@ -50,7 +53,7 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
   const [status, setStatus] = useState<HubStatus>("idle");
   const [lastLive, setLastLive] = useState<HubNotification | null>(null);
   const [revision, setRevision] = useState(0);
-  const hub = useRef<HubClient | null>(null);
+  const [hub, setHub] = useState<HubClient | null>(null);
   const known = useRef(new Set<string>());
 
   const reload = useCallback(
@@ -91,14 +94,14 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
         setItems((prev) => [{ ...n, id: n.notificationId, readAt: null }, ...prev].slice(0, 20));
       },
     });
-    hub.current = client;
+    setHub(client);
     client.start();
     const online = () => client.kick();
     window.addEventListener("online", online);
     return () => {
       window.removeEventListener("online", online);
       client.stop();
-      hub.current = null;
+      setHub(null);
     };
   }, [userId, reload]);
 
@@ -126,8 +129,9 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
       revision,
       markAllRead,
       reload,
+      hub: signedIn ? hub : null,
     }),
-    [signedIn, items, unread, status, lastLive, revision, markAllRead, reload],
+    [signedIn, items, unread, status, lastLive, revision, markAllRead, reload, hub],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -16,6 +16,10 @@ export type HubNotification = {
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** A frame from the hub as it came (chat and typing events, ack, error…), for listeners. */
+export type HubFrame = Record<string, unknown> & { type?: unknown };
+export type HubListener = (frame: HubFrame) => void;
+
 export type HubOptions = {
   url: string;
   /** A valid access token, or null when signed out. */
@@ -48,6 +52,9 @@ export class HubClient {
   private timer: Timer | null = null;
   private stopped = true;
   private seen = new Set<string>();
+  private listeners = new Set<HubListener>();
+  /** Channels to (re)subscribe after every `ready` (conversation:12…). */
+  private channels = new Set<string>();
   private readonly opts: Required<Omit<HubOptions, "onReload" | "onSignedOut" | "onStatus" | "storage">> &
     Pick<HubOptions, "onReload" | "onSignedOut" | "onStatus" | "storage">;
 
@@ -96,6 +103,42 @@ export class HubClient {
     if (this.timer) this.opts.clearTimer(this.timer);
     this.timer = null;
     void this.connect();
+  }
+
+  /** Every frame but notifications (already delivered to onNotification), replayable
+   * events once per eventId; `ready` too (after a reconnection, reload what may be missed). */
+  listen(fn: HubListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Sends a frame if the socket is ready; false when it is not (nothing is queued). */
+  sendFrame(frame: Record<string, unknown>): boolean {
+    if (!this.ws || this.ws.readyState !== 1 || this.status !== "online") return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Follows a channel now and after every reconnection, until unsubscribe. */
+  subscribe(channel: string): void {
+    if (this.channels.has(channel)) return;
+    this.channels.add(channel);
+    this.sendFrame({ type: "subscribe", channel });
+  }
+
+  unsubscribe(channel: string): void {
+    if (!this.channels.delete(channel)) return;
+    this.sendFrame({ type: "unsubscribe", channel });
+  }
+
+  private emit(frame: HubFrame): void {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(frame);
+      } catch {
+        // A listener's failure must not stop the others or the connection.
+      }
+    }
   }
 
   private setStatus(s: HubStatus): void {
@@ -163,11 +206,22 @@ export class HubClient {
         // unreachable) is read from GET /api/notifications instead.
         if (this.offset) this.send({ type: "resume", offset: this.offset });
         else this.opts.onReload?.();
+        for (const channel of this.channels) this.send({ type: "subscribe", channel });
+        this.emit(frame);
         break;
       case "event": {
         if (typeof frame.offset === "string") this.keepOffset(frame.offset);
         const eventId = typeof frame.eventId === "string" ? frame.eventId : null;
-        if (frame.topic !== "notification" || !eventId) break;
+        if (frame.topic !== "notification") {
+          // Replayable events (chat) once each; live-only ones (typing, presence) as they come.
+          if (eventId && typeof frame.offset === "string") {
+            if (this.seen.has(eventId)) break;
+            this.seen.add(eventId);
+          }
+          this.emit(frame);
+          break;
+        }
+        if (!eventId) break;
         if (this.seen.has(eventId)) break;
         this.seen.add(eventId);
         this.opts.onNotification({ ...(frame.data as HubNotification), eventId });
@@ -176,6 +230,7 @@ export class HubClient {
       case "resumed":
         if (typeof frame.offset === "string") this.keepOffset(frame.offset);
         if (frame.complete === false) this.opts.onReload?.();
+        this.emit(frame);
         break;
       case "token_expiring": {
         const fresh = await this.opts.refresh();
@@ -187,8 +242,10 @@ export class HubClient {
           if (frame.code === "invalid_offset") this.forget();
           this.opts.onReload?.();
         }
+        this.emit(frame);
         break;
       default:
+        this.emit(frame);
         break;
     }
   }

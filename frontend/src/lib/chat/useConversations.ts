@@ -1,0 +1,96 @@
+"use client";
+
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { api, errorMessage } from "@/lib/api/client";
+import type { HubFrame } from "@/lib/hub/hub";
+import { useNotifications } from "@/components/notifications";
+import { bumpConversation, clearUnread, type ConversationSummary, type ServerMessage } from "./messages";
+
+// The conversation on screen in this tab (its messages are read as they come: they do
+// not count as unread in the list or the header's badge).
+let onScreen: number | null = null;
+const screenListeners = new Set<() => void>();
+
+export function setConversationOnScreen(id: number | null): void {
+  onScreen = id;
+  for (const fn of screenListeners) fn();
+}
+
+export function useConversationOnScreen(): number | null {
+  return useSyncExternalStore(
+    (fn) => {
+      screenListeners.add(fn);
+      return () => screenListeners.delete(fn);
+    },
+    () => onScreen,
+    () => null,
+  );
+}
+
+/** A chat event of the hub, if the frame is one: `message`, `read`, `message_deleted`. */
+export function chatEvent(frame: HubFrame): { conversationId: number; data: Record<string, unknown> } | null {
+  if (frame.type !== "event" || frame.topic !== "chat") return null;
+  const data = frame.data as Record<string, unknown> | undefined;
+  if (!data || typeof data.conversationId !== "number") return null;
+  return { conversationId: data.conversationId, data };
+}
+
+/**
+ * One's conversations with their unread counts (GET /api/conversations), kept up to date
+ * by the hub: a new message moves its conversation up and counts it unread, one's own
+ * read receipt (any tab) clears it; an unknown conversation or a reconnection reloads.
+ */
+export function useConversations(enabled: boolean, me: number | null) {
+  const { hub, revision } = useNotifications();
+  const [list, setList] = useState<ConversationSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const reload = useCallback(() => setVersion((v) => v + 1), []);
+
+  useEffect(() => {
+    if (!enabled) return;
+    let alive = true;
+    api.GET("/api/conversations").then(
+      ({ data, error: e }) => {
+        if (!alive) return;
+        if (data) {
+          setList(data.conversations);
+          setError(null);
+        } else setError(errorMessage(e));
+      },
+      (e: unknown) => alive && setError(errorMessage(e)),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [enabled, version, revision]);
+
+  useEffect(() => {
+    if (!enabled || !hub || me === null) return;
+    return hub.listen((frame) => {
+      if (frame.type === "ready" || (frame.type === "resumed" && frame.complete === false)) {
+        reload();
+        return;
+      }
+      const ev = chatEvent(frame);
+      if (!ev) return;
+      const { conversationId, data } = ev;
+      if (data.type === "message" && data.message && typeof data.message === "object") {
+        const message = data.message as ServerMessage;
+        setList((prev) => {
+          if (!prev) return prev;
+          const next = bumpConversation(prev, conversationId, message, me, onScreen === conversationId);
+          if (next === null) {
+            reload();
+            return prev;
+          }
+          return next;
+        });
+      } else if (data.type === "read" && data.userId === me) {
+        setList((prev) => (prev ? clearUnread(prev, conversationId) : prev));
+      }
+    });
+  }, [enabled, hub, me, reload]);
+
+  return { conversations: list, error, reload };
+}
