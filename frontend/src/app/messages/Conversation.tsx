@@ -72,7 +72,10 @@ export function Conversation({
   // ---------------------------------------------------------------- history
   const loadedOnce = useRef(false);
   const fetchLatest = useCallback(
-    () => api.GET("/api/conversations/{id}/messages", { params: { path: { id }, query: { limit: PAGE } } }),
+    () =>
+      api
+        .GET("/api/conversations/{id}/messages", { params: { path: { id }, query: { limit: PAGE } } })
+        .catch((e: unknown) => ({ data: undefined, error: e })),
     [id],
   );
   const applyLatest = useCallback(({ data, error }: Awaited<ReturnType<typeof fetchLatest>>) => {
@@ -102,9 +105,9 @@ export function Conversation({
     if (before === null) return;
     setLoadingOlder(true);
     keepScroll.current = true;
-    const { data, error } = await api.GET("/api/conversations/{id}/messages", {
-      params: { path: { id }, query: { limit: PAGE, before } },
-    });
+    const { data, error } = await api
+      .GET("/api/conversations/{id}/messages", { params: { path: { id }, query: { limit: PAGE, before } } })
+      .catch((e: unknown) => ({ data: undefined, error: e }));
     setLoadingOlder(false);
     if (data) {
       setMessages((prev) => mergeMessages(prev, data.messages.map(fromServer)));
@@ -199,9 +202,14 @@ export function Conversation({
       if (newestOther === null || newestOther <= markedUpTo.current) return;
       if (document.visibilityState !== "visible") return;
       markedUpTo.current = newestOther;
-      void api.POST("/api/conversations/{id}/read", { params: { path: { id } }, body: { messageId: newestOther } }).then(({ error }) => {
-        if (error) markedUpTo.current = 0; // try again at the next message or visit
-      });
+      void api.POST("/api/conversations/{id}/read", { params: { path: { id } }, body: { messageId: newestOther } }).then(
+        ({ error }) => {
+          if (error) markedUpTo.current = 0; // try again at the next message or visit
+        },
+        () => {
+          markedUpTo.current = 0;
+        },
+      );
     };
     mark();
     document.addEventListener("visibilitychange", mark);
@@ -244,10 +252,13 @@ export function Conversation({
 
   async function deliver(message: ChatMessage) {
     setMessages((prev) => mergeMessages(prev, [{ ...message, status: "sending" }]));
-    const { data, error } = await api.POST("/api/conversations/{id}/messages", {
-      params: { path: { id } },
-      body: { clientMessageId: message.clientMessageId, body: message.body },
-    });
+    // A network failure rejects: it is a failed send like an error answer.
+    const { data, error } = await api
+      .POST("/api/conversations/{id}/messages", {
+        params: { path: { id } },
+        body: { clientMessageId: message.clientMessageId, body: message.body },
+      })
+      .catch((e: unknown) => ({ data: undefined, error: e }));
     if (data) {
       setMessages((prev) => mergeMessages(prev, [fromServer(data.message)]));
       setSendError(null);

@@ -31,13 +31,16 @@ export function MessagesView({ conversationId }: { conversationId: number | null
     const userId = Number(withUser);
     if (!Number.isSafeInteger(userId) || userId <= 0) return;
     let alive = true;
-    void api.POST("/api/conversations", { body: { userId } }).then(({ data, error: e }) => {
-      if (!alive) return;
-      if (data) {
-        reload();
-        router.replace(`/messages/${data.conversationId}`);
-      } else setOpenError(errorMessage(e));
-    });
+    void api.POST("/api/conversations", { body: { userId } }).then(
+      ({ data, error: e }) => {
+        if (!alive) return;
+        if (data) {
+          reload();
+          router.replace(`/messages/${data.conversationId}`);
+        } else setOpenError(errorMessage(e));
+      },
+      (e: unknown) => alive && setOpenError(errorMessage(e)),
+    );
     return () => {
       alive = false;
     };
@@ -182,11 +185,14 @@ function NewMessage({ role, me, onOpened }: { role: string; me: number; onOpened
   useEffect(() => {
     if (!open || contacts) return;
     let alive = true;
-    void api.GET("/api/classes").then(({ data, error: e }) => {
-      if (!alive) return;
-      if (data) setContacts(contactsOf(data.classes, role, me));
-      else setError(errorMessage(e));
-    });
+    void api.GET("/api/classes").then(
+      ({ data, error: e }) => {
+        if (!alive) return;
+        if (data) setContacts(contactsOf(data.classes, role, me));
+        else setError(errorMessage(e));
+      },
+      (e: unknown) => alive && setError(errorMessage(e)),
+    );
     return () => {
       alive = false;
     };
@@ -195,7 +201,7 @@ function NewMessage({ role, me, onOpened }: { role: string; me: number; onOpened
   async function choose(c: Contact) {
     setBusy(c.key);
     setError(null);
-    const { id, error: e } = await c.open();
+    const { id, error: e } = await c.open().catch((err: unknown) => ({ id: undefined, error: err }));
     setBusy(null);
     if (id !== undefined) {
       setOpen(false);
