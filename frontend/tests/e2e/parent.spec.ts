@@ -131,7 +131,11 @@ test("(c) un parent de deux enfants voit la note corrigée, le résumé ARIA, ch
   await expect(page).toHaveURL(new RegExp(`/parent\\?enfant=${tom.id}$`));
   await expect(shown.getByRole("heading", { name: /Tom Garnier/, level: 2 })).toBeVisible();
   await expect(switcher.getByRole("link", { name: "Tom Garnier" })).toHaveAttribute("aria-current", "page");
-  await expect(shown).not.toContainText(title);
+  // Tom has the quiz to do, not Emma's grade.
+  const tomResults = shown.locator("section", { has: page.getByRole("heading", { name: "Résultats récents" }) });
+  await expect(tomResults).toContainText("Aucun résultat pour l'instant.");
+  await expect(shown).not.toContainText("15/20");
+  await expect(shown.locator("section", { has: page.getByRole("heading", { name: "Évaluations à venir" }) })).toContainText(title);
   await page.reload();
   await expect(page.getByTestId("child").getByRole("heading", { name: /Tom Garnier/, level: 2 })).toBeVisible();
   await checkA11y(page, testInfo, "parent-enfant-2");

@@ -19,6 +19,7 @@ import {
   type ConversationSummary,
   type ServerMessage,
 } from "@/lib/chat/messages";
+import { listTime, messageTime } from "@/lib/chat/time";
 
 const ME = 7;
 const TEACHER = 2;
@@ -220,5 +221,24 @@ describe("unsent messages across a reload", () => {
     s.setItem("k", JSON.stringify([{ nope: 1 }, "x"]));
     expect(loadPending(s, "k")).toEqual([]);
     expect(loadPending(null, "k")).toEqual([]);
+  });
+});
+
+describe("chat times", () => {
+  const now = new Date("2026-12-02T17:40:00Z"); // 18 h 40 in Paris
+
+  it("show the time only for today, in Paris, 24 h, on one line", () => {
+    expect(messageTime("2026-12-02T17:05:00Z", now)).toBe("18\u00a0h\u00a005");
+    expect(listTime("2026-12-02T07:05:00Z", now)).toBe("08\u00a0h\u00a005");
+  });
+
+  it("add the day otherwise", () => {
+    expect(messageTime("2026-12-01T13:30:00Z", now)).toBe("mardi 1 décembre à 14\u00a0h\u00a030");
+    expect(listTime("2026-11-28T13:30:00Z", now)).toBe("28\u00a0nov.");
+  });
+
+  it("count the day in Paris, not in UTC", () => {
+    // 23 h 30 UTC on 1 December is 00 h 30 on 2 December in Paris: today.
+    expect(messageTime("2026-12-01T23:30:00Z", now)).toBe("00\u00a0h\u00a030");
   });
 });

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { api, errorMessage, type SessionUser } from "@/lib/api/client";
 import { formatDateTime } from "@/lib/format";
+import { messageTime } from "@/lib/chat/time";
 import {
   applyRead,
   fromServer,
@@ -359,10 +360,12 @@ export function Conversation({
                 </div>
                 <span className="mt-0.5 text-xs text-slate-600 dark:text-slate-400">
                   {mine && <span className="sr-only">Vous, </span>}
-                  <time dateTime={m.createdAt}>{formatDateTime(m.createdAt)}</time>
+                  <time dateTime={m.createdAt} title={formatDateTime(m.createdAt)}>
+                    {messageTime(m.createdAt)}
+                  </time>
                   {m.status === "sending" && " · Envoi…"}
                   {m.status === "failed" && <span className="font-medium text-red-700 dark:text-red-300"> · Non envoyé</span>}
-                  {receipt && receipt.messageId === m.id && (receipt.read ? <span data-testid="read-receipt"> · Lu</span> : " · Envoyé")}
+                  {receipt && receipt.messageId === m.id && (receipt.read ? <span data-testid="read-receipt" className="font-semibold"> · Lu</span> : " · Envoyé")}
                 </span>
                 {m.status === "failed" && (
                   <button

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useEffect, useId, useRef, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { api, errorMessage, type Schemas } from "@/lib/api/client";
-import { formatDateTime } from "@/lib/format";
+import { listTime } from "@/lib/chat/time";
 import { useConversations } from "@/lib/chat/useConversations";
 import { useRequireRole } from "@/components/session";
 import { ErrorAlert, Loading } from "@/components/ui";
@@ -119,7 +119,7 @@ function ConversationItem({ conversation: c, current }: { conversation: Schemas[
             {c.kind === "class" ? `Classe · ${c.title}` : c.title}
           </span>
           <span className="block text-sm text-slate-600 dark:text-slate-300">
-            {c.lastMessageAt ? formatDateTime(c.lastMessageAt) : "Pas encore de message"}
+            {c.lastMessageAt ? listTime(c.lastMessageAt) : "Pas encore de message"}
           </span>
         </span>
         {unread > 0 && (
