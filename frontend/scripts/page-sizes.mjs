@@ -12,7 +12,8 @@ const dist = join(root, process.env.NEXT_DIST_DIR ?? ".next");
 const appDir = join(dist, "server/app");
 const BUDGET_KB = 200;
 const STUDENT_PAGES = new Set(["/connexion", "/inscription", "/"]);
-const isStudentPage = (page) => STUDENT_PAGES.has(page) || page === "/eleve" || page.startsWith("/eleve/");
+const isStudentPage = (page) =>
+  STUDENT_PAGES.has(page) || page === "/eleve" || page.startsWith("/eleve/") || page === "/messages" || page.startsWith("/messages/");
 
 if (!existsSync(appDir)) {
   console.error(`no build in ${dist}: run next build first`);
