@@ -86,6 +86,8 @@ test("(f) un élève écrit à son enseignant : réponse, « écrit… » et « 
   await expect(other.page.getByTestId("message").filter({ hasText: question })).toBeVisible();
   await expect(page.getByTestId("read-receipt")).toHaveText(/Lu/);
   await expect(mine).toContainText("Lu");
+  // …and that the teacher is there (the hub's presence on the conversation's channel).
+  await expect(page.getByTestId("presence")).toHaveText("En ligne dans la conversation");
 
   // The teacher types: "Paul Lefèvre écrit…" on the student's screen.
   const answer = "Bonjour Léo ! Le cas de base, c'est celui où la fonction ne s'appelle plus.";
@@ -147,6 +149,16 @@ test("(f) un élève écrit à son enseignant : réponse, « écrit… » et « 
   await expect(page.getByTestId("message").nth(3)).toContainText(offline);
   const final = (await apiCall("GET", `/api/conversations/${conversationId}/messages`, teacher)) as Messages;
   expect(final.messages.map((m) => m.body)).toEqual([offline, followUp, answer, question]);
+
+  // The class's conversation, from "Nouveau message" too.
+  await page.getByRole("button", { name: "Nouveau message" }).click();
+  await page.getByTestId("contacts").getByRole("button", { name: /Classe · Terminale NSI — messages/ }).click();
+  await expect(page.getByRole("heading", { name: /Terminale NSI — messages .* Conversation de la classe/, level: 2 })).toBeVisible();
+  await page.getByLabel("Votre message").fill("Quelqu'un a fini l'exercice 3 ?");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("message").filter({ hasText: "Quelqu'un a fini l'exercice 3 ?" })).toHaveAttribute("data-status", "sent");
+  await expect(page.getByTestId("conversation-link")).toHaveCount(2);
+  await checkA11y(page, testInfo, "messages-classe");
 });
 
 test("(f) les messages sur un téléphone : la liste, puis la conversation @phone", async ({ page }, testInfo) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  applyPresence,
   applyRead,
   bumpConversation,
   clearUnread,
@@ -12,6 +13,7 @@ import {
   newClientMessageId,
   newestFromOthers,
   oldestId,
+  presenceFromList,
   savePending,
   typingLabel,
   unreadTotal,
@@ -240,5 +242,22 @@ describe("chat times", () => {
   it("count the day in Paris, not in UTC", () => {
     // 23 h 30 UTC on 1 December is 00 h 30 on 2 December in Paris: today.
     expect(messageTime("2026-12-01T23:30:00Z", now)).toBe("00\u00a0h\u00a030");
+  });
+});
+
+describe("presence in a conversation", () => {
+  it("starts from the subscription's list, without oneself", () => {
+    expect(presenceFromList([{ userId: 2 }, { userId: ME }, { userId: 2 }, { nope: 1 }], ME)).toEqual([2]);
+    expect(presenceFromList(undefined, ME)).toEqual([]);
+  });
+
+  it("follows join and leave, ignoring activity and oneself", () => {
+    let online = applyPresence([], { kind: "join", userId: 2 }, ME);
+    expect(online).toEqual([2]);
+    expect(applyPresence(online, { kind: "join", userId: 2 }, ME)).toBe(online);
+    expect(applyPresence(online, { kind: "activity", userId: 5 }, ME)).toBe(online);
+    expect(applyPresence(online, { kind: "join", userId: ME }, ME)).toBe(online);
+    online = applyPresence(online, { kind: "leave", userId: 2 }, ME);
+    expect(online).toEqual([]);
   });
 });

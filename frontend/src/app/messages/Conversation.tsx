@@ -5,6 +5,7 @@ import { api, errorMessage, type SessionUser } from "@/lib/api/client";
 import { formatDateTime } from "@/lib/format";
 import { messageTime } from "@/lib/chat/time";
 import {
+  applyPresence,
   applyRead,
   fromServer,
   lastOwnRead,
@@ -16,6 +17,7 @@ import {
   newestFromOthers,
   oldestId,
   pendingKey,
+  presenceFromList,
   savePending,
   typingLabel,
   type ChatMessage,
@@ -57,6 +59,7 @@ export function Conversation({
   const [messages, setMessages] = useState<ChatMessage[]>(() => loadPending(storage(), key));
   const [marks, setMarks] = useState<ReadMarks>({});
   const [typing, setTyping] = useState<Record<number, number>>({});
+  const [online, setOnline] = useState<readonly number[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [hasMore, setHasMore] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -135,7 +138,18 @@ export function Conversation({
       if (frame.type === "ready") {
         // Back after a disconnection: the resume replays what was missed; reload the
         // newest page too (a gap in the history, or a resume that could not cover it).
+        // Presence comes again with the new subscription.
+        setOnline([]);
         void fetchLatest().then(applyLatest);
+        return;
+      }
+      if (frame.type === "subscribed" && frame.channel === channel) {
+        setOnline(presenceFromList(frame.presence, me.id));
+        return;
+      }
+      if (frame.type === "event" && frame.topic === "presence" && frame.channel === channel) {
+        const data = (frame.data ?? {}) as { kind?: unknown; userId?: unknown };
+        setOnline((prev) => applyPresence(prev, data, me.id));
         return;
       }
       if (frame.type === "event" && frame.topic === "typing") {
@@ -314,6 +328,12 @@ export function Conversation({
         {title}
         {kind === "class" && <span className="ml-2 text-base font-normal text-slate-600 dark:text-slate-300">Conversation de la classe</span>}
       </h2>
+      {online.length > 0 && (
+        <p className="-mt-2 flex items-center gap-1.5 text-sm text-slate-700 dark:text-slate-300" data-testid="presence">
+          <span aria-hidden="true" className="h-2 w-2 rounded-full bg-emerald-600" />
+          {kind === "class" ? `${online.length} en ligne dans la conversation` : "En ligne dans la conversation"}
+        </p>
+      )}
       <ErrorAlert message={loadError} />
       <div
         ref={scroller}

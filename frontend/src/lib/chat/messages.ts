@@ -184,3 +184,21 @@ export function savePending(storage: Pick<Storage, "setItem" | "removeItem"> | n
     // Storage full or refused: the message stays on screen for this visit.
   }
 }
+
+/** Who else is in the conversation now (the hub's presence on `conversation:{id}`):
+ * the list of a `subscribed` answer, then `join` and `leave` events. */
+export function presenceFromList(list: unknown, me: number): number[] {
+  if (!Array.isArray(list)) return [];
+  const ids = list
+    .map((p: unknown) => (p && typeof p === "object" ? (p as { userId?: unknown }).userId : undefined))
+    .filter((id): id is number => typeof id === "number" && id !== me);
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+export function applyPresence(online: readonly number[], data: { kind?: unknown; userId?: unknown }, me: number): readonly number[] {
+  const user = data.userId;
+  if (typeof user !== "number" || user === me) return online;
+  if (data.kind === "join" && !online.includes(user)) return [...online, user].sort((a, b) => a - b);
+  if (data.kind === "leave" && online.includes(user)) return online.filter((u) => u !== user);
+  return online;
+}
