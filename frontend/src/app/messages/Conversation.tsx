@@ -326,7 +326,8 @@ export function Conversation({
     <section aria-labelledby={headingId} className="flex min-w-0 flex-col gap-3" data-testid="conversation">
       <h2 id={headingId} className="text-xl font-semibold">
         {title}
-        {kind === "class" && <span className="ml-2 text-base font-normal text-slate-600 dark:text-slate-300">Conversation de la classe</span>}
+        {kind === "class" && " "}
+        {kind === "class" && <span className="ml-1 text-base font-normal text-slate-600 dark:text-slate-300">Conversation de la classe</span>}
       </h2>
       {online.length > 0 && (
         <p className="-mt-2 flex items-center gap-1.5 text-sm text-slate-700 dark:text-slate-300" data-testid="presence">
