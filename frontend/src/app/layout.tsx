@@ -26,7 +26,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
         </a>
         <Providers>
           <AppHeader />
-          <main id="contenu" className="mx-auto w-full max-w-5xl px-4 py-6 sm:px-6">
+          <main id="contenu" className="mx-auto w-full max-w-6xl px-4 py-6 sm:px-6">
             {children}
           </main>
         </Providers>
