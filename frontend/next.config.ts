@@ -7,35 +7,9 @@ const ariaUrl = process.env.NEXUS_ARIA_URL ?? "http://127.0.0.1:5001";
 // The hub, as the browser reaches it: an absolute ws(s) URL, or a path on this origin
 // ("/ws" behind nginx).
 const hubUrl = process.env.NEXT_PUBLIC_HUB_URL ?? "ws://127.0.0.1:8080/ws";
-const dev = process.env.NODE_ENV !== "production";
 
-function hubOrigin(): string {
-  if (hubUrl.startsWith("/")) return "";
-  try {
-    const u = new URL(hubUrl);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "";
-  }
-}
-
-const csp = [
-  "default-src 'self'",
-  // Next's App Router inlines its bootstrap scripts; without a per-request nonce
-  // (docs/FRONTEND.md) they need 'unsafe-inline'. No third-party script origin.
-  `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ""}`,
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  `connect-src 'self' ${hubOrigin()}`.trim(),
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join("; ");
-
+// The Content-Security-Policy is set per request, with a nonce, by src/proxy.ts.
 const securityHeaders = [
-  { key: "Content-Security-Policy", value: csp },
   { key: "X-Content-Type-Options", value: "nosniff" },
   { key: "X-Frame-Options", value: "DENY" },
   { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },

@@ -1,8 +1,8 @@
-// First-load JavaScript of each page of the last `next build`, gzip-compressed: the
-// scripts its prerendered HTML loads (Next 16 no longer prints this table). Fails when
-// a student page is over the budget (docs/PERFORMANCE.md). A dynamic page (no
-// prerendered HTML, e.g. /eleve/cours/[id]) is measured from the build's manifests: the
-// root scripts every page loads plus the client entry chunks of its layout and page.
+// First-load JavaScript of each page of the last `next build`, gzip-compressed (Next 16
+// no longer prints this table). Fails when a student page is over the budget
+// (docs/PERFORMANCE.md). Every page renders per request (the CSP nonce, src/proxy.ts),
+// so none has prerendered HTML: each is measured from the build's manifests — the root
+// scripts every page loads plus the client entry chunks of its layout and page.
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -26,18 +26,10 @@ function walk(dir, route) {
     if (entry.name.startsWith("_") || entry.name.endsWith(".segments")) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path, `${route}/${entry.name}`);
-    else if (entry.name.endsWith(".html")) {
-      const page = route === "" && entry.name === "index.html" ? "/" : `${route}/${entry.name.replace(/\.html$/, "")}`;
-      pages.set(page, scriptsOfHtml(readFileSync(path, "utf8")));
-    } else if (entry.name === "page_client-reference-manifest.js" && route.includes("[")) {
-      pages.set(route, scriptsOfManifest(readFileSync(path, "utf8")));
+    else if (entry.name === "page_client-reference-manifest.js") {
+      pages.set(route || "/", scriptsOfManifest(readFileSync(path, "utf8")));
     }
   }
-}
-function scriptsOfHtml(html) {
-  // Modern browsers skip the `nomodule` polyfills: not counted.
-  const tags = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]).filter((a) => !/\bnoModule\b|\bnomodule\b/.test(a));
-  return [...new Set(tags.map((a) => /src="([^"]+)"/.exec(a)?.[1]).filter(Boolean))];
 }
 const rootMainFiles = JSON.parse(readFileSync(join(dist, "build-manifest.json"), "utf8")).rootMainFiles ?? [];
 function scriptsOfManifest(js) {
@@ -46,10 +38,14 @@ function scriptsOfManifest(js) {
   return [...new Set([...rootMainFiles, ...entries].map((f) => `/_next/${f}`))];
 }
 walk(appDir, "");
+if (pages.size === 0) {
+  console.error(`no page manifest found in ${appDir}`);
+  process.exit(1);
+}
 
 const kb = (n) => (n / 1024).toFixed(1);
 let over = false;
-console.log("page                 scripts  raw kB  gzip kB");
+console.log(`${"page".padEnd(28)} scripts  raw kB  gzip kB`);
 for (const [page, srcs] of [...pages].sort(([a], [b]) => a.localeCompare(b))) {
   let raw = 0;
   let gz = 0;
@@ -61,7 +57,7 @@ for (const [page, srcs] of [...pages].sort(([a], [b]) => a.localeCompare(b))) {
   }
   const flag = isStudentPage(page) && gz / 1024 > BUDGET_KB ? "  OVER BUDGET" : "";
   if (flag) over = true;
-  console.log(`${page.padEnd(20)} ${String(srcs.length).padStart(7)} ${kb(raw).padStart(7)} ${kb(gz).padStart(8)}${flag}`);
+  console.log(`${page.padEnd(28)} ${String(srcs.length).padStart(7)} ${kb(raw).padStart(7)} ${kb(gz).padStart(8)}${flag}`);
 }
 if (over) {
   console.error(`a student page loads more than ${BUDGET_KB} kB of gzip-compressed JavaScript`);

@@ -162,7 +162,7 @@ run_web_tests() (
     hub_port=$(free_port)
     aria_port=$(free_port)
     web_port=$(free_port)
-    mkdir -p "$dir/mailbox"
+    rm -rf "$dir/mailbox" && mkdir -p "$dir/mailbox"
     # The services' environment. ARIA talks to the llama.cpp server scripts/test.sh
     # started (ARIA_TEST_MODEL_URL); without one it answers from the courses alone.
     local -a model_env=(-u OPENAI_BASE_URL -u OPENAI_API_KEY)
@@ -178,7 +178,8 @@ run_web_tests() (
         "API_PORT=$api_port" "HUB_PORT=$hub_port" "ARIA_PORT=$aria_port"
         "JWT_SECRET_KEY=${JWT_SECRET_KEY:-$(rand_hex 64)}"
         "CORS_ORIGINS=http://127.0.0.1:$web_port"
-        "MAILBOX_DIR=$dir/mailbox" "RUST_LOG=${RUST_LOG:-info}" LOG_FORMAT=json
+        "MAILBOX_DIR=$dir/mailbox" "PASSWORD_RESET_URL=http://127.0.0.1:$web_port/reinitialiser-mot-de-passe?token="
+        "RUST_LOG=${RUST_LOG:-info}" LOG_FORMAT=json
     )
     info "frontend: database $db_name, Redis prefix $redis_prefix; migrate + seed"
     env "${svc_env[@]}" "$bin_dir/nexus-api" migrate >"$logs/migrate.log" 2>&1 || {
@@ -251,6 +252,6 @@ PY
     # shellcheck disable=SC2086
     info "frontend: playwright (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
     WEB_URL=http://127.0.0.1:$web_port NEXUS_API_URL=http://127.0.0.1:$api_port \
-        E2E_HUB_PIDFILE=$pids/hub.pid E2E_HUB_START=$dir/start-hub.sh \
+        E2E_MAILBOX=$dir/mailbox E2E_HUB_PIDFILE=$pids/hub.pid E2E_HUB_START=$dir/start-hub.sh \
         CHROMIUM_PATH=/usr/bin/chromium npx playwright test ${E2E_ARGS:-}
 )

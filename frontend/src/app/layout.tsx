@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from "next";
+import { headers } from "next/headers";
 import "./globals.css";
 import { Providers } from "@/components/Providers";
 import { AppHeader } from "@/components/AppHeader";
@@ -10,7 +11,10 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  // Reading the request makes every page render per request: the nonce of src/proxy.ts
+  // must be new each time (a prerendered page would carry a stale one).
+  await headers();
   return (
     <html lang="fr">
       <body className="min-h-screen">
@@ -22,7 +26,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         </a>
         <Providers>
           <AppHeader />
-          <main id="contenu" className="mx-auto w-full max-w-5xl px-4 py-6 sm:px-6">
+          <main id="contenu" className="mx-auto w-full max-w-6xl px-4 py-6 sm:px-6">
             {children}
           </main>
         </Providers>

@@ -35,20 +35,22 @@ export function AppHeader() {
 
   return (
     <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-      <div className="mx-auto flex w-full max-w-5xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
-        <Link href="/" className="text-lg font-semibold text-accent-700 dark:text-accent-100">
+      <div className="mx-auto flex w-full max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
+        <Link href="/" className="mr-auto text-lg font-semibold text-accent-700 md:mr-0 dark:text-accent-100">
           Nexus Réussite
         </Link>
+        {/* On a phone the links are a row of their own under the logo, scrolled sideways
+            when they do not fit (always visible, one tap away); from md on, beside it. */}
         {user && (
-          <nav aria-label="Navigation principale" className="flex-1">
-            <ul className="flex flex-wrap gap-2">
+          <nav aria-label="Navigation principale" className="order-last w-full md:order-none md:w-auto md:flex-1">
+            <ul className="flex gap-1 overflow-x-auto whitespace-nowrap md:flex-wrap">
               {links.map((l) => (
                 <li key={l.href}>
                   <Link
                     href={l.href}
                     aria-current={l.href === current ? (pathname === l.href ? "page" : "true") : undefined}
                     data-current={l.href === current ? "" : undefined}
-                    className="rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 data-current:bg-accent-50 data-current:font-semibold data-current:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
+                    className="inline-block rounded-md px-3 py-2 text-slate-700 hover:bg-slate-100 data-current:bg-accent-50 data-current:font-semibold data-current:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
                   >
                     {l.label}
                     {l.href === "/messages" && <MessagesBadge />}
@@ -58,7 +60,7 @@ export function AppHeader() {
             </ul>
           </nav>
         )}
-        {!user && <div className="flex-1" />}
+        {!user && <div className="hidden flex-1 md:block" />}
         {user && (
           <div className="flex items-center gap-2">
             <ConnectionState />

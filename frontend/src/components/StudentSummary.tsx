@@ -3,9 +3,18 @@
 import Link from "next/link";
 import type { Schemas } from "@/lib/api/client";
 import { ASSESSMENT_TYPES, ATTEMPT_STATUS, formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
+import { ScoreChart, type ScorePoint } from "./charts";
 import { Card, ProgressBar } from "./ui";
 
 type Dashboard = Schemas["StudentDashboard"];
+
+/** The graded results as grades on 20, oldest first (the chart's points). */
+export function scorePoints(results: Dashboard["recentResults"]): ScorePoint[] {
+  return results
+    .filter((r) => r.submittedAt && r.score != null && r.maxScore != null && r.maxScore > 0)
+    .map((r) => ({ date: r.submittedAt!, on20: Math.round((r.score! / r.maxScore!) * 200) / 10, label: r.title }))
+    .sort((a, b) => a.date.localeCompare(b.date));
+}
 
 /** The first ones, in the API's order; the rest is summed up. */
 const DUE_SHOWN = 5;
@@ -33,6 +42,7 @@ export function StudentSummary({
 }) {
   const { averages, courses, dueAssessments, recentResults } = dashboard;
   const H = headingLevel === 2 ? "h2" : "h3";
+  const points = scorePoints(recentResults);
   const pct = (v: number | null | undefined) => (v == null ? "—" : `${formatNumber(v)} %`);
   return (
     <div className="grid items-start gap-4 md:grid-cols-2">
@@ -89,7 +99,13 @@ export function StudentSummary({
           <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid={`${idPrefix}-due`}>
             {dueAssessments.slice(0, DUE_SHOWN).map((a) => (
               <li key={a.assessmentId} className="py-2">
-                <p className="font-medium">{a.title}</p>
+                {forParent ? (
+                  <p className="font-medium">{a.title}</p>
+                ) : (
+                  <Link href={`/eleve/evaluations/${a.assessmentId}`} className="font-medium text-accent-800 underline-offset-2 hover:underline dark:text-accent-100">
+                    {a.title}
+                  </Link>
+                )}
                 <p className="text-sm text-slate-600 dark:text-slate-300">
                   {ASSESSMENT_TYPES[a.type] ?? a.type}
                   {a.closesAt ? ` · à rendre avant le ${formatDateTime(a.closesAt)}` : " · sans date limite"}
@@ -111,6 +127,15 @@ export function StudentSummary({
         <H id={`${idPrefix}-resultats`} className="mb-3 text-lg font-semibold">
           Résultats récents
         </H>
+        {points.length >= 2 && (
+          <div className="mb-4">
+            <ScoreChart
+              id={`${idPrefix}-courbe`}
+              points={points}
+              caption={`${forParent ? "Ses notes" : "Mes notes"} sur 20, de la plus ancienne à la plus récente (pointillés : 10/20)`}
+            />
+          </div>
+        )}
         {recentResults.length === 0 ? (
           <p className="text-slate-600 dark:text-slate-300">Aucun résultat pour l&apos;instant.</p>
         ) : (

@@ -10,6 +10,7 @@ const dateTime = new Intl.DateTimeFormat("fr-FR", {
   timeZone: TZ,
 });
 const dateOnly = new Intl.DateTimeFormat("fr-FR", { weekday: "long", day: "numeric", month: "long", timeZone: TZ });
+const shortDate = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", timeZone: TZ });
 const number = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 
 export function formatDateTime(iso: string | null | undefined): string {
@@ -20,6 +21,12 @@ export function formatDateTime(iso: string | null | undefined): string {
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "";
   return dateOnly.format(new Date(iso));
+}
+
+/** "3 déc." — chart axes. */
+export function formatShortDate(iso: string | null | undefined): string {
+  if (!iso) return "";
+  return shortDate.format(new Date(iso));
 }
 
 export function formatNumber(n: number): string {

@@ -2,20 +2,21 @@
 
 import { useEffect, useState } from "react";
 import { errorMessage } from "@/lib/api/client";
-
-type Result<T> = { data?: T; error?: unknown };
+import { withRetry, type Attempt } from "@/lib/retry";
 
 /**
  * Loads data with the typed client while `enabled`; again whenever `key` changes (a
  * live notification) or `reload()` is called. Keeps the last data on a failed reload.
+ * A network failure or a 502/503/504 is retried (0.5 s, 1.5 s, 4 s: src/lib/retry.ts)
+ * before the error is shown.
  */
-export function useLoader<T>(enabled: boolean, fetcher: () => Promise<Result<T>>, key?: unknown) {
+export function useLoader<T>(enabled: boolean, fetcher: () => Promise<Attempt<T>>, key?: unknown) {
   const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
   const [version, setVersion] = useState(0);
   useEffect(() => {
     if (!enabled) return;
     let alive = true;
-    fetcher().then(
+    withRetry(fetcher, { alive: () => alive }).then(
       ({ data, error }) => {
         if (!alive) return;
         if (data !== undefined) setState({ data, error: null });

@@ -43,6 +43,9 @@ export function SignInForm() {
         <ErrorAlert message={error} />
         <Field id="email" name="email" type="email" label="Adresse e-mail" autoComplete="email" required />
         <Field id="password" name="password" type="password" label="Mot de passe" autoComplete="current-password" required />
+        <Link href="/mot-de-passe-oublie" className="-mt-2 self-start text-sm font-medium text-accent-700 underline dark:text-accent-100">
+          Mot de passe oublié ?
+        </Link>
         <Button type="submit" disabled={busy}>
           {busy ? "Connexion…" : "Se connecter"}
         </Button>
