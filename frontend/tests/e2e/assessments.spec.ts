@@ -177,15 +177,18 @@ test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'e
   const editor = page.getByTestId("question-code").getByRole("textbox");
   await expect(editor).toHaveText(/def carre\(x\):\s*pass/);
   await editor.click();
-  await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.type("def carre(x):");
+  // Replace `pass` (end of the document, four Backspaces), then a new line: Python's
+  // indentation keeps the body indented.
+  await page.keyboard.press("ControlOrMeta+End");
+  for (let i = 0; i < 4; i++) await page.keyboard.press("Backspace");
+  await page.keyboard.type("y = x * x");
   await page.keyboard.press("Enter");
-  await page.keyboard.type("return x * x");
-  await expect(editor).toContainText("return x * x");
+  await page.keyboard.type("return y");
+  await expect(editor).toContainText("return y");
   // Saved a second after the typing stops (the API has it: a reload will find it there).
   await expect
     .poll(async () => ((await apiCall("GET", `/api/attempts/${attempt.id}`, student)).attempt as { draftAnswers?: Record<string, unknown> }).draftAnswers?.code)
-    .toBe("def carre(x):\n    return x * x");
+    .toBe("def carre(x):\n    y = x * x\n    return y");
   await expect(page.getByTestId("etat-enregistrement")).toContainText("Enregistré à");
   await checkA11y(page, testInfo, "evaluation-code");
   await screenshot(page, testInfo, "evaluation-code");
@@ -195,7 +198,7 @@ test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'e
   await page.getByTestId("question-free").getByLabel("Votre réponse").fill("Elle garde les appels en attente.");
   await expect(page.getByTestId("etat-enregistrement")).toContainText("gardées sur cet appareil");
   const draft = (await apiCall("GET", `/api/attempts/${attempt.id}`, student)).attempt as { draftAnswers: Record<string, unknown> };
-  expect(draft.draftAnswers.code).toBe("def carre(x):\n    return x * x");
+  expect(draft.draftAnswers.code).toBe("def carre(x):\n    y = x * x\n    return y");
   expect(draft.draftAnswers.single).toBe(0);
   expect(draft.draftAnswers.free).toBeUndefined();
 
@@ -204,7 +207,7 @@ test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'e
   await page.reload();
   await expect(page.getByTestId("question-code")).toBeVisible();
   await expect(page.getByTestId("question-single").getByRole("radio", { name: "un cas de base" })).toBeChecked();
-  await expect(page.getByTestId("question-code").getByRole("textbox")).toContainText("return x * x");
+  await expect(page.getByTestId("question-code").getByRole("textbox")).toContainText("return y");
   await expect(page.getByTestId("question-free").getByLabel("Votre réponse")).toHaveValue("Elle garde les appels en attente.");
   const after = seconds((await timer.textContent()) ?? "");
   expect(after).toBeLessThanOrEqual(before);
@@ -215,7 +218,7 @@ test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'e
   await page.unroute("**/api/attempts/*/answers");
   await expect(page.getByTestId("etat-enregistrement")).toContainText("Enregistré à", { timeout: 20_000 });
   const saved = (await apiCall("GET", `/api/attempts/${attempt.id}`, student)).attempt as { draftAnswers: Record<string, unknown> };
-  expect(saved.draftAnswers).toEqual({ single: 0, code: "def carre(x):\n    return x * x", free: "Elle garde les appels en attente." });
+  expect(saved.draftAnswers).toEqual({ single: 0, code: "def carre(x):\n    y = x * x\n    return y", free: "Elle garde les appels en attente." });
 
   // Hand in: code and written answers wait for the teacher.
   await page.getByRole("button", { name: "Rendre ma copie" }).click();
@@ -225,5 +228,5 @@ test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'e
   await checkA11y(page, testInfo, "evaluation-en-attente");
   const final = (await apiCall("GET", `/api/attempts/${attempt.id}`, student)).attempt as { status: string; results: { questionId: string; answer: unknown }[] };
   expect(final.status).toBe("submitted");
-  expect(final.results.find((r) => r.questionId === "code")?.answer).toBe("def carre(x):\n    return x * x");
+  expect(final.results.find((r) => r.questionId === "code")?.answer).toBe("def carre(x):\n    y = x * x\n    return y");
 });

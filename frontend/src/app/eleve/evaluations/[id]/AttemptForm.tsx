@@ -21,7 +21,7 @@ import {
   type SaveOutcome,
   type SaveState,
 } from "@/lib/assessments";
-import { ASSESSMENT_TYPES } from "@/lib/format";
+import { ASSESSMENT_TYPES, formatDateTime } from "@/lib/format";
 import { Button, ErrorAlert } from "@/components/ui";
 import { QuestionField } from "./QuestionField";
 
@@ -276,6 +276,9 @@ function SaveStatus({ state }: { state: SaveState }) {
   }
 }
 
+/** Beyond this, the deadline is shown as a date rather than a countdown. */
+const FAR = 24 * 3600_000;
+
 function Countdown({ deadline, offset, onExpire }: { deadline: number; offset: number; onExpire: () => void }) {
   const remaining = useCallback(() => deadline - (Date.now() + offset), [deadline, offset]);
   const [left, setLeft] = useState(remaining);
@@ -295,7 +298,7 @@ function Countdown({ deadline, offset, onExpire }: { deadline: number; offset: n
     } else {
       // Once the live region is in the page (a region's first content is not read).
       const start = previous;
-      intro = setTimeout(() => setSaid(`Temps restant : ${spokenDuration(start)}.`), 1000);
+      if (start <= FAR) intro = setTimeout(() => setSaid(`Temps restant : ${spokenDuration(start)}.`), 1000);
     }
     const timer = setInterval(() => {
       const now = remaining();
@@ -316,6 +319,14 @@ function Countdown({ deadline, offset, onExpire }: { deadline: number; offset: n
   }, [remaining]);
 
   const urgent = left <= 5 * 60_000;
+  if (left > FAR) {
+    // Days ahead (an untimed assessment's closing): a date says more than 150:00:00.
+    return (
+      <p className="text-slate-700 dark:text-slate-300" data-testid="date-limite">
+        À rendre avant {formatDateTime(new Date(deadline).toISOString())}
+      </p>
+    );
+  }
   return (
     <div className="flex items-center gap-2">
       <span className="text-slate-700 dark:text-slate-300" id="temps-restant-libelle">

@@ -234,7 +234,7 @@ function Ordering({
   }
 
   const moveClass =
-    "rounded-md border border-slate-400 px-2 py-1 text-sm text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 dark:text-slate-100 dark:hover:bg-slate-800";
+    "inline-flex min-h-10 min-w-10 items-center justify-center rounded-md border border-slate-400 text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 dark:text-slate-100 dark:hover:bg-slate-800";
   return (
     <div role="group" aria-labelledby={groupLabel}>
       <ol className="space-y-2">
