@@ -35,7 +35,8 @@ export function AssessmentPage({ id }: { id: string }) {
   const { data, error, reload } = useLoader(allowed && valid, () => api.GET("/api/assessments/{id}", { params: { path: { id: assessmentId } } }));
   const assessment: StudentAssessment | null = data?.assessment.view === "student" ? data.assessment : null;
   const attempts = assessment?.attempts ?? [];
-  const inProgress = attempts.find((a) => a.status === "in_progress");
+  // (Not the one just handed in, while the view reloads.)
+  const inProgress = attempts.find((a) => a.status === "in_progress" && a.id !== justSubmitted?.id);
   const latestDone = [...attempts].reverse().find((a) => a.status !== "in_progress");
 
   // The result of the latest attempt handed in (reloaded when a notification arrives:
