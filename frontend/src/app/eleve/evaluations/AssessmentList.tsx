@@ -21,6 +21,9 @@ const GROUP_EMPTY: Record<Group, string> = {
   terminees: "Aucune évaluation terminée pour l'instant.",
 };
 
+/** "19 h 02" never split across two lines. */
+const keepTime = (text: string) => text.replace(/ h /g, "\u00a0h\u00a0");
+
 function windowText(row: Row, now: number): string {
   const opens = row.opensAt ? Date.parse(row.opensAt) : null;
   if (opens && opens > now) return `Ouvre ${formatDateTime(row.opensAt)}`;
@@ -71,7 +74,7 @@ function AssessmentItem({ row, now }: { row: Row; now: number }) {
           <span className="rounded-full bg-accent-50 px-2 py-0.5 font-medium text-accent-800 dark:bg-slate-800 dark:text-accent-100">
             {ASSESSMENT_TYPES[row.type] ?? row.type}
           </span>
-          <span>{windowText(row, now)}</span>
+          <span>{keepTime(windowText(row, now))}</span>
           <span>{row.timeLimitMinutes ? `Durée : ${formatDuration(row.timeLimitMinutes)}` : "Sans limite de temps"}</span>
           <span>
             {left > 0 ? `${plural(left, "tentative restante", "tentatives restantes")} sur ${row.maxAttempts}` : `Tentatives épuisées (${row.maxAttempts})`}

@@ -116,20 +116,30 @@ export function AssessmentPage({ id }: { id: string }) {
   return (
     <div className="space-y-6">
       {back}
-      <AssessmentIntro assessment={assessment} headingRef={headingRef} />
+      {/* The result first: it is what a student comes back for (on a phone, no scrolling). */}
+      <AssessmentIntro assessment={assessment} headingRef={headingRef}>
+        {result && <AttemptResult attempt={result} assessment={assessment} />}
+      </AssessmentIntro>
       <ErrorAlert message={startError} />
       {inProgress ? (
         <Loading label="Reprise de votre tentative…" />
       ) : (
         <StartPanel assessment={assessment} starting={starting} onStart={start} />
       )}
-      {result && <AttemptResult attempt={result} assessment={assessment} />}
       {attempts.filter((a) => a.status !== "in_progress").length > 1 && <PastAttempts assessment={assessment} />}
     </div>
   );
 }
 
-function AssessmentIntro({ assessment: a, headingRef }: { assessment: StudentAssessment; headingRef: React.Ref<HTMLHeadingElement> }) {
+function AssessmentIntro({
+  assessment: a,
+  headingRef,
+  children,
+}: {
+  assessment: StudentAssessment;
+  headingRef: React.Ref<HTMLHeadingElement>;
+  children?: React.ReactNode;
+}) {
   const help = HELP_MODES[a.helpMode] ?? HELP_MODES.hints!;
   const used = a.attempts.length;
   return (
@@ -149,6 +159,7 @@ function AssessmentIntro({ assessment: a, headingRef }: { assessment: StudentAss
           <Markdown source={a.description} />
         </div>
       )}
+      {children}
       <dl className="grid gap-3 rounded-xl border border-slate-200 bg-white p-5 shadow-sm sm:grid-cols-2 dark:border-slate-800 dark:bg-slate-900">
         <div>
           <dt className="text-sm text-slate-700 dark:text-slate-300">Ouverture</dt>
