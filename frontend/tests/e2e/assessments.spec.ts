@@ -39,7 +39,7 @@ function seconds(text: string): number {
 test("(f) l'élève passe un quiz de tous les types au clavier et à la souris et voit sa note sur 20 @phone", async ({ page }, testInfo) => {
   const { teacher, cls, email } = await studentInClass("quiz");
   const title = `Quiz : piles et files ${Date.now()}`;
-  await publish(teacher, cls.id, {
+  const id = await publish(teacher, cls.id, {
     title,
     type: "quiz",
     description: "Un quiz rapide sur les **structures linéaires**.",
@@ -142,6 +142,17 @@ test("(f) l'élève passe un quiz de tous les types au clavier et à la souris e
   const done = page.getByTestId("evaluations-terminees").getByRole("listitem").filter({ hasText: title });
   await expect(done).toContainText("Corrigée");
   await expect(done).toContainText("20/20");
+
+  // The teacher releases the corrections: the detail per question appears.
+  await apiCall("PATCH", `/api/assessments/${id}`, teacher, { answersReleased: true });
+  await done.getByRole("link", { name: title }).click();
+  const result = page.getByTestId("resultat");
+  await expect(result.getByRole("heading", { name: "Correction question par question" })).toBeVisible();
+  await expect(result.getByText("Juste", { exact: true })).toHaveCount(6);
+  await expect(result).toContainText("Réponse attendue : LIFO");
+  await expect(result).toContainText("Votre réponse : Créer une pile vide → Empiler 1 → Empiler 2");
+  await expect(page.getByTestId("correction-a-venir")).toHaveCount(0);
+  await checkA11y(page, testInfo, "evaluation-correction");
 });
 
 test("(g) un DS chronométré avec du code : rechargé en plein milieu, rien n'est perdu et le compte à rebours suit l'horloge du serveur", async ({ page }, testInfo) => {
