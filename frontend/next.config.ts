@@ -23,6 +23,10 @@ const nextConfig: NextConfig = {
   distDir: process.env.NEXT_DIST_DIR ?? ".next",
   poweredByHeader: false,
   reactStrictMode: true,
+  // Pages render per request (the CSP nonce): Next would then stream the metadata after
+  // the page, and the <title> arrive late — screen readers announce a page by its title
+  // when it loads. Render it in the first bytes for every client, not only for bots.
+  htmlLimitedBots: /.*/,
   env: { NEXT_PUBLIC_HUB_URL: hubUrl },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];

@@ -127,14 +127,13 @@ export function StudentSummary({
         <H id={`${idPrefix}-resultats`} className="mb-3 text-lg font-semibold">
           Résultats récents
         </H>
+        <div className={points.length >= 2 ? "grid items-start gap-6 lg:grid-cols-2" : ""}>
         {points.length >= 2 && (
-          <div className="mb-4">
-            <ScoreChart
-              id={`${idPrefix}-courbe`}
-              points={points}
-              caption={`${forParent ? "Ses notes" : "Mes notes"} sur 20, de la plus ancienne à la plus récente (pointillés : 10/20)`}
-            />
-          </div>
+          <ScoreChart
+            id={`${idPrefix}-courbe`}
+            points={points}
+            caption={`${forParent ? "Ses notes" : "Mes notes"} sur 20, de la plus ancienne à la plus récente (pointillés : 10/20)`}
+          />
         )}
         {recentResults.length === 0 ? (
           <p className="text-slate-600 dark:text-slate-300">Aucun résultat pour l&apos;instant.</p>
@@ -164,6 +163,7 @@ export function StudentSummary({
             })}
           </ul>
         )}
+        </div>
       </section>
     </div>
   );

@@ -49,7 +49,13 @@ export function ScoreChart({ points, caption, id }: { points: ScorePoint[]; capt
           <g key={i}>
             <circle cx={x(i)} cy={y(p.on20)} r={4.5} className="fill-accent-700 stroke-white dark:stroke-slate-900" strokeWidth={1.5} />
             {(points.length <= 6 || i === 0 || i === points.length - 1) && (
-              <text x={x(i)} y={H - 8} textAnchor="middle" className="fill-slate-600 text-[11px] dark:fill-slate-300">
+              <text
+                x={x(i)}
+                y={H - 8}
+                // The first and last dates stay inside the picture.
+                textAnchor={points.length > 1 && i === 0 ? "start" : points.length > 1 && i === points.length - 1 ? "end" : "middle"}
+                className="fill-slate-600 text-[11px] dark:fill-slate-300"
+              >
                 {formatShortDate(p.date)}
               </text>
             )}

@@ -17,6 +17,8 @@ test("(g) chaque page a sa politique de sécurité du contenu avec un nonce neuf
   expect(nonceOf(second.headers()["content-security-policy"] ?? "")).not.toEqual(nonceOf(csp));
   // Every inline script of the page carries this response's nonce.
   const html = await first.text();
+  // The title is in the first bytes (htmlLimitedBots), not streamed after the page.
+  expect(html).toContain("<title>Se connecter · Nexus Réussite</title>");
   const nonce = nonceOf(csp)!;
   const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
   expect(inline.length).toBeGreaterThan(0);

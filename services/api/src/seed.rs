@@ -1,7 +1,9 @@
 //! Demo data for the development set-up: one account per role (the parent linked to the
 //! student), a class per level with demo students, the NSI curriculum of
 //! `database/seed/courses/` published and assigned, and each course's quiz published to
-//! the class of its level. Idempotent: what exists is left as it is.
+//! the class of its level; and the demo student's last weeks (sections read, three quizzes
+//! graded) so that her dashboard, its charts and her parent's view are not empty on the
+//! first sign-in. Idempotent: what exists is left as it is.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +13,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    assessments::questions::{Question, validate_questions},
+    assessments::questions::{Question, QuestionKind, grade, validate_questions},
     courses::{CourseInput, content::CourseContent},
     validate::Validator,
 };
@@ -330,12 +332,158 @@ pub async fn seed_demo(
             }
         }
     }
+    seed_demo_activity(&mut tx).await?;
     tx.commit().await?;
     Ok(SeedReport {
         accounts_created,
         courses_created,
         quizzes_created,
     })
+}
+
+/// The demo student's last weeks, when she has none yet: the sections of three of her
+/// class's courses read (all, about half, the first) on days spread over five weeks, and
+/// three of her quizzes — not the first one, which the operations tests take — graded,
+/// answered right except for one question in three, two, and none of every six.
+async fn seed_demo_activity(tx: &mut PgConnection) -> anyhow::Result<()> {
+    let Some(student): Option<i64> = sqlx::query_scalar(
+        "select u.id from users u where u.email = 'student@nexus-reussite.fr'
+           and not exists (select 1 from student_progress p where p.student_id = u.id)
+           and not exists (select 1 from assessment_results r where r.student_id = u.id)",
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    let courses: Vec<(i64, Vec<String>)> = sqlx::query_as(
+        "select c.id, array(select jsonb_path_query(c.content, '$.chapters[*].sections[*].id') #>> '{}')
+         from courses c join course_classes cc on cc.course_id = c.id
+         join class_members m on m.class_id = cc.class_id and m.student_id = $1
+         where c.is_published order by c.id limit 3",
+    )
+    .bind(student)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (n, (course, sections)) in courses.iter().enumerate() {
+        let done = match n {
+            0 => sections.len(),
+            1 => sections.len().div_ceil(2),
+            _ => 1.min(sections.len()),
+        };
+        if done == 0 {
+            continue;
+        }
+        for (i, section) in sections.iter().take(done).enumerate() {
+            // Oldest first: 35 days ago for the first course's first section, then every
+            // few days, the last ones this week.
+            let days_ago = 35_i64.saturating_sub((n * 9 + i * 3) as i64).max(1);
+            sqlx::query(
+                "insert into section_progress (student_id, course_id, section_id, completed_at, time_spent_seconds, last_accessed)
+                 values ($1, $2, $3, now() - make_interval(days => $4::int), 900, now() - make_interval(days => $4::int))
+                 on conflict do nothing",
+            )
+            .bind(student)
+            .bind(course)
+            .bind(section)
+            .bind(days_ago as i32)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let percentage = (done * 100).checked_div(sections.len()).unwrap_or(0) as i32;
+        sqlx::query(
+            "insert into student_progress (student_id, course_id, progress_percentage, last_accessed, completed_at,
+                                           time_spent_seconds, started_at)
+             select $1, $2, $3, max(last_accessed), case when $3 = 100 then max(completed_at) end,
+                    sum(time_spent_seconds), min(completed_at)
+             from section_progress where student_id = $1 and course_id = $2
+             on conflict do nothing",
+        )
+        .bind(student)
+        .bind(course)
+        .bind(percentage)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let quizzes: Vec<(i64, sqlx::types::Json<Vec<Question>>)> = sqlx::query_as(
+        "select a.id, a.questions from assessments a
+         join assessment_classes ac on ac.assessment_id = a.id
+         join class_members m on m.class_id = ac.class_id and m.student_id = $1
+         where a.is_published order by a.id offset 1 limit 3",
+    )
+    .bind(student)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (n, (quiz, questions)) in quizzes.iter().enumerate() {
+        let wrong_every = [3, 2, 6][n % 3];
+        let answers: serde_json::Map<String, serde_json::Value> = questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.id.clone(), demo_answer(q, (i + 1) % wrong_every != 0)))
+            .collect();
+        let breakdown: std::collections::BTreeMap<_, _> = questions
+            .iter()
+            .map(|q| (q.id.clone(), grade(q, &answers[&q.id])))
+            .collect();
+        let score: f64 = breakdown.values().map(|g| g.points).sum();
+        let max: f64 = questions.iter().map(|q| q.points).sum();
+        let days_ago = 28 - 10 * n as i32;
+        sqlx::query(
+            "insert into assessment_results (assessment_id, student_id, attempt_number, status, answers, breakdown,
+                                             score, max_score, started_at, submitted_at, completed_at, graded_at)
+             values ($1, $2, 1, 'graded', $3, $4, $5, $6, now() - make_interval(days => $7, mins => 20),
+                     now() - make_interval(days => $7), now() - make_interval(days => $7),
+                     now() - make_interval(days => $7))",
+        )
+        .bind(quiz)
+        .bind(student)
+        .bind(sqlx::types::Json(&answers))
+        .bind(sqlx::types::Json(&breakdown))
+        .bind(score)
+        .bind(max)
+        .bind(days_ago)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// What the demo student answered: the right answer, or a plausible wrong one.
+fn demo_answer(question: &Question, right: bool) -> serde_json::Value {
+    use serde_json::json;
+    match &question.kind {
+        QuestionKind::SingleChoice { options, correct } => {
+            json!(if right {
+                *correct
+            } else {
+                (correct + 1) % options.len().max(1)
+            })
+        }
+        QuestionKind::MultipleChoice { correct, .. } => {
+            json!(if right {
+                correct.clone()
+            } else {
+                correct[..1.min(correct.len())].to_vec()
+            })
+        }
+        QuestionKind::TrueFalse { correct } => json!(*correct == right),
+        QuestionKind::ShortAnswer { accepted } => {
+            json!(if right {
+                accepted.first().cloned().unwrap_or_default()
+            } else {
+                "je ne sais pas".into()
+            })
+        }
+        QuestionKind::Numeric { answer, .. } => json!(if right { *answer } else { answer + 1.0 }),
+        QuestionKind::Ordering { items } => {
+            let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+            if !right {
+                ids.reverse();
+            }
+            json!(ids)
+        }
+        QuestionKind::Code { .. } | QuestionKind::FreeText {} => json!("Réponse de démonstration."),
+    }
 }
 
 async fn ensure_account(

@@ -137,6 +137,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/attempts/{id}/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save the answers of an attempt in progress without submitting it (autosave: a reload
+         *     or another device finds them in the attempt's `draftAnswers`). Replaces the answers
+         *     saved before; nothing is graded. Checked like a submission (422); refused once the
+         *     attempt is submitted (409 `already_submitted`) or past its deadline and the 30 s
+         *     grace (409 `attempt_late`: submit instead). Roles: the student who started it.
+         */
+        put: operations["save_answers"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/attempts/{id}/grade": {
         parameters: {
             query?: never;
@@ -1238,6 +1261,25 @@ export interface components {
             /** Format: int64 */
             id: number;
             isPublished: boolean;
+            /**
+             * Format: int64
+             * @description For students: their latest attempt (none before the first).
+             */
+            latestAttemptId?: number | null;
+            /** Format: date-time */
+            latestDeadlineAt?: string | null;
+            /** Format: date-time */
+            latestGradedAt?: string | null;
+            /** Format: double */
+            latestMaxScore?: number | null;
+            /** Format: double */
+            latestScore?: number | null;
+            /** @description `in_progress`, `submitted`, `graded` or `refused`. */
+            latestStatus?: string | null;
+            /** Format: date-time */
+            latestSubmittedAt?: string | null;
+            /** Format: int32 */
+            maxAttempts: number;
             /** Format: double */
             maxScore?: number | null;
             /** Format: date-time */
@@ -1271,6 +1313,28 @@ export interface components {
             reasons: string[];
             /** Format: int64 */
             studentId: number;
+        };
+        /** @description One of a student's attempts, as listed with the assessment. */
+        AttemptBrief: {
+            /** Format: int32 */
+            attemptNumber: number;
+            /** Format: date-time */
+            deadlineAt?: string | null;
+            /** Format: date-time */
+            gradedAt?: string | null;
+            /** Format: int64 */
+            id: number;
+            isLate: boolean;
+            /** Format: double */
+            maxScore?: number | null;
+            /** Format: double */
+            score?: number | null;
+            /** Format: date-time */
+            startedAt: string;
+            /** @description `in_progress`, `submitted`, `graded` or `refused`. */
+            status: string;
+            /** Format: date-time */
+            submittedAt?: string | null;
         };
         AttemptList: {
             attempts: components["schemas"]["AttemptSummary"][];
@@ -1309,6 +1373,11 @@ export interface components {
             attemptNumber: number;
             /** Format: date-time */
             deadlineAt?: string | null;
+            /**
+             * @description While the attempt is in progress: the answers saved so far by
+             *     `PUT /api/attempts/{id}/answers`, by question id (to its student and staff).
+             */
+            draftAnswers?: Record<string, never> | null;
             feedback?: string | null;
             /** Format: date-time */
             gradedAt?: string | null;
@@ -1573,6 +1642,13 @@ export interface components {
         };
         Done: {
             message: string;
+            success: boolean;
+        };
+        DraftSaved: {
+            /** @description The answers now stored, by question id. */
+            answers: Record<string, never>;
+            /** Format: date-time */
+            savedAt: string;
             success: boolean;
         };
         DueAssessment: {
@@ -2005,13 +2081,25 @@ export interface components {
          *     the answers (a student in the middle of an attempt keeps them).
          */
         StudentAssessment: {
+            /** @description Whether the teacher released the corrections (right or wrong per question). */
+            answersReleased: boolean;
+            /** @description The student's own attempts, oldest first. */
+            attempts: components["schemas"]["AttemptBrief"][];
             /** @description `upcoming` (not open yet), `open` or `closed`. */
             availability: components["schemas"]["Availability"];
             /** Format: date-time */
             closesAt?: string | null;
             description?: string | null;
+            /**
+             * @description How ARIA helps during an attempt, `default` resolved by type (as ARIA does):
+             *     `explain` (full explanations), `hints` (hints, no code) or `none` (questions on
+             *     this assessment refused).
+             */
+            helpMode: string;
             /** Format: int64 */
             id: number;
+            /** @description `flag` (a late submission is graded and marked late) or `refuse`. */
+            latePolicy: string;
             /** Format: int32 */
             maxAttempts: number;
             /** Format: double */
@@ -2963,6 +3051,104 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Attempt id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Submission"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftSaved"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AssessmentRow, FOR_SHARE, StudentAssessment, load, load_locked, load_managed,
+    AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, load, load_locked, load_managed,
     questions::{GradeStatus, Question, QuestionGrade, answer_shape_ok, grade, round2},
     student_window,
 };
@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_attempt, list_attempts))
         .routes(routes!(get_attempt))
         .routes(routes!(submit_attempt))
+        .routes(routes!(save_answers))
         .routes(routes!(grade_attempt))
 }
 
@@ -97,6 +98,11 @@ pub struct AttemptView {
     pub feedback: Option<String>,
     pub graded_at: Option<DateTime<Utc>>,
     pub results: Vec<QuestionResult>,
+    /// While the attempt is in progress: the answers saved so far by
+    /// `PUT /api/attempts/{id}/answers`, by question id (to its student and staff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub draft_answers: Option<BTreeMap<String, Value>>,
 }
 
 impl AttemptRow {
@@ -137,6 +143,7 @@ impl AttemptRow {
             feedback: self.feedback.clone(),
             graded_at: self.graded_at,
             results,
+            draft_answers: (self.status == "in_progress").then(|| self.answers.0.clone()),
         }
     }
 }
@@ -199,11 +206,12 @@ async fn start_attempt(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(attempt) = existing {
+        let attempts = attempts_of(&mut *tx, id, user.id).await?;
         tx.commit().await?;
         let started = AttemptStarted {
             success: true,
             attempt: attempt.view(&assessment, false),
-            assessment: assessment.for_student(&window, user.id, true),
+            assessment: assessment.for_student(&window, user.id, true, attempts),
         };
         return Ok((StatusCode::OK, Json(started)));
     }
@@ -253,13 +261,14 @@ async fn start_attempt(
     .fetch_one(&mut *tx)
     .await?;
     let attempt = load_attempt(&mut tx, attempt_id, false).await?;
+    let attempts = attempts_of(&mut *tx, id, user.id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(AttemptStarted {
             success: true,
             attempt: attempt.view(&assessment, false),
-            assessment: assessment.for_student(&window, user.id, true),
+            assessment: assessment.for_student(&window, user.id, true, attempts),
         }),
     ))
 }
@@ -386,6 +395,72 @@ async fn submit_attempt(
     }))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftSaved {
+    pub success: bool,
+    pub saved_at: DateTime<Utc>,
+    /// The answers now stored, by question id.
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, Value>,
+}
+
+/// Save the answers of an attempt in progress without submitting it (autosave: a reload
+/// or another device finds them in the attempt's `draftAnswers`). Replaces the answers
+/// saved before; nothing is graded. Checked like a submission (422); refused once the
+/// attempt is submitted (409 `already_submitted`) or past its deadline and the 30 s
+/// grace (409 `attempt_late`: submit instead). Roles: the student who started it.
+#[utoipa::path(put, path = "/api/attempts/{id}/answers", tag = "assessments",
+    params(("id" = i64, Path, description = "Attempt id")),
+    request_body = Submission,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DraftSaved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ))]
+async fn save_answers(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<Submission>,
+) -> ApiResult<Json<DraftSaved>> {
+    user.require(&[Role::Student])?;
+    let mut tx = state.pool.begin().await?;
+    // Locked like a submission, so a save racing the submit cannot overwrite its answers.
+    let attempt = load_attempt(&mut tx, id, true).await?;
+    if attempt.student_id != user.id {
+        return Err(ApiError::not_found("Tentative introuvable."));
+    }
+    if attempt.status != "in_progress" {
+        return Err(ApiError::conflict(
+            "already_submitted",
+            "Cette tentative a déjà été rendue.",
+        ));
+    }
+    let now = Utc::now();
+    if attempt.deadline_at.is_some_and(|d| now > d + GRACE) {
+        return Err(ApiError::conflict(
+            "attempt_late",
+            "Le temps est écoulé : les réponses ne peuvent plus être enregistrées, rendez la copie.",
+        ));
+    }
+    let assessment = load(&mut *tx, attempt.assessment_id).await?;
+    check_answers(&assessment.questions.0, &body.answers)?;
+    sqlx::query("update assessment_results set answers = $2 where id = $1")
+        .bind(id)
+        .bind(sqlx::types::Json(&body.answers))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(DraftSaved {
+        success: true,
+        saved_at: now,
+        answers: body.answers,
+    }))
+}
+
 /// Answers must name questions of the assessment and have the right shape; nothing is
 /// stored otherwise, and the attempt stays open for a corrected submission.
 fn check_answers(questions: &[Question], answers: &BTreeMap<String, Value>) -> ApiResult<()> {
@@ -457,9 +532,14 @@ async fn get_attempt(
     if !allowed {
         return Err(ApiError::not_found("Tentative introuvable."));
     }
+    let mut view = attempt.view(&assessment, staff);
+    if user.role == Role::Parent {
+        // A draft is the student's own work in progress.
+        view.draft_answers = None;
+    }
     Ok(Json(AttemptResponse {
         success: true,
-        attempt: attempt.view(&assessment, staff),
+        attempt: view,
     }))
 }
 

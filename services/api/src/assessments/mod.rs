@@ -157,6 +157,60 @@ pub struct StudentAssessment {
     /// Whether `questions` holds the questions (see `availability`).
     pub questions_visible: bool,
     pub questions: Vec<StudentQuestion>,
+    /// How ARIA helps during an attempt, `default` resolved by type (as ARIA does):
+    /// `explain` (full explanations), `hints` (hints, no code) or `none` (questions on
+    /// this assessment refused).
+    pub help_mode: String,
+    /// `flag` (a late submission is graded and marked late) or `refuse`.
+    pub late_policy: String,
+    /// Whether the teacher released the corrections (right or wrong per question).
+    pub answers_released: bool,
+    /// The student's own attempts, oldest first.
+    pub attempts: Vec<AttemptBrief>,
+}
+
+/// One of a student's attempts, as listed with the assessment.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptBrief {
+    pub id: i64,
+    pub attempt_number: i32,
+    /// `in_progress`, `submitted`, `graded` or `refused`.
+    pub status: String,
+    pub score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub started_at: DateTime<Utc>,
+    pub deadline_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub graded_at: Option<DateTime<Utc>>,
+    pub is_late: bool,
+}
+
+/// A student's attempts at an assessment, oldest first.
+pub async fn attempts_of(
+    executor: impl sqlx::PgExecutor<'_>,
+    assessment_id: i64,
+    student_id: i64,
+) -> sqlx::Result<Vec<AttemptBrief>> {
+    sqlx::query_as(
+        "select id, attempt_number, status, score::float8 as score, max_score::float8 as max_score, started_at,
+                deadline_at, submitted_at, graded_at, is_late
+         from assessment_results where assessment_id = $1 and student_id = $2 order by attempt_number",
+    )
+    .bind(assessment_id)
+    .bind(student_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// The help mode ARIA applies: `default` means `none` for an exam, `hints` for a quiz
+/// or a TP, `explain` for a project (services/aria/src/policy.rs).
+pub fn effective_help_mode(help_mode: &str, kind: &str) -> &'static str {
+    match (help_mode, kind) {
+        ("explain", _) | ("default", "project") => "explain",
+        ("none", _) | ("default", "exam") => "none",
+        _ => "hints",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -173,12 +227,14 @@ impl AssessmentRow {
             .unwrap_or_else(|| self.questions.0.iter().map(|q| q.points).sum())
     }
 
-    /// The student's view; `questions_visible` is decided by the caller (`may_see_questions`).
+    /// The student's view; `questions_visible` is decided by the caller (`may_see_questions`),
+    /// `attempts` are the student's (`attempts_of`).
     pub fn for_student(
         &self,
         window: &Window,
         student_id: i64,
         questions_visible: bool,
+        attempts: Vec<AttemptBrief>,
     ) -> StudentAssessment {
         StudentAssessment {
             id: self.id,
@@ -201,6 +257,10 @@ impl AssessmentRow {
             } else {
                 Vec::new()
             },
+            help_mode: effective_help_mode(&self.help_mode, &self.kind).to_owned(),
+            late_policy: self.late_policy.clone(),
+            answers_released: self.answers_released,
+            attempts,
         }
     }
 
@@ -297,6 +357,16 @@ pub struct AssessmentSummary {
     pub closes_at: Option<DateTime<Utc>>,
     /// For students: attempts used so far.
     pub attempts_used: Option<i64>,
+    pub max_attempts: i32,
+    /// For students: their latest attempt (none before the first).
+    pub latest_attempt_id: Option<i64>,
+    /// `in_progress`, `submitted`, `graded` or `refused`.
+    pub latest_status: Option<String>,
+    pub latest_score: Option<f64>,
+    pub latest_max_score: Option<f64>,
+    pub latest_deadline_at: Option<DateTime<Utc>>,
+    pub latest_submitted_at: Option<DateTime<Utc>>,
+    pub latest_graded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -323,12 +393,18 @@ async fn list_assessments(
             "select a.id, a.title, a.type, a.course_id, a.max_score::float8 as max_score, a.time_limit_minutes,
                     a.is_published, min(p.opens_at) as opens_at,
                     case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at,
-                    (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used
+                    (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used,
+                    a.max_attempts, l.id as latest_attempt_id, l.status as latest_status, l.score::float8 as latest_score,
+                    l.max_score::float8 as latest_max_score, l.deadline_at as latest_deadline_at,
+                    l.submitted_at as latest_submitted_at, l.graded_at as latest_graded_at
              from assessments a
              join assessment_classes p on p.assessment_id = a.id
              join class_members m on m.class_id = p.class_id and m.student_id = $1
              join classes c on c.id = p.class_id and c.archived_at is null
-             group by a.id order by closes_at nulls last, a.id",
+             left join lateral (select r.* from assessment_results r where r.assessment_id = a.id and r.student_id = $1
+                                order by r.attempt_number desc limit 1) l on true
+             group by a.id, l.id, l.status, l.score, l.max_score, l.deadline_at, l.submitted_at, l.graded_at
+             order by closes_at nulls last, a.id",
         )
         .bind(user.id)
         .fetch_all(&state.pool)
@@ -336,7 +412,10 @@ async fn list_assessments(
     } else {
         sqlx::query_as(
             "select a.id, a.title, a.type, a.course_id, a.max_score::float8 as max_score, a.time_limit_minutes,
-                    a.is_published, null::timestamptz as opens_at, null::timestamptz as closes_at, null::bigint as attempts_used
+                    a.is_published, null::timestamptz as opens_at, null::timestamptz as closes_at, null::bigint as attempts_used,
+                    a.max_attempts, null::int8 as latest_attempt_id, null::text as latest_status, null::float8 as latest_score,
+                    null::float8 as latest_max_score, null::timestamptz as latest_deadline_at,
+                    null::timestamptz as latest_submitted_at, null::timestamptz as latest_graded_at
              from assessments a where $1 or a.created_by = $2 order by a.id desc",
         )
         .bind(user.role == Role::Admin)
@@ -542,16 +621,10 @@ async fn get_assessment(
         let window = student_window(&state.pool, id, user.id)
             .await?
             .ok_or_else(|| ApiError::not_found("Évaluation introuvable."))?;
-        let in_attempt: bool = sqlx::query_scalar(
-            "select exists(select 1 from assessment_results
-                           where assessment_id = $1 and student_id = $2 and status = 'in_progress')",
-        )
-        .bind(id)
-        .bind(user.id)
-        .fetch_one(&state.pool)
-        .await?;
+        let attempts = attempts_of(&state.pool, id, user.id).await?;
+        let in_attempt = attempts.iter().any(|a| a.status == "in_progress");
         let visible = in_attempt || row.may_see_questions(&window);
-        AssessmentView::Student(row.for_student(&window, user.id, visible))
+        AssessmentView::Student(row.for_student(&window, user.id, visible, attempts))
     } else {
         return Err(ApiError::not_found("Évaluation introuvable."));
     };

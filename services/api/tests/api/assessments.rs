@@ -491,3 +491,164 @@ async fn questions_are_validated_and_frozen_once_students_start() {
         .await;
     assert_eq!(delete.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_until_the_deadline() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let id = create_and_publish(
+        &app,
+        &school,
+        json!({"title": "DS chronométré", "type": "exam", "questions": every_type_questions(), "timeLimitMinutes": 30}),
+    )
+    .await;
+    let attempt = app
+        .post(
+            &format!("/api/assessments/{id}/attempts"),
+            Some(&school.student.token),
+            json!({}),
+        )
+        .await
+        .body["attempt"]["id"]
+        .as_i64()
+        .expect("attempt");
+    let path = format!("/api/attempts/{attempt}/answers");
+    let draft = json!({"single": 1, "code": "def f():\n    return 42", "free": "Une pile."});
+
+    let saved = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&school.student.token),
+            Some(json!({"answers": draft})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.body["answers"], draft);
+    assert!(saved.body["savedAt"].is_string());
+
+    // A reload: both the start route (the attempt in progress) and the attempt return it,
+    // with no grade and no score.
+    let resumed = app
+        .post(
+            &format!("/api/assessments/{id}/attempts"),
+            Some(&school.student.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(resumed.body["attempt"]["draftAnswers"], draft);
+    assert_eq!(resumed.body["attempt"]["score"], Value::Null);
+    assert_eq!(resumed.body["assessment"]["helpMode"], json!("none"));
+    assert_eq!(
+        resumed.body["assessment"]["attempts"][0]["status"],
+        json!("in_progress")
+    );
+    assert_no_answers("resumed attempt", &resumed.body);
+    let mine = app
+        .get(
+            &format!("/api/attempts/{attempt}"),
+            Some(&school.student.token),
+        )
+        .await;
+    assert_eq!(mine.body["attempt"]["draftAnswers"], draft);
+    assert_eq!(mine.body["attempt"]["status"], json!("in_progress"));
+    let parent = app
+        .get(
+            &format!("/api/attempts/{attempt}"),
+            Some(&school.parent.token),
+        )
+        .await;
+    assert_eq!(parent.status, StatusCode::OK);
+    assert!(
+        parent.body["attempt"].get("draftAnswers").is_none(),
+        "a draft is the student's: {}",
+        parent.body
+    );
+    let listed = app
+        .get("/api/assessments", Some(&school.student.token))
+        .await;
+    let row = listed.body["assessments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["id"] == json!(id))
+        .expect("listed")
+        .clone();
+    assert_eq!(row["latestAttemptId"], json!(attempt));
+    assert_eq!(row["latestStatus"], json!("in_progress"));
+    assert_eq!(row["maxAttempts"], json!(1));
+
+    // Checked like a submission; nothing stored when refused.
+    let wrong = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&school.student.token),
+            Some(json!({"answers": {"nope": 1}})),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let other = app.user(Role::Student).await;
+    let stranger = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&other.token),
+            Some(json!({"answers": {}})),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND, "not theirs");
+    let still = app
+        .get(
+            &format!("/api/attempts/{attempt}"),
+            Some(&school.student.token),
+        )
+        .await;
+    assert_eq!(still.body["attempt"]["draftAnswers"], draft);
+
+    // Past the deadline and its grace: submit, don't save.
+    sqlx::query(
+        "update assessment_results set deadline_at = now() - interval '31 seconds' where id = $1",
+    )
+    .bind(attempt)
+    .execute(&app.pool)
+    .await
+    .expect("age");
+    let late = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&school.student.token),
+            Some(json!({"answers": {"single": 0}})),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert_eq!(late.error_code(), "attempt_late");
+    sqlx::query(
+        "update assessment_results set deadline_at = now() + interval '5 minutes' where id = $1",
+    )
+    .bind(attempt)
+    .execute(&app.pool)
+    .await
+    .expect("back in time");
+    let submitted = app
+        .post(
+            &format!("/api/attempts/{attempt}/submit"),
+            Some(&school.student.token),
+            json!({"answers": draft}),
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    assert!(submitted.body["attempt"].get("draftAnswers").is_none());
+    let after = app
+        .request(
+            Method::PUT,
+            &path,
+            Some(&school.student.token),
+            Some(json!({"answers": {}})),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::CONFLICT);
+    assert_eq!(after.error_code(), "already_submitted");
+}

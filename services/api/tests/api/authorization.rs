@@ -151,6 +151,12 @@ fn cases() -> Vec<Case> {
             [401, 200, 403, 403, 403, 403],
         ),
         case(
+            M::PUT,
+            "/api/attempts/{in_progress_attempt}/answers",
+            Some(json!({"answers": {"q1": 1}})),
+            [401, 200, 403, 403, 403, 403],
+        ),
+        case(
             M::GET,
             "/api/dashboard/student",
             None,

@@ -104,6 +104,25 @@ async fn the_demo_curriculum_seeds_idempotently_and_its_quizzes_grade_their_own_
         );
     }
 
+    // The demo student's last weeks: three courses started (one finished), three quizzes
+    // graded on past days — the dashboard and its charts have something to show.
+    let dashboard = app.get("/api/dashboard/student", Some(&student)).await.body;
+    assert_eq!(dashboard["averages"]["coursesStarted"], 3, "{dashboard}");
+    assert_eq!(dashboard["averages"]["coursesCompleted"], 1, "{dashboard}");
+    let results = dashboard["recentResults"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "{dashboard}");
+    for result in results {
+        assert_eq!(result["status"], "graded", "{result}");
+        let (score, max) = (
+            result["score"].as_f64().expect("score"),
+            result["maxScore"].as_f64().expect("max"),
+        );
+        assert!(
+            score > 0.0 && score < max,
+            "neither nothing nor everything: {result}"
+        );
+    }
+
     // Every quiz open to the demo student, answered with the answers the teacher stored,
     // earns full marks: the curriculum's answers and the grader agree.
     let due =
