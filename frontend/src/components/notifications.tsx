@@ -55,22 +55,27 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
   const [revision, setRevision] = useState(0);
   const [hub, setHub] = useState<HubClient | null>(null);
   const known = useRef(new Set<string>());
+  // The live notifications counted, in order: a reload whose answer was read before one
+  // of them was stored must not take it back (its count and list are older than it).
+  const liveLog = useRef<Notification[]>([]);
 
-  const reload = useCallback(
-    () =>
-      api.GET("/api/notifications", { params: { query: { limit: 10 } } }).then(({ data }) => {
-        if (data) {
-          for (const n of data.notifications) known.current.add(n.eventId);
-          setItems(data.notifications);
-          setUnread(Number(data.unreadCount));
-        }
-      }),
-    [],
-  );
+  const reload = useCallback(() => {
+    const since = liveLog.current.length;
+    return api.GET("/api/notifications", { params: { query: { limit: 10 } } }).then(({ data }) => {
+      if (data) {
+        const listed = new Set(data.notifications.map((n) => n.eventId));
+        const newer = liveLog.current.slice(since).filter((n) => !listed.has(n.eventId));
+        for (const n of data.notifications) known.current.add(n.eventId);
+        setItems([...newer.reverse(), ...data.notifications].slice(0, 20));
+        setUnread(Number(data.unreadCount) + newer.length);
+      }
+    });
+  }, []);
 
   useEffect(() => {
     if (userId === null) {
       known.current.clear();
+      liveLog.current = [];
       return;
     }
     void reload();
@@ -90,8 +95,10 @@ export function NotificationsProvider({ children }: { children: React.ReactNode 
         setRevision((r) => r + 1);
         if (known.current.has(n.eventId)) return;
         known.current.add(n.eventId);
+        const item: Notification = { ...n, id: n.notificationId, readAt: null };
+        liveLog.current.push(item);
         setUnread((u) => u + 1);
-        setItems((prev) => [{ ...n, id: n.notificationId, readAt: null }, ...prev].slice(0, 20));
+        setItems((prev) => [item, ...prev].slice(0, 20));
       },
     });
     setHub(client);
