@@ -91,6 +91,8 @@ test("(e) l'élève cherche un cours, le lit, marque une section terminée et la
   await tabTo(page, mark, 150);
 
   // Marked done from the keyboard: the list, the button and the progress follow at once.
+  // (The reload below waits for the API to have stored it: the screen changes before.)
+  const stored = page.waitForResponse((r) => r.url().includes("/progress") && r.request().method() === "PUT");
   await page.keyboard.press("Enter");
   const percent = `${Math.floor((1 / sections.length) * 100)} %`;
   await expect(page.getByRole("button", { name: "Marquer comme non terminé" })).toBeVisible();
@@ -98,6 +100,7 @@ test("(e) l'élève cherche un cours, le lit, marque une section terminée et la
   await expect(page.getByText(`1 section terminée sur ${sections.length}`)).toBeVisible();
 
   // After a reload: still done (the API has it), and the reader resumes at the next section.
+  expect((await stored).ok()).toBe(true);
   await page.reload();
   await expect(page.getByRole("heading", { level: 2, name: second.title })).toBeVisible();
   await expect(page.getByTestId("course-progress")).toHaveText(percent);
