@@ -177,6 +177,9 @@ test("(f) les messages sur un téléphone : la liste, puis la conversation @phon
   await page.goto("/messages");
   const item = page.getByTestId("conversation-link").filter({ hasText: TEACHER_NAME });
   await expect(item.getByTestId("conversation-unread")).toHaveText(/^1/);
+  await expect(page.getByTestId("messages-unread")).toHaveText(/^1/);
+  // Nothing widens the page beyond the phone's screen (the header's badge included).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await checkA11y(page, testInfo, "messages-telephone");
   await screenshot(page, testInfo, "messages");
 
