@@ -187,6 +187,14 @@ describe("the conversation list", () => {
   it("clears a conversation's count on one's own receipt", () => {
     expect(unreadTotal(clearUnread(list, 2))).toBe(0);
   });
+
+  it("keeps what a late receipt does not cover, and re-applies a live message a list answered before it", () => {
+    // A receipt up to an older message arrives after a newer one: that one stays unread.
+    expect(clearUnread(list, 2, 1).find((c) => c.id === 2)!.unread).toBe(1);
+    // Re-applied from the live log (the caller checked it is newer than the list's last message).
+    const again = bumpConversation(list, 1, { senderId: null, createdAt: "2026-12-02T12:00:00Z" }, ME, false, true)!;
+    expect(again[0]).toMatchObject({ id: 1, unread: 1 });
+  });
 });
 
 describe("unsent messages across a reload", () => {

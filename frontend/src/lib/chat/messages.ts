@@ -139,17 +139,20 @@ export function bumpConversation(
   message: Pick<ServerMessage, "senderId" | "createdAt">,
   me: number,
   onScreen: boolean,
+  /** Count it whoever sent it (re-applying a live message the caller already checked). */
+  force = false,
 ): ConversationSummary[] | null {
   const found = list.find((c) => c.id === conversationId);
   if (!found) return null;
-  const counts = message.senderId !== me && message.senderId !== null && !onScreen;
+  const counts = force || (message.senderId !== me && message.senderId !== null && !onScreen);
   const updated = { ...found, lastMessageAt: message.createdAt, unread: Number(found.unread) + (counts ? 1 : 0) };
   return [updated, ...list.filter((c) => c.id !== conversationId)];
 }
 
-/** One's own receipt (from this tab or another): nothing left unread there. */
-export function clearUnread(list: readonly ConversationSummary[], conversationId: number): ConversationSummary[] {
-  return list.map((c) => (c.id === conversationId && Number(c.unread) !== 0 ? { ...c, unread: 0 } : c));
+/** One's own receipt (from this tab or another): nothing left unread there, but the
+ * `left` messages known to be newer than what it covers. */
+export function clearUnread(list: readonly ConversationSummary[], conversationId: number, left = 0): ConversationSummary[] {
+  return list.map((c) => (c.id === conversationId && Number(c.unread) !== left ? { ...c, unread: left } : c));
 }
 
 export function unreadTotal(list: readonly ConversationSummary[]): number {

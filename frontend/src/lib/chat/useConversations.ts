@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { api, errorMessage } from "@/lib/api/client";
 import type { HubFrame } from "@/lib/hub/hub";
 import { useNotifications } from "@/components/notifications";
@@ -46,15 +46,26 @@ export function useConversations(enabled: boolean, me: number | null) {
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
+  // Live messages from others (not on screen): a list answered before one of them was
+  // stored must not take it back, and a late read receipt clears only what it covers.
+  const live = useRef<{ conversationId: number; id: number; createdAt: string }[]>([]);
 
   useEffect(() => {
     if (!enabled) return;
     let alive = true;
+    const since = live.current.length;
     api.GET("/api/conversations").then(
       ({ data, error: e }) => {
         if (!alive) return;
         if (data) {
-          setList(data.conversations);
+          let next: ConversationSummary[] = data.conversations;
+          for (const m of live.current.slice(since)) {
+            const c = next.find((x) => x.id === m.conversationId);
+            if (c && (!c.lastMessageAt || c.lastMessageAt < m.createdAt)) {
+              next = bumpConversation(next, m.conversationId, { senderId: null, createdAt: m.createdAt }, me ?? 0, false, true) ?? next;
+            }
+          }
+          setList(next);
           setError(null);
         } else setError(errorMessage(e));
       },
@@ -63,7 +74,7 @@ export function useConversations(enabled: boolean, me: number | null) {
     return () => {
       alive = false;
     };
-  }, [enabled, version, revision]);
+  }, [enabled, version, revision, me]);
 
   useEffect(() => {
     if (!enabled || !hub || me === null) return;
@@ -77,6 +88,9 @@ export function useConversations(enabled: boolean, me: number | null) {
       const { conversationId, data } = ev;
       if (data.type === "message" && data.message && typeof data.message === "object") {
         const message = data.message as ServerMessage;
+        if (message.senderId !== me && message.senderId !== null && onScreen !== conversationId) {
+          live.current.push({ conversationId, id: message.id, createdAt: message.createdAt });
+        }
         setList((prev) => {
           if (!prev) return prev;
           const next = bumpConversation(prev, conversationId, message, me, onScreen === conversationId);
@@ -86,8 +100,10 @@ export function useConversations(enabled: boolean, me: number | null) {
           }
           return next;
         });
-      } else if (data.type === "read" && data.userId === me) {
-        setList((prev) => (prev ? clearUnread(prev, conversationId) : prev));
+      } else if (data.type === "read" && data.userId === me && typeof data.messageId === "number") {
+        const upTo = data.messageId;
+        const left = live.current.filter((m) => m.conversationId === conversationId && m.id > upTo).length;
+        setList((prev) => (prev ? clearUnread(prev, conversationId, left) : prev));
       }
     });
   }, [enabled, hub, me, reload]);
