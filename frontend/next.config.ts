@@ -49,7 +49,10 @@ const nextConfig: NextConfig = {
   distDir: process.env.NEXT_DIST_DIR ?? ".next",
   poweredByHeader: false,
   reactStrictMode: true,
-  env: { NEXT_PUBLIC_HUB_URL: hubUrl },
+  // NEXUS_ARIA_URL_AT_BUILD: the ARIA the streaming route handler
+  // (src/app/api/aria/chat/stream/route.ts) calls when NEXUS_ARIA_URL is not set at run
+  // time — the same one the rewrites below were built with. Server code only.
+  env: { NEXT_PUBLIC_HUB_URL: hubUrl, NEXUS_ARIA_URL_AT_BUILD: ariaUrl },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },
