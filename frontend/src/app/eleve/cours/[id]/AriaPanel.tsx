@@ -10,6 +10,7 @@
 // Loaded lazily (next/dynamic) by the reader: none of this is in its first load.
 import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import { AriaChat } from "@/components/aria/AriaChat";
+import { sourceHref } from "@/lib/aria/conversation";
 import type { AriaChatRequest, AriaSource } from "@/lib/aria/types";
 
 const WIDE = "(min-width: 80rem)";
@@ -73,6 +74,9 @@ export default function AriaPanel({ courseId, level, sectionTitle, openSection }
     (s: AriaSource) => {
       if (s.courseId !== courseId) return false;
       if (!wide) setOpen(false);
+      // The address says which section is shown (a link to share, Back returns);
+      // the conversation stays on the screen.
+      window.history.pushState(null, "", sourceHref(s));
       openSection(s.sectionId);
       return true;
     },
