@@ -235,7 +235,11 @@ export function AriaChat({ sessionId = null, onSession, context, about, onOpenSo
           {pending ? (
             <button
               type="button"
-              onClick={() => abortRef.current?.abort()}
+              onClick={() => {
+                abortRef.current?.abort();
+                // "Arrêter" gives way to "Envoyer": the focus goes back to the question.
+                textarea.current?.focus();
+              }}
               className="rounded-md border border-red-700 px-4 py-2 font-medium text-red-800 hover:bg-red-50 dark:border-red-400 dark:text-red-200 dark:hover:bg-red-950"
             >
               Arrêter

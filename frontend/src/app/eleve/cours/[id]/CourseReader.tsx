@@ -141,8 +141,8 @@ export function CourseReader({ id }: { id: string }) {
 
   return (
     // On wide screens (xl) the reader is wider than the other pages, to hold ARIA's
-    // column beside the section.
-    <div className="space-y-6 xl:relative xl:left-1/2 xl:w-[min(90rem,calc(100vw-3rem))] xl:-translate-x-1/2">
+    // column beside the section; below, room at the bottom for the "Demander à ARIA" button.
+    <div className="space-y-6 pb-16 xl:relative xl:pb-0 xl:left-1/2 xl:w-[min(90rem,calc(100vw-3rem))] xl:-translate-x-1/2">
       <div>
         <BackLink />
         <h1 className="mt-2 text-2xl font-bold">{course.title}</h1>
