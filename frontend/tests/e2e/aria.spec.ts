@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { apiCall, checkA11y, createClass, login, screenshot, unique } from "./helpers";
+import { SCREENSHOTS, apiCall, checkA11y, createClass, login, screenshot, unique } from "./helpers";
 
 // ARIA beside the course (docs/FRONTEND.md, "ARIA in the web app"). ARIA runs for real,
 // with the llama.cpp server scripts/test-web.sh gives it (a tiny model: its answers are
@@ -154,7 +154,7 @@ test.describe("ARIA", () => {
     await checkA11y(page, testInfo, "aria-sessions-liste");
 
     // Open it: the question and ARIA's stored answer.
-    await item.getByRole("button", { name: /Comment la pile d'appels/ }).click();
+    await item.getByRole("button", { name: /^Ouvrir : Comment la pile d'appels/ }).click();
     await expect(page).toHaveURL(new RegExp(`session=${asked.sessionId}$`));
     const chat = page.getByTestId("aria-chat");
     await expect(chat.getByText("Comment la pile d'appels évolue-t-elle pendant une récursion ?")).toBeVisible();
@@ -264,7 +264,9 @@ test.describe("ARIA", () => {
     await expect(answer).toHaveAttribute("data-state", "done", { timeout: 120_000 });
     await expect(answer.getByTestId("aria-answer-text")).not.toBeEmpty();
     await checkA11y(page, testInfo, "aria-telephone-reponse");
-    await screenshot(page, testInfo, "aria-panneau");
+    // The sheet is fixed to the screen: what the phone shows, not the whole page.
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, "aria-panneau-telephone.png") });
 
     // Tab stays in the sheet; Escape closes it and gives the focus back to the button.
     for (let i = 0; i < 12; i++) {

@@ -11,6 +11,7 @@ import { Markdown } from "@/lib/markdown";
 import { aria, askAria } from "@/lib/aria/client";
 import { EMPTY, conversationReducer, isPending, sourceHref, type Answer } from "@/lib/aria/conversation";
 import type { AriaChatRequest, AriaSource } from "@/lib/aria/types";
+import { Eye, Lock, ThumbDown, ThumbUp } from "./icons";
 
 const MAX_LENGTH = 4000;
 const BROKEN_OFF = "La réponse a été interrompue. Elle sera enregistrée dans tes conversations si ARIA a pu la terminer.";
@@ -168,8 +169,8 @@ export function AriaChat({ sessionId = null, onSession, context, about, onOpenSo
 
   return (
     <section aria-labelledby={headingId} className="flex h-full min-h-0 flex-col" data-testid="aria-chat">
-      <div className="flex items-center gap-2 border-b border-slate-200 px-4 py-3 dark:border-slate-700">
-        <Heading id={headingId} className="min-w-0 flex-1 truncate text-lg font-semibold">
+      <div className="flex flex-wrap items-center gap-x-2 gap-y-1 border-b border-slate-200 px-4 py-3 dark:border-slate-700">
+        <Heading id={headingId} className="min-w-0 flex-1 basis-40 text-lg font-semibold break-words">
           {title}
         </Heading>
         {conversation.entries.length > 0 && (
@@ -255,9 +256,9 @@ export function AriaChat({ sessionId = null, onSession, context, about, onOpenSo
           )}
         </div>
         {showOversight && conversation.oversight && (
-          <p className="mt-2 text-xs text-slate-600 dark:text-slate-400" data-testid="aria-oversight">
-            <span aria-hidden="true">👁 </span>
-            {conversation.oversight}
+          <p className="mt-2 flex gap-1.5 text-xs text-slate-600 dark:text-slate-400" data-testid="aria-oversight">
+            <Eye className="mt-0.5 h-3.5 w-3.5 shrink-0" />
+            <span>{conversation.oversight}</span>
           </p>
         )}
       </form>
@@ -341,8 +342,9 @@ function ExamRefusal({ answer }: { answer: Answer }) {
       data-state={answer.state}
       className="rounded-lg border border-amber-300 bg-amber-50 px-3 py-2 text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-50"
     >
-      <p className="font-semibold">
-        <span aria-hidden="true">🔒 </span>Mode examen : ARIA ne t&apos;aidera pas sur ce DS
+      <p className="flex items-center gap-1.5 font-semibold">
+        <Lock className="h-4 w-4 shrink-0" />
+        Mode examen : ARIA ne t&apos;aidera pas sur ce DS
       </p>
       <div className="mt-1">
         <Markdown source={answer.text} headingOffset={2} />
@@ -414,10 +416,10 @@ function Rating({ answer, onRated }: { answer: Answer; onRated: (messageId: numb
           Utile ?
         </span>
         <button type="button" aria-pressed={answer.helpful === true} disabled={busy} onClick={() => void rate(true)} className={button}>
-          <span aria-hidden="true">👍</span> Utile
+          <ThumbUp /> Utile
         </button>
         <button type="button" aria-pressed={answer.helpful === false} disabled={busy} onClick={() => void rate(false)} className={button}>
-          <span aria-hidden="true">👎</span> Pas utile
+          <ThumbDown /> Pas utile
         </button>
         {answer.helpful !== null && !commenting && (
           <button type="button" onClick={() => setCommenting(true)} className="text-sm text-accent-800 underline underline-offset-2 dark:text-accent-100">

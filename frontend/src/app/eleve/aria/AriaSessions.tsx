@@ -6,6 +6,7 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import Link from "next/link";
 import { AriaChat } from "@/components/aria/AriaChat";
+import { Eye } from "@/components/aria/icons";
 import { useRequireRole } from "@/components/session";
 import { ErrorAlert, Loading, SuccessNote } from "@/components/ui";
 import { aria } from "@/lib/aria/client";
@@ -86,9 +87,9 @@ export function AriaSessions() {
         <h1 className="text-2xl font-bold">ARIA, ton tuteur</h1>
         <p className="mt-1 text-slate-700 dark:text-slate-300">Tes conversations avec ARIA : relis-les, continue-les, renomme-les ou supprime-les.</p>
         {oversight && (
-          <p className="mt-2 text-sm text-slate-600 dark:text-slate-400" data-testid="aria-oversight">
-            <span aria-hidden="true">👁 </span>
-            {oversight}
+          <p className="mt-2 flex gap-1.5 text-sm text-slate-600 dark:text-slate-400" data-testid="aria-oversight">
+            <Eye className="mt-1 h-3.5 w-3.5 shrink-0" />
+            <span>{oversight}</span>
           </p>
         )}
       </div>

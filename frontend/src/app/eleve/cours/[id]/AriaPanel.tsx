@@ -10,6 +10,7 @@
 // Loaded lazily (next/dynamic) by the reader: none of this is in its first load.
 import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import { AriaChat } from "@/components/aria/AriaChat";
+import { Chat } from "@/components/aria/icons";
 import { sourceHref } from "@/lib/aria/conversation";
 import type { AriaChatRequest, AriaSource } from "@/lib/aria/types";
 
@@ -157,7 +158,7 @@ export default function AriaPanel({ courseId, level, sectionTitle, openSection }
         onClick={() => setOpen(true)}
         className="fixed right-4 bottom-4 z-30 inline-flex items-center gap-2 rounded-full bg-accent-700 px-5 py-3 font-semibold text-white shadow-lg hover:bg-accent-800"
       >
-        <span aria-hidden="true">💬</span> Demander à ARIA
+        <Chat /> Demander à ARIA
       </button>
       <div
         id={dialogId}
