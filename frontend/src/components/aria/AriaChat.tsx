@@ -297,6 +297,7 @@ function AnswerBlock({ answer, onOpenSource, onRated }: { answer: Answer; onOpen
       aria-busy={streaming}
       data-testid="aria-answer"
       data-state={answer.state}
+      data-generation={answer.generation ?? undefined}
       className="min-w-0 rounded-lg border border-slate-200 bg-white px-3 py-2 dark:border-slate-700 dark:bg-slate-900"
     >
       <p className="text-sm font-semibold text-accent-800 dark:text-accent-100">ARIA</p>
