@@ -179,7 +179,8 @@ export function AriaChat({ sessionId = null, onSession, context, about, onOpenSo
             onClick={newConversation}
             className="rounded-md px-2 py-1 text-sm text-accent-800 underline-offset-2 hover:underline dark:text-accent-100"
           >
-            Nouvelle conversation
+            {/* In the sheet (a phone) the short label keeps "Fermer" on the same line. */}
+            Nouvelle<span className={actions ? "sr-only" : undefined}> conversation</span>
           </button>
         )}
         {actions}
