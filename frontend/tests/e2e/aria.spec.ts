@@ -185,7 +185,8 @@ test.describe("ARIA", () => {
     await item.getByRole("button", { name: /^Ouvrir : Comment la pile d'appels/ }).click();
     await expect(page).toHaveURL(new RegExp(`session=${asked.sessionId}$`));
     const chat = page.getByTestId("aria-chat");
-    await expect(chat.getByText("Comment la pile d'appels évolue-t-elle pendant une récursion ?")).toBeVisible();
+    // The question (also the conversation's title, in the heading) and the stored answer.
+    await expect(chat.getByRole("list", { name: "Conversation avec ARIA" }).getByText("Comment la pile d'appels évolue-t-elle pendant une récursion ?")).toBeVisible();
     await expect(chat.getByTestId("aria-answer")).toHaveCount(1);
     await expect(chat.getByTestId("aria-answer")).toHaveAttribute("data-state", "done");
     await expect(chat.getByTestId("aria-rating")).toBeVisible();
@@ -263,6 +264,32 @@ test.describe("ARIA", () => {
     await checkA11y(page, testInfo, "aria-refus-examen");
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, testInfo, "aria-refus-examen");
+  });
+
+  test("(j) budget du jour épuisé : le message d'ARIA, et la question reste dans le champ", async ({ page }, testInfo) => {
+    test.skip(testInfo.project.name === "phone", "desktop flow");
+    const teacher = await login("teacher@nexus-reussite.fr");
+    const cls = await createClass(teacher, `Terminale NSI — ARIA budget ${Date.now()}`);
+    const student = await newStudent("aria-budget");
+    await apiCall("POST", "/api/classes/join", student.token, { code: cls.joinCode });
+    const id = await courseId(student.token);
+    // The teacher gives this student no ARIA tokens today (ARIA's own route, through the web app).
+    const res = await page.request.put(`/api/aria/students/${student.id}/budget`, { headers: { authorization: `Bearer ${teacher}` }, data: { dailyTokens: 0 } });
+    expect(res.ok(), `PUT budget: ${res.status()}`).toBe(true);
+
+    await signIn(page, student.email);
+    await page.goto(`/eleve/cours/${id}`);
+    const panel = page.getByRole("complementary", { name: "ARIA, ton tuteur" });
+    const question = panel.getByLabel("Ta question");
+    await question.fill("Comment écrire une fonction récursive ?");
+    await question.press("Enter");
+    // 429 aria_budget_exhausted: ARIA's French message, when to try again, the question kept.
+    const alert = panel.getByRole("alert");
+    await expect(alert).toContainText(/budget/i);
+    await expect(alert).toContainText(/Tu pourras réessayer dans \d+ (s|min|h)\./);
+    await expect(panel.getByTestId("aria-answer")).toHaveAttribute("data-state", "failed");
+    await expect(question).toHaveValue("Comment écrire une fonction récursive ?");
+    await checkA11y(page, testInfo, "aria-budget-epuise");
   });
 
   test("(i) sur un téléphone, ARIA s'ouvre dans un panneau par-dessus le cours @phone", async ({ page }, testInfo) => {
