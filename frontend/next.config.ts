@@ -27,7 +27,10 @@ const nextConfig: NextConfig = {
   // the page, and the <title> arrive late — screen readers announce a page by its title
   // when it loads. Render it in the first bytes for every client, not only for bots.
   htmlLimitedBots: /.*/,
-  env: { NEXT_PUBLIC_HUB_URL: hubUrl },
+  // NEXUS_ARIA_URL_AT_BUILD: the ARIA the streaming route handler
+  // (src/app/api/aria/chat/stream/route.ts) calls when NEXUS_ARIA_URL is not set at run
+  // time — the same one the rewrites below were built with. Server code only.
+  env: { NEXT_PUBLIC_HUB_URL: hubUrl, NEXUS_ARIA_URL_AT_BUILD: ariaUrl },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },
