@@ -3,7 +3,7 @@
 // conversation…): shadcn/ui's AlertDialog pattern on Radix — modal, focus trapped and
 // returned to the trigger, Escape cancels, the title and description are announced.
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
-import { useState, type ReactNode } from "react";
+import { useRef, useState, type ReactNode } from "react";
 import { ErrorAlert } from "./ui";
 
 export function ConfirmDialog({
@@ -37,6 +37,9 @@ export function ConfirmDialog({
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const isOpen = open ?? ownOpen;
+  // What had the focus when it opened: Radix returns the focus to its Trigger, and a
+  // dialog opened by code (a form's submit, a list's button) has none.
+  const opener = useRef<Element | null>(null);
   const setOpen = (next: boolean) => {
     if (!next) setError(null);
     setOwnOpen(next);
@@ -48,7 +51,15 @@ export function ConfirmDialog({
       <AlertDialog.Portal>
         <AlertDialog.Overlay className="fixed inset-0 z-40 bg-slate-950/50" />
         <AlertDialog.Content
-          onCloseAutoFocus={onCloseAutoFocus}
+          onOpenAutoFocus={() => {
+            opener.current = document.activeElement;
+          }}
+          onCloseAutoFocus={(e) => {
+            onCloseAutoFocus?.(e);
+            if (e.defaultPrevented || trigger) return;
+            e.preventDefault();
+            if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+          }}
           className="fixed left-1/2 top-1/2 z-50 w-[min(28rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-xl border border-slate-200 bg-white p-6 text-slate-900 shadow-xl outline-none dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100">
           <AlertDialog.Title className="text-lg font-semibold">{title}</AlertDialog.Title>
           <AlertDialog.Description asChild>
