@@ -241,7 +241,7 @@ page_facts() {
 
 # csp_nonce FILE — the nonce of the CSP header of a curl -D file ("" if none).
 csp_nonce() {
-    header "$1" Content-Security-Policy | grep -o "'nonce-[^']*'" | head -n 1 | sed -e "s/^'nonce-//" -e "s/'\$//"
+    { header "$1" Content-Security-Policy | grep -o "'nonce-[^']*'" || true; } | head -n 1 | sed -e "s/^'nonce-//" -e "s/'\$//"
 }
 
 # cookie_facts FILE NAME — the attributes of the Set-Cookie NAME of a curl -D
@@ -1066,7 +1066,7 @@ if [[ -f $NONCE_PROXY ]]; then
 fi
 
 # The build's static files: a year, immutable; a missing one is not cached.
-chunk=$(grep -o '/_next/static/[^"]*\.js' "$WORK/page.body" | head -n 1)
+chunk=$({ grep -o '/_next/static/[^"]*\.js' "$WORK/page.body" || true; } | head -n 1)
 if [[ -z $chunk ]]; then
     ko "no /_next/static/….js in the HTML of /connexion"
 else
