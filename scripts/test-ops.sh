@@ -1017,10 +1017,8 @@ expect "X-Forwarded-For '6.6.6.6, $xff_a' counts as $xff_a (rightmost untrusted 
 
 # ------------------------------------------------------------ (f) web app
 section "(f) the web app at / through nginx (location / → nexus_web)"
-# The per-request CSP with a nonce is set by frontend/src/proxy.ts; while a
-# tree has no such file, its pages carry next.config.ts's fixed policy and the
-# nonce checks are reported PENDING (every other check applies).
-NONCE_PROXY=$NEXUS_ROOT/frontend/src/proxy.ts
+# The per-request CSP with a nonce is set by the web app (frontend/src/proxy.ts);
+# nginx must pass it through as the page's only CSP.
 nonces=()
 for page in / /connexion /connexion; do
     http page -H 'Accept: text/html' "$N$page"
@@ -1034,35 +1032,29 @@ for page in / /connexion /connexion; do
     else
         ko "GET $page: Cache-Control '$cc' ($(header_count "$WORK/page.headers" Cache-Control) header(s)): a page must be private and revalidated"
     fi
+    # Every <script> Next wrote carries the header's nonce (or the browser
+    # would refuse to run it), and script-src needs no 'unsafe-inline'.
     nonce=$(csp_nonce "$WORK/page.headers")
-    if [[ -f $NONCE_PROXY ]]; then
-        # Every <script> Next wrote carries the header's nonce (or the browser
-        # would refuse to run it), and 'unsafe-inline' is not needed.
-        scripts=$("$PY" - "$WORK/page.body" "$nonce" <<'PY'
+    scripts=$("$PY" - "$WORK/page.body" "$nonce" <<'PY'
 import re, sys
 html, nonce = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2]
 tags = re.findall(r"<script\b[^>]*>", html)
-print(f"{len(tags)} {sum(1 for t in tags if nonce and f'nonce=\"{nonce}\"' not in t)}")
+print(f"{len(tags)} {sum(1 for t in tags if not nonce or f'nonce=\"{nonce}\"' not in t)}")
 PY
 )
-        csp=$(header "$WORK/page.headers" Content-Security-Policy)
-        if [[ -n $nonce && ${scripts%% *} -gt 0 && ${scripts#* } == 0 ]] &&
-            [[ $(sed -n 's/.*script-src\([^;]*\).*/\1/p' <<<"$csp") != *unsafe-inline* ]]; then
-            ok "GET $page: CSP script-src carries a nonce, and all ${scripts%% *} <script> tags of the page carry it"
-        else
-            ko "GET $page: nonce '$nonce', script tags (total, without the nonce): $scripts; CSP: $csp"
-        fi
-        nonces+=("$nonce")
+    csp=$(header "$WORK/page.headers" Content-Security-Policy)
+    if [[ -n $nonce && ${scripts%% *} -gt 0 && ${scripts#* } == 0 ]] &&
+        [[ $(sed -n 's/.*script-src\([^;]*\).*/\1/p' <<<"$csp") != *unsafe-inline* ]]; then
+        ok "GET $page: the CSP's script-src has a nonce and no 'unsafe-inline'; all ${scripts%% *} <script> tags carry the nonce"
     else
-        pending "GET $page: CSP without a nonce (frontend/src/proxy.ts is not in this tree yet): $(header "$WORK/page.headers" Content-Security-Policy | cut -c1-80)…"
+        ko "GET $page: nonce '$nonce', <script> tags (total, without the nonce): $scripts; CSP: $csp"
     fi
+    nonces+=("$nonce")
 done
-if [[ -f $NONCE_PROXY ]]; then
-    if [[ ${#nonces[@]} == 3 && -n ${nonces[0]} && ${nonces[0]} != "${nonces[1]}" && ${nonces[1]} != "${nonces[2]}" ]]; then
-        ok "every page answer has a fresh nonce (3 requests, 3 nonces)"
-    else
-        ko "nonces are not fresh per request: ${nonces[*]}"
-    fi
+if [[ ${#nonces[@]} == 3 && -n ${nonces[0]} && ${nonces[0]} != "${nonces[1]}" && ${nonces[1]} != "${nonces[2]}" ]]; then
+    ok "every page answer has a fresh nonce (3 requests, 3 nonces)"
+else
+    ko "nonces are not fresh per request: ${nonces[*]}"
 fi
 
 # The build's static files: a year, immutable; a missing one is not cached.
