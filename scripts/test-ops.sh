@@ -1341,6 +1341,16 @@ expect "nginx's 429: JSON rate_limited, Retry-After, security headers" \
     "$(jq -r '[(.first429.body | fromjson? | .code), .first429.headers["retry-after"], .first429.headers["x-frame-options"]] | join(" ")' <<<"$flood" 2>/dev/null)" \
     "rate_limited 1 DENY"
 
+# ------------------------------------------- (f) the web app down, last
+section "(f) the web app stopped: pages answer nginx's French 503 page, the API still answers"
+stop_pid_file "$PID_DIR/web.pid" "$WEB_PROC_MARKER"
+http down -H 'Accept: text/html' "$N/connexion"
+expect "GET /connexion with the web app down → 503 HTML page in French, its own single CSP, Retry-After" \
+    "$CODE $(content_type "$WORK/down.headers") csp×$(header_count "$WORK/down.headers" Content-Security-Policy) retry-after=$(header "$WORK/down.headers" Retry-After) $(grep -q 'momentanément indisponible' "$WORK/down.body" && echo french-page)" \
+    "503 text/html csp×1 retry-after=5 french-page"
+http r "$N/health"
+expect "… while GET /health (API) through the same nginx → 200" "$CODE" "200"
+
 # ==================================================================== summary
 n_ok=$(grep -c '^ok' "$RESULTS" || true)
 n_fail=$(grep -c '^FAIL' "$RESULTS" || true)
