@@ -22,6 +22,10 @@ const nextConfig: NextConfig = {
   // build `scripts/dev.sh` serves.
   distDir: process.env.NEXT_DIST_DIR ?? ".next",
   poweredByHeader: false,
+  // The Docker image (docker/Dockerfile, target web) builds with NEXT_OUTPUT=standalone:
+  // a self-contained server.js with only the files it loads. dev.sh and the tests keep
+  // the ordinary build, served by `next start` (which does not serve a standalone one).
+  output: process.env.NEXT_OUTPUT === "standalone" ? "standalone" : undefined,
   reactStrictMode: true,
   // Pages render per request (the CSP nonce): Next would then stream the metadata after
   // the page, and the <title> arrive late — screen readers announce a page by its title
