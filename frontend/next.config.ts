@@ -22,12 +22,19 @@ const nextConfig: NextConfig = {
   // build `scripts/dev.sh` serves.
   distDir: process.env.NEXT_DIST_DIR ?? ".next",
   poweredByHeader: false,
+  // The Docker image (docker/Dockerfile, target web) builds with NEXT_OUTPUT=standalone:
+  // a self-contained server.js with only the files it loads. dev.sh and the tests keep
+  // the ordinary build, served by `next start` (which does not serve a standalone one).
+  output: process.env.NEXT_OUTPUT === "standalone" ? "standalone" : undefined,
   reactStrictMode: true,
   // Pages render per request (the CSP nonce): Next would then stream the metadata after
   // the page, and the <title> arrive late — screen readers announce a page by its title
   // when it loads. Render it in the first bytes for every client, not only for bots.
   htmlLimitedBots: /.*/,
-  env: { NEXT_PUBLIC_HUB_URL: hubUrl },
+  // NEXUS_ARIA_URL_AT_BUILD: the ARIA the streaming route handler
+  // (src/app/api/aria/chat/stream/route.ts) calls when NEXUS_ARIA_URL is not set at run
+  // time — the same one the rewrites below were built with. Server code only.
+  env: { NEXT_PUBLIC_HUB_URL: hubUrl, NEXUS_ARIA_URL_AT_BUILD: ariaUrl },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

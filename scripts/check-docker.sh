@@ -6,7 +6,8 @@
 #   1. hadolint on docker/Dockerfile; any finding of level warning or above
 #      fails (deliberate exceptions are inline `# hadolint ignore=` with a reason)
 #   2. every COPY source of the Dockerfile exists and is let into the build
-#      context by .dockerignore (an allow-list)
+#      context by .dockerignore (an allow-list); local build output (target/,
+#      frontend/node_modules, frontend/.next…) and the secrets stay out
 #   3. docker-compose v1 (Debian's package) `config -q`, which validates the
 #      schema, interpolation, depends_on conditions, profiles and build targets:
 #        docker/docker-compose.yml        without any .env (defaults must do)
@@ -143,9 +144,29 @@ for src in "${sources[@]}"; do
         ko "COPY $src is excluded by .dockerignore"
     fi
 done
-for must in target .run .git var .env; do
-    if [[ $(sed -n '1p' <(grep -vE '^\s*(#|$)' .dockerignore)) == '*' ]] &&
-        ! printf '%s\n' "${allowed[@]}" | grep -qxF "$must"; then
+# Local build output and secrets: out of the context, whether no allow-list
+# entry covers them, or a `**/NAME` line of .dockerignore drops them inside an
+# allowed folder.
+mapfile -t dropped < <(sed -n 's#^\*\*/\([^*!/][^/]*\)/\{0,1\}$#\1#p' .dockerignore)
+for must in target .run .git var .env frontend/node_modules frontend/.next frontend/.next-test \
+    frontend/tests frontend/test-results; do
+    covered=0
+    for a in "${allowed[@]}"; do
+        if [[ $must == "$a" || $must == "$a"/* ]]; then
+            covered=1
+            break
+        fi
+    done
+    if ((covered)); then
+        IFS=/ read -ra parts <<<"$must"
+        for part in "${parts[@]}"; do
+            if printf '%s\n' "${dropped[@]}" | grep -qxF "$part"; then
+                covered=0
+                break
+            fi
+        done
+    fi
+    if [[ $(sed -n '1p' <(grep -vE '^\s*(#|$)' .dockerignore)) == '*' ]] && ((!covered)); then
         ok ".dockerignore keeps $must out of the context"
     else
         ko ".dockerignore lets $must into the build context"

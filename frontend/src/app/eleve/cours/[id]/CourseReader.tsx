@@ -1,7 +1,9 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useMemo, useRef, useState } from "react";
+import dynamic from "next/dynamic";
+import { useSearchParams } from "next/navigation";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { api, errorMessage, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { LEVELS, categoryLabel, duration } from "@/lib/courses";
@@ -11,6 +13,16 @@ import { useRequireRole } from "@/components/session";
 import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
 
 const STUDENT = ["student"];
+
+// ARIA's panel is loaded after the page (its code is not in the reader's first load).
+const AriaPanel = dynamic(() => import("./AriaPanel"), { ssr: false, loading: () => null });
+
+// "#section-<id>" in the URL (a link into a section), kept in sync with the address bar.
+function subscribeHash(fn: () => void) {
+  window.addEventListener("hashchange", fn);
+  return () => window.removeEventListener("hashchange", fn);
+}
+const hashSection = () => /^#section-(.+)$/.exec(window.location.hash)?.[1] ?? null;
 
 type Section = Schemas["Section"];
 type FlatSection = Section & { chapterTitle: string; chapterIndex: number; index: number };
@@ -35,7 +47,13 @@ export function CourseReader({ id }: { id: string }) {
   // Completed sections: the server's list until a change is made here (optimistic, then
   // the list the API answers).
   const [changed, setChanged] = useState<Set<string> | null>(null);
-  const [chosen, setChosen] = useState<string | null>(null);
+  // The section chosen here, and the section asked for in the URL when it was chosen:
+  // a newer link (?section=… or #section-…) wins over it.
+  const [chosen, setChosen] = useState<{ id: string; under: string | null } | null>(null);
+  const searchParams = useSearchParams();
+  const hash = useSyncExternalStore(subscribeHash, hashSection, () => null);
+  const hashId = hash ? safeDecode(hash) : null;
+  const asked = searchParams.get("section") ?? hashId;
   const [saveError, setSaveError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [tocOpen, setTocOpen] = useState(false);
@@ -53,7 +71,8 @@ export function CourseReader({ id }: { id: string }) {
     return { done, resume };
   }, [course, progress, sections]);
   const completed = changed ?? loaded?.done ?? null;
-  const current = chosen ?? loaded?.resume ?? null;
+  const askedValid = asked && sections.some((s) => s.id === asked) ? asked : null;
+  const current = (chosen && chosen.under === asked ? chosen.id : null) ?? askedValid ?? loaded?.resume ?? null;
 
   // After choosing a section, bring its title into view and give it the focus.
   useEffect(() => {
@@ -61,6 +80,24 @@ export function CourseReader({ id }: { id: string }) {
     headingRef.current?.focus();
     headingRef.current?.scrollIntoView({ block: "start" });
   }, [focusTick]);
+
+  // Arriving through a link to a section (an ARIA source): its title gets the focus.
+  const ready = !!course && !!completed;
+  useEffect(() => {
+    if (!ready || !askedValid) return;
+    headingRef.current?.focus();
+    headingRef.current?.scrollIntoView({ block: "start" });
+  }, [ready, askedValid]);
+
+  const open = useCallback(
+    (sectionId: string) => {
+      setFocusTick((t) => t + 1);
+      setSaveError(null);
+      setTocOpen(false);
+      setChosen({ id: sectionId, under: asked });
+    },
+    [asked],
+  );
 
   if (!allowed) return <Loading />;
   if (!valid) return <ErrorAlert message="Ce cours n'existe pas." />;
@@ -79,13 +116,6 @@ export function CourseReader({ id }: { id: string }) {
   const next = section ? sections[section.index + 1] : undefined;
   const prev = section ? sections[section.index - 1] : undefined;
   const isDone = section ? completed.has(section.id) : false;
-
-  function open(sectionId: string) {
-    setFocusTick((t) => t + 1);
-    setSaveError(null);
-    setTocOpen(false);
-    setChosen(sectionId);
-  }
 
   async function toggleDone() {
     if (!section || saving) return;
@@ -110,7 +140,9 @@ export function CourseReader({ id }: { id: string }) {
   }
 
   return (
-    <div className="space-y-6">
+    // On wide screens (xl) the reader is wider than the other pages, to hold ARIA's
+    // column beside the section; below, room at the bottom for the "Demander à ARIA" button.
+    <div className="space-y-6 pb-16 xl:relative xl:pb-0 xl:left-1/2 xl:w-[min(90rem,calc(100vw-3rem))] xl:-translate-x-1/2">
       <div>
         <BackLink />
         <h1 className="mt-2 text-2xl font-bold">{course.title}</h1>
@@ -133,7 +165,7 @@ export function CourseReader({ id }: { id: string }) {
       {sections.length === 0 ? (
         <p>Ce cours n&apos;a pas encore de contenu.</p>
       ) : (
-        <div className="grid items-start gap-6 md:grid-cols-[16rem_minmax(0,1fr)]">
+        <div className="grid items-start gap-6 md:grid-cols-[16rem_minmax(0,1fr)] xl:grid-cols-[15rem_minmax(0,1fr)_25rem]">
           <nav aria-label="Sommaire du cours" className="rounded-xl border border-slate-200 bg-white p-3 shadow-sm md:sticky md:top-4 dark:border-slate-800 dark:bg-slate-900">
             <button
               type="button"
@@ -272,10 +304,19 @@ export function CourseReader({ id }: { id: string }) {
               </div>
             </article>
           )}
+          <AriaPanel courseId={course.id} level={course.level} sectionTitle={section?.title ?? null} openSection={open} />
         </div>
       )}
     </div>
   );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function BackLink() {
