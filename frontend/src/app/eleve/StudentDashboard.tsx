@@ -6,6 +6,7 @@ import { useLoader } from "@/lib/useLoader";
 import { CLASS_LEVELS, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
+import { usePresence } from "@/components/presence";
 import { StudentSummary } from "@/components/StudentSummary";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
@@ -15,6 +16,7 @@ export function StudentDashboard() {
   const { allowed, user } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
   const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
+  const { data: classes, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes"), revision);
 
   if (!allowed) return <Loading />;
   return (
@@ -28,11 +30,51 @@ export function StudentDashboard() {
       </div>
       <ErrorAlert message={loadError} />
       {dashboard ? <StudentSummary dashboard={dashboard} idPrefix="eleve" /> : !loadError && <Loading />}
+      {classes && classes.classes.length > 0 && user && <MyClasses classes={classes.classes} me={user.id} />}
       <div className="grid items-start gap-4 md:grid-cols-2">
-        <JoinClass onJoined={reload} />
+        <JoinClass
+          onJoined={() => {
+            reload();
+            reloadClasses();
+          }}
+        />
         <PairingCode />
       </div>
     </div>
+  );
+}
+
+/** The student's classes, with who is online there now (the hub's presence). */
+function MyClasses({ classes, me }: { classes: Schemas["ClassView"][]; me: number }) {
+  return (
+    <Card title="Mes classes" id="mes-classes">
+      <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="my-classes">
+        {classes.map((c) => (
+          <ClassLine key={c.id} cls={c} me={me} />
+        ))}
+      </ul>
+    </Card>
+  );
+}
+
+function ClassLine({ cls, me }: { cls: Schemas["ClassView"]; me: number }) {
+  const online = usePresence(`class:${cls.id}`, me);
+  const teacherOnline = cls.teacherId in online;
+  const students = Object.keys(online).filter((id) => Number(id) !== cls.teacherId).length;
+  return (
+    <li className="flex flex-wrap items-baseline justify-between gap-2 py-2">
+      <div>
+        <p className="font-medium">{cls.name}</p>
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          {cls.teacherName} · {cls.studentCount} élève{cls.studentCount > 1 ? "s" : ""}
+        </p>
+      </div>
+      <p className="flex items-center gap-1.5 text-sm text-slate-700 dark:text-slate-300" data-testid="class-presence">
+        <span aria-hidden="true" className={`h-2.5 w-2.5 rounded-full ${students > 0 || teacherOnline ? "bg-emerald-600" : "bg-slate-400"}`} />
+        {students === 0 ? "Aucun autre élève en ligne" : `${students} autre${students > 1 ? "s" : ""} élève${students > 1 ? "s" : ""} en ligne`}
+        {teacherOnline ? " · enseignant·e en ligne" : ""}
+      </p>
+    </li>
   );
 }
 

@@ -6,6 +6,8 @@ import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { api, errorMessage, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
+import { onCourse } from "@/lib/hub/presence";
+import { usePresence, useReportActivity } from "@/components/presence";
 import { LEVELS, categoryLabel, duration } from "@/lib/courses";
 import { Markdown } from "@/lib/markdown";
 import { CodeBlock } from "@/lib/highlight";
@@ -23,6 +25,18 @@ function subscribeHash(fn: () => void) {
   return () => window.removeEventListener("hashchange", fn);
 }
 const hashSection = () => /^#section-(.+)$/.exec(window.location.hash)?.[1] ?? null;
+
+/** "2 camarades de ta classe sur ce cours" — from the class's presence; nothing when none. */
+function ClassmatesHere({ channel, courseId, me }: { channel: string; courseId: number; me: number }) {
+  const here = onCourse(usePresence(channel, me), courseId);
+  if (here === 0) return null;
+  return (
+    <p className="mt-2 flex items-center gap-1.5 text-sm text-slate-700 dark:text-slate-300" data-testid="classmates-here">
+      <span aria-hidden="true" className="h-2.5 w-2.5 rounded-full bg-emerald-600" />
+      {here} camarade{here > 1 ? "s" : ""} de ta classe sur ce cours en ce moment
+    </p>
+  );
+}
 
 type Section = Schemas["Section"];
 type FlatSection = Section & { chapterTitle: string; chapterIndex: number; index: number };
@@ -73,6 +87,15 @@ export function CourseReader({ id }: { id: string }) {
   const completed = changed ?? loaded?.done ?? null;
   const askedValid = asked && sections.some((s) => s.id === asked) ? asked : null;
   const current = (chosen && chosen.under === asked ? chosen.id : null) ?? askedValid ?? loaded?.resume ?? null;
+
+  // The student's classes: they are online there while reading, classmates on this course
+  // are shown, and the teacher's live view learns which section is open.
+  const { data: classes } = useLoader(allowed, () => api.GET("/api/classes"));
+  const classChannels = useMemo(
+    () => (classes?.classes ?? []).filter((c) => !c.archived).map((c) => `class:${c.id}`),
+    [classes],
+  );
+  useReportActivity(classChannels, course ? courseId : null, course ? current : null);
 
   // After choosing a section, bring its title into view and give it the focus.
   useEffect(() => {
@@ -151,6 +174,8 @@ export function CourseReader({ id }: { id: string }) {
           {course.category && <span>{categoryLabel(course.category)}</span>}
           {course.estimatedTime ? <span>{duration(course.estimatedTime)}</span> : null}
         </p>
+        {user &&
+          classChannels.map((channel) => <ClassmatesHere key={channel} channel={channel} courseId={courseId} me={user.id} />)}
         <div className="mt-3 max-w-md">
           <p className="mb-1 flex justify-between text-sm text-slate-700 dark:text-slate-300">
             <span>
