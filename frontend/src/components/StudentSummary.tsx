@@ -2,8 +2,8 @@
 // progress per course, what is due, recent results.
 import Link from "next/link";
 import type { Schemas } from "@/lib/api/client";
-import { ASSESSMENT_TYPES, ATTEMPT_STATUS, formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
-import { ScoreChart, type ScorePoint } from "./charts";
+import { ASSESSMENT_TYPES, ATTEMPT_STATUS, formatDateTime, formatNumber, formatShortDate, gradeOn20 } from "@/lib/format";
+import { BarChart, ScoreChart, type Bar, type ScorePoint } from "./charts";
 import { Card, ProgressBar } from "./ui";
 
 type Dashboard = Schemas["StudentDashboard"];
@@ -14,6 +14,11 @@ export function scorePoints(results: Dashboard["recentResults"]): ScorePoint[] {
     .filter((r) => r.submittedAt && r.score != null && r.maxScore != null && r.maxScore > 0)
     .map((r) => ({ date: r.submittedAt!, on20: Math.round((r.score! / r.maxScore!) * 200) / 10, label: r.title }))
     .sort((a, b) => a.date.localeCompare(b.date));
+}
+
+/** Sections completed per week, labelled by the week's Monday ("3 nov."). */
+export function activityBars(weeks: Dashboard["weeklyActivity"]): Bar[] {
+  return weeks.map((w) => ({ label: formatShortDate(`${w.weekStart}T12:00:00Z`), value: w.sectionsCompleted }));
 }
 
 /** The first ones, in the API's order; the rest is summed up. */
@@ -86,6 +91,16 @@ export function StudentSummary({
               </li>
             ))}
           </ul>
+        )}
+        {dashboard.weeklyActivity.some((w) => w.sectionsCompleted > 0) && (
+          <div className="mt-5">
+            <BarChart
+              id={`${idPrefix}-activite`}
+              bars={activityBars(dashboard.weeklyActivity)}
+              unit="Sections terminées"
+              caption={`Sections terminées par semaine, sur les huit dernières semaines (semaine du lundi indiqué)`}
+            />
+          </div>
         )}
       </section>
 

@@ -39,7 +39,7 @@ export function ScoreChart({ points, caption, id }: { points: ScorePoint[]; capt
               className={v === 10 ? "stroke-slate-500" : "stroke-slate-200 dark:stroke-slate-700"}
               strokeDasharray={v === 10 ? "4 4" : undefined}
             />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="fill-slate-600 text-[11px] dark:fill-slate-300">
+            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="fill-slate-600 text-[13px] dark:fill-slate-300">
               {v}
             </text>
           </g>
@@ -54,7 +54,7 @@ export function ScoreChart({ points, caption, id }: { points: ScorePoint[]; capt
                 y={H - 8}
                 // The first and last dates stay inside the picture.
                 textAnchor={points.length > 1 && i === 0 ? "start" : points.length > 1 && i === points.length - 1 ? "end" : "middle"}
-                className="fill-slate-600 text-[11px] dark:fill-slate-300"
+                className="fill-slate-600 text-[13px] dark:fill-slate-300"
               >
                 {formatShortDate(p.date)}
               </text>
@@ -104,7 +104,7 @@ export function BarChart({ bars, caption, id, unit }: { bars: Bar[]; caption: st
         {ticks.map((v) => (
           <g key={v}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} className="stroke-slate-200 dark:stroke-slate-700" />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="fill-slate-600 text-[11px] dark:fill-slate-300">
+            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" className="fill-slate-600 text-[13px] dark:fill-slate-300">
               {v}
             </text>
           </g>
@@ -119,7 +119,7 @@ export function BarChart({ bars, caption, id, unit }: { bars: Bar[]; caption: st
               rx={3}
               className="fill-accent-600"
             />
-            <text x={PAD.left + i * slot + slot / 2} y={H - 8} textAnchor="middle" className="fill-slate-600 text-[11px] dark:fill-slate-300">
+            <text x={PAD.left + i * slot + slot / 2} y={H - 8} textAnchor="middle" className="fill-slate-600 text-[13px] dark:fill-slate-300">
               {b.label}
             </text>
           </g>

@@ -33,3 +33,18 @@ describe("scoreLayout", () => {
     expect(one.x(0)).toBeCloseTo(three.x(1));
   });
 });
+
+describe("activityBars", () => {
+  it("labels each week by its Monday, oldest first, zeros kept", async () => {
+    const { activityBars } = await import("@/components/StudentSummary");
+    expect(
+      activityBars([
+        { weekStart: "2026-11-23", sectionsCompleted: 0 },
+        { weekStart: "2026-11-30", sectionsCompleted: 4 },
+      ]),
+    ).toEqual([
+      { label: "23 nov.", value: 0 },
+      { label: "30 nov.", value: 4 },
+    ]);
+  });
+});

@@ -85,6 +85,17 @@ pub struct StudentDashboard {
     pub due_assessments: Vec<DueAssessment>,
     pub recent_results: Vec<RecentResult>,
     pub averages: Averages,
+    /// Sections completed per week (Monday, Europe/Paris), the last 8 weeks, oldest first,
+    /// weeks without any included: progress over time.
+    pub weekly_activity: Vec<WeekActivity>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WeekActivity {
+    /// The Monday the week starts on, `YYYY-MM-DD`.
+    pub week_start: String,
+    pub sections_completed: i64,
 }
 
 async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDashboard> {
@@ -127,6 +138,17 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
     .bind(student_id)
     .fetch_all(pool)
     .await?;
+    let weekly_activity = sqlx::query_as(
+        "select to_char(w, 'YYYY-MM-DD') as week_start, count(s.completed_at) as sections_completed
+         from generate_series(date_trunc('week', now() at time zone 'Europe/Paris') - interval '7 weeks',
+                              date_trunc('week', now() at time zone 'Europe/Paris'), interval '1 week') w
+         left join section_progress s on s.student_id = $1
+              and date_trunc('week', s.completed_at at time zone 'Europe/Paris') = w
+         group by w order by w",
+    )
+    .bind(student_id)
+    .fetch_all(pool)
+    .await?;
     let started = courses.len();
     let averages = Averages {
         score_percentage: student_average(pool, student_id).await?,
@@ -149,6 +171,7 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
         due_assessments,
         recent_results,
         averages,
+        weekly_activity,
     })
 }
 

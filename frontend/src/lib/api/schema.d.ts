@@ -2120,6 +2120,11 @@ export interface components {
             dueAssessments: components["schemas"]["DueAssessment"][];
             recentResults: components["schemas"]["RecentResult"][];
             student: components["schemas"]["StudentInfo"];
+            /**
+             * @description Sections completed per week (Monday, Europe/Paris), the last 8 weeks, oldest first,
+             *     weeks without any included: progress over time.
+             */
+            weeklyActivity: components["schemas"]["WeekActivity"][];
         };
         StudentInfo: {
             classLevel?: string | null;
@@ -2243,6 +2248,12 @@ export interface components {
             /** @example student */
             role: string;
             schoolName?: string | null;
+        };
+        WeekActivity: {
+            /** Format: int64 */
+            sectionsCompleted: number;
+            /** @description The Monday the week starts on, `YYYY-MM-DD`. */
+            weekStart: string;
         };
     };
     responses: never;

@@ -36,6 +36,13 @@ async fn each_role_gets_its_dashboard() {
         Method::PUT,
         &format!("/api/courses/{}/progress", school.course_id),
         Some(&school.student.token),
+        Some(json!({"sectionId": "ch1-s1", "sectionCompleted": true})),
+    )
+    .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/courses/{}/progress", school.course_id),
+        Some(&school.student.token),
         Some(json!({"progressPercentage": 60})),
     )
     .await;
@@ -77,6 +84,19 @@ async fn each_role_gets_its_dashboard() {
     );
     assert_eq!(student["averages"]["scorePercentage"], json!(50.0));
     assert_eq!(student["averages"]["progressPercentage"], json!(60.0));
+    // Progress over time: eight weeks, oldest first, this week's completed section last.
+    let weeks = student["weeklyActivity"].as_array().expect("weeks");
+    assert_eq!(weeks.len(), 8, "{weeks:?}");
+    let counts: Vec<i64> = weeks
+        .iter()
+        .map(|w| w["sectionsCompleted"].as_i64().expect("count"))
+        .collect();
+    assert_eq!(counts, [0, 0, 0, 0, 0, 0, 0, 1]);
+    let starts: Vec<&str> = weeks
+        .iter()
+        .map(|w| w["weekStart"].as_str().expect("start"))
+        .collect();
+    assert!(starts.windows(2).all(|p| p[0] < p[1]), "{starts:?}");
 
     let parent = app
         .get("/api/dashboard/parent", Some(&school.parent.token))
