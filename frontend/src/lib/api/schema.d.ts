@@ -1981,8 +1981,8 @@ export interface components {
          *     answer and explanation only for staff, or for the student once released and graded.
          */
         QuestionResult: {
-            answer: Record<string, never>;
-            correctAnswer?: Record<string, never>;
+            answer: unknown;
+            correctAnswer?: unknown;
             explanation?: string | null;
             grade?: components["schemas"]["QuestionGrade"] | null;
             questionId: string;

@@ -67,12 +67,10 @@ const ATTEMPT_COLUMNS: &str = "id, assessment_id, student_id, attempt_number, st
 #[serde(rename_all = "camelCase")]
 pub struct QuestionResult {
     pub question_id: String,
-    #[schema(value_type = Object)]
     pub answer: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grade: Option<QuestionGrade>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
     pub correct_answer: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
