@@ -67,10 +67,23 @@ test("(t1) l'enseignant crée une classe, renouvelle son code, voit l'élève ar
   const student = await registerStudent("Léa");
   await expect(apiCall("POST", "/api/classes/join", student.token, { code: oldCode })).rejects.toThrow();
   await apiCall("POST", "/api/classes/join", student.token, { code: newCode });
+  // A course assigned to the class (API), the student completes one section of it.
+  const classId = Number(new URL(page.url()).pathname.split("/").pop());
+  const teacher = await login(TEACHER);
+  const list = (await apiCall("GET", "/api/courses?level=terminale&limit=1", student.token)) as { courses: { id: number; title: string }[] };
+  const course = list.courses[0]!;
+  await apiCall("POST", `/api/courses/${course.id}/classes`, teacher, { classId });
+  const detail = (await apiCall("GET", `/api/courses/${course.id}`, student.token)) as { content: { chapters: { sections?: { id: string }[] }[] } };
+  const sections = detail.content.chapters.flatMap((c) => c.sections ?? []);
+  await apiCall("PUT", `/api/courses/${course.id}/progress`, student.token, { sectionId: sections[0]!.id, sectionCompleted: true });
+  const percent = Math.floor((1 / sections.length) * 100);
   await page.reload();
   const row = page.getByTestId("roster-row").filter({ hasText: "Léa Martin" });
   await expect(row).toBeVisible();
   await expect(row).toContainText(student.email);
+  // The heatmap is a table: the course's column, the student's percentage.
+  await expect(page.getByTestId("roster").getByRole("columnheader", { name: course.title })).toBeVisible();
+  await expect(row.getByRole("cell").first()).toHaveText(`${percent} %`);
 
   // Invite by email: the same answer whether or not the account exists.
   await page.getByLabel("Adresse e-mail de l'élève").fill("personne@example.fr");

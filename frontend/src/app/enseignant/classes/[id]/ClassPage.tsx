@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { CLASS_LEVELS, formatDate, formatDateTime } from "@/lib/format";
+import { CLASS_LEVELS, formatDate, formatDateTime, formatShortDate } from "@/lib/format";
 import type { Online } from "@/lib/hub/presence";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
@@ -282,6 +282,12 @@ function Invite({ cls, invitations, onChanged }: { cls: Cls; invitations: Schema
   );
 }
 
+/** "2 déc., 18 h 40": the roster's last activity, short enough for a phone. */
+function shortDateTime(iso: string): string {
+  const time = new Intl.DateTimeFormat("fr-FR", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Paris" }).format(new Date(iso));
+  return `${formatShortDate(iso)}, ${time.replace(":", " h ")}`;
+}
+
 type Row = Schemas["ClassProgressRow"];
 type Student = Schemas["RosterEntry"];
 
@@ -394,7 +400,7 @@ function Roster({ cls, students, rows, online, onRemoved }: { cls: Cls; students
                           </td>
                         );
                       })}
-                      <td className="px-2 py-1 text-slate-700 dark:text-slate-300">{last ? formatDateTime(last) : `Arrivé le ${formatDate(s.joinedAt)}`}</td>
+                      <td className="whitespace-nowrap px-2 py-1 text-slate-700 dark:text-slate-300">{last ? shortDateTime(last) : `— (inscrit le ${formatShortDate(s.joinedAt)})`}</td>
                       <td className="px-2 py-1">
                         <ConfirmDialog
                           trigger={
