@@ -19,7 +19,10 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/parent", label: "Mes enfants" },
     { href: "/messages", label: "Messages" },
   ],
-  teacher: [{ href: "/enseignant", label: "Classes" }],
+  teacher: [
+    { href: "/enseignant", label: "Classes" },
+    { href: "/messages", label: "Messages" },
+  ],
   admin: [{ href: "/admin", label: "Administration" }],
 };
 

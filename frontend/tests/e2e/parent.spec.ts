@@ -44,13 +44,13 @@ test("(c) un parent lie son enfant avec un code d'appairage et le voit", async (
   await screenshot(page, testInfo, "parent-tableau-de-bord");
 });
 
-test("l'enseignant arrive sur son espace (à venir)", async ({ page }, testInfo) => {
+test("l'enseignant arrive sur ses classes", async ({ page }, testInfo) => {
   await page.goto("/connexion");
   await page.getByLabel("Adresse e-mail").fill("teacher@nexus-reussite.fr");
   await page.getByLabel("Mot de passe").fill(process.env.DEMO_PASSWORD ?? "NexusDemo2026!");
   await page.getByRole("button", { name: "Se connecter" }).click();
   await expect(page).toHaveURL(/\/enseignant$/);
-  await expect(page.getByRole("heading", { name: "Espace enseignant" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Mes classes" })).toBeVisible();
   await checkA11y(page, testInfo, "enseignant");
   // A student page is not for a teacher: back to their own.
   await page.goto("/eleve");

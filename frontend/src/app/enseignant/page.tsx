@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
-import { Placeholder } from "@/components/Placeholder";
+import { TeacherClasses } from "./TeacherClasses";
 
-export const metadata: Metadata = { title: "Espace enseignant" };
+export const metadata: Metadata = { title: "Mes classes" };
 
 export default function TeacherPage() {
-  return <Placeholder role="teacher" title="Espace enseignant" />;
+  return <TeacherClasses />;
 }
