@@ -8,8 +8,10 @@
 #   scripts/test-web.sh                                   everything
 #   E2E_ARGS="tests/e2e/courses.spec.ts" scripts/test-web.sh   one browser test file
 #   E2E_ARGS="--grep @phone" scripts/test-web.sh
+#   NEXUS_BIN_DIR=/other/checkout/target/debug scripts/test-web.sh   (no cargo build)
+#   ARIA_TEST_MODEL_URL=http://127.0.0.1:PORT/v1 scripts/test-web.sh  (a running model)
 #
-# Needs the services built (cargo build --workspace --bins, done here).
+# Builds the services (cargo build --workspace --bins) unless NEXUS_BIN_DIR is given.
 set -euo pipefail
 
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,5 +44,8 @@ if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
 fi
 ensure_embedding_model
 cd "$NEXUS_ROOT"
-cargo build --workspace --bins --locked
+# NEXUS_BIN_DIR: services already built elsewhere (another checkout of the same tree).
+if [[ -z ${NEXUS_BIN_DIR:-} ]]; then
+    cargo build --workspace --bins --locked
+fi
 run_web_tests
