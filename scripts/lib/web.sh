@@ -253,5 +253,16 @@ PY
     info "frontend: playwright (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'))"
     WEB_URL=http://127.0.0.1:$web_port NEXUS_API_URL=http://127.0.0.1:$api_port \
         E2E_MAILBOX=$dir/mailbox E2E_HUB_PIDFILE=$pids/hub.pid E2E_HUB_START=$dir/start-hub.sh \
-        CHROMIUM_PATH=/usr/bin/chromium npx playwright test ${E2E_ARGS:-}
+        CHROMIUM_PATH=/usr/bin/chromium npx playwright test ${E2E_ARGS:-} || {
+        local rc=$?
+        # What the services said, for a failure seen only on CI (warnings and errors; the
+        # logs are JSON lines).
+        for name in api hub aria; do
+            echo "---- nexus-$name: last warnings and errors ($logs/$name.log)" >&2
+            grep -E '"level":"(WARN|ERROR)"' "$logs/$name.log" 2>/dev/null | tail -n 25 >&2 || true
+        done
+        echo "---- nexus-hub: last lines" >&2
+        tail -n 15 "$logs/hub.log" >&2 || true
+        return "$rc"
+    }
 )
