@@ -37,7 +37,7 @@ test("(g) chaque page a sa politique de sécurité du contenu avec un nonce neuf
   await page.getByLabel("Adresse e-mail").fill("personne@example.fr");
   await page.getByLabel("Mot de passe", { exact: true }).fill("pas-le-bon-mot-de-passe");
   await page.getByRole("button", { name: "Se connecter" }).click();
-  await expect(page.getByRole("alert")).toBeVisible();
+  await expect(page.locator("main").getByRole("alert")).toBeVisible();
   expect(violations).toEqual([]);
   // Injected markup with an inline handler (what an XSS would try) does not run: no
   // 'unsafe-inline' for scripts. (A script element appended through page.evaluate would

@@ -107,8 +107,12 @@ test.describe("élève", () => {
     });
     const assessmentId = (created.assessment as { id: number }).id;
     await apiCall("POST", `/api/assessments/${assessmentId}/publish`, teacher, { classId: cls.id });
+    // The API stored it (so a failure below is the live path's, not the publication's).
+    const stored = (await apiCall("GET", "/api/notifications", student)) as { notifications: { title: string }[] };
+    expect(stored.notifications.map((n) => n.title)).toContain(`Nouvelle évaluation : ${title}`);
 
     // Live: the bell counts it without a reload, the list shows it, the dashboard follows.
+    await expect(page.getByTestId("connection-state")).toHaveAttribute("data-status", "online");
     await expect(page.getByTestId("unread-count")).toHaveText("1");
     await expect(page.getByTestId("eleve-due")).toContainText(title);
     await page.getByTestId("notification-bell").click();
