@@ -95,7 +95,11 @@ export function CourseEditor({ id }: { id: string }) {
     );
   }
 
-  const update = (patch: Partial<Draft>) => setDraft((d) => (d ? { ...d, ...patch } : d));
+  const update = (patch: Partial<Draft>) => {
+    setDraft((d) => (d ? { ...d, ...patch } : d));
+    // A field's message goes once it is changed (the API checks it again on saving).
+    if (Object.keys(patch).some((k) => errors[k])) setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !(k in patch))));
+  };
   const setChapters = (f: (chapters: Chapter[]) => Chapter[]) => setDraft((d) => (d ? { ...d, chapters: f(d.chapters) } : d));
   const updateSection = (sid: string, patch: Partial<Section>) =>
     setChapters((cs) => cs.map((c) => ({ ...c, sections: (c.sections ?? []).map((s) => (s.id === sid ? { ...s, ...patch } : s)) })));
