@@ -79,7 +79,7 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await page.keyboard.press("Tab");
   await expect(editor).toBeFocused();
   await page.keyboard.type("Une fonction se définit avec le mot-clé ");
-  await page.keyboard.press("Control+B");
+  await page.keyboard.press("Control+b");
   await page.keyboard.type("def");
   await page.keyboard.press("End");
   await page.keyboard.type(" :");
@@ -104,7 +104,7 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   const previewCode = preview.locator("pre code.language-python");
   await expect(previewCode).toContainText("return x * x");
   await expect(previewCode.locator("span", { hasText: /^def$/ })).toHaveClass(/text-violet-800/);
-  await expect(previewCode.locator("span", { hasText: /^carre$/ })).toHaveClass(/text-sky-800/);
+  await expect(previewCode.locator("span", { hasText: /^return$/ })).toHaveClass(/text-violet-800/);
 
   // A second section, moved above the first, then deleted after the confirmation.
   await page.getByRole("button", { name: "Ajouter une section au chapitre 1" }).click();

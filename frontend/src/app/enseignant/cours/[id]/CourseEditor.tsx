@@ -241,7 +241,7 @@ export function CourseEditor({ id }: { id: string }) {
         </p>
       </div>
 
-      <section aria-label="Enregistrer et publier" className="sticky top-0 z-10 rounded-xl border border-slate-200 bg-white/95 p-3 shadow-sm dark:border-slate-800 dark:bg-slate-900/95">
+      <section aria-label="Enregistrer et publier" className="z-10 rounded-xl lg:sticky lg:top-0 border border-slate-200 bg-white/95 p-3 shadow-sm dark:border-slate-800 dark:bg-slate-900/95">
         <div className="flex flex-wrap items-center gap-2">
           <Button type="button" onClick={() => void onSave()} disabled={busy} aria-keyshortcuts="Control+S">
             {course.isPublished ? "Enregistrer les modifications" : "Enregistrer le brouillon"}
