@@ -134,7 +134,11 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   expect(saved.content.chapters[0]!.sections!.map((s) => s.title)).toEqual(["Première fonction"]);
   expect(saved.content.chapters[0]!.sections![0]!.content).toContain("```python\ndef carre(x):");
 
-  // Invalid values: the API's messages on their fields, the focus on the first one.
+  // Invalid values (an empty title, a negative duration, an exercise without a question):
+  // the API's messages on their fields, the focus on the first one.
+  await page.getByRole("button", { name: "Ajouter un exercice" }).click();
+  const question = page.getByLabel("Énoncé de l'exercice 1 (Markdown)");
+  await expect(question).toBeFocused();
   const courseTitle = page.getByLabel("Titre du cours");
   await courseTitle.fill("");
   await page.getByLabel("Durée (minutes)").fill("-5");
@@ -143,10 +147,15 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await expect(page.getByText("Doit contenir entre 1 et 200 caractères.")).toBeVisible();
   await expect(page.getByLabel("Durée (minutes)")).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByText("Durée en minutes, entre 0 et 100 000.")).toBeVisible();
+  await expect(page.getByTestId("content-error")).toHaveText("Chaque exercice a un énoncé.");
+  await expect(question).toHaveAttribute("aria-invalid", "true");
   await expect(courseTitle).toBeFocused();
   await checkA11y(page, testInfo, "enseignant-cours-erreurs");
   await courseTitle.fill(title);
   await page.getByLabel("Durée (minutes)").fill("45");
+  await question.fill("Écrire une fonction `cube(x)`.");
+  await page.getByLabel("Solution de l'exercice 1 (facultatif)").fill("```python\ndef cube(x):\n    return x ** 3\n```");
+  await expect(preview.getByText("Exercice 1")).toBeVisible();
   // Each message goes once its field is changed.
   await expect(courseTitle).not.toHaveAttribute("aria-invalid");
   await expect(page.getByText("Durée en minutes, entre 0 et 100 000.")).toBeHidden();
@@ -164,6 +173,7 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await expect(classes.getByRole("button", { name: `Retirer de ${className}` })).toBeVisible();
   const published = (await apiCall("GET", `/api/courses/${courseId}`, teacher.token)) as unknown as Course["course"];
   expect(published.isPublished).toBe(true);
+  expect(JSON.stringify(published.content)).toContain("return x ** 3");
   expect((published as unknown as { estimatedTime: number }).estimatedTime).toBe(45);
 
   // The list: under "Cours publiés".
@@ -188,6 +198,8 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   const code = article.locator("pre code.language-python");
   await expect(code).toContainText("return x * x");
   await expect(code.locator("span", { hasText: /^def$/ })).toHaveClass(/text-violet-800/);
+  await article.getByText("Solution").click();
+  await expect(article.locator("details pre code.language-python")).toContainText("return x ** 3");
   await context.close();
 });
 

@@ -14,6 +14,7 @@ import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/compone
 import { allIds, draftOf, inputOf, move, newId, untitled, type Chapter, type Draft, type Section } from "../authoring";
 import { LabelledSelect, TextArea } from "../fields";
 import { MarkdownEditor } from "./MarkdownEditor";
+import { SectionExtras } from "./SectionExtras";
 
 const AUTHORS = ["teacher", "admin"];
 // Where the focus goes for a field the API refused, first to last.
@@ -98,7 +99,12 @@ export function CourseEditor({ id }: { id: string }) {
   const update = (patch: Partial<Draft>) => {
     setDraft((d) => (d ? { ...d, ...patch } : d));
     // A field's message goes once it is changed (the API checks it again on saving).
-    if (Object.keys(patch).some((k) => errors[k])) setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !(k in patch))));
+    if (Object.keys(patch).some((k) => errors[k])) {
+      const left = Object.fromEntries(Object.entries(errors).filter(([k]) => !(k in patch)));
+      setErrors(left);
+      // The alert's "some fields are invalid" goes with the last of them.
+      if (Object.keys(left).length === 0) setError(null);
+    }
   };
   const setChapters = (f: (chapters: Chapter[]) => Chapter[]) => setDraft((d) => (d ? { ...d, chapters: f(d.chapters) } : d));
   const updateSection = (sid: string, patch: Partial<Section>) =>
@@ -241,7 +247,7 @@ export function CourseEditor({ id }: { id: string }) {
         </p>
       </div>
 
-      <section aria-label="Enregistrer et publier" className="z-10 rounded-xl lg:sticky lg:top-0 border border-slate-200 bg-white/95 p-3 shadow-sm dark:border-slate-800 dark:bg-slate-900/95">
+      <section aria-label="Enregistrer et publier" className="rounded-xl border border-slate-200 bg-white/95 p-3 shadow-sm dark:border-slate-800 dark:bg-slate-900/95">
         <div className="flex flex-wrap items-center gap-2">
           <Button type="button" onClick={() => void onSave()} disabled={busy} aria-keyshortcuts="Control+S">
             {course.isPublished ? "Enregistrer les modifications" : "Enregistrer le brouillon"}
@@ -478,12 +484,12 @@ export function CourseEditor({ id }: { id: string }) {
                   value={selected.section.content ?? ""}
                   onChange={(content) => updateSection(selected.section.id, { content })}
                 />
-                {(selected.section.examples ?? []).length + (selected.section.exercises ?? []).length > 0 && (
-                  <p className="text-sm text-slate-700 dark:text-slate-300">
-                    Cette section a aussi {(selected.section.examples ?? []).length} exemple(s) et {(selected.section.exercises ?? []).length} exercice(s) : ils
-                    sont gardés tels quels à l&apos;enregistrement et apparaissent dans l&apos;aperçu.
-                  </p>
-                )}
+                <SectionExtras
+                  key={`extras-${selected.section.id}`}
+                  section={selected.section}
+                  onChange={(patch) => updateSection(selected.section.id, patch)}
+                  invalidQuestions={!!errors.content}
+                />
               </div>
             </section>
             <Preview section={selected.section} chapter={selected.chapter} chapterIndex={selected.chapterIndex} />
