@@ -195,7 +195,7 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   const article = student.getByRole("article");
   await expect(article.getByRole("heading", { level: 2, name: "Première fonction" })).toBeVisible();
   await expect(article.locator("strong")).toHaveText("def");
-  const code = article.locator("pre code.language-python");
+  const code = article.locator("pre code.language-python").first();
   await expect(code).toContainText("return x * x");
   await expect(code.locator("span", { hasText: /^def$/ })).toHaveClass(/text-violet-800/);
   await article.getByText("Solution").click();
