@@ -156,11 +156,12 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await question.fill("Écrire une fonction `cube(x)`.");
   await page.getByLabel("Solution de l'exercice 1 (facultatif)").fill("```python\ndef cube(x):\n    return x ** 3\n```");
   await expect(preview.getByText("Exercice 1")).toBeVisible();
+  await expect(page.getByTestId("content-error")).toBeHidden();
+  await expect(page.getByText("Certains champs sont invalides.")).toBeHidden();
   // Each message goes once its field is changed.
   await expect(courseTitle).not.toHaveAttribute("aria-invalid");
   await expect(page.getByText("Durée en minutes, entre 0 et 100 000.")).toBeHidden();
   await checkA11y(page, testInfo, "enseignant-cours-editeur");
-  await screenshot(page, testInfo, "enseignant-cours-editeur");
 
   // Published (what was changed is saved first), then assigned to the class.
   await page.getByRole("button", { name: "Enregistrer et publier" }).click();
@@ -171,6 +172,8 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await classes.getByRole("button", { name: `Attribuer à ${className}` }).click();
   await expect(classes.getByText(`Cours attribué à ${className}.`)).toBeVisible();
   await expect(classes.getByRole("button", { name: `Retirer de ${className}` })).toBeVisible();
+  await checkA11y(page, testInfo, "enseignant-cours-publie");
+  await screenshot(page, testInfo, "enseignant-cours-editeur");
   const published = (await apiCall("GET", `/api/courses/${courseId}`, teacher.token)) as unknown as Course["course"];
   expect(published.isPublished).toBe(true);
   expect(JSON.stringify(published.content)).toContain("return x ** 3");

@@ -96,17 +96,22 @@ export function CourseEditor({ id }: { id: string }) {
     );
   }
 
+  /** A field's message goes once it is changed (the API checks it again on saving); the
+   * alert's "some fields are invalid" goes with the last of them. */
+  const clearErrors = (fields: string[]) => {
+    if (!fields.some((k) => errors[k])) return;
+    const left = Object.fromEntries(Object.entries(errors).filter(([k]) => !fields.includes(k)));
+    setErrors(left);
+    if (Object.keys(left).length === 0) setError(null);
+  };
   const update = (patch: Partial<Draft>) => {
     setDraft((d) => (d ? { ...d, ...patch } : d));
-    // A field's message goes once it is changed (the API checks it again on saving).
-    if (Object.keys(patch).some((k) => errors[k])) {
-      const left = Object.fromEntries(Object.entries(errors).filter(([k]) => !(k in patch)));
-      setErrors(left);
-      // The alert's "some fields are invalid" goes with the last of them.
-      if (Object.keys(left).length === 0) setError(null);
-    }
+    clearErrors(Object.keys(patch));
   };
-  const setChapters = (f: (chapters: Chapter[]) => Chapter[]) => setDraft((d) => (d ? { ...d, chapters: f(d.chapters) } : d));
+  const setChapters = (f: (chapters: Chapter[]) => Chapter[]) => {
+    setDraft((d) => (d ? { ...d, chapters: f(d.chapters) } : d));
+    clearErrors(["content"]);
+  };
   const updateSection = (sid: string, patch: Partial<Section>) =>
     setChapters((cs) => cs.map((c) => ({ ...c, sections: (c.sections ?? []).map((s) => (s.id === sid ? { ...s, ...patch } : s)) })));
 
