@@ -16,7 +16,9 @@ import { LabelledSelect, TextArea } from "../fields";
 import { MarkdownEditor } from "./MarkdownEditor";
 import { SectionExtras } from "./SectionExtras";
 
-const AUTHORS = ["teacher", "admin"];
+// Teachers: an admin may change any course through the API, but the page's class list
+// (the course's own classes among "mine") is a teacher's view.
+const AUTHORS = ["teacher"];
 // Where the focus goes for a field the API refused, first to last.
 const FIELD_IDS: [string, string][] = [
   ["title", "edit-titre"],
