@@ -235,6 +235,16 @@ test("(au2) les pages d'écriture d'un cours sur téléphone @phone", async ({ p
   await page.getByLabel("Contenu de la section (Markdown)").press("Control+End");
   await page.keyboard.type("\nC'est **simple**.");
   await expect(page.getByTestId("preview").locator("strong")).toHaveText("simple");
+  // Leaving by a link with unsaved changes asks first; "Annuler" stays.
+  const asked: string[] = [];
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  await page.getByRole("link", { name: "← Mes cours" }).click();
+  await expect.poll(() => asked).toEqual(["Vos modifications ne sont pas enregistrées. Quitter quand même cette page ?"]);
+  await expect(page).toHaveURL(new RegExp(`/enseignant/cours/${created.course.id}$`));
+  await expect(page.getByTestId("save-state")).toHaveText("Modifications non enregistrées");
   overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await checkA11y(page, testInfo, "enseignant-cours-editeur-telephone");

@@ -79,12 +79,25 @@ export function CourseEditor({ id }: { id: string }) {
     }
   });
 
-  // Leaving with unsaved changes: the browser asks first.
+  // Leaving with unsaved changes asks first: closing or reloading the tab (the browser's
+  // own question), and the app's links (caught before Next's router sees the click).
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    const onClick = (e: MouseEvent) => {
+      const link = e.target instanceof Element ? e.target.closest("a[href]") : null;
+      if (!link || e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+      if (!window.confirm("Vos modifications ne sont pas enregistrées. Quitter quand même cette page ?")) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
     window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
+    document.addEventListener("click", onClick, true);
+    return () => {
+      window.removeEventListener("beforeunload", warn);
+      document.removeEventListener("click", onClick, true);
+    };
   }, [dirty]);
 
   if (!allowed || (!draft && !loadError)) return <Loading />;
