@@ -9,8 +9,7 @@ import { useLoader } from "@/lib/useLoader";
 import { onCourse } from "@/lib/hub/presence";
 import { usePresence, useReportActivity } from "@/components/presence";
 import { LEVELS, categoryLabel, duration } from "@/lib/courses";
-import { Markdown } from "@/lib/markdown";
-import { CodeBlock } from "@/lib/highlight";
+import { SectionBody } from "@/components/SectionBody";
 import { useRequireRole } from "@/components/session";
 import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
 
@@ -249,56 +248,7 @@ export function CourseReader({ id }: { id: string }) {
                 {section.title}
                 {isDone && <span className="ml-2 align-middle text-sm font-medium text-emerald-800 dark:text-emerald-300">· Terminée</span>}
               </h2>
-              <div className="mt-2">
-                <Markdown source={section.content ?? ""} />
-              </div>
-
-              {(section.examples ?? []).length > 0 && (
-                <section aria-labelledby="exemples-titre" className="mt-8">
-                  <h3 id="exemples-titre" className="text-lg font-semibold">
-                    Exemples
-                  </h3>
-                  {(section.examples ?? []).map((ex, i) => (
-                    <div key={i} className="mt-4">
-                      {ex.title && <h4 className="font-semibold">{ex.title}</h4>}
-                      {ex.code && <CodeBlock code={ex.code} lang="python" />}
-                      {ex.explanation && <Markdown source={ex.explanation} headingOffset={4} />}
-                    </div>
-                  ))}
-                </section>
-              )}
-
-              {(section.exercises ?? []).length > 0 && (
-                <section aria-labelledby="exercices-titre" className="mt-8">
-                  <h3 id="exercices-titre" className="text-lg font-semibold">
-                    Exercices
-                  </h3>
-                  <ol className="mt-3 space-y-4">
-                    {(section.exercises ?? []).map((ex, i) => (
-                      <li key={i} className="rounded-lg border border-slate-200 p-4 dark:border-slate-700">
-                        <p className="font-semibold">Exercice {i + 1}</p>
-                        <Markdown source={ex.question} headingOffset={4} />
-                        {ex.hint && (
-                          <details className="mt-2">
-                            <summary className="cursor-pointer font-medium text-accent-800 dark:text-accent-100">Indice</summary>
-                            <div className="mt-1 pl-4">
-                              <Markdown source={ex.hint} headingOffset={4} />
-                            </div>
-                          </details>
-                        )}
-                        {ex.solution && (
-                          <details className="mt-2">
-                            <summary className="cursor-pointer font-medium text-accent-800 dark:text-accent-100">Solution</summary>
-                            <div className="mt-1 pl-4">
-                              <Markdown source={ex.solution} headingOffset={4} />
-                            </div>
-                          </details>
-                        )}
-                      </li>
-                    ))}
-                  </ol>
-                </section>
-              )}
+              <SectionBody section={section} />
 
               <div className="mt-8 space-y-3 border-t border-slate-200 pt-5 dark:border-slate-700">
                 <ErrorAlert message={saveError} />
