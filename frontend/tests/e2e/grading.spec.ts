@@ -85,10 +85,10 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   // Reordered with the keyboard: the focus follows the question.
   await q2.getByRole("button", { name: "Monter la question 2" }).focus();
   await page.keyboard.press("Enter");
-  await expect(questions.nth(0).locator("legend")).toHaveText("Question 1 · Code Python");
+  await expect(questions.nth(0).locator("legend").first()).toHaveText("Question 1 · Code Python");
   await expect(page.getByRole("button", { name: "Descendre la question 1" })).toBeFocused();
   await page.keyboard.press("Enter");
-  await expect(questions.nth(0).locator("legend")).toHaveText("Question 1 · Vrai ou faux");
+  await expect(questions.nth(0).locator("legend").first()).toHaveText("Question 1 · Vrai ou faux");
   await expect(page.getByRole("button", { name: "Monter la question 2" })).toBeFocused();
 
   // The API refuses the empty prompt: its message is on question 1, which gets the focus.
