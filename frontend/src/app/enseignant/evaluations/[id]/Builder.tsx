@@ -43,13 +43,18 @@ export function Builder({ assessment, locked, onSaved }: { assessment: Teacher |
   const formRef = useRef<HTMLFormElement>(null);
   const { data: courses } = useLoader(true, () => api.GET("/api/courses", { params: { query: { limit: 100 } } }));
 
+  // A message goes once its field (or its question) is changed.
+  const clear = (match: (field: string) => boolean) =>
+    setErrors((e) => (Object.keys(e).some(match) ? Object.fromEntries(Object.entries(e).filter(([f]) => !match(f))) : e));
   const set = (patch: Partial<DraftSettings>) => {
     setSettings((s) => ({ ...s, ...patch }));
     setSaved(null);
+    clear((f) => f in patch); // the settings' names are the API's
   };
   const setQuestion = (i: number, q: DraftQuestion) => {
     setQuestions((qs) => qs.map((x, j) => (j === i ? q : x)));
     setSaved(null);
+    clear((f) => f.startsWith(`question:${q.key}:`));
   };
   const focusFirstError = () =>
     requestAnimationFrame(() => formRef.current?.querySelector<HTMLElement>("[aria-invalid='true'] [data-error], [aria-invalid='true']:not(fieldset), [data-error]")?.focus());

@@ -49,7 +49,7 @@ export function Grading({
   const current = queue.find((a) => a.id === selected) ?? queue[0] ?? null;
   const href = (id: number) => `/enseignant/evaluations/${assessment.id}?vue=correction&copie=${id}`;
   return (
-    <div className="grid items-start gap-6 lg:grid-cols-[16rem_1fr]">
+    <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[16rem_1fr]">
       <Card title="File de correction" id="file">
         {queue.length === 0 ? (
           <p className="text-slate-700 dark:text-slate-300" data-testid="file-vide">
@@ -164,7 +164,7 @@ function GradeForm({ assessment, summary, onGraded }: { assessment: Teacher; sum
   };
 
   return (
-    <section aria-labelledby="copie-titre" className="space-y-4 rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+    <section aria-labelledby="copie-titre" className="min-w-0 space-y-4 rounded-xl border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-800 dark:bg-slate-900">
       <div>
         <h2 id="copie-titre" className="text-lg font-semibold">
           Copie de {summary.studentName}
@@ -201,7 +201,10 @@ function GradeForm({ assessment, summary, onGraded }: { assessment: Teacher; sum
               points={points[q.id] ?? ""}
               comment={comments[q.id] ?? ""}
               error={errors[q.id]}
-              onPoints={(v) => setPoints((p) => ({ ...p, [q.id]: v }))}
+              onPoints={(v) => {
+                setPoints((p) => ({ ...p, [q.id]: v }));
+                setErrors((e) => (q.id in e ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== q.id)) : e));
+              }}
               onComment={(v) => setComments((c) => ({ ...c, [q.id]: v }))}
             />
           ))}
