@@ -42,7 +42,6 @@ export function AssessmentEditor({ id }: { id: string }) {
   const view: View = isNew ? "questions" : (VIEWS.find((v) => v.id === asked)?.id ?? "questions");
   const copy = Number(params.get("copie")) || null;
   const [fresh, setFresh] = useState<Teacher | null>(null);
-  const [builderVersion, setBuilderVersion] = useState(0);
 
   const { data, error, reload } = useLoader(allowed && valid && !isNew, () => api.GET("/api/assessments/{id}", { params: { path: { id: assessmentId } } }), id);
   // The attempts: again on each view change and live notification (and after grading).
@@ -150,13 +149,10 @@ export function AssessmentEditor({ id }: { id: string }) {
       <ErrorAlert message={attemptsError} />
       {view === "questions" && attemptsData && (
         <Builder
-          key={`${assessment.id}:${builderVersion}:${locked}`}
+          key={`${assessment.id}:${locked}`}
           assessment={assessment}
           locked={locked}
-          onSaved={(a) => {
-            setFresh(a);
-            setBuilderVersion((v) => v + 1);
-          }}
+          onSaved={(a) => setFresh(a)}
         />
       )}
       {view === "questions" && !attemptsData && !attemptsError && <Loading />}

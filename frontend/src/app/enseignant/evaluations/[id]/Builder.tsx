@@ -3,7 +3,7 @@
 // The builder: the assessment's settings and its questions. A new assessment is created
 // with POST; one nobody has started is replaced with PUT; once a student has started,
 // only what the API lets change at any time (attempts, late policy, ARIA) goes by PATCH.
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import {
@@ -56,8 +56,13 @@ export function Builder({ assessment, locked, onSaved }: { assessment: Teacher |
     setSaved(null);
     clear((f) => f.startsWith(`question:${q.key}:`));
   };
-  const focusFirstError = () =>
-    requestAnimationFrame(() => formRef.current?.querySelector<HTMLElement>("[aria-invalid='true'] [data-error], [aria-invalid='true']:not(fieldset), [data-error]")?.focus());
+  // After a refusal, the first message (or invalid field) gets the focus once rendered:
+  // an update made after an await is not committed before the next frame.
+  const [focusTick, setFocusTick] = useState(0);
+  useEffect(() => {
+    if (focusTick) formRef.current?.querySelector<HTMLElement>("[data-error], [aria-invalid='true']:not(fieldset)")?.focus();
+  }, [focusTick]);
+  const focusFirstError = () => setFocusTick((t) => t + 1);
 
   const save = async () => {
     setGeneral(null);

@@ -7,7 +7,7 @@
 // student and their parents are notified).
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
@@ -47,6 +47,9 @@ export function Grading({
     .filter((a) => a.status === "submitted" || a.status === "refused")
     .sort((a, b) => (a.submittedAt ?? "").localeCompare(b.submittedAt ?? ""));
   const current = queue.find((a) => a.id === selected) ?? queue[0] ?? null;
+  useEffect(() => {
+    if (last) document.getElementById("correction-faite")?.focus();
+  }, [last]);
   const href = (id: number) => `/enseignant/evaluations/${assessment.id}?vue=correction&copie=${id}`;
   return (
     <div className="grid grid-cols-1 items-start gap-6 lg:grid-cols-[16rem_1fr]">
@@ -94,7 +97,6 @@ export function Grading({
             onGraded();
             const next = queue.find((a) => a.id !== current.id);
             router.replace(next ? href(next.id) : `/enseignant/evaluations/${assessment.id}?vue=correction`, { scroll: false });
-            requestAnimationFrame(() => document.getElementById("correction-faite")?.focus());
           }}
         />
       ) : null}
@@ -110,6 +112,10 @@ function GradeForm({ assessment, summary, onGraded }: { assessment: Teacher; sum
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [general, setGeneral] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [focusTick, setFocusTick] = useState(0);
+  useEffect(() => {
+    if (focusTick) document.querySelector<HTMLElement>("[data-grade-form] [aria-invalid='true']")?.focus();
+  }, [focusTick]);
   const attempt: Attempt | null = data?.attempt ?? null;
   if (!attempt) return error ? <ErrorAlert message={error} /> : <Loading label="Chargement de la copie…" />;
 
@@ -134,7 +140,7 @@ function GradeForm({ assessment, summary, onGraded }: { assessment: Teacher; sum
     }
     if (Object.keys(local).length > 0) {
       setErrors(local);
-      requestAnimationFrame(() => document.querySelector<HTMLElement>("[data-grade-form] [aria-invalid='true']")?.focus());
+      setFocusTick((t) => t + 1);
       return;
     }
     setBusy(true);
@@ -160,7 +166,7 @@ function GradeForm({ assessment, summary, onGraded }: { assessment: Teacher; sum
     }
     setErrors(next);
     if (Object.keys(fields).length === 0) setGeneral(errorMessage(err));
-    requestAnimationFrame(() => document.querySelector<HTMLElement>("[data-grade-form] [aria-invalid='true']")?.focus());
+    setFocusTick((t) => t + 1);
   };
 
   return (
