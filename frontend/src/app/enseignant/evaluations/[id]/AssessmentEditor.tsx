@@ -132,7 +132,7 @@ export function AssessmentEditor({ id }: { id: string }) {
                 href={`/enseignant/evaluations/${assessment.id}?vue=${v.id}`}
                 aria-current={v.id === view ? "page" : undefined}
                 scroll={false}
-                className="-mb-px inline-block border-b-2 border-transparent px-3 py-2 text-slate-700 hover:text-slate-900 aria-[current=page]:border-accent-700 aria-[current=page]:font-semibold aria-[current=page]:text-accent-800 dark:text-slate-300 dark:aria-[current=page]:text-accent-100"
+                className="relative -mb-px inline-block border-b-2 border-transparent px-3 py-2 text-slate-700 hover:text-slate-900 aria-[current=page]:border-accent-700 aria-[current=page]:font-semibold aria-[current=page]:text-accent-800 dark:text-slate-300 dark:aria-[current=page]:text-accent-100"
               >
                 {v.label}
                 {v.id === "correction" && queue > 0 ? (

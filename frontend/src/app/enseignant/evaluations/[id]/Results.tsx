@@ -82,7 +82,7 @@ export function Results({ assessment, attempts, onChanged }: { assessment: Teach
               }.`}
         </p>
         {attempts.length > 0 && (
-          <div className="overflow-x-auto" tabIndex={0} role="region" aria-labelledby="par-eleve-titre">
+          <div className="relative overflow-x-auto" tabIndex={0} role="region" aria-labelledby="par-eleve-titre">
             <table className="w-full text-left text-sm" data-testid="resultats-eleves">
               <caption className="sr-only">Tentatives par élève : statut, date de remise, note</caption>
               <thead>
@@ -186,7 +186,7 @@ function PerQuestion({ assessment, attempts }: { assessment: Teacher; attempts: 
       {attempts.length === 0 ? (
         <p className="text-slate-700 dark:text-slate-300">Les statistiques par question apparaîtront quand des copies seront rendues.</p>
       ) : (
-        <div className="overflow-x-auto" tabIndex={0} role="region" aria-labelledby="par-question-titre">
+        <div className="relative overflow-x-auto" tabIndex={0} role="region" aria-labelledby="par-question-titre">
           <table className="w-full text-left text-sm" data-testid="resultats-questions">
             <caption className="sr-only">
               Réussite par question sur {loaded.length} copie{loaded.length > 1 ? "s" : ""} rendue{loaded.length > 1 ? "s" : ""}
