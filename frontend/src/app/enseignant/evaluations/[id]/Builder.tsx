@@ -320,7 +320,7 @@ export function Builder({ assessment, locked, onSaved }: { assessment: Teacher |
         )}
       </section>
 
-      <div className="sticky bottom-0 z-10 -mx-4 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-white/95 px-4 py-3 dark:border-slate-800 dark:bg-slate-950/95">
+      <div className="flex flex-wrap items-center gap-3 border-t border-slate-200 pt-4 dark:border-slate-800">
         <Button type="submit" disabled={saving}>
           {saving ? "Enregistrement…" : assessment ? "Enregistrer" : "Créer l'évaluation"}
         </Button>

@@ -215,7 +215,7 @@ function PerQuestion({ assessment, attempts }: { assessment: Teacher; attempts: 
                   <tr key={q.id} className="border-b border-slate-100 dark:border-slate-800">
                     <th scope="row" className="py-2 pr-3 font-medium">
                       {i + 1}. <span className="font-normal">{KIND_NAMES[q.type]}</span>
-                      <span className="block max-w-xs truncate font-normal text-slate-600 dark:text-slate-300">{q.prompt}</span>
+                      <span className="block max-w-xs truncate font-normal text-slate-600 dark:text-slate-300">{q.prompt.replace(/[*_`#>]/g, "")}</span>
                     </th>
                     <td className="py-2 pr-3">
                       {s.answered} / {loaded.length}
