@@ -140,6 +140,7 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   await expect(page.getByTestId("online-students")).toContainText("Hugo Bernard");
   await expect(page.getByTestId("activity")).toHaveText(`En évaluation : ${title}`);
   await checkA11y(page, testInfo, "enseignant-classe-en-evaluation");
+  await screenshot(page, testInfo, "enseignant-classe-en-evaluation");
 
   // The student answers and hands in.
   await pupil.getByTestId("question-q1").getByText("Vrai", { exact: true }).click();
@@ -211,5 +212,21 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   await pupil.reload();
   await expect(pupil.getByTestId("resultat").getByRole("heading", { name: "Correction question par question" })).toBeVisible();
   await expect(pupil.getByTestId("resultat")).toContainText("Juste, mais nommez vos variables.");
+
+  // Withdrawn from the class after the confirmation (Escape first keeps it): the student
+  // no longer has it in their list; the attempt is kept for the teacher.
+  await page.getByRole("navigation", { name: "Vues de l'évaluation" }).getByRole("link", { name: "Publication" }).click();
+  const withdraw = page.getByRole("button", { name: `Retirer de ${className}` });
+  await withdraw.click();
+  await expect(page.getByRole("alertdialog")).toContainText("Les tentatives déjà faites sont gardées.");
+  await page.keyboard.press("Escape");
+  await expect(withdraw).toBeFocused();
+  await expect(page.getByTestId("publications")).toContainText(className);
+  await withdraw.click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Retirer" }).click();
+  await expect(page.getByText("Pas encore publiée")).toBeVisible();
+  const listed = (await apiCall("GET", "/api/assessments", student)).assessments as { id: number }[];
+  expect(listed.map((a) => a.id)).not.toContain(id);
+  expect(((await apiCall("GET", `/api/assessments/${id}/attempts`, teacher)).attempts as unknown[]).length).toBe(1);
   await pupil.context().close();
 });
