@@ -22,6 +22,7 @@ const NAV: Record<string, { href: string; label: string }[]> = {
   teacher: [
     { href: "/enseignant", label: "Classes" },
     { href: "/enseignant/cours", label: "Mes cours" },
+    { href: "/enseignant/evaluations", label: "Évaluations" },
     { href: "/messages", label: "Messages" },
   ],
   admin: [{ href: "/admin", label: "Administration" }],

@@ -1,7 +1,8 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { applyPresenceEvent, onlineFromList, type Online } from "@/lib/hub/presence";
+import { api } from "@/lib/api/client";
+import { applyPresenceEvent, assessmentActivity, onlineFromList, type Online } from "@/lib/hub/presence";
 import { useNotifications } from "./notifications";
 
 /**
@@ -42,4 +43,39 @@ export function useReportActivity(channels: readonly string[], courseId: number 
       hub.sendFrame({ type: "activity", channel, courseId, ...(sectionId ? { sectionId } : {}) });
     }
   }, [hub, status, key, courseId, sectionId]);
+}
+
+/**
+ * While a student takes an assessment: online in each of their classes, and the
+ * teacher's live view says "En évaluation : …" (the activity names the assessment).
+ * On leaving (handed in, another page) the activity is cleared, then the channels left.
+ */
+export function useReportAssessment(assessmentId: number | null): void {
+  const { hub, status } = useNotifications();
+  const [channels, setChannels] = useState<string[]>([]);
+  useEffect(() => {
+    if (assessmentId === null) return;
+    let alive = true;
+    void api.GET("/api/classes").then(({ data }) => {
+      if (alive && data) setChannels(data.classes.filter((c) => !c.archived).map((c) => `class:${c.id}`));
+    });
+    return () => {
+      alive = false;
+    };
+  }, [assessmentId]);
+  const key = channels.join(",");
+  useEffect(() => {
+    if (!hub || status !== "online" || assessmentId === null || !key) return;
+    const list = key.split(",");
+    for (const channel of list) {
+      hub.subscribe(channel);
+      hub.sendFrame({ type: "activity", channel, sectionId: assessmentActivity(assessmentId) });
+    }
+    return () => {
+      for (const channel of list) {
+        hub.sendFrame({ type: "activity", channel });
+        hub.unsubscribe(channel);
+      }
+    };
+  }, [hub, status, key, assessmentId]);
 }

@@ -47,3 +47,20 @@ export function applyPresenceEvent(online: Online, data: unknown, me: number): O
 export function onCourse(online: Online, courseId: number, except: readonly number[] = []): number {
   return Object.entries(online).filter(([id, a]) => !except.includes(Number(id)) && a?.courseId === courseId).length;
 }
+
+// The hub's `activity` frame carries a course id and a section id (a string of at most
+// 100 characters) and nothing else; a student taking an assessment reports no course
+// and the section id `evaluation:{assessmentId}`.
+const ASSESSMENT_PREFIX = "evaluation:";
+
+export function assessmentActivity(assessmentId: number): string {
+  return `${ASSESSMENT_PREFIX}${assessmentId}`;
+}
+
+/** The assessment an activity says the student is taking, if any. */
+export function assessmentOf(activity: Activity | null | undefined): number | null {
+  const s = activity?.sectionId;
+  if (activity?.courseId !== undefined || !s?.startsWith(ASSESSMENT_PREFIX)) return null;
+  const id = Number(s.slice(ASSESSMENT_PREFIX.length));
+  return Number.isInteger(id) && id > 0 ? id : null;
+}

@@ -112,7 +112,10 @@ export function AssessmentPage({ id }: { id: string }) {
     );
   }
 
-  const result = justSubmitted ?? latest?.attempt ?? null;
+  // The attempt as last loaded wins over the submission's answer once it is the same one
+  // (reloaded on a live notification: the teacher graded it meanwhile).
+  const reloaded = latest?.attempt ?? null;
+  const result = reloaded && (!justSubmitted || reloaded.id === justSubmitted.id) ? reloaded : (justSubmitted ?? reloaded);
   return (
     <div className="space-y-6">
       {back}

@@ -23,6 +23,7 @@ import {
 } from "@/lib/assessments";
 import { ASSESSMENT_TYPES, formatDateTime } from "@/lib/format";
 import { ConfirmDialog } from "@/components/confirm";
+import { useReportAssessment } from "@/components/presence";
 import { Button, ErrorAlert } from "@/components/ui";
 import { QuestionField } from "./QuestionField";
 
@@ -48,6 +49,8 @@ function session(): Storage | undefined {
 export function AttemptForm({ started, offset, onSubmitted }: { started: Started; offset: number; onSubmitted: (attempt: Attempt) => void }) {
   const { attempt, assessment } = started;
   const questions = assessment.questions;
+  // The teacher's live class view shows the student "en évaluation" meanwhile.
+  useReportAssessment(assessment.id);
   const [initial] = useState(() => mergeDraft(attempt.draftAnswers as Answers | undefined, readLocal(session(), attempt.id)));
   const [answers, setAnswers] = useState<Answers>(initial.answers);
   const answersRef = useRef<Answers>(initial.answers);

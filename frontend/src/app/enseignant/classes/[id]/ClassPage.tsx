@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { CLASS_LEVELS, formatDate, formatDateTime, formatShortDate } from "@/lib/format";
-import type { Online } from "@/lib/hub/presence";
+import { assessmentOf, type Online } from "@/lib/hub/presence";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { usePresence } from "@/components/presence";
@@ -291,6 +291,24 @@ function shortDateTime(iso: string): string {
 type Row = Schemas["ClassProgressRow"];
 type Student = Schemas["RosterEntry"];
 
+/** Titles of the assessments students report taking: the teacher's own list, loaded when first needed. */
+function useAssessmentTitles(online: Online): Record<number, string> {
+  const [titles, setTitles] = useState<Record<number, string>>({});
+  const missing = Object.values(online)
+    .map(assessmentOf)
+    .filter((id): id is number => id !== null && !(id in titles));
+  const key = [...new Set(missing)].sort().join(",");
+  const asked = useRef("");
+  useEffect(() => {
+    if (!key || asked.current === key) return;
+    asked.current = key;
+    void api.GET("/api/assessments").then(({ data }) => {
+      if (data) setTitles(Object.fromEntries(data.assessments.map((a) => [a.id, a.title])));
+    });
+  }, [key]);
+  return titles;
+}
+
 /** Course titles for the activity reported: the progress rows, else GET /api/courses/{id}. */
 function useCourseTitles(online: Online, rows: Row[]): Record<number, string> {
   const [fetched, setFetched] = useState<Record<number, string>>({});
@@ -316,6 +334,7 @@ function useCourseTitles(online: Online, rows: Row[]): Record<number, string> {
 
 function LiveClass({ online, students, rows, teacherId }: { online: Online; students: Student[]; rows: Row[]; teacherId: number }) {
   const titles = useCourseTitles(online, rows);
+  const exams = useAssessmentTitles(online);
   const here = students.filter((s) => s.id in online);
   const others = Object.keys(online)
     .map(Number)
@@ -331,13 +350,14 @@ function LiveClass({ online, students, rows, teacherId }: { online: Online; stud
           {here.map((s) => {
             const a = online[s.id];
             const title = a?.courseId !== undefined ? (titles[a.courseId] ?? `cours n° ${a.courseId}`) : null;
+            const exam = assessmentOf(a);
             return (
               <li key={s.id} className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 dark:border-emerald-900 dark:bg-emerald-950">
                 <p className="font-medium">
                   {s.firstName} {s.lastName}
                 </p>
                 <p className="text-sm text-slate-700 dark:text-slate-300" data-testid="activity">
-                  {title ? `Sur « ${title} »` : "En ligne"}
+                  {exam !== null ? `En évaluation : ${exams[exam] ?? `évaluation n° ${exam}`}` : title ? `Sur « ${title} »` : "En ligne"}
                 </p>
               </li>
             );
