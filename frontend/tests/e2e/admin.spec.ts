@@ -176,7 +176,7 @@ test("(a2) l'administrateur cherche un compte, le désactive — l'élève conne
   await other.getByLabel("Adresse e-mail").fill(student.email);
   await other.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
   await other.getByRole("button", { name: "Se connecter" }).click();
-  await expect(other.getByRole("alert")).toHaveText("Ce compte est désactivé. Contactez l'administration de votre établissement.");
+  await expect(other.locator("main").getByRole("alert")).toHaveText("Ce compte est désactivé. Contactez l'administration de votre établissement.");
   await expect(other).toHaveURL(/\/connexion/);
   await checkA11y(other, testInfo, "connexion-compte-desactive");
 

@@ -206,7 +206,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
         </div>
       </div>
       {!self && (
-        <form onSubmit={changeRole} className="mt-2 flex flex-wrap items-end gap-2" aria-label={`Rôle de ${name}`}>
+        <form onSubmit={changeRole} className="mt-2 flex flex-wrap items-end gap-2">
           <div className="flex flex-col gap-1">
             <label htmlFor={roleId} className="text-sm font-medium">
               Rôle de {name}

@@ -160,7 +160,7 @@ function Flags({ onOpen }: { onOpen: (s: Student, session: string) => void }) {
 function Classes({ onOpen }: { onOpen: (s: Student) => void }) {
   const { data, error } = useLoader(true, () => api.GET("/api/classes"));
   const active = data?.classes.filter((c) => !c.archived) ?? [];
-  // ?classe=<id> (the class page links here with it) chooses the class first. Rendered
+  // ?classe=<id> chooses the class first (a link from elsewhere can name one). Rendered
   // in the browser only (after the session is restored), so reading the address is safe.
   const [chosen, setChosen] = useState<number | null>(() => {
     const wanted = Number(new URLSearchParams(window.location.search).get("classe"));
