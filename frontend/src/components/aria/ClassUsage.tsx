@@ -120,7 +120,7 @@ function ClassBudgetForm({ usage, className, onSaved }: { usage: AriaClassUsage;
   }
   return (
     <form onSubmit={onSubmit} className="flex flex-col gap-3 sm:flex-row sm:items-end" noValidate aria-label={`Budget quotidien de ${className}`}>
-      <div className="sm:w-72">
+      <div className="sm:w-80">
         <Field
           id={`budget-classe-${usage.classId}`}
           label="Budget quotidien de la classe (jetons)"
@@ -155,7 +155,7 @@ function StudentTable({
 }) {
   if (usage.students.length === 0) return <p className="text-slate-700 dark:text-slate-300">Aucun élève dans cette classe pour l&apos;instant.</p>;
   return (
-    <div role="region" aria-labelledby={`aria-eleves-${usage.classId}`} tabIndex={0} className="overflow-x-auto">
+    <div role="region" aria-labelledby={`aria-eleves-${usage.classId}`} tabIndex={0} className="relative overflow-x-auto">
       <table className="w-full min-w-[40rem] text-left text-sm">
         <caption id={`aria-eleves-${usage.classId}`} className="mb-2 text-left font-semibold">
           ARIA aujourd&apos;hui, élève par élève ({className})
