@@ -195,7 +195,35 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
             {user.lastLoginAt ? ` · dernière connexion ${formatDateTime(user.lastLoginAt)}` : " · jamais connecté"}
           </p>
         </div>
-        <div className="flex items-center gap-2">
+        <div className="flex flex-wrap items-center gap-2">
+          {!self && (
+            <form onSubmit={changeRole} className="flex flex-wrap items-center gap-2">
+              <label htmlFor={roleId} className="sr-only">
+                Rôle de {name}
+              </label>
+              <select id={roleId} className={`${select} py-1.5`} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {ROLE_LABELS[r]}
+                  </option>
+                ))}
+              </select>
+              {role === "student" && user.role !== "student" && (
+                <>
+                  <label htmlFor={`${roleId}-niveau`} className="sr-only">
+                    Niveau de {name}
+                  </label>
+                  <select id={`${roleId}-niveau`} className={`${select} py-1.5`} value={level} onChange={(e) => setLevel(e.target.value)}>
+                    <option value="premiere">Première</option>
+                    <option value="terminale">Terminale</option>
+                  </select>
+                </>
+              )}
+              <button type="submit" className={secondary} disabled={busy || role === user.role}>
+                Changer le rôle<span className="sr-only"> de {name}</span>
+              </button>
+            </form>
+          )}
           <span
             data-testid="user-status"
             className={`rounded-full px-2 py-0.5 text-sm font-medium ${user.isActive ? "bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100" : "bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100"}`}
@@ -205,36 +233,6 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
           {!self && <StatusButton user={user} name={name} onDone={onChanged} />}
         </div>
       </div>
-      {!self && (
-        <form onSubmit={changeRole} className="mt-2 flex flex-wrap items-end gap-2">
-          <div className="flex flex-col gap-1">
-            <label htmlFor={roleId} className="text-sm font-medium">
-              Rôle de {name}
-            </label>
-            <select id={roleId} className={`${select} py-1.5`} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {ROLE_LABELS[r]}
-                </option>
-              ))}
-            </select>
-          </div>
-          {role === "student" && user.role !== "student" && (
-            <div className="flex flex-col gap-1">
-              <label htmlFor={`${roleId}-niveau`} className="text-sm font-medium">
-                Niveau
-              </label>
-              <select id={`${roleId}-niveau`} className={`${select} py-1.5`} value={level} onChange={(e) => setLevel(e.target.value)}>
-                <option value="premiere">Première</option>
-                <option value="terminale">Terminale</option>
-              </select>
-            </div>
-          )}
-          <button type="submit" className={secondary} disabled={busy || role === user.role}>
-            Changer le rôle<span className="sr-only"> de {name}</span>
-          </button>
-        </form>
-      )}
       <div className="mt-2 space-y-2">
         <ErrorAlert message={error} />
         <SuccessNote message={note} />
