@@ -239,7 +239,6 @@ test("(a4) @phone les utilisateurs et le suivi d'ARIA sur un téléphone", async
   // Nothing wider than the screen (a phone's layout viewport grows to fit what is wider).
   expect(await page.evaluate(() => document.documentElement.scrollWidth), "nothing wider than the screen").toBeLessThanOrEqual(390);
   await checkA11y(page, testInfo, "admin-utilisateurs-telephone");
-  await screenshot(page, testInfo, "admin-utilisateurs");
   await page.goto("/enseignant/aria");
   await expect(page.getByRole("heading", { level: 1, name: "Suivi d'ARIA" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Signalements" }).getByRole("button", { name: "À examiner" })).toBeVisible();
