@@ -23,9 +23,14 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/enseignant", label: "Classes" },
     { href: "/enseignant/cours", label: "Mes cours" },
     { href: "/enseignant/evaluations", label: "Évaluations" },
+    { href: "/enseignant/aria", label: "ARIA" },
     { href: "/messages", label: "Messages" },
   ],
-  admin: [{ href: "/admin", label: "Administration" }],
+  admin: [
+    { href: "/admin", label: "Administration" },
+    { href: "/admin/utilisateurs", label: "Utilisateurs" },
+    { href: "/enseignant/aria", label: "ARIA" },
+  ],
 };
 
 export function AppHeader() {

@@ -88,7 +88,20 @@ export function ScoreChart({ points, caption, id }: { points: ScorePoint[]; capt
 export type Bar = { label: string; value: number };
 
 /** Vertical bars (counts), e.g. sections completed per week. */
-export function BarChart({ bars, caption, id, unit }: { bars: Bar[]; caption: string; id: string; unit: string }) {
+export function BarChart({
+  bars,
+  caption,
+  id,
+  unit,
+  labelHeader = "Période",
+}: {
+  bars: Bar[];
+  caption: string;
+  id: string;
+  unit: string;
+  /** The heading of the labels' column in the table screen readers read. */
+  labelHeader?: string;
+}) {
   const max = Math.max(1, ...bars.map((b) => b.value));
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
@@ -129,7 +142,7 @@ export function BarChart({ bars, caption, id, unit }: { bars: Bar[]; caption: st
         <caption>{caption}</caption>
         <thead>
           <tr>
-            <th scope="col">Période</th>
+            <th scope="col">{labelHeader}</th>
             <th scope="col">{unit}</th>
           </tr>
         </thead>

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
-import { Placeholder } from "@/components/Placeholder";
+import { AdminDashboard } from "./AdminDashboard";
 
 export const metadata: Metadata = { title: "Administration" };
 
 export default function AdminPage() {
-  return <Placeholder role="admin" title="Administration" />;
+  return <AdminDashboard />;
 }

@@ -27,7 +27,7 @@ async function errorOf(res: Response): Promise<AriaErrorBody & { status: number;
 
 const networkError = () => ({ status: 0, error: NETWORK_ERROR, code: "network_error" });
 
-async function call<T>(method: string, path: string, body?: unknown, fetchImpl: FetchLike = defaultFetch): Promise<AriaResult<T>> {
+export async function call<T>(method: string, path: string, body?: unknown, fetchImpl: FetchLike = defaultFetch): Promise<AriaResult<T>> {
   try {
     const res = await fetchImpl(
       new Request(`${origin()}${path}`, {
