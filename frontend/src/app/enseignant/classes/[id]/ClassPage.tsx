@@ -381,7 +381,7 @@ function Roster({ cls, students, rows, online, onRemoved }: { cls: Cls; students
           {grid.courses.length === 0 && (
             <p className="mb-3 text-sm text-slate-700 dark:text-slate-300">Aucun cours n&apos;est encore assigné à cette classe : la progression apparaîtra ici.</p>
           )}
-          <div className="overflow-x-auto" tabIndex={0} role="region" aria-labelledby="eleves-titre">
+          <div className="relative overflow-x-auto" tabIndex={0} role="region" aria-labelledby="eleves-titre">
             <table className="w-full border-separate border-spacing-1 text-sm" data-testid="roster">
               <caption className="sr-only">Élèves de la classe, progression par cours (en pourcentage) et dernière activité</caption>
               <thead>
