@@ -1,46 +1,16 @@
-import { expect, test, type Browser, type Page } from "@playwright/test";
-import { apiCall, checkA11y, createClass, DEMO_PASSWORD, login, screenshot, unique } from "./helpers";
+import { expect, test, type Page } from "@playwright/test";
+import { apiCall, checkA11y, createClass, createTeacher, DEMO_PASSWORD, login, newBrowserPage, PASSWORD, registerStudent, screenshot, signIn, unique } from "./helpers";
 
 // The admin's pages (/admin, /admin/utilisateurs) and ARIA's oversight for teachers
 // (/enseignant/aria): docs/FRONTEND.md, "Admin and ARIA oversight".
 
-const PASSWORD = "Girafe-Violette-42";
 const ADMIN = "admin@nexus-reussite.fr";
-
-async function signIn(page: Page, email: string, password: string, home: RegExp): Promise<void> {
-  await page.goto("/connexion");
-  await page.getByLabel("Adresse e-mail").fill(email);
-  await page.getByLabel("Mot de passe", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Se connecter" }).click();
-  await expect(page).toHaveURL(home);
-}
-
-async function registerStudent(first: string, last: string): Promise<{ email: string; token: string; id: number }> {
-  const email = unique(first.toLowerCase());
-  await apiCall("POST", "/api/auth/register", null, { email, password: PASSWORD, firstName: first, lastName: last, role: "student", classLevel: "terminale" });
-  const token = await login(email, PASSWORD);
-  const me = (await apiCall("GET", "/api/auth/me", token)) as { user: { id: number } };
-  return { email, token, id: me.user.id };
-}
-
-/** A fresh teacher account, created by the demo admin (POST /api/users). */
-async function createTeacher(): Promise<{ email: string; token: string }> {
-  const admin = await login(ADMIN);
-  const email = unique("prof");
-  await apiCall("POST", "/api/users", admin, { email, password: PASSWORD, firstName: "Claire", lastName: "Dubois", role: "teacher" });
-  return { email, token: await login(email, PASSWORD) };
-}
 
 /** ARIA through the web app's origin (Next rewrites /api/aria/* to ARIA). */
 async function ariaCall(page: Page, method: "GET" | "POST", path: string, token: string, data?: unknown) {
   const res = await page.request.fetch(path, { method, headers: { authorization: `Bearer ${token}` }, timeout: 120_000, ...(data === undefined ? {} : { data }) });
   expect(res.ok(), `${method} ${path}: ${res.status()} ${await res.text()}`).toBe(true);
   return (await res.json()) as Record<string, unknown>;
-}
-
-async function secondBrowser(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
-  return context.newPage();
 }
 
 test("(a1) un élève écrit un message signalé : son enseignant l'examine dans « ARIA », lit la conversation et change le budget de la classe", async ({
@@ -125,7 +95,7 @@ test("(a2) l'administrateur cherche un compte, le désactive — l'élève conne
   const student = await registerStudent("Hugo", lastName);
 
   // The student, signed in in a second browser, connected to the hub.
-  const other = await secondBrowser(browser);
+  const other = await newBrowserPage(browser);
   await signIn(other, student.email, PASSWORD, /\/eleve$/);
   await expect(other.getByTestId("connection-state")).toHaveAttribute("data-status", "online");
 

@@ -1,34 +1,16 @@
-import { expect, test, type Page } from "@playwright/test";
-import { apiCall, checkA11y, DEMO_PASSWORD, login, screenshot, unique } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { apiCall, checkA11y, createTeacher, login, newBrowserPage, PASSWORD, screenshot, signIn, unique } from "./helpers";
 
 // Course authoring (/enseignant/cours, /enseignant/cours/[id]): a teacher of its own
 // (created by the demo admin, so the demo teacher's request budget is left to the other
 // tests) writes a course, previews it, saves a draft, publishes it to a class, and a
 // student of the class reads it.
 
-const PASSWORD = "Girafe-Violette-42";
-
-async function signIn(page: Page, email: string, password: string, home: RegExp): Promise<void> {
-  await page.goto("/connexion");
-  await page.getByLabel("Adresse e-mail").fill(email);
-  await page.getByLabel("Mot de passe", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Se connecter" }).click();
-  await expect(page).toHaveURL(home);
-}
-
-/** A new teacher account, made by the demo admin. */
-async function newTeacher(first: string): Promise<{ email: string; token: string }> {
-  const admin = await login("admin@nexus-reussite.fr", DEMO_PASSWORD);
-  const email = unique(first.toLowerCase());
-  await apiCall("POST", "/api/users", admin, { email, password: PASSWORD, firstName: first, lastName: "Durand", role: "teacher" });
-  return { email, token: await login(email, PASSWORD) };
-}
-
 type Course = { course: { id: number; isPublished: boolean; title: string; content: { chapters: { id: string; title: string; sections?: { id: string; title: string; content?: string }[] }[] } } };
 
 test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le publie dans sa classe ; un élève le lit", async ({ page, browser }, testInfo) => {
   test.skip(testInfo.project.name === "phone", "desktop flow");
-  const teacher = await newTeacher("Camille");
+  const teacher = await createTeacher("Camille");
   await signIn(page, teacher.email, PASSWORD, /\/enseignant$/);
 
   // A class, from the teacher's home.
@@ -190,8 +172,7 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   const email = unique("noe");
   await apiCall("POST", "/api/auth/register", null, { email, password: PASSWORD, firstName: "Noé", lastName: "Petit", role: "student", classLevel: "terminale" });
   await apiCall("POST", "/api/classes/join", await login(email, PASSWORD), { code: joinCode });
-  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
-  const student = await context.newPage();
+  const student = await newBrowserPage(browser);
   await signIn(student, email, PASSWORD, /\/eleve$/);
   await student.goto(`/eleve/cours/${courseId}`);
   await expect(student.getByRole("heading", { level: 1, name: title })).toBeVisible();
@@ -203,12 +184,12 @@ test("(au1) un enseignant écrit un cours, le prévisualise, l'enregistre, le pu
   await expect(code.locator("span", { hasText: /^def$/ })).toHaveClass(/text-violet-800/);
   await article.getByText("Solution").click();
   await expect(article.locator("details pre code.language-python")).toContainText("return x ** 3");
-  await context.close();
+  await student.context().close();
 });
 
 test("(au2) les pages d'écriture d'un cours sur téléphone @phone", async ({ page }, testInfo) => {
   test.skip(testInfo.project.name !== "phone", "phone check");
-  const teacher = await newTeacher("Yanis");
+  const teacher = await createTeacher("Yanis");
   const content = {
     chapters: [
       {

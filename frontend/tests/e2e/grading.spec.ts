@@ -1,13 +1,11 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { join } from "node:path";
-import { apiCall, checkA11y, login, screenshot, SCREENSHOTS, unique } from "./helpers";
+import { apiCall, checkA11y, login, newBrowserPage, PASSWORD, screenshot, SCREENSHOTS, unique } from "./helpers";
 
 // The teacher's assessments (/enseignant/evaluations, /enseignant/evaluations/[id]): a
 // fresh teacher builds an exam in the UI (keyboard included), publishes it to a class,
 // watches a student take it in the live class view, grades the code in the grading
 // queue; the student sees the grade arrive without reloading.
-
-const PASSWORD = "Girafe-Violette-42";
 
 async function signIn(page: Page, email: string, home: RegExp): Promise<void> {
   await page.goto("/connexion");
@@ -19,8 +17,7 @@ async function signIn(page: Page, email: string, home: RegExp): Promise<void> {
 }
 
 async function studentBrowser(browser: Browser, email: string): Promise<Page> {
-  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  const page = await newBrowserPage(browser);
   await signIn(page, email, /\/eleve$/);
   return page;
 }

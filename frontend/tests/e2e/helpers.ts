@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page, type TestInfo } from "@playwright/test";
+import { expect, type Browser, type Page, type TestInfo } from "@playwright/test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -56,4 +56,40 @@ export async function screenshot(page: Page, testInfo: TestInfo, name: string): 
   mkdirSync(SCREENSHOTS, { recursive: true });
   const suffix = testInfo.project.name === "phone" ? "-telephone" : "";
   await page.screenshot({ path: join(SCREENSHOTS, `${name}${suffix}.png`), fullPage: true });
+}
+
+/** The password of the accounts the tests create. */
+export const PASSWORD = "Girafe-Violette-42";
+
+/** Signs in through the form and waits for the role's home page. */
+export async function signIn(page: Page, email: string, password: string, home: RegExp): Promise<void> {
+  await page.goto("/connexion");
+  await page.getByLabel("Adresse e-mail").fill(email);
+  await page.getByLabel("Mot de passe", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await expect(page).toHaveURL(home);
+}
+
+/** A new student account (Terminale), signed in through the API. */
+export async function registerStudent(first: string, last = "Martin"): Promise<{ email: string; token: string; id: number }> {
+  const email = unique(first.toLowerCase());
+  await apiCall("POST", "/api/auth/register", null, { email, password: PASSWORD, firstName: first, lastName: last, role: "student", classLevel: "terminale" });
+  const token = await login(email, PASSWORD);
+  const me = (await apiCall("GET", "/api/auth/me", token)) as { user: { id: number } };
+  return { email, token, id: me.user.id };
+}
+
+/** A new teacher account, made by the demo admin (POST /api/users): the demo teacher's
+ * request budget (the API counts a user's calls per minute) stays for the other tests. */
+export async function createTeacher(first = "Claire"): Promise<{ email: string; token: string }> {
+  const admin = await login("admin@nexus-reussite.fr");
+  const email = unique(first.toLowerCase());
+  await apiCall("POST", "/api/users", admin, { email, password: PASSWORD, firstName: first, lastName: "Dubois", role: "teacher" });
+  return { email, token: await login(email, PASSWORD) };
+}
+
+/** A second browser (another person at another computer): French, Paris time, desktop size. */
+export async function newBrowserPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
+  return context.newPage();
 }

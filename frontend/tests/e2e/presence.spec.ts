@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { apiCall, checkA11y, createClass, login, screenshot, unique } from "./helpers";
+import { apiCall, checkA11y, createClass, login, newBrowserPage, screenshot, unique } from "./helpers";
 
 // Presence from the hub: classmates online in a class (the dashboard's "Mes classes"),
 // and on the course being read (the reader reports its section to the class channel).
@@ -15,8 +15,7 @@ async function student(first: string, joinCode: string): Promise<string> {
 }
 
 async function signedIn(browser: Browser, email: string): Promise<Page> {
-  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  const page = await newBrowserPage(browser);
   await page.goto("/connexion");
   await page.getByLabel("Adresse e-mail").fill(email);
   await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);

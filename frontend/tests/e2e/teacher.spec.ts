@@ -1,29 +1,13 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { apiCall, checkA11y, createClass, DEMO_PASSWORD, login, screenshot, unique } from "./helpers";
+import { apiCall, checkA11y, createClass, DEMO_PASSWORD, login, newBrowserPage, PASSWORD, registerStudent, screenshot, signIn } from "./helpers";
 
 // The teacher's classes (/enseignant) and a class's page (/enseignant/classes/[id]):
 // join code, archive, invitations, roster and progress, and the live class view.
 
-const PASSWORD = "Girafe-Violette-42";
 const TEACHER = "teacher@nexus-reussite.fr";
 
-async function signIn(page: Page, email: string, password: string, home: RegExp): Promise<void> {
-  await page.goto("/connexion");
-  await page.getByLabel("Adresse e-mail").fill(email);
-  await page.getByLabel("Mot de passe", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Se connecter" }).click();
-  await expect(page).toHaveURL(home);
-}
-
-async function registerStudent(first: string): Promise<{ email: string; token: string }> {
-  const email = unique(first.toLowerCase());
-  await apiCall("POST", "/api/auth/register", null, { email, password: PASSWORD, firstName: first, lastName: "Martin", role: "student", classLevel: "terminale" });
-  return { email, token: await login(email, PASSWORD) };
-}
-
 async function studentBrowser(browser: Browser, email: string): Promise<Page> {
-  const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  const page = await newBrowserPage(browser);
   await signIn(page, email, PASSWORD, /\/eleve$/);
   await expect(page.getByTestId("connection-state")).toHaveAttribute("data-status", "online");
   return page;
