@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { apiCall, checkA11y, createClass, createTeacher, DEMO_PASSWORD, login, newBrowserPage, PASSWORD, registerStudent, screenshot, signIn, unique } from "./helpers";
+import { apiCall, checkA11y, createClass, createTeacher, DEMO_PASSWORD, expectFitsScreen, login, newBrowserPage, PASSWORD, registerStudent, screenshot, signIn, unique } from "./helpers";
 
 // The admin's pages (/admin, /admin/utilisateurs) and ARIA's oversight for teachers
 // (/enseignant/aria): docs/FRONTEND.md, "Admin and ARIA oversight".
@@ -207,13 +207,13 @@ test("(a4) @phone les utilisateurs et le suivi d'ARIA sur un téléphone", async
   await expect(page.getByRole("heading", { level: 1, name: "Utilisateurs" })).toBeVisible();
   await expect(page.getByTestId("user-row").first()).toBeVisible();
   // Nothing wider than the screen (a phone's layout viewport grows to fit what is wider).
-  expect(await page.evaluate(() => document.documentElement.scrollWidth), "nothing wider than the screen").toBeLessThanOrEqual(390);
+  await expectFitsScreen(page);
   await checkA11y(page, testInfo, "admin-utilisateurs-telephone");
   await page.goto("/enseignant/aria");
   await expect(page.getByRole("heading", { level: 1, name: "Suivi d'ARIA" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Signalements" }).getByRole("button", { name: "À examiner" })).toBeVisible();
   await expect(page.getByRole("region", { name: "Utilisation et budget par classe" }).getByTestId("aria-class-usage")).toBeVisible();
-  expect(await page.evaluate(() => document.documentElement.scrollWidth), "nothing wider than the screen").toBeLessThanOrEqual(390);
+  await expectFitsScreen(page);
   await checkA11y(page, testInfo, "enseignant-aria-telephone");
   await screenshot(page, testInfo, "enseignant-aria");
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { apiCall, checkA11y, createTeacher, login, newBrowserPage, PASSWORD, screenshot, signIn, unique } from "./helpers";
+import { apiCall, checkA11y, createTeacher, expectFitsScreen, login, newBrowserPage, PASSWORD, screenshot, signIn, unique } from "./helpers";
 
 // Course authoring (/enseignant/cours, /enseignant/cours/[id]): a teacher of its own
 // (created by the demo admin, so the demo teacher's request budget is left to the other
@@ -203,8 +203,7 @@ test("(au2) les pages d'écriture d'un cours sur téléphone @phone", async ({ p
   await signIn(page, teacher.email, PASSWORD, /\/enseignant$/);
   await page.goto("/enseignant/cours");
   await expect(page.getByRole("region", { name: "Brouillons" }).getByRole("link", { name: "Les boucles" })).toBeVisible();
-  let overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  await expectFitsScreen(page);
   await checkA11y(page, testInfo, "enseignant-cours-telephone");
   await screenshot(page, testInfo, "enseignant-cours");
 
@@ -226,8 +225,7 @@ test("(au2) les pages d'écriture d'un cours sur téléphone @phone", async ({ p
   await expect.poll(() => asked).toEqual(["Vos modifications ne sont pas enregistrées. Quitter quand même cette page ?"]);
   await expect(page).toHaveURL(new RegExp(`/enseignant/cours/${created.course.id}$`));
   await expect(page.getByTestId("save-state")).toHaveText("Modifications non enregistrées");
-  overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  await expectFitsScreen(page);
   await checkA11y(page, testInfo, "enseignant-cours-editeur-telephone");
   await screenshot(page, testInfo, "enseignant-cours-editeur");
 });

@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { join } from "node:path";
-import { apiCall, checkA11y, login, newBrowserPage, PASSWORD, screenshot, SCREENSHOTS, unique } from "./helpers";
+import { apiCall, checkA11y, expectFitsScreen, login, newBrowserPage, PASSWORD, screenshot, SCREENSHOTS, unique } from "./helpers";
 
 // The teacher's assessments (/enseignant/evaluations, /enseignant/evaluations/[id]): a
 // fresh teacher builds an exam in the UI (keyboard included), publishes it to a class,
@@ -181,7 +181,7 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   await checkA11y(page, testInfo, "enseignant-correction");
   await screenshot(page, testInfo, "enseignant-correction");
   await page.setViewportSize({ width: 390, height: 844 });
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await expectFitsScreen(page);
   await page.screenshot({ path: join(SCREENSHOTS, "enseignant-correction-telephone.png"), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
 

@@ -93,3 +93,10 @@ export async function newBrowserPage(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ locale: "fr-FR", timezoneId: "Europe/Paris", viewport: { width: 1280, height: 900 } });
   return context.newPage();
 }
+
+/** Nothing on the page is wider than the viewport. (Not `scrollWidth - innerWidth`: on
+ * an emulated phone `innerWidth` grows with the page, so that difference stays 0.) */
+export async function expectFitsScreen(page: Page): Promise<void> {
+  const width = page.viewportSize()?.width ?? 0;
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), "nothing wider than the screen").toBeLessThanOrEqual(width);
+}

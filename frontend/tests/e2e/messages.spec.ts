@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { apiCall, checkA11y, createClass, DEMO_PASSWORD, login, screenshot, unique } from "./helpers";
+import { apiCall, checkA11y, createClass, DEMO_PASSWORD, expectFitsScreen, login, screenshot, unique } from "./helpers";
 
 const TEACHER_EMAIL = "teacher@nexus-reussite.fr";
 const TEACHER_NAME = "Paul Lefèvre";
@@ -179,7 +179,7 @@ test("(f) les messages sur un téléphone : la liste, puis la conversation @phon
   await expect(item.getByTestId("conversation-unread")).toHaveText(/^1/);
   await expect(page.getByTestId("messages-unread")).toHaveText(/^1/);
   // Nothing widens the page beyond the phone's screen (the header's badge included).
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await expectFitsScreen(page);
   await checkA11y(page, testInfo, "messages-telephone");
   await screenshot(page, testInfo, "messages");
 
