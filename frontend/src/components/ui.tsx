@@ -1,5 +1,5 @@
 // Small building blocks shared by the pages.
-import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode } from "react";
+import { forwardRef, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 
 export function Card({ title, children, id, className = "" }: { title?: string; children: ReactNode; id?: string; className?: string }) {
   const headingId = id ? `${id}-titre` : undefined;
@@ -29,26 +29,26 @@ export function Button({ children, className = "", ...rest }: ButtonHTMLAttribut
   );
 }
 
-export function Field({
-  label,
-  error,
-  hint,
-  id,
-  ...rest
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string; id: string }) {
-  const describedBy = [hint ? `${id}-aide` : null, error ? `${id}-erreur` : null].filter(Boolean).join(" ") || undefined;
+/** The look of the forms' inputs, selects and textareas. */
+export const INPUT_CLASS =
+  "rounded-md border border-slate-400 bg-white px-3 py-2 text-slate-900 aria-[invalid=true]:border-red-700 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100";
+
+/** Buttons that are not the page's main action. */
+export const SECONDARY_BUTTON =
+  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-2 font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
+/** The same, smaller: actions on a row of a list or a table. */
+export const SMALL_SECONDARY_BUTTON =
+  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
+
+// A form control: its label, an optional hint, the API's error on the field (ids
+// `${id}-aide`, `${id}-erreur`, which the control is described by).
+function describedBy(id: string, hint?: ReactNode, error?: string): string | undefined {
+  return [hint ? `${id}-aide` : null, error ? `${id}-erreur` : null].filter(Boolean).join(" ") || undefined;
+}
+
+function Notes({ id, hint, error }: { id: string; hint?: ReactNode; error?: string }) {
   return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="font-medium">
-        {label}
-      </label>
-      <input
-        id={id}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={describedBy}
-        className="rounded-md border border-slate-400 bg-white px-3 py-2 text-slate-900 aria-[invalid=true]:border-red-700 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
-        {...rest}
-      />
+    <>
       {hint && (
         <p id={`${id}-aide`} className="text-sm text-slate-600 dark:text-slate-300">
           {hint}
@@ -59,9 +59,71 @@ export function Field({
           {error}
         </p>
       )}
+    </>
+  );
+}
+
+export function Field({
+  label,
+  error,
+  hint,
+  id,
+  ...rest
+}: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: string; id: string }) {
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={id} className="font-medium">
+        {label}
+      </label>
+      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(id, hint, error)} className={INPUT_CLASS} {...rest} />
+      <Notes id={id} hint={hint} error={error} />
     </div>
   );
 }
+
+export function LabelledSelect({
+  id,
+  label,
+  error,
+  hint,
+  children,
+  ...rest
+}: SelectHTMLAttributes<HTMLSelectElement> & { id: string; label: string; error?: string; hint?: ReactNode }) {
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={id} className="font-medium">
+        {label}
+      </label>
+      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(id, hint, error)} className={INPUT_CLASS} {...rest}>
+        {children}
+      </select>
+      <Notes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+type TextAreaProps = TextareaHTMLAttributes<HTMLTextAreaElement> & { id: string; label: string; error?: string; hint?: ReactNode; above?: ReactNode };
+
+/** `above`: something between the label and the textarea (the Markdown toolbar). */
+export const TextArea = forwardRef<HTMLTextAreaElement, TextAreaProps>(function TextArea({ id, label, error, hint, above, className = "", ...rest }, ref) {
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={id} className="font-medium">
+        {label}
+      </label>
+      {above}
+      <textarea
+        ref={ref}
+        id={id}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+        className={`${INPUT_CLASS} ${className}`}
+        {...rest}
+      />
+      <Notes id={id} hint={hint} error={error} />
+    </div>
+  );
+});
 
 export function ErrorAlert({ message }: { message: string | null }) {
   if (!message) return null;

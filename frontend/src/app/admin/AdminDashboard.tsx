@@ -9,7 +9,7 @@ import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { BarChart } from "@/components/charts";
 import { ClassUsage } from "@/components/aria/ClassUsage";
-import { Card, ErrorAlert, Loading } from "@/components/ui";
+import { Card, ErrorAlert, LabelledSelect, Loading } from "@/components/ui";
 
 const ADMIN = ["admin"];
 const link = "font-medium text-accent-700 underline-offset-2 hover:underline dark:text-accent-100";
@@ -122,22 +122,14 @@ function AriaCost({ enabled }: { enabled: boolean }) {
         <p className="text-slate-700 dark:text-slate-300">Aucune classe active.</p>
       ) : (
         <div className="space-y-4">
-          <div className="flex flex-col gap-1 sm:w-96">
-            <label htmlFor="admin-aria-classe" className="font-medium">
-              Classe
-            </label>
-            <select
-              id="admin-aria-classe"
-              value={cls.id}
-              onChange={(e) => setChosen(Number(e.target.value))}
-              className="rounded-md border border-slate-400 bg-white px-3 py-2 text-slate-900 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
-            >
+          <div className="sm:w-96">
+            <LabelledSelect id="admin-aria-classe" label="Classe" value={cls.id} onChange={(e) => setChosen(Number(e.target.value))}>
               {active.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name} ({c.teacherName})
                 </option>
               ))}
-            </select>
+            </LabelledSelect>
           </div>
           <ClassUsage key={cls.id} classId={cls.id} className={cls.name} compact />
         </div>

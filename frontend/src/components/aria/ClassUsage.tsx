@@ -5,10 +5,7 @@
 // Shared by the teacher's ARIA page and the admin's dashboard.
 import { useEffect, useState } from "react";
 import { formatEuros, formatTokens, MAX_DAILY_TOKENS, oversight, parseTokens, type AriaClassUsage, type AriaStudentUsage } from "@/lib/aria/oversight";
-import { Button, ErrorAlert, Field, Loading, ProgressBar, SuccessNote } from "@/components/ui";
-
-const secondary =
-  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
+import { Button, ErrorAlert, Field, Loading, ProgressBar, SMALL_SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
 
 const BUDGET_ERROR = `Un nombre entier de jetons, de 0 à ${formatTokens(MAX_DAILY_TOKENS)}.`;
 
@@ -219,7 +216,7 @@ function StudentRow({ student, onOpen, onSaved }: { student: AriaStudentUsage; o
         {name}
         {onOpen && (
           <div>
-            <button type="button" className={`${secondary} mt-1`} onClick={() => onOpen(student)}>
+            <button type="button" className={`${SMALL_SECONDARY_BUTTON} mt-1`} onClick={() => onOpen(student)}>
               Conversations<span className="sr-only"> de {name}</span>
             </button>
           </div>
@@ -244,7 +241,7 @@ function StudentRow({ student, onOpen, onSaved }: { student: AriaStudentUsage; o
             aria-describedby={error ? `${inputId}-erreur` : undefined}
             className="w-32 rounded-md border border-slate-400 bg-white px-2 py-1 text-slate-900 aria-[invalid=true]:border-red-700 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
           />
-          <button type="submit" className={secondary} disabled={busy}>
+          <button type="submit" className={SMALL_SECONDARY_BUTTON} disabled={busy}>
             Enregistrer<span className="sr-only"> le budget de {name}</span>
           </button>
           <span aria-live="polite" className="text-sm text-emerald-800 dark:text-emerald-200">

@@ -7,7 +7,7 @@ import { useLoader } from "@/lib/useLoader";
 import { formatDate, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
-import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
+import { Button, Card, ErrorAlert, Field, Loading, SMALL_SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
 
 const ADMIN = ["admin"];
 const PAGE_SIZE = 20;
@@ -18,9 +18,6 @@ const ROLE_LABELS: Record<Role, string> = { student: "Élève", parent: "Parent"
 const ROLES = Object.keys(ROLE_LABELS) as Role[];
 const select =
   "rounded-md border border-slate-400 bg-white px-3 py-2 text-slate-900 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100";
-const secondary =
-  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
-
 type Filters = { q: string; role: Role | ""; status: "" | "active" | "inactive"; page: number };
 
 /** Every account: search, filters, pages; role and status changes; a new teacher account. */
@@ -79,10 +76,10 @@ export function AdminUsers() {
           )}
           {pages > 1 && (
             <nav aria-label="Pages" className="mt-4 flex items-center justify-between gap-2">
-              <button type="button" className={secondary} disabled={filters.page <= 1} onClick={() => setFilters({ ...filters, page: filters.page - 1 })}>
+              <button type="button" className={SMALL_SECONDARY_BUTTON} disabled={filters.page <= 1} onClick={() => setFilters({ ...filters, page: filters.page - 1 })}>
                 ← Page précédente
               </button>
-              <button type="button" className={secondary} disabled={filters.page >= pages} onClick={() => setFilters({ ...filters, page: filters.page + 1 })}>
+              <button type="button" className={SMALL_SECONDARY_BUTTON} disabled={filters.page >= pages} onClick={() => setFilters({ ...filters, page: filters.page + 1 })}>
                 Page suivante →
               </button>
             </nav>
@@ -219,7 +216,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
                   </select>
                 </>
               )}
-              <button type="submit" className={secondary} disabled={busy || role === user.role}>
+              <button type="submit" className={SMALL_SECONDARY_BUTTON} disabled={busy || role === user.role}>
                 Changer le rôle<span className="sr-only"> de {name}</span>
               </button>
             </form>
@@ -246,7 +243,7 @@ function StatusButton({ user, name, onDone }: { user: User; name: string; onDone
   return (
     <ConfirmDialog
       trigger={
-        <button type="button" className={secondary}>
+        <button type="button" className={SMALL_SECONDARY_BUTTON}>
           {disable ? "Désactiver" : "Réactiver"}
           <span className="sr-only"> le compte de {name}</span>
         </button>

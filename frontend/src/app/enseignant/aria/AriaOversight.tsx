@@ -10,12 +10,9 @@ import { formatDateTime } from "@/lib/format";
 import { Markdown } from "@/lib/markdown";
 import { useRequireRole } from "@/components/session";
 import { ClassUsage } from "@/components/aria/ClassUsage";
-import { Card, ErrorAlert, Loading, SuccessNote } from "@/components/ui";
+import { Card, ErrorAlert, LabelledSelect, Loading, SuccessNote, SMALL_SECONDARY_BUTTON } from "@/components/ui";
 
 const STAFF = ["teacher", "admin"];
-const secondary =
-  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
-
 type Student = { id: number; name: string };
 
 /**
@@ -98,7 +95,7 @@ function Flags({ onOpen }: { onOpen: (s: Student, session: string) => void }) {
             type="button"
             aria-pressed={status === value}
             onClick={() => setStatus(value)}
-            className={`${secondary} aria-pressed:border-accent-700 aria-pressed:bg-accent-50 aria-pressed:text-accent-800`}
+            className={`${SMALL_SECONDARY_BUTTON} aria-pressed:border-accent-700 aria-pressed:bg-accent-50 aria-pressed:text-accent-800`}
           >
             {label}
           </button>
@@ -137,13 +134,13 @@ function Flags({ onOpen }: { onOpen: (s: Student, session: string) => void }) {
                   {f.excerpt}
                 </blockquote>
                 <div className="mt-3 flex flex-wrap items-center gap-2">
-                  <button type="button" className={secondary} onClick={() => onOpen({ id: f.userId, name }, f.sessionId)}>
+                  <button type="button" className={SMALL_SECONDARY_BUTTON} onClick={() => onOpen({ id: f.userId, name }, f.sessionId)}>
                     Lire la conversation<span className="sr-only"> de {name}</span>
                   </button>
                   {f.reviewedAt ? (
                     <span className="text-sm text-slate-700 dark:text-slate-300">Examiné le {formatDateTime(f.reviewedAt)}</span>
                   ) : (
-                    <button type="button" className={secondary} disabled={busy === f.id} onClick={() => void review(f)}>
+                    <button type="button" className={SMALL_SECONDARY_BUTTON} disabled={busy === f.id} onClick={() => void review(f)}>
                       Marquer comme examiné<span className="sr-only"> (signalement de {name})</span>
                     </button>
                   )}
@@ -176,22 +173,14 @@ function Classes({ onOpen }: { onOpen: (s: Student) => void }) {
         <p className="text-slate-700 dark:text-slate-300">Aucune classe active.</p>
       ) : (
         <div className="space-y-4">
-          <div className="flex flex-col gap-1 sm:w-96">
-            <label htmlFor="aria-classe" className="font-medium">
-              Classe
-            </label>
-            <select
-              id="aria-classe"
-              value={cls.id}
-              onChange={(e) => setChosen(Number(e.target.value))}
-              className="rounded-md border border-slate-400 bg-white px-3 py-2 text-slate-900 dark:border-slate-600 dark:bg-slate-950 dark:text-slate-100"
-            >
+          <div className="sm:w-96">
+            <LabelledSelect id="aria-classe" label="Classe" value={cls.id} onChange={(e) => setChosen(Number(e.target.value))}>
               {active.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
                 </option>
               ))}
-            </select>
+            </LabelledSelect>
           </div>
           <ClassUsage key={cls.id} classId={cls.id} className={cls.name} onOpenStudent={(s) => onOpen({ id: s.studentId, name: `${s.firstName} ${s.lastName}` })} />
         </div>

@@ -7,8 +7,7 @@ import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { CATEGORIES, LEVELS, categoryLabel, duration } from "@/lib/courses";
 import { useRequireRole } from "@/components/session";
-import { Button, Card, ErrorAlert, Field, Loading } from "@/components/ui";
-import { LabelledSelect } from "./fields";
+import { Button, Card, ErrorAlert, Field, LabelledSelect, Loading } from "@/components/ui";
 
 const TEACHER = ["teacher"];
 const PAGE_SIZE = 50;

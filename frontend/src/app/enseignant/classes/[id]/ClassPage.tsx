@@ -10,12 +10,10 @@ import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { usePresence } from "@/components/presence";
 import { ConfirmDialog } from "@/components/confirm";
-import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
+import { Button, Card, ErrorAlert, Field, Loading, SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
 import { heatClass, progressGrid } from "../../classes";
 
 const TEACHER = ["teacher", "admin"];
-const secondary =
-  "inline-flex items-center justify-center rounded-md border border-slate-300 px-3 py-2 font-medium text-slate-800 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60 dark:border-slate-600 dark:text-slate-100 dark:hover:bg-slate-800";
 
 /** A class for its teacher: join code, settings, invitations, live presence, roster and progress. */
 export function ClassPage({ id }: { id: string }) {
@@ -94,7 +92,7 @@ function ArchiveButton({ cls, onDone }: { cls: Cls; onDone: () => void }) {
   return (
     <ConfirmDialog
       trigger={
-        <button type="button" className={secondary}>
+        <button type="button" className={SECONDARY_BUTTON}>
           {archive ? "Archiver la classe" : "Restaurer la classe"}
         </button>
       }
@@ -161,15 +159,15 @@ function JoinCode({ cls, onChanged }: { cls: Cls; onChanged: () => void }) {
         <ErrorAlert message={error} />
         <SuccessNote message={note} />
         <div className="flex flex-wrap gap-2">
-          <button type="button" className={secondary} onClick={() => void copy()}>
+          <button type="button" className={SECONDARY_BUTTON} onClick={() => void copy()}>
             Copier le code
           </button>
-          <button type="button" className={secondary} disabled={busy || cls.archived} onClick={() => void patch({ regenerateJoinCode: true }, "Nouveau code créé : l'ancien ne fonctionne plus.")}>
+          <button type="button" className={SECONDARY_BUTTON} disabled={busy || cls.archived} onClick={() => void patch({ regenerateJoinCode: true }, "Nouveau code créé : l'ancien ne fonctionne plus.")}>
             Renouveler le code
           </button>
           <button
             type="button"
-            className={secondary}
+            className={SECONDARY_BUTTON}
             disabled={busy || cls.archived}
             onClick={() => void patch({ joinCodeEnabled: !enabled }, enabled ? "Code désactivé." : "Code réactivé.")}
           >
@@ -270,7 +268,7 @@ function Invite({ cls, invitations, onChanged }: { cls: Cls; invitations: Schema
                 <span>
                   {inv.email} <span className="text-slate-600 dark:text-slate-300">· {formatDate(inv.createdAt)}</span>
                 </span>
-                <button type="button" className={`${secondary} py-1 text-sm`} disabled={cls.archived} onClick={() => void withdraw(inv.id)}>
+                <button type="button" className={`${SECONDARY_BUTTON} py-1 text-sm`} disabled={cls.archived} onClick={() => void withdraw(inv.id)}>
                   Retirer l&apos;invitation<span className="sr-only"> de {inv.email}</span>
                 </button>
               </li>
@@ -424,7 +422,7 @@ function Roster({ cls, students, rows, online, onRemoved }: { cls: Cls; students
                       <td className="px-2 py-1">
                         <ConfirmDialog
                           trigger={
-                            <button type="button" className={`${secondary} py-1 text-sm`} disabled={cls.archived}>
+                            <button type="button" className={`${SECONDARY_BUTTON} py-1 text-sm`} disabled={cls.archived}>
                               Retirer<span className="sr-only"> {s.firstName} {s.lastName}</span>
                             </button>
                           }

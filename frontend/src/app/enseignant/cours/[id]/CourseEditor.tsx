@@ -10,9 +10,8 @@ import { formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
 import { SectionBody } from "@/components/SectionBody";
-import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
+import { Button, Card, ErrorAlert, Field, LabelledSelect, Loading, SuccessNote, TextArea } from "@/components/ui";
 import { allIds, draftOf, inputOf, move, newId, untitled, type Chapter, type Draft, type Section } from "../authoring";
-import { LabelledSelect, TextArea } from "../fields";
 import { MarkdownEditor } from "./MarkdownEditor";
 import { SectionExtras } from "./SectionExtras";
 

@@ -5,7 +5,7 @@
 // inside it (WAI-ARIA toolbar pattern). Ctrl+B / Ctrl+I in the text do bold / italic.
 import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { applyEdit, formatEdit, type Format } from "../authoring";
-import { TextArea } from "../fields";
+import { TextArea } from "@/components/ui";
 
 const TOOLS: { format: Format; label: string; icon: string; keys?: string }[] = [
   { format: "heading", label: "Intertitre", icon: "T" },

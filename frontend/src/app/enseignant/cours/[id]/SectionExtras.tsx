@@ -2,9 +2,8 @@
 // A section's examples (title, Python code, explanation) and exercises (question, hint,
 // solution), as the reader shows them under the lesson. Removing one asks first.
 import { ConfirmDialog } from "@/components/confirm";
-import { Field } from "@/components/ui";
+import { Field, TextArea } from "@/components/ui";
 import type { Section } from "../authoring";
-import { TextArea } from "../fields";
 
 type Example = NonNullable<Section["examples"]>[number];
 type Exercise = NonNullable<Section["exercises"]>[number];

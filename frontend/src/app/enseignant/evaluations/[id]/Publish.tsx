@@ -9,7 +9,7 @@ import { useLoader } from "@/lib/useLoader";
 import { formatDateTime } from "@/lib/format";
 import { fromLocalInput, toLocalInput } from "@/lib/assessmentBuilder";
 import { ConfirmDialog } from "@/components/confirm";
-import { Button, Card, ErrorAlert, SuccessNote } from "@/components/ui";
+import { Button, Card, ErrorAlert, Field, SuccessNote } from "@/components/ui";
 import { inputClass, labelClass, smallButton } from "./styles";
 
 type Teacher = Schemas["TeacherAssessment"];
@@ -147,8 +147,8 @@ export function Publish({ assessment, onChanged }: { assessment: Teacher; onChan
                   </p>
                 )}
               </div>
-              <DateField id="ouverture" label="Ouverture" hint="Vide : dès maintenant." value={opens} error={errors.opensAt} onChange={setOpens} />
-              <DateField id="fermeture" label="Fermeture" hint="Vide : jamais fermée." value={closes} error={errors.closesAt} onChange={setCloses} />
+              <Field id="ouverture" type="datetime-local" label="Ouverture" hint="Vide : dès maintenant." value={opens} error={errors.opensAt} onChange={(e) => setOpens(e.target.value)} />
+              <Field id="fermeture" type="datetime-local" label="Fermeture" hint="Vide : jamais fermée." value={closes} error={errors.closesAt} onChange={(e) => setCloses(e.target.value)} />
             </div>
             <div className="flex flex-wrap items-center gap-3">
               <Button type="submit" disabled={busy}>
@@ -162,33 +162,6 @@ export function Publish({ assessment, onChanged }: { assessment: Teacher; onChan
           <SuccessNote message={done} />
         </div>
       </Card>
-    </div>
-  );
-}
-
-function DateField({ id, label, hint, value, error, onChange }: { id: string; label: string; hint: string; value: string; error?: string; onChange: (v: string) => void }) {
-  return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className={labelClass}>
-        {label}
-      </label>
-      <input
-        id={id}
-        type="datetime-local"
-        className={inputClass}
-        value={value}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={`${id}-aide${error ? ` ${id}-erreur` : ""}`}
-        onChange={(e) => onChange(e.target.value)}
-      />
-      <p id={`${id}-aide`} className="text-sm text-slate-600 dark:text-slate-300">
-        {hint}
-      </p>
-      {error && (
-        <p id={`${id}-erreur`} className="text-sm text-red-700 dark:text-red-300">
-          {error}
-        </p>
-      )}
     </div>
   );
 }
