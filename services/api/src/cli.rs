@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`.
+//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`, `digests`.
 
 use clap::{Parser, Subcommand};
 
@@ -28,5 +28,12 @@ pub enum Command {
         first_name: String,
         #[arg(long, default_value = "Nexus")]
         last_name: String,
+    },
+    /// Queue the digests due at `--now` (default: the current time), then deliver the
+    /// mail queue once: what the worker does on its rounds, on demand.
+    Digests {
+        /// An RFC 3339 time, e.g. `2026-12-10T07:00:00Z`.
+        #[arg(long)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
     },
 }

@@ -81,6 +81,17 @@ async fn main() -> anyhow::Result<()> {
             })?;
             println!("administrator {email} created (id {id})");
         }
+        Command::Digests { now } => {
+            let pool = connect(&settings).await?;
+            let now = now.unwrap_or_else(chrono::Utc::now);
+            let mailer = nexus_api::mail::Mailer::from_settings(&settings.mail)?;
+            let queued = nexus_api::digest::send_due(&pool, &settings, now).await?;
+            let delivery = nexus_api::digest::queue::deliver_due(&pool, &mailer, now).await?;
+            println!(
+                "digests queued: {queued}; mails sent: {}, failed (will retry): {}",
+                delivery.sent, delivery.failed
+            );
+        }
     }
     Ok(())
 }
