@@ -10,6 +10,7 @@ mod classes;
 mod concurrency;
 mod courses;
 mod dashboards;
+mod digest;
 mod exports;
 mod fixtures;
 mod helpers;
