@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`, `digests`.
+//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`, `digests`,
+//! `openapi`.
 
 use clap::{Parser, Subcommand};
 
@@ -36,4 +37,7 @@ pub enum Command {
         #[arg(long)]
         now: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Print the API's OpenAPI document (what `/api/openapi.json` serves), without any
+    /// database: for regenerating the web app's client (`frontend/openapi.json`).
+    Openapi,
 }

@@ -17,6 +17,7 @@ pub mod me;
 pub mod notifications;
 pub mod openapi;
 pub mod progress;
+pub mod report;
 pub mod roster;
 pub mod seed;
 pub mod settings;

@@ -12,6 +12,11 @@ use nexus_auth::Role;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        let (_, spec) = nexus_api::openapi::api_router().split_for_parts();
+        println!("{}", serde_json::to_string(&spec)?);
+        return Ok(());
+    }
     let settings = ApiSettings::from_env()?;
     let command = cli.command.unwrap_or(Command::Serve);
     let _sentry = match command {
@@ -81,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
             })?;
             println!("administrator {email} created (id {id})");
         }
+        Command::Openapi => unreachable!("answered before the settings are read"),
         Command::Digests { now } => {
             let pool = connect(&settings).await?;
             let now = now.unwrap_or_else(chrono::Utc::now);

@@ -68,6 +68,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::exports::router())
         .merge(crate::roster::router())
         .merge(crate::digest::router())
+        .merge(crate::report::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

@@ -384,7 +384,7 @@ pub async fn run(pool: PgPool, mailer: crate::mail::Mailer, settings: std::sync:
     let mut round: u64 = 0;
     loop {
         tick.tick().await;
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             match send_due(&pool, &settings, Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(digests = n, "digests queued"),

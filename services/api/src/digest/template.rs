@@ -104,7 +104,7 @@ pub fn render(digest: &Digest, web_url: &str, token: &str) -> RenderedMail {
             }
         }
         if items.len() > SHOWN {
-            let more = format!("… et d'autres, à lire dans votre espace.");
+            let more = "… et d'autres, à lire dans votre espace.";
             text.push_str(&format!("{more}\n"));
             html.push_str(&format!("<li>{more}</li>"));
         }

@@ -303,3 +303,66 @@ async fn only_the_classs_teacher_and_admins_export_its_grades() {
         "Format attendu : csv ou xlsx."
     );
 }
+
+#[tokio::test]
+async fn a_students_report_lists_best_grades_and_is_shown_only_to_who_may_see_them() {
+    let app = spawn_app().await;
+    let book = gradebook(&app).await;
+    let zoe: i64 = sqlx::query_scalar("select id from users where last_name = 'Martin'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("zoe");
+    let path = format!("/api/students/{zoe}/report");
+    let report = app.get(&path, Some(&book.school.teacher.token)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert_eq!(report.body["student"]["firstName"], "Zoé");
+    assert_eq!(report.body["classes"], serde_json::json!(["Terminale NSI"]));
+    let results: Vec<(String, f64)> = report.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["title"].as_str().expect("title").to_owned(),
+                r["score"].as_f64().expect("score"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("Quiz piles".to_owned(), 1.5),
+            ("Récursivité".to_owned(), 2.0)
+        ],
+        "the best attempt per assessment"
+    );
+    let other_teacher = app.user(Role::Teacher).await;
+    let other_parent = app.user(Role::Parent).await;
+    for (who, token, expected) in [
+        ("an admin", &book.school.admin.token, StatusCode::OK),
+        (
+            "another teacher",
+            &other_teacher.token,
+            StatusCode::NOT_FOUND,
+        ),
+        ("another parent", &other_parent.token, StatusCode::NOT_FOUND),
+        (
+            "another student",
+            &book.school.student.token,
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        assert_eq!(app.get(&path, Some(token)).await.status, expected, "{who}");
+    }
+    let own = app
+        .get(
+            &format!("/api/students/{}/report", book.school.student.id),
+            Some(&book.school.parent.token),
+        )
+        .await;
+    assert_eq!(
+        own.status,
+        StatusCode::OK,
+        "a parent sees their child's report"
+    );
+}

@@ -15,6 +15,7 @@ mod exports;
 mod fixtures;
 mod helpers;
 mod hostile;
+mod lists;
 mod me;
 mod notifications;
 mod password_reset;
