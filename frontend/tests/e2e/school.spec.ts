@@ -52,7 +52,7 @@ test("(s1) l'enseignant vérifie puis importe une liste Pronote, et exporte les 
 
   await card.getByRole("button", { name: "Confirmer l'import" }).click();
   await expect(card.getByText("Import terminé : 1 compte(s) créé(s), 0 invitation(s) envoyée(s), 2 ligne(s) en erreur non importée(s).")).toBeVisible();
-  await expect(page.getByTestId("roster").getByText("Anaïs Lefèvre")).toBeVisible();
+  await expect(page.getByTestId("roster").getByRole("link", { name: "Bilan imprimable de Anaïs Lefèvre" })).toBeVisible();
 
   // Exports: the class's grid as CSV (BOM, `;`, decimal comma) and as Excel.
   const exports = page.getByRole("region", { name: "Exporter les notes" });
@@ -98,6 +98,7 @@ test("(s2) le bilan imprimable d'un élève, vu par son enseignant, sans l'en-t�
   // Another teacher's student: the API's French 404.
   const other = await createTeacher("Marc");
   await page.emulateMedia({ media: "screen" });
+  await page.context().clearCookies();
   await signIn(page, other.email, PASSWORD, /\/enseignant$/);
   await page.goto(`/bilan/${student.id}`);
   await expect(page.getByText("Élève introuvable.")).toBeVisible();
@@ -149,7 +150,7 @@ test("(s4) l'administrateur modifie un compte ; l'erreur de l'API s'affiche sur 
   await form.getByLabel("Niveau").selectOption("premiere");
   await form.getByRole("button", { name: "Enregistrer" }).click();
   await expect(row.getByText("Compte de Léon Bernard enregistré.")).toBeVisible();
-  await expect(row.getByText("Léon Bernard")).toBeVisible();
+  await expect(row.getByText("Léon Bernard", { exact: true })).toBeVisible();
   const token = await login(student.email, PASSWORD);
   const me = (await apiCall("GET", "/api/auth/me", token)) as { user: { firstName: string } };
   expect(me.user.firstName).toBe("Léon");

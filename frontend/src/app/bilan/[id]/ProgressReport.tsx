@@ -52,31 +52,33 @@ export function ProgressReport({ id }: { id: string }) {
         {data.results.length === 0 ? (
           <p>Aucune évaluation corrigée pour l&apos;instant.</p>
         ) : (
-          <table className="w-full border-collapse text-left text-sm" data-testid="report-results">
-            <caption className="sr-only">Meilleure tentative corrigée par évaluation</caption>
-            <thead>
-              <tr className="border-b border-slate-300">
-                <th scope="col" className="py-1 pr-2">Évaluation</th>
-                <th scope="col" className="py-1 pr-2">Type</th>
-                <th scope="col" className="py-1 pr-2">Note</th>
-                <th scope="col" className="py-1 pr-2">Sur 20</th>
-                <th scope="col" className="py-1">Corrigée le</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.results.map((r) => (
-                <tr key={r.assessmentId} className="border-b border-slate-200 break-inside-avoid">
-                  <td className="py-1 pr-2">{r.title}</td>
-                  <td className="py-1 pr-2">{ASSESSMENT_TYPES[r.type] ?? r.type}</td>
-                  <td className="py-1 pr-2 tabular-nums">
-                    {formatNumber(r.score)} / {formatNumber(r.maxScore)}
-                  </td>
-                  <td className="py-1 pr-2 tabular-nums">{gradeOn20(r.score, r.maxScore)}</td>
-                  <td className="py-1">{formatDate(r.gradedAt)}</td>
+          <div className="overflow-x-auto print:overflow-visible" tabIndex={0} role="region" aria-label="Résultats par évaluation">
+            <table className="w-full border-collapse text-left text-sm" data-testid="report-results">
+              <caption className="sr-only">Meilleure tentative corrigée par évaluation</caption>
+              <thead>
+                <tr className="border-b border-slate-300">
+                  <th scope="col" className="py-1 pr-2">Évaluation</th>
+                  <th scope="col" className="py-1 pr-2">Type</th>
+                  <th scope="col" className="py-1 pr-2">Note</th>
+                  <th scope="col" className="py-1 pr-2">Sur 20</th>
+                  <th scope="col" className="py-1">Corrigée le</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {data.results.map((r) => (
+                  <tr key={r.assessmentId} className="border-b border-slate-200 break-inside-avoid">
+                    <td className="py-1 pr-2">{r.title}</td>
+                    <td className="py-1 pr-2">{ASSESSMENT_TYPES[r.type] ?? r.type}</td>
+                    <td className="py-1 pr-2 tabular-nums">
+                      {formatNumber(r.score)} / {formatNumber(r.maxScore)}
+                    </td>
+                    <td className="py-1 pr-2 tabular-nums">{gradeOn20(r.score, r.maxScore)}</td>
+                    <td className="py-1">{formatDate(r.gradedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
 
@@ -87,25 +89,27 @@ export function ProgressReport({ id }: { id: string }) {
         {data.courses.length === 0 ? (
           <p>Aucun cours commencé.</p>
         ) : (
-          <table className="w-full border-collapse text-left text-sm" data-testid="report-courses">
-            <caption className="sr-only">Avancement par cours</caption>
-            <thead>
-              <tr className="border-b border-slate-300">
-                <th scope="col" className="py-1 pr-2">Cours</th>
-                <th scope="col" className="py-1 pr-2">Avancement</th>
-                <th scope="col" className="py-1">Terminé le</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.courses.map((c) => (
-                <tr key={c.courseId} className="border-b border-slate-200 break-inside-avoid">
-                  <td className="py-1 pr-2">{c.title}</td>
-                  <td className="py-1 pr-2 tabular-nums">{c.progressPercentage} %</td>
-                  <td className="py-1">{c.completedAt ? formatDate(c.completedAt) : "—"}</td>
+          <div className="overflow-x-auto print:overflow-visible" tabIndex={0} role="region" aria-label="Progression par cours">
+            <table className="w-full border-collapse text-left text-sm" data-testid="report-courses">
+              <caption className="sr-only">Avancement par cours</caption>
+              <thead>
+                <tr className="border-b border-slate-300">
+                  <th scope="col" className="py-1 pr-2">Cours</th>
+                  <th scope="col" className="py-1 pr-2">Avancement</th>
+                  <th scope="col" className="py-1">Terminé le</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {data.courses.map((c) => (
+                  <tr key={c.courseId} className="border-b border-slate-200 break-inside-avoid">
+                    <td className="py-1 pr-2">{c.title}</td>
+                    <td className="py-1 pr-2 tabular-nums">{c.progressPercentage} %</td>
+                    <td className="py-1">{c.completedAt ? formatDate(c.completedAt) : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </section>
     </article>
