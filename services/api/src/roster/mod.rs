@@ -203,10 +203,9 @@ fn parse(text: &str) -> ApiResult<(char, Vec<RowReport>)> {
                 && !date.is_some_and(|d| (this_year - 30..=this_year - 8).contains(&d.year()))
             {
                 Some("Date de naissance invalide (attendue : JJ/MM/AAAA).".to_owned())
-            } else if let Some(first) = seen.get(&report.email) {
-                Some(format!("Adresse déjà présente ligne {first}."))
             } else {
-                None
+                seen.get(&report.email)
+                    .map(|first| format!("Adresse déjà présente ligne {first}."))
             };
             seen.entry(report.email.clone()).or_insert(line);
             if let Some(problem) = problem {
