@@ -74,6 +74,8 @@ if [[ -z ${ARIA_TEST_MODEL_URL:-} ]]; then
 fi
 # ARIA's local embedding model (dense retrieval), unpacked once into .run/models.
 ensure_embedding_model
+# The mail tests' SMTP server (aiosmtpd), in a venv of its own.
+ensure_smtp_sink
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
 info "REDIS_URL=$(mask_url "$REDIS_URL")"

@@ -631,3 +631,22 @@ PY
     fi
     export ARIA_EMBEDDING_MODEL_DIR=$dir
 }
+
+# ensure_smtp_sink — a real SMTP server for the API's mail tests: aiosmtpd (PyPI) in
+# .run/venv-smtp, run by scripts/smtp/smtp_sink.py; exports SMTP_SINK_PYTHON (the
+# venv's python) unless it is already set.
+SMTP_SINK_REQUIREMENT="aiosmtpd==1.4.6"
+ensure_smtp_sink() {
+    [[ -n ${SMTP_SINK_PYTHON:-} ]] && return 0
+    local venv=$NEXUS_ROOT/.run/venv-smtp
+    if ! "$venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+        if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            ensure_packages python3-venv
+        fi
+        [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+        info "installing $SMTP_SINK_REQUIREMENT (the tests' SMTP server) into .run/venv-smtp"
+        "$venv/bin/pip" install -q --disable-pip-version-check "$SMTP_SINK_REQUIREMENT" ||
+            die "could not install $SMTP_SINK_REQUIREMENT from PyPI"
+    fi
+    export SMTP_SINK_PYTHON=$venv/bin/python
+}

@@ -44,7 +44,7 @@ export function AppHeader() {
     .sort((a, b) => b.href.length - a.href.length)[0]?.href;
 
   return (
-    <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+    <header className="border-b border-slate-200 bg-white print:hidden dark:border-slate-800 dark:bg-slate-900">
       <div className="mx-auto flex w-full max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
         <Link href="/" className="mr-auto text-lg font-semibold text-accent-700 md:mr-0 dark:text-accent-100">
           Nexus Réussite
@@ -75,6 +75,12 @@ export function AppHeader() {
           <div className="flex items-center gap-2">
             <ConnectionState />
             <NotificationBell />
+            <Link
+              href="/parametres/notifications"
+              className="rounded-md px-2 py-2 text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"
+            >
+              E-mails
+            </Link>
             <button
               type="button"
               onClick={async () => {

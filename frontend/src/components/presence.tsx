@@ -56,7 +56,7 @@ export function useReportAssessment(assessmentId: number | null): void {
   useEffect(() => {
     if (assessmentId === null) return;
     let alive = true;
-    void api.GET("/api/classes").then(({ data }) => {
+    void api.GET("/api/classes", { params: { query: { limit: 100 } } }).then(({ data }) => {
       if (alive && data) setChannels(data.classes.filter((c) => !c.archived).map((c) => `class:${c.id}`));
     });
     return () => {

@@ -62,7 +62,7 @@ test("(a1) un élève écrit un message signalé : son enseignant l'examine dans
   await flag.getByRole("button", { name: /Marquer comme examiné/ }).click();
   await expect(flags.getByText("Signalement de Inès Garnier marqué comme examiné.")).toBeVisible();
   await expect(flags.getByTestId("flag").filter({ hasText: "Inès Garnier" })).toHaveCount(0);
-  const all = (await ariaCall(page, "GET", "/api/aria/flags?status=all", teacher.token)) as { flags: { sessionId: string; reviewedAt: string | null }[] };
+  const all = (await ariaCall(page, "GET", "/api/aria/flags?status=all&limit=100", teacher.token)) as { flags: { sessionId: string; reviewedAt: string | null }[] };
   const reviewed = all.flags.filter((f) => f.sessionId === sessionId);
   expect(reviewed).toHaveLength(1);
   expect(reviewed[0]!.reviewedAt).toBeTruthy();

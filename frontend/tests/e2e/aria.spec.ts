@@ -154,7 +154,7 @@ test.describe("ARIA", () => {
     await kept.getByRole("button", { name: "Utile", exact: true }).click();
     await expect(kept.getByRole("button", { name: "Utile", exact: true })).toHaveAttribute("aria-pressed", "true");
     await expect(kept.getByText("Merci pour ton avis !")).toBeVisible();
-    const sessions = (await ariaCall(page, "GET", "/api/aria/sessions", student.token)) as { sessions: { sessionId: string }[] };
+    const sessions = (await ariaCall(page, "GET", "/api/aria/sessions?limit=100", student.token)) as { sessions: { sessionId: string }[] };
     expect(sessions.sessions).toHaveLength(1);
     const session = (await ariaCall(page, "GET", `/api/aria/sessions/${sessions.sessions[0]!.sessionId}`, student.token)) as {
       messages: { messageType: string; helpful: boolean | null }[];
@@ -204,7 +204,7 @@ test.describe("ARIA", () => {
     await screenshot(page, testInfo, "aria-sessions");
     await page.reload();
     await expect(page.getByTestId("aria-sessions").getByRole("button", { name: "Ouvrir : Révisions : pile d'appels" })).toBeVisible();
-    const listed = (await ariaCall(page, "GET", "/api/aria/sessions", student.token)) as { sessions: { sessionId: string; title: string }[] };
+    const listed = (await ariaCall(page, "GET", "/api/aria/sessions?limit=100", student.token)) as { sessions: { sessionId: string; title: string }[] };
     expect(listed.sessions).toEqual([expect.objectContaining({ sessionId: asked.sessionId, title: "Révisions : pile d'appels" })]);
 
     // Delete it, after a confirmation (Annuler first keeps it).
@@ -223,7 +223,7 @@ test.describe("ARIA", () => {
     await expect(page.getByText("Aucune conversation pour l'instant.")).toBeVisible();
     // Its button is gone: the focus is on the list's heading, not lost to the page.
     await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toMatch(/^H[1-3]$/);
-    const after = (await ariaCall(page, "GET", "/api/aria/sessions", student.token)) as { sessions: unknown[] };
+    const after = (await ariaCall(page, "GET", "/api/aria/sessions?limit=100", student.token)) as { sessions: unknown[] };
     expect(after.sessions).toEqual([]);
   });
 

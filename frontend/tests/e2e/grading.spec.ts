@@ -39,7 +39,7 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   await classForm.getByRole("button", { name: "Créer la classe" }).click();
   await expect(page.getByTestId("class-list").getByRole("link", { name: className })).toBeVisible();
   const teacher = await login(teacherEmail, PASSWORD);
-  const cls = ((await apiCall("GET", "/api/classes", teacher)).classes as { id: number; name: string; joinCode: string }[]).find((c) => c.name === className)!;
+  const cls = ((await apiCall("GET", "/api/classes?limit=100", teacher)).classes as { id: number; name: string; joinCode: string }[]).find((c) => c.name === className)!;
 
   // The nav's "Évaluations": empty for a new teacher.
   await page.getByRole("navigation", { name: "Navigation principale" }).getByRole("link", { name: "Évaluations" }).click();
@@ -222,7 +222,7 @@ test("(g1) un examen construit au clavier, publié, suivi en direct, corrigé da
   await withdraw.click();
   await page.getByRole("alertdialog").getByRole("button", { name: "Retirer" }).click();
   await expect(page.getByText("Pas encore publiée")).toBeVisible();
-  const listed = (await apiCall("GET", "/api/assessments", student)).assessments as { id: number }[];
+  const listed = (await apiCall("GET", "/api/assessments?limit=100", student)).assessments as { id: number }[];
   expect(listed.map((a) => a.id)).not.toContain(id);
   expect(((await apiCall("GET", `/api/assessments/${id}/attempts`, teacher)).attempts as unknown[]).length).toBe(1);
   await pupil.context().close();

@@ -4,7 +4,12 @@
 
 use axum::{extract::State, http::StatusCode};
 use nexus_chat::{ChatError, ConversationSummary, Member, MessageView};
-use nexus_web::{ApiError, ErrorBody, Json, Path, Query, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path, Query,
+    auth::CurrentUser,
+    error::ApiResult,
+    pagination::{PageQuery, Pagination},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -41,10 +46,12 @@ fn chat_error(error: ChatError) -> ApiError {
 pub struct ConversationList {
     pub success: bool,
     pub conversations: Vec<ConversationSummary>,
+    pub pagination: Pagination,
 }
 
 /// One's conversations with their unread counts. Roles: any signed-in user.
 #[utoipa::path(get, path = "/api/conversations", tag = "chat",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConversationList),
@@ -53,11 +60,14 @@ pub struct ConversationList {
 async fn list_conversations(
     user: CurrentUser,
     State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<ConversationList>> {
     let conversations = nexus_chat::conversations_of(&state.pool, member(&user)).await?;
+    let (conversations, pagination) = page.slice(conversations);
     Ok(Json(ConversationList {
         success: true,
         conversations,
+        pagination,
     }))
 }
 

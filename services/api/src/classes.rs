@@ -7,11 +7,12 @@ use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::{Role, tokens};
 use nexus_web::{
-    ApiError, ErrorBody, Json, Path,
+    ApiError, ErrorBody, Json, Path, Query,
     access::{class_archived, sees_class},
     auth::CurrentUser,
     error::{ApiResult, unique_violation},
     net::ClientIp,
+    pagination::{PageQuery, Pagination},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -75,11 +76,13 @@ const CLASS_VIEW: &str = "select c.id, c.name, c.level, c.school_year, c.teacher
 pub struct ClassList {
     pub success: bool,
     pub classes: Vec<ClassView>,
+    pub pagination: Pagination,
 }
 
 /// The caller's classes: a teacher's own, a student's joined, a parent's children's,
 /// all for an admin. Roles: any signed-in user.
 #[utoipa::path(get, path = "/api/classes", tag = "classes",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassList),
@@ -88,6 +91,7 @@ pub struct ClassList {
 async fn list_classes(
     user: CurrentUser,
     State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<ClassList>> {
     let staff = matches!(user.role, Role::Teacher | Role::Admin);
     let filter = match user.role {
@@ -108,9 +112,11 @@ async fn list_classes(
     .bind(user.id)
     .fetch_all(&state.pool)
     .await?;
+    let (classes, pagination) = page.slice(classes);
     Ok(Json(ClassList {
         success: true,
         classes,
+        pagination,
     }))
 }
 

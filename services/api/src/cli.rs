@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`.
+//! The command line: `serve` (default), `migrate`, `seed`, `create-admin`, `digests`,
+//! `openapi`.
 
 use clap::{Parser, Subcommand};
 
@@ -29,4 +30,14 @@ pub enum Command {
         #[arg(long, default_value = "Nexus")]
         last_name: String,
     },
+    /// Queue the digests due at `--now` (default: the current time), then deliver the
+    /// mail queue once: what the worker does on its rounds, on demand.
+    Digests {
+        /// An RFC 3339 time, e.g. `2026-12-10T07:00:00Z`.
+        #[arg(long)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Print the API's OpenAPI document (what `/api/openapi.json` serves), without any
+    /// database: for regenerating the web app's client (`frontend/openapi.json`).
+    Openapi,
 }

@@ -7,8 +7,8 @@ use anyhow::Context;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
-        Body, Mailbox,
-        header::{ContentTransferEncoding, ContentType},
+        Body, Mailbox, MultiPart,
+        header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue},
     },
 };
 
@@ -30,6 +30,16 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// A mail with an HTML part next to its text, and optionally the RFC 8058 one-click
+/// unsubscribe headers (what mail clients show as "Se désabonner").
+pub struct RichMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub unsubscribe_url: Option<String>,
 }
 
 impl Mailer {
@@ -64,6 +74,33 @@ impl Mailer {
                     .map_err(|_| anyhow::anyhow!("mail body cannot be encoded"))?,
             )
             .context("building the message")?;
+        self.deliver(message).await
+    }
+
+    /// Sends a text + HTML mail now (the mail queue calls it and retries on failure).
+    pub async fn send_rich(&self, mail: RichMail) -> anyhow::Result<()> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(mail.to.parse().context("recipient address")?)
+            .subject(mail.subject);
+        if let Some(url) = mail.unsubscribe_url {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .context("building the message")?;
+        self.deliver(message).await
+    }
+
+    async fn deliver(&self, message: Message) -> anyhow::Result<()> {
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("sending through SMTP")?;

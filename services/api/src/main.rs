@@ -12,6 +12,11 @@ use nexus_auth::Role;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        let (_, spec) = nexus_api::openapi::api_router().split_for_parts();
+        println!("{}", serde_json::to_string(&spec)?);
+        return Ok(());
+    }
     let settings = ApiSettings::from_env()?;
     let command = cli.command.unwrap_or(Command::Serve);
     let _sentry = match command {
@@ -80,6 +85,18 @@ async fn main() -> anyhow::Result<()> {
                 )
             })?;
             println!("administrator {email} created (id {id})");
+        }
+        Command::Openapi => unreachable!("answered before the settings are read"),
+        Command::Digests { now } => {
+            let pool = connect(&settings).await?;
+            let now = now.unwrap_or_else(chrono::Utc::now);
+            let mailer = nexus_api::mail::Mailer::from_settings(&settings.mail)?;
+            let queued = nexus_api::digest::send_due(&pool, &settings, now).await?;
+            let delivery = nexus_api::digest::queue::deliver_due(&pool, &mailer, now).await?;
+            println!(
+                "digests queued: {queued}; mails sent: {}, failed (will retry): {}",
+                delivery.sent, delivery.failed
+            );
         }
     }
     Ok(())

@@ -30,6 +30,7 @@ use crate::state::AppState;
         (name = "dashboard", description = "Dashboards per role"),
         (name = "notifications", description = "Notifications and their read state"),
         (name = "chat", description = "Conversations and messages (real-time delivery: the hub)"),
+        (name = "exports", description = "Grades as CSV and XLSX files for the school gradebook"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +65,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::dashboard::router())
         .merge(crate::notifications::router())
         .merge(crate::chat::router())
+        .merge(crate::exports::router())
+        .merge(crate::roster::router())
+        .merge(crate::digest::router())
+        .merge(crate::report::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

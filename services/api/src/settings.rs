@@ -58,6 +58,10 @@ pub struct MailSettings {
     pub mailbox_dir: PathBuf,
     /// Where the frontend's password-reset page lives; the token is appended.
     pub reset_url_base: String,
+    /// The web app's public address, for links in mails (digest, preferences).
+    pub web_url: String,
+    /// The API's public address, for the one-click unsubscribe header of mails.
+    pub api_public_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +93,8 @@ impl ApiSettings {
                     "PASSWORD_RESET_URL",
                     "http://localhost:3000/reinitialiser-mot-de-passe?token=",
                 ),
+                web_url: var_or("WEB_APP_URL", "http://localhost:3000"),
+                api_public_url: var_or("API_PUBLIC_URL", "http://localhost:5000"),
             },
             refresh_token_ttl: Duration::from_secs(parse_var(
                 "REFRESH_TOKEN_TTL_SECONDS",

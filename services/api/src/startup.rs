@@ -83,6 +83,11 @@ impl Application {
     ) -> std::io::Result<()> {
         if self.state.settings.run_worker {
             crate::worker::spawn(self.state.pool.clone(), self.state.redis.clone());
+            tokio::spawn(crate::digest::run(
+                self.state.pool.clone(),
+                self.state.mailer.clone(),
+                self.state.settings.clone(),
+            ));
         }
         self.service.run_until_stopped(shutdown).await
     }

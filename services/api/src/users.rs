@@ -1,4 +1,5 @@
-//! Accounts as an administrator manages them: list, create staff, activate, change roles.
+//! Accounts as an administrator manages them: list, create staff, edit, activate, change
+//! roles.
 //! Also the user representation the other modules answer with.
 
 use axum::http::StatusCode;
@@ -21,7 +22,7 @@ use crate::{auth::accounts, state::AppState, validate::Validator};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user))
+        .routes(routes!(get_user, update_user))
         .routes(routes!(set_user_status))
         .routes(routes!(set_user_role))
 }
@@ -264,6 +265,132 @@ async fn set_user_status(
         active = body.is_active,
         "account status changed"
     );
+    Ok(Json(UserResponse {
+        success: true,
+        user: get_existing_user(&state.pool, id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A new address must be confirmed again (the account is marked unverified).
+    pub email: Option<String>,
+    /// Empty to remove it.
+    pub phone: Option<String>,
+    /// Students only: `premiere` or `terminale`.
+    pub class_level: Option<String>,
+    /// Students only; empty to remove it.
+    pub school_name: Option<String>,
+}
+
+/// Edit a user's name, email, phone and (for a student) class level and school. Fields
+/// left out stay as they are. Roles: admin.
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = UserUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+async fn update_user(
+    user: CurrentUser,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<UserUpdate>,
+) -> ApiResult<Json<UserResponse>> {
+    user.require(&[Role::Admin])?;
+    let current = get_existing_user(&state.pool, id).await?;
+    let is_student = current.role == "student";
+    let email = body.email.as_deref().map(crate::validate::normalize_email);
+    let phone = body.phone.as_deref().map(str::trim);
+    let school = body.school_name.as_deref().map(str::trim);
+    let mut v = Validator::new();
+    if let Some(first) = &body.first_name {
+        v.name("firstName", first);
+    }
+    if let Some(last) = &body.last_name {
+        v.name("lastName", last);
+    }
+    if let Some(email) = &email {
+        v.email("email", email);
+    }
+    v.phone("phone", phone.filter(|p| !p.is_empty()));
+    if let Some(level) = &body.class_level {
+        v.check(
+            is_student && accounts::is_class_level(level),
+            "classLevel",
+            if is_student {
+                "Niveau attendu : premiere ou terminale."
+            } else {
+                "Seuls les élèves ont un niveau de classe."
+            },
+        );
+    }
+    if let Some(school) = school {
+        v.check(
+            is_student && school.chars().count() <= 200 && !crate::validate::has_control(school),
+            "schoolName",
+            if is_student {
+                "Doit contenir au plus 200 caractères."
+            } else {
+                "Seuls les élèves ont un établissement."
+            },
+        );
+    }
+    v.finish()?;
+    let email_changed = email
+        .as_deref()
+        .is_some_and(|e| e != current.email.to_lowercase());
+    let mut tx = state.pool.begin().await?;
+    let updated = sqlx::query(
+        "update users set first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),
+                email = coalesce($4, email), is_verified = is_verified and not $5,
+                phone = case when $6 then nullif($7, '') else phone end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(body.first_name.as_deref().map(str::trim))
+    .bind(body.last_name.as_deref().map(str::trim))
+    .bind(email.as_deref())
+    .bind(email_changed)
+    .bind(phone.is_some())
+    .bind(phone)
+    .execute(&mut *tx)
+    .await;
+    match updated {
+        Err(e) if nexus_web::error::unique_violation(&e) == Some("users_email_lower_key") => {
+            return Err(ApiError::conflict(
+                "email_taken",
+                "Un compte existe déjà avec cette adresse e-mail.",
+            ));
+        }
+        other => {
+            other?;
+        }
+    }
+    if is_student {
+        sqlx::query(
+            "update student_profiles set class_level = coalesce($2, class_level),
+                    school_name = case when $3 then nullif($4, '') else school_name end
+             where user_id = $1",
+        )
+        .bind(id)
+        .bind(body.class_level.as_deref())
+        .bind(school.is_some())
+        .bind(school)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(admin = user.id, user_id = id, email_changed, "user edited");
     Ok(Json(UserResponse {
         success: true,
         user: get_existing_user(&state.pool, id).await?,

@@ -13,6 +13,7 @@ use nexus_web::{
     access::{ensure_can_view_student, teaches},
     auth::CurrentUser,
     error::ApiResult,
+    pagination::{PageQuery, Pagination},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -65,25 +66,52 @@ struct SessionSummary {
     created_at: chrono::DateTime<chrono::Utc>,
     last_interaction: chrono::DateTime<chrono::Utc>,
     messages: i64,
+    /// The number of rows of the whole list (the page's envelope carries it).
+    #[serde(skip)]
+    total_count: i64,
 }
 
-async fn sessions_of(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<SessionSummary>> {
-    sqlx::query_as(
+/// One page of a user's sessions, most recent first, with the contract's envelope.
+async fn sessions_of(
+    pool: &PgPool,
+    user_id: i64,
+    page: &PageQuery,
+) -> sqlx::Result<(Vec<SessionSummary>, Pagination)> {
+    let sessions: Vec<SessionSummary> = sqlx::query_as(
         "select s.session_id, s.title, s.created_at, s.last_interaction,
-                (select count(*) from aria_messages m where m.session_id = s.session_id) as messages
-         from aria_sessions s where s.user_id = $1 order by s.last_interaction desc limit 100",
+                (select count(*) from aria_messages m where m.session_id = s.session_id) as messages,
+                count(*) over () as total_count
+         from aria_sessions s where s.user_id = $1 order by s.last_interaction desc, s.session_id
+         limit $2 offset $3",
     )
     .bind(user_id)
+    .bind(i64::from(page.limit()))
+    .bind(page.offset())
     .fetch_all(pool)
-    .await
+    .await?;
+    let total = match sessions.first() {
+        Some(first) => first.total_count,
+        // An empty page: past the end, or nothing at all.
+        None => {
+            sqlx::query_scalar("select count(*) from aria_sessions where user_id = $1")
+                .bind(user_id)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok((sessions, page.pagination(total)))
 }
 
 /// Student, teacher, admin: their own sessions.
-async fn list_own(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+async fn list_own(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Value>> {
     ensure_may_chat(&user)?;
-    let sessions = sessions_of(&state.pool, user.id).await?;
+    let (sessions, pagination) = sessions_of(&state.pool, user.id, &page).await?;
     Ok(Json(
-        json!({"success": true, "sessions": sessions, "oversight": OVERSIGHT_NOTICE}),
+        json!({"success": true, "sessions": sessions, "pagination": pagination, "oversight": OVERSIGHT_NOTICE}),
     ))
 }
 
@@ -92,12 +120,13 @@ async fn list_of_student(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     user.require(&[Role::Teacher, Role::Admin])?;
     ensure_can_view_student(&state.pool, &user, id).await?;
-    let sessions = sessions_of(&state.pool, id).await?;
+    let (sessions, pagination) = sessions_of(&state.pool, id, &page).await?;
     Ok(Json(
-        json!({"success": true, "studentId": id, "sessions": sessions}),
+        json!({"success": true, "studentId": id, "sessions": sessions, "pagination": pagination}),
     ))
 }
 
@@ -293,6 +322,11 @@ async fn summary(
 struct FlagFilter {
     /// `open` (default) or `all`.
     status: Option<String>,
+    /// Read through `PageQuery`; named here so that the filter's strictness accepts them.
+    #[allow(dead_code)]
+    page: Option<u32>,
+    #[allow(dead_code)]
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -309,13 +343,16 @@ struct FlagView {
     excerpt: String,
     reviewed_at: Option<chrono::DateTime<chrono::Utc>>,
     created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    total_count: i64,
 }
 
-/// Teachers: the flags of their students; admins: all.
+/// Teachers: the flags of their students; admins: all. Newest first, paginated.
 async fn list_flags(
     user: CurrentUser,
     State(state): State<AppState>,
     Query(filter): Query<FlagFilter>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     user.require(&[Role::Teacher, Role::Admin])?;
     let open_only = match filter.status.as_deref() {
@@ -328,21 +365,36 @@ async fn list_flags(
             )]));
         }
     };
-    let flags: Vec<FlagView> = sqlx::query_as(
-        "select f.id, f.user_id, u.first_name, u.last_name, f.session_id, f.direction, f.category,
-                f.source, f.excerpt, f.reviewed_at, f.created_at
-         from aria_flags f join users u on u.id = f.user_id
+    const VISIBLE: &str = "from aria_flags f join users u on u.id = f.user_id
          where ($1 or exists(select 1 from class_members m join classes c on c.id = m.class_id
                              where m.student_id = f.user_id and c.teacher_id = $2))
-           and (not $3 or f.reviewed_at is null)
-         order by f.created_at desc limit 200",
-    )
+           and (not $3 or f.reviewed_at is null)";
+    let flags: Vec<FlagView> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select f.id, f.user_id, u.first_name, u.last_name, f.session_id, f.direction, f.category,
+                f.source, f.excerpt, f.reviewed_at, f.created_at, count(*) over () as total_count
+         {VISIBLE} order by f.created_at desc, f.id desc limit $4 offset $5"
+    )))
     .bind(user.role == Role::Admin)
     .bind(user.id)
     .bind(open_only)
+    .bind(i64::from(page.limit()))
+    .bind(page.offset())
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(json!({"success": true, "flags": flags})))
+    let total: i64 = match flags.first() {
+        Some(first) => first.total_count,
+        None => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) {VISIBLE}")))
+                .bind(user.role == Role::Admin)
+                .bind(user.id)
+                .bind(open_only)
+                .fetch_one(&state.pool)
+                .await?
+        }
+    };
+    Ok(Json(
+        json!({"success": true, "flags": flags, "pagination": page.pagination(total)}),
+    ))
 }
 
 /// A teacher of the student, or an admin, marks a flag as seen.

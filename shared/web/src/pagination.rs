@@ -27,6 +27,20 @@ impl PageQuery {
     pub fn offset(&self) -> i64 {
         i64::from(self.page() - 1) * i64::from(self.limit())
     }
+    /// This page of a list the query returned whole: for lists bounded per user (a
+    /// teacher's classes, an assessment's attempts), where one query without a count is
+    /// simpler than two and the rows are few.
+    pub fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, Pagination) {
+        let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+        let offset = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        let page = items
+            .into_iter()
+            .skip(offset)
+            .take(self.limit() as usize)
+            .collect();
+        (page, self.pagination(total))
+    }
+
     pub fn pagination(&self, total: i64) -> Pagination {
         let limit = self.limit();
         Pagination {

@@ -103,7 +103,7 @@ function Overview({ d }: { d: Schemas["AdminDashboard"] }) {
  * (GET /api/aria/classes/{id}/usage, today) — so one class at a time, chosen here.
  */
 function AriaCost({ enabled }: { enabled: boolean }) {
-  const { data, error } = useLoader(enabled, () => api.GET("/api/classes"));
+  const { data, error } = useLoader(enabled, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }));
   const active = data?.classes.filter((c) => !c.archived) ?? [];
   const [chosen, setChosen] = useState<number | null>(null);
   const cls = active.find((c) => c.id === chosen) ?? active[0];

@@ -16,7 +16,7 @@ export function StudentDashboard() {
   const { allowed, user } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
   const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
-  const { data: classes, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes"), revision);
+  const { data: classes, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
 
   if (!allowed) return <Loading />;
   return (

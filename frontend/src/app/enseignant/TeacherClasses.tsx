@@ -16,7 +16,7 @@ const TEACHER = ["teacher"];
 export function TeacherClasses() {
   const { allowed, user } = useRequireRole(TEACHER);
   const { revision } = useNotifications();
-  const { data: classes, error, reload } = useLoader(allowed, () => api.GET("/api/classes"), revision);
+  const { data: classes, error, reload } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
   const { data: dashboard, error: dashError } = useLoader(allowed, () => api.GET("/api/dashboard/teacher"), revision);
 
   if (!allowed) return <Loading />;

@@ -185,7 +185,7 @@ function NewMessage({ role, me, onOpened }: { role: string; me: number; onOpened
   useEffect(() => {
     if (!open || contacts) return;
     let alive = true;
-    void api.GET("/api/classes").then(
+    void api.GET("/api/classes", { params: { query: { limit: 100 } } }).then(
       ({ data, error: e }) => {
         if (!alive) return;
         if (data) setContacts(contactsOf(data.classes, role, me));

@@ -69,6 +69,11 @@ export function ParentDashboard() {
               </span>
             )}
           </h2>
+          <p>
+            <Link href={`/bilan/${child.student.id}`} className="text-accent-700 underline underline-offset-2 dark:text-accent-100">
+              Bilan imprimable de {child.student.firstName}
+            </Link>
+          </p>
           <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} forParent />
           <div className="grid items-start gap-4 md:grid-cols-2">
             <AriaUsage studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
@@ -148,7 +153,7 @@ function AriaUsage({ studentId, firstName, revision }: { studentId: number; firs
 /** The teachers of the children's classes, each a link to the conversation with them.
  * (The API lists a parent's children's classes together, without saying whose.) */
 function WriteToTeacher({ idPrefix, revision }: { idPrefix: string; revision: number }) {
-  const { data, error } = useLoader(true, () => api.GET("/api/classes"), revision);
+  const { data, error } = useLoader(true, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
   const teachers = new Map<number, { name: string; classes: string[] }>();
   for (const c of data?.classes ?? []) {
     const t = teachers.get(c.teacherId) ?? { name: c.teacherName, classes: [] };

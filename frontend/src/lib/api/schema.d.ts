@@ -399,6 +399,27 @@ export interface paths {
         patch: operations["update_class"];
         trace?: never;
     };
+    "/api/classes/{id}/assessments/{assessmentId}/grades/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One assessment's grades in a class: Nom, Prénom, Note (on the assessment's scale),
+         *     Sur, Note sur 20, Statut, En retard. Roles: the class's teacher, admin; the assessment
+         *     must be published to the class (else 404).
+         */
+        get: operations["export_assessment_grades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/classes/{id}/conversation": {
         parameters: {
             query?: never;
@@ -411,6 +432,27 @@ export interface paths {
          *     students, admins.
          */
         get: operations["class_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/grades/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A class's grades: one row per student (Nom, Prénom), one column per assessment
+         *     published to the class (its best graded score, on the assessment's own scale, named
+         *     in the header), then the student's average on 20. Roles: the class's teacher, admin.
+         */
+        get: operations["export_class_grades"];
         put?: never;
         post?: never;
         delete?: never;
@@ -450,6 +492,28 @@ export interface paths {
         get: operations["class_progress"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{id}/roster/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a roster into a class from a CSV file sent as the request body (UTF-8 with or
+         *     without BOM, or Windows-1252/Latin-1; `;` or `,`). Columns, in any order, named as
+         *     Pronote or an ENT names them: nom, prénom, email (required), classe, date de
+         *     naissance (optional). `dryRun` defaults to true. Roles: the class's teacher, admin.
+         */
+        post: operations["import_roster"];
         delete?: never;
         options?: never;
         head?: never;
@@ -819,6 +883,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/digest/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop the digest (frequency `off`) with the token of a digest's link, without signing
+         *     in; also the RFC 8058 one-click target (`List-Unsubscribe-Post`), whose form body is
+         *     ignored. POST only, so that a mail scanner opening links unsubscribes nobody.
+         *     Roles: anyone holding the token.
+         */
+        post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -922,6 +1008,24 @@ export interface paths {
         put?: never;
         /** Decline an invitation. Roles: student (the invitee). */
         post: operations["decline_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One's notification mail preferences. Roles: any signed-in user. */
+        get: operations["get_preferences"];
+        /** Change one's digest frequency and categories. Roles: any signed-in user. */
+        put: operations["update_preferences"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1059,6 +1163,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/students/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A student's progress report: courses, graded results (best attempt per assessment)
+         *     and average. Roles: the student, their parents, their teachers, admins.
+         */
+        get: operations["student_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -1091,7 +1215,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a user's name, email, phone and (for a student) class level and school. Fields
+         *     left out stay as they are. Roles: admin.
+         */
+        patch: operations["update_user"];
         trace?: never;
     };
     "/api/users/{id}/role": {
@@ -1218,6 +1346,7 @@ export interface components {
         };
         AssessmentList: {
             assessments: components["schemas"]["AssessmentSummary"][];
+            pagination: components["schemas"]["Pagination"];
             success: boolean;
         };
         AssessmentResponse: {
@@ -1338,6 +1467,7 @@ export interface components {
         };
         AttemptList: {
             attempts: components["schemas"]["AttemptSummary"][];
+            pagination: components["schemas"]["Pagination"];
             success: boolean;
         };
         AttemptResponse: {
@@ -1420,6 +1550,14 @@ export interface components {
              */
             scorePercentage?: number | null;
         };
+        Categories: {
+            /** @description Assessments published to one's classes, and those due soon. */
+            assessments: boolean;
+            /** @description New grades (one's own, or one's children's for a parent). */
+            grades: boolean;
+            /** @description Unread chat messages. */
+            messages: boolean;
+        };
         Chapter: {
             id: string;
             sections?: components["schemas"]["Section"][];
@@ -1454,6 +1592,7 @@ export interface components {
         };
         ClassList: {
             classes: components["schemas"]["ClassView"][];
+            pagination: components["schemas"]["Pagination"];
             success: boolean;
         };
         ClassOverview: {
@@ -1531,6 +1670,7 @@ export interface components {
         };
         ConversationList: {
             conversations: components["schemas"]["ConversationSummary"][];
+            pagination: components["schemas"]["Pagination"];
             success: boolean;
         };
         ConversationOpened: {
@@ -1696,6 +1836,26 @@ export interface components {
         };
         /** @enum {string} */
         GradeStatus: "correct" | "partial" | "incorrect" | "unanswered" | "pending_review" | "reviewed";
+        ImportReport: {
+            /** Format: int64 */
+            classId: number;
+            /** @description The distinct values of the `classe` column, to pick `sourceClass`. */
+            classesInFile: string[];
+            dryRun: boolean;
+            rows: components["schemas"]["RowReport"][];
+            /** @description `;` or `,`, as found in the header line. */
+            separator: string;
+            success: boolean;
+            summary: components["schemas"]["ImportSummary"];
+        };
+        ImportSummary: {
+            alreadyMember: number;
+            created: number;
+            errors: number;
+            invited: number;
+            rows: number;
+            skipped: number;
+        };
         InvitationList: {
             invitations: components["schemas"]["ClassInvitation"][];
             success: boolean;
@@ -1832,6 +1992,8 @@ export interface components {
             id: string;
             text: string;
         };
+        /** @enum {string} */
+        Outcome: "create" | "invite" | "already_member" | "skipped" | "error";
         Pagination: {
             /** Format: int32 */
             limit: number;
@@ -1863,6 +2025,19 @@ export interface components {
             email: string;
             /** Format: int64 */
             id: number;
+        };
+        Preferences: {
+            categories: components["schemas"]["Categories"];
+            /** @description `off`, `daily` or `weekly` (default). */
+            digestFrequency: string;
+        };
+        PreferencesResponse: {
+            preferences: components["schemas"]["Preferences"];
+            success: boolean;
+        };
+        PreferencesUpdate: {
+            categories: components["schemas"]["Categories"];
+            digestFrequency: string;
         };
         ProfileUpdate: {
             /** @description Students only, e.g. `2026-2027`; empty removes it. */
@@ -2021,6 +2196,21 @@ export interface components {
             /** Format: int64 */
             userId: number;
         };
+        ReportResult: {
+            /** Format: int64 */
+            assessmentId: number;
+            /** Format: date-time */
+            gradedAt?: string | null;
+            /** Format: double */
+            maxScore: number;
+            /**
+             * Format: double
+             * @description The best graded attempt.
+             */
+            score: number;
+            title: string;
+            type: string;
+        };
         ResetConfirm: {
             newPassword: string;
             token: string;
@@ -2047,6 +2237,22 @@ export interface components {
             /** Format: date-time */
             joinedAt: string;
             lastName: string;
+        };
+        RowReport: {
+            /**
+             * Format: date
+             * @description `YYYY-MM-DD`, when given and valid.
+             */
+            birthDate?: string | null;
+            className: string;
+            email: string;
+            firstName: string;
+            lastName: string;
+            /** @description Line of the file (1 is the header). */
+            line: number;
+            /** @description Why, for `error` and `skipped`. */
+            message?: string | null;
+            outcome: components["schemas"]["Outcome"];
         };
         Section: {
             /** @description The lesson, in Markdown. */
@@ -2159,6 +2365,21 @@ export interface components {
             starter?: string | null;
             type: string;
         };
+        StudentReport: {
+            /**
+             * Format: double
+             * @description Mean of graded attempts' score / max score, in percent.
+             */
+            averageScorePercentage?: number | null;
+            /** @description The classes the student is in (names). */
+            classes: string[];
+            courses: components["schemas"]["CourseProgress"][];
+            /** Format: date-time */
+            generatedAt: string;
+            results: components["schemas"]["ReportResult"][];
+            student: components["schemas"]["StudentInfo"];
+            success: boolean;
+        };
         Submission: {
             /**
              * @description Answers by question id: an option index (single choice), indices (multiple
@@ -2229,6 +2450,18 @@ export interface components {
             success: boolean;
             user: components["schemas"]["UserView"];
         };
+        UserUpdate: {
+            /** @description Students only: `premiere` or `terminale`. */
+            classLevel?: string | null;
+            /** @description A new address must be confirmed again (the account is marked unverified). */
+            email?: string | null;
+            firstName?: string | null;
+            lastName?: string | null;
+            /** @description Empty to remove it. */
+            phone?: string | null;
+            /** @description Students only; empty to remove it. */
+            schoolName?: string | null;
+        };
         /** @description A user as the API shows it; the student profile fields are set for students. */
         UserView: {
             academicYear?: string | null;
@@ -2266,7 +2499,12 @@ export type $defs = Record<string, never>;
 export interface operations {
     list_assessments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page (1 to 100, default 10). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2708,7 +2946,12 @@ export interface operations {
     };
     list_attempts: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page (1 to 100, default 10). */
+                limit?: number;
+            };
             header?: never;
             path: {
                 /** @description Assessment id */
@@ -3828,7 +4071,12 @@ export interface operations {
     };
     list_classes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page (1 to 100, default 10). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4195,6 +4443,83 @@ export interface operations {
             };
         };
     };
+    export_assessment_grades: {
+        parameters: {
+            query?: {
+                /** @description `csv` (default: `;`, decimal comma, UTF-8 with BOM) or `xlsx`. */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: number;
+                /** @description Assessment id */
+                assessmentId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (CSV or XLSX, as asked) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     class_conversation: {
         parameters: {
             query?: never;
@@ -4240,6 +4565,81 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_class_grades: {
+        parameters: {
+            query?: {
+                /** @description `csv` (default: `;`, decimal comma, UTF-8 with BOM) or `xlsx`. */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (CSV or XLSX, as asked) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4366,6 +4766,105 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_roster: {
+        parameters: {
+            query?: {
+                /** @description `true` (default): only report what each row would do. `false`: do it. */
+                dryRun?: boolean;
+                /**
+                 * @description Only the rows whose `classe` is this (e.g. `TG3`), when the file holds several
+                 *     classes; the others are `skipped`.
+                 */
+                sourceClass?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Class id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The CSV file */
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4555,7 +5054,12 @@ export interface operations {
     };
     list_conversations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page (1 to 100, default 10). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6032,6 +6536,44 @@ export interface operations {
             };
         };
     };
+    unsubscribe: {
+        parameters: {
+            query: {
+                /** @description The token of the digest's link. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Done"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     update_me: {
         parameters: {
             query?: never;
@@ -6478,6 +7020,112 @@ export interface operations {
             };
         };
     };
+    get_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesResponse"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     create_pairing_code: {
         parameters: {
             query?: never;
@@ -6859,6 +7507,68 @@ export interface operations {
             };
         };
     };
+    student_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Student id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudentReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_users: {
         parameters: {
             query?: {
@@ -7052,6 +7762,104 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

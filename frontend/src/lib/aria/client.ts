@@ -45,7 +45,7 @@ export async function call<T>(method: string, path: string, body?: unknown, fetc
 }
 
 export const aria = {
-  sessions: () => call<AriaSessionList>("GET", "/api/aria/sessions"),
+  sessions: () => call<AriaSessionList>("GET", "/api/aria/sessions?limit=100"),
   session: (id: string) => call<AriaSession>("GET", `/api/aria/sessions/${encodeURIComponent(id)}`),
   rename: (id: string, title: string) => call<{ success: true }>("PATCH", `/api/aria/sessions/${encodeURIComponent(id)}`, { title }),
   remove: (id: string) => call<{ success: true }>("DELETE", `/api/aria/sessions/${encodeURIComponent(id)}`),

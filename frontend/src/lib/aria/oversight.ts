@@ -56,11 +56,11 @@ const id = (n: number) => encodeURIComponent(String(n));
 
 export const oversight = {
   /** Teachers: their students' flags; admins: all. `open` (not reviewed) or `all`, newest first, 200 at most. */
-  flags: (status: "open" | "all" = "open") => call<AriaFlagList>("GET", `/api/aria/flags?status=${status}`),
+  flags: (status: "open" | "all" = "open") => call<AriaFlagList>("GET", `/api/aria/flags?status=${status}&limit=100`),
   /** Marks a flag as seen (no body). */
   review: (flagId: number) => call<{ success: true }>("POST", `/api/aria/flags/${id(flagId)}/review`),
   /** A student's sessions (their teacher, an admin); read one with `aria.session(id)`. */
-  studentSessions: (studentId: number) => call<AriaStudentSessions>("GET", `/api/aria/students/${id(studentId)}/sessions`),
+  studentSessions: (studentId: number) => call<AriaStudentSessions>("GET", `/api/aria/students/${id(studentId)}/sessions?limit=100`),
   classUsage: (classId: number) => call<AriaClassUsage>("GET", `/api/aria/classes/${id(classId)}/usage`),
   setClassBudget: (classId: number, dailyTokens: number) =>
     call<{ success: true; classId: number; dailyTokens: number }>("PUT", `/api/aria/classes/${id(classId)}/budget`, { dailyTokens }),

@@ -54,7 +54,7 @@ export function useConversations(enabled: boolean, me: number | null) {
     if (!enabled) return;
     let alive = true;
     const since = live.current.length;
-    api.GET("/api/conversations").then(
+    api.GET("/api/conversations", { params: { query: { limit: 100 } } }).then(
       ({ data, error: e }) => {
         if (!alive) return;
         if (data) {

@@ -8,7 +8,12 @@ use std::collections::BTreeMap;
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use nexus_auth::Role;
-use nexus_web::{ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path, Query,
+    auth::CurrentUser,
+    error::ApiResult,
+    pagination::{PageQuery, Pagination},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -559,12 +564,13 @@ pub struct AttemptSummary {
 pub struct AttemptList {
     pub success: bool,
     pub attempts: Vec<AttemptSummary>,
+    pub pagination: Pagination,
 }
 
 /// Every attempt at an assessment (the grading queue is the `submitted` ones).
 /// Roles: author, admin.
 #[utoipa::path(get, path = "/api/assessments/{id}/attempts", tag = "assessments",
-    params(("id" = i64, Path, description = "Assessment id")),
+    params(("id" = i64, Path, description = "Assessment id"), PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = AttemptList),
@@ -575,6 +581,7 @@ async fn list_attempts(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<AttemptList>> {
     load_managed(&state.pool, &user, id).await?;
     let attempts = sqlx::query_as(
@@ -586,9 +593,11 @@ async fn list_attempts(
     .bind(id)
     .fetch_all(&state.pool)
     .await?;
+    let (attempts, pagination) = page.slice(attempts);
     Ok(Json(AttemptList {
         success: true,
         attempts,
+        pagination,
     }))
 }
 

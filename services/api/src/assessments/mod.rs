@@ -7,7 +7,12 @@ pub mod questions;
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
-use nexus_web::{ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path, Query,
+    auth::CurrentUser,
+    error::ApiResult,
+    pagination::{PageQuery, Pagination},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
@@ -373,11 +378,13 @@ pub struct AssessmentSummary {
 pub struct AssessmentList {
     pub success: bool,
     pub assessments: Vec<AssessmentSummary>,
+    pub pagination: Pagination,
 }
 
 /// Assessments: a teacher's own, all for an admin, those published to a student's
 /// classes for a student. Roles: student, teacher, admin.
 #[utoipa::path(get, path = "/api/assessments", tag = "assessments",
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentList),
@@ -386,6 +393,7 @@ pub struct AssessmentList {
 async fn list_assessments(
     user: CurrentUser,
     State(state): State<AppState>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<AssessmentList>> {
     user.require(&[Role::Student, Role::Teacher, Role::Admin])?;
     let assessments = if user.role == Role::Student {
@@ -423,9 +431,11 @@ async fn list_assessments(
         .fetch_all(&state.pool)
         .await?
     };
+    let (assessments, pagination) = page.slice(assessments);
     Ok(Json(AssessmentList {
         success: true,
         assessments,
+        pagination,
     }))
 }
 

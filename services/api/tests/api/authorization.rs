@@ -82,6 +82,22 @@ fn cases() -> Vec<Case> {
         // Any signed-in user.
         case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
         case(
+            M::GET,
+            "/api/me/notification-preferences",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::PUT,
+            "/api/me/notification-preferences",
+            Some(
+                json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": false, "messages": true}}),
+            ),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        // Public: the token of the digest's link (none here) decides, not the caller.
+        case(M::POST, "/api/digest/unsubscribe", None, [400; 6]),
+        case(
             M::PATCH,
             "/api/me",
             Some(json!({})),
@@ -250,6 +266,31 @@ fn cases() -> Vec<Case> {
             [401, 403, 403, 200, 403, 200],
         ),
         case(
+            M::GET,
+            "/api/classes/{class}/grades/export",
+            None,
+            [401, 403, 403, 200, 403, 200],
+        ),
+        case(
+            M::GET,
+            "/api/classes/{class}/assessments/{assessment}/grades/export",
+            None,
+            [401, 403, 403, 200, 403, 200],
+        ),
+        // An empty file: 422 once the caller is allowed (nothing is written).
+        case(
+            M::POST,
+            "/api/classes/{class}/roster/import",
+            None,
+            [401, 403, 403, 422, 403, 422],
+        ),
+        case(
+            M::GET,
+            "/api/students/{student}/report",
+            None,
+            [401, 200, 200, 200, 404, 200],
+        ),
+        case(
             M::POST,
             "/api/courses",
             Some(fixtures::course_body("Nouveau cours")),
@@ -351,6 +392,12 @@ fn cases() -> Vec<Case> {
             M::GET,
             "/api/users/{target}",
             None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        case(
+            M::PATCH,
+            "/api/users/{target}",
+            Some(json!({"firstName": "Nina"})),
             [401, 403, 403, 403, 403, 200],
         ),
         case(

@@ -68,6 +68,10 @@ async fn teachers_read_their_students_sessions_and_parents_see_a_summary() {
     let session = answer["sessionId"].as_str().expect("session");
     let (_, own) = aria.get(&f.student_token, "/api/aria/sessions").await;
     assert!(own["oversight"].is_string(), "students are told: {own}");
+    assert_eq!(
+        own["pagination"],
+        json!({"page": 1, "limit": 10, "total": 1, "pages": 1})
+    );
 
     let read = format!("/api/aria/sessions/{session}");
     for (who, token, expected) in [
@@ -190,6 +194,17 @@ async fn flagged_questions_reach_the_teacher_and_distress_gets_a_caring_answer()
         .map(|f| f["category"].as_str().expect("category"))
         .collect();
     assert_eq!(categories, ["self_harm", "harassment"], "{flags}");
+    assert_eq!(
+        flags["pagination"],
+        json!({"page": 1, "limit": 10, "total": 2, "pages": 1})
+    );
+    let (_, second) = aria.get(&f.teacher, "/api/aria/flags?limit=1&page=2").await;
+    assert_eq!(second["flags"][0]["category"], "harassment", "{second}");
+    assert_eq!(second["flags"].as_array().expect("page").len(), 1);
+    assert_eq!(second["pagination"]["pages"], 2);
+    let (_, past_end) = aria.get(&f.teacher, "/api/aria/flags?page=5").await;
+    assert_eq!(past_end["flags"], json!([]));
+    assert_eq!(past_end["pagination"]["total"], 2, "{past_end}");
     assert_eq!(
         aria.get(&f.admin, "/api/aria/flags").await.1["flags"]
             .as_array()

@@ -159,6 +159,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState(false);
   const roleId = `role-${user.id}`;
 
   async function changeRole(e: React.FormEvent) {
@@ -228,13 +229,88 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
             {user.isActive ? "Actif" : "Désactivé"}
           </span>
           {!self && <StatusButton user={user} name={name} onDone={onChanged} />}
+          <button type="button" className={SMALL_SECONDARY_BUTTON} aria-expanded={editing} onClick={() => setEditing(!editing)}>
+            {editing ? "Fermer" : "Modifier"}
+            <span className="sr-only"> le compte de {name}</span>
+          </button>
         </div>
       </div>
       <div className="mt-2 space-y-2">
         <ErrorAlert message={error} />
         <SuccessNote message={note} />
       </div>
+      {editing && (
+        <EditUser
+          user={user}
+          onSaved={(message) => {
+            setEditing(false);
+            setNote(message);
+            onChanged();
+          }}
+        />
+      )}
     </li>
+  );
+}
+
+/** An admin edits an account's name, address, phone and, for a student, level and school. */
+function EditUser({ user, onSaved }: { user: User; onSaved: (message: string) => void }) {
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const student = user.role === "student";
+  const id = (f: string) => `edit-${user.id}-${f}`;
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const text = (k: string) => String(form.get(k) ?? "");
+    const body: Schemas["UserUpdate"] = {
+      firstName: text("firstName"),
+      lastName: text("lastName"),
+      email: text("email"),
+      phone: text("phone"),
+      ...(student ? { classLevel: text("classLevel"), schoolName: text("schoolName") } : {}),
+    };
+    setBusy(true);
+    setError(null);
+    setFields({});
+    const { data, error: apiError } = await api.PATCH("/api/users/{id}", { params: { path: { id: user.id } }, body });
+    setBusy(false);
+    if (data) onSaved(`Compte de ${data.user.firstName} ${data.user.lastName} enregistré.`);
+    else {
+      const f = fieldErrors(apiError);
+      setFields(f);
+      if (Object.keys(f).length === 0) setError(errorMessage(apiError));
+    }
+  }
+  return (
+    <form onSubmit={onSubmit} className="mt-3 grid gap-3 rounded-md border border-slate-200 p-3 sm:grid-cols-2 dark:border-slate-700" noValidate aria-label={`Modifier le compte de ${user.firstName} ${user.lastName}`}>
+      <div className="sm:col-span-2">
+        <ErrorAlert message={error} />
+      </div>
+      <Field id={id("prenom")} name="firstName" label="Prénom" defaultValue={user.firstName} error={fields.firstName} maxLength={100} />
+      <Field id={id("nom")} name="lastName" label="Nom" defaultValue={user.lastName} error={fields.lastName} maxLength={100} />
+      <Field id={id("email")} name="email" type="email" label="Adresse e-mail" defaultValue={user.email} error={fields.email} hint="Une nouvelle adresse devra être confirmée." />
+      <Field id={id("tel")} name="phone" type="tel" label="Téléphone (facultatif)" defaultValue={user.phone ?? ""} error={fields.phone} />
+      {student && (
+        <>
+          <div className="flex flex-col gap-1">
+            <label htmlFor={id("niveau")} className="font-medium">
+              Niveau
+            </label>
+            <select id={id("niveau")} name="classLevel" className={select} defaultValue={user.classLevel ?? "terminale"}>
+              <option value="premiere">Première</option>
+              <option value="terminale">Terminale</option>
+            </select>
+            {fields.classLevel && <p className="text-sm text-red-700 dark:text-red-300">{fields.classLevel}</p>}
+          </div>
+          <Field id={id("lycee")} name="schoolName" label="Établissement (facultatif)" defaultValue={user.schoolName ?? ""} error={fields.schoolName} maxLength={200} />
+        </>
+      )}
+      <Button type="submit" disabled={busy} className="self-start">
+        Enregistrer
+      </Button>
+    </form>
   );
 }
 

@@ -102,7 +102,7 @@ function AssessmentItem({ row, now }: { row: Row; now: number }) {
 export function AssessmentList() {
   const { allowed } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
-  const { data, error } = useLoader(allowed, () => api.GET("/api/assessments"), revision);
+  const { data, error } = useLoader(allowed, () => api.GET("/api/assessments", { params: { query: { limit: 100 } } }), revision);
   // The time the list was loaded: groups do not move while one reads.
   const [now] = useState(() => Date.now());
 

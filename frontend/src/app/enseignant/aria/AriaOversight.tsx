@@ -155,7 +155,7 @@ function Flags({ onOpen }: { onOpen: (s: Student, session: string) => void }) {
 }
 
 function Classes({ onOpen }: { onOpen: (s: Student) => void }) {
-  const { data, error } = useLoader(true, () => api.GET("/api/classes"));
+  const { data, error } = useLoader(true, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }));
   const active = data?.classes.filter((c) => !c.archived) ?? [];
   // ?classe=<id> chooses the class first (a link from elsewhere can name one). Rendered
   // in the browser only (after the session is restored), so reading the address is safe.

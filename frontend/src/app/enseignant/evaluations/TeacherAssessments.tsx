@@ -17,7 +17,7 @@ type Row = Schemas["AssessmentSummary"];
 export function TeacherAssessments() {
   const { allowed } = useRequireRole(TEACHER);
   const { revision } = useNotifications();
-  const { data, error } = useLoader(allowed, () => api.GET("/api/assessments"), revision);
+  const { data, error } = useLoader(allowed, () => api.GET("/api/assessments", { params: { query: { limit: 100 } } }), revision);
   if (!allowed) return <Loading />;
   const rows = data?.assessments ?? [];
   const published = rows.filter((r) => r.isPublished);

@@ -89,7 +89,7 @@ export function CourseReader({ id }: { id: string }) {
 
   // The student's classes: they are online there while reading, classmates on this course
   // are shown, and the teacher's live view learns which section is open.
-  const { data: classes } = useLoader(allowed, () => api.GET("/api/classes"));
+  const { data: classes } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }));
   const classChannels = useMemo(
     () => (classes?.classes ?? []).filter((c) => !c.archived).map((c) => `class:${c.id}`),
     [classes],

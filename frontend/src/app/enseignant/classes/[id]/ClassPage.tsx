@@ -12,6 +12,7 @@ import { usePresence } from "@/components/presence";
 import { ConfirmDialog } from "@/components/confirm";
 import { Button, Card, ErrorAlert, Field, Loading, SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
 import { heatClass, progressGrid } from "../../classes";
+import { GradeExport, RosterImport } from "./RosterTools";
 
 const TEACHER = ["teacher", "admin"];
 
@@ -81,6 +82,10 @@ export function ClassPage({ id }: { id: string }) {
         </div>
       </div>
       <Roster cls={cls} students={students ?? []} rows={rows} online={online} onRemoved={refresh} />
+      <div className="grid items-start gap-6 lg:grid-cols-2">
+        <GradeExport classId={cls.id} />
+        <RosterImport classId={cls.id} archived={cls.archived} onImported={refresh} />
+      </div>
     </div>
   );
 }
@@ -300,7 +305,7 @@ function useAssessmentTitles(online: Online): Record<number, string> {
   useEffect(() => {
     if (!key || asked.current === key) return;
     asked.current = key;
-    void api.GET("/api/assessments").then(({ data }) => {
+    void api.GET("/api/assessments", { params: { query: { limit: 100 } } }).then(({ data }) => {
       if (data) setTitles(Object.fromEntries(data.assessments.map((a) => [a.id, a.title])));
     });
   }, [key]);
@@ -409,6 +414,9 @@ function Roster({ cls, students, rows, online, onRemoved }: { cls: Cls; students
                         {s.firstName} {s.lastName}
                         {s.id in online && <span className="ml-2 rounded bg-emerald-100 px-1.5 py-0.5 text-xs font-medium text-emerald-900">en ligne</span>}
                         <span className="block text-xs font-normal text-slate-600 dark:text-slate-300">{s.email}</span>
+                        <Link href={`/bilan/${s.id}`} className="block text-xs font-normal text-accent-700 underline-offset-2 hover:underline dark:text-accent-100">
+                          Bilan imprimable<span className="sr-only"> de {s.firstName} {s.lastName}</span>
+                        </Link>
                       </th>
                       {grid.courses.map((c) => {
                         const v = grid.cell(s.id, c.id) ?? 0;

@@ -583,7 +583,7 @@ function Classes({ courseId, published, enabled }: { courseId: number; published
   const { data, error } = useLoader(
     enabled,
     async () => {
-      const classes = await api.GET("/api/classes");
+      const classes = await api.GET("/api/classes", { params: { query: { limit: 100 } } });
       if (!classes.data) return classes;
       const active = classes.data.classes.filter((c) => !c.archived);
       // The API lists a class's courses, not a course's classes: one call per class.

@@ -18,6 +18,7 @@ import { Builder } from "./Builder";
 import { Grading } from "./Grading";
 import { Publish } from "./Publish";
 import { Results } from "./Results";
+import { AssessmentExports } from "./Exports";
 import { secondary } from "./styles";
 
 const TEACHER = ["teacher", "admin"];
@@ -49,7 +50,7 @@ export function AssessmentEditor({ id }: { id: string }) {
     data: attemptsData,
     error: attemptsError,
     reload: reloadAttempts,
-  } = useLoader(allowed && valid && !isNew, () => api.GET("/api/assessments/{id}/attempts", { params: { path: { id: assessmentId } } }), `${id}:${view}:${String(revision)}`);
+  } = useLoader(allowed && valid && !isNew, () => api.GET("/api/assessments/{id}/attempts", { params: { path: { id: assessmentId }, query: { limit: 100 } } }), `${id}:${view}:${String(revision)}`);
 
   if (!allowed) return <Loading />;
   if (!valid) return <ErrorAlert message="Évaluation introuvable." />;
@@ -158,6 +159,7 @@ export function AssessmentEditor({ id }: { id: string }) {
       {view === "questions" && !attemptsData && !attemptsError && <Loading />}
       {view === "publication" && <Publish assessment={assessment} onChanged={changed} />}
       {view === "resultats" && <Results assessment={assessment} attempts={attempts} onChanged={changed} />}
+      {view === "resultats" && <AssessmentExports assessment={assessment} />}
       {view === "correction" && <Grading assessment={assessment} attempts={attempts} selected={copy} onGraded={reloadAttempts} />}
     </div>
   );

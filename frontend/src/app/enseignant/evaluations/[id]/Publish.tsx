@@ -15,7 +15,7 @@ import { inputClass, labelClass, smallButton } from "./styles";
 type Teacher = Schemas["TeacherAssessment"];
 
 export function Publish({ assessment, onChanged }: { assessment: Teacher; onChanged: (a?: Teacher) => void }) {
-  const { data } = useLoader(true, () => api.GET("/api/classes"));
+  const { data } = useLoader(true, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }));
   const classes = data?.classes ?? [];
   const nameOf = (id: number) => classes.find((c) => c.id === id)?.name ?? `Classe n° ${id}`;
   const active = classes.filter((c) => !c.archived);
