@@ -15,23 +15,30 @@ create table course_counts (
 );
 
 create function course_counts_apply(published boolean, lvl text, cat text, delta bigint)
-returns void language sql as $$
-    insert into course_counts (is_published, level, category, n)
-    values (published, lvl, coalesce(cat, ''), delta)
-    on conflict (is_published, level, category) do update set n = course_counts.n + excluded.n
-$$;
+returns void language plpgsql as $$
+begin
+    if delta > 0 then
+        insert into course_counts (is_published, level, category, n)
+        values (published, lvl, coalesce(cat, ''), delta)
+        on conflict (is_published, level, category) do update set n = course_counts.n + excluded.n;
+    else
+        -- The row exists: the course being taken out was counted in it.
+        update course_counts set n = n + delta
+        where is_published = published and level = lvl and category = coalesce(cat, '');
+    end if;
+end $$;
 
 create function course_counts_track() returns trigger language plpgsql as $$
 begin
-    if tg_op in ('UPDATE', 'DELETE') then
-        if tg_op = 'DELETE'
-           or old.is_published is distinct from new.is_published
-           or old.level is distinct from new.level
-           or old.category is distinct from new.category then
-            perform course_counts_apply(old.is_published, old.level, old.category, -1);
-        elsif tg_op = 'UPDATE' then
+    if tg_op = 'UPDATE' then
+        if old.is_published is not distinct from new.is_published
+           and old.level is not distinct from new.level
+           and old.category is not distinct from new.category then
             return null; -- nothing the totals depend on changed
         end if;
+    end if;
+    if tg_op in ('UPDATE', 'DELETE') then
+        perform course_counts_apply(old.is_published, old.level, old.category, -1);
     end if;
     if tg_op in ('INSERT', 'UPDATE') then
         perform course_counts_apply(new.is_published, new.level, new.category, 1);
