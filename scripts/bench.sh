@@ -243,6 +243,8 @@ if [[ ${BENCH_PEERS:-auto} != 0 && -d $PEERS_SRC ]]; then
     PEER_DB=peer_$(rand_hex 8)
     create_database "$DATABASE_URL" "$PEER_DB"
     PEER_DB_URL=$(url_with_db "$DATABASE_URL" "$PEER_DB")
+    # SQLAlchemy 2 knows the scheme `postgresql://` only.
+    PEER_DB_URL=postgresql://${PEER_DB_URL#*://}
     DATABASE_URL=$PEER_DB_URL "$PEER_VENV/bin/python" "$BENCH_DIR/peers/flask_api/seed.py" --reset --courses 10000 \
         >"$BENCH_DIR/peer-seed.txt"
     PEER_PORT=$(free_port)
