@@ -5,6 +5,13 @@
 #   (a) POST /api/auth/login   (Lua script scripts/bench/login.lua; dominated
 #                               by Argon2 password verification)
 #   (b) GET  /api/auth/me      with a Bearer token (JWT check + one lookup)
+#   (c) course list/detail on the demo data, quiz submissions
+#   (d) a school (scripts/bench/school.sql: 10,000 courses, 1,000 students, 40 classes,
+#       a year of attempts): the catalogue (list, search, detail), the student dashboard
+#       (200 students in turn) and a class's progress (its 40 teachers in turn)
+#   (e) when ../shared/peers/ exists (the seed's Flask + SQLAlchemy + Gunicorn stack),
+#       the same catalogue requests against it at 10,000 courses, each scenario run
+#       right after ours on the same machine and Postgres, and the ratio printed
 #
 # Each runs BENCH_DURATION (30s) with 64 connections on 2 wrk threads and
 # prints wrk's latency distribution, then a summary (requests/s, p50, p99)
@@ -27,6 +34,9 @@
 #   DEMO_PASSWORD (NexusDemo2026!)  seeded password, used to log in
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
 #   NEXUS_SKIP_BUILD=1, NEXUS_API_BIN  use an already built binary
+#   BENCH_BASIC (1)           0: skip (a)-(c), run the school and the peer only
+#   BENCH_PEERS (auto)        0: do not run the seed stack even if ../shared/peers exists
+#   BENCH_ROUNDS (1)          catalogue rounds (ours, peer) — alternated
 set -euo pipefail
 
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,6 +84,13 @@ cleanup() {
         done
         kill -KILL "$API_PID" 2>/dev/null || true
         wait "$API_PID" 2>/dev/null || true
+    fi
+    if [[ -n ${PEER_PID:-} ]] && kill -0 "$PEER_PID" 2>/dev/null; then
+        kill -TERM "$PEER_PID" 2>/dev/null || true
+        wait "$PEER_PID" 2>/dev/null || true
+    fi
+    if [[ -n ${PEER_DB:-} ]]; then
+        drop_database "$DATABASE_URL" "$PEER_DB"
     fi
     if [[ $DB_CREATED == 1 ]]; then
         drop_database "$DATABASE_URL" "$BENCH_DB"
@@ -146,30 +163,32 @@ run_wrk() {
         --latency "$@" | tee "$BENCH_DIR/wrk-$name.txt"
 }
 
-BENCH_EMAIL=$STUDENT_EMAIL BENCH_PASSWORD=$DEMO_PASSWORD \
-    run_wrk login -s "$LUA_SCRIPT" "$BASE/api/auth/login"
-LOGIN_RSS_MB=$(( $(ps -o rss= -p "$API_PID" 2>/dev/null || echo 0) / 1024 ))
-run_wrk me -H "Authorization: Bearer $TOKEN" "$BASE/api/auth/me"
-
-# ---------------------------------------------------------------- courses and quizzes
 BENCH_DB_URL=$(url_with_db "$DATABASE_URL" "$BENCH_DB")
 sql() { psql -qtAX -v ON_ERROR_STOP=1 "$BENCH_DB_URL" -c "$1"; }
-
-COURSE_ID=$(sql "select min(id) from courses where is_published")
 COURSES_LIST="$BASE/api/courses?level=terminale&page=1&limit=10"
 COURSES_SEARCH="$BASE/api/courses?q=graphe&page=1&limit=10"
-run_wrk courses-demo -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
-run_wrk course-demo -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
-# The same two at low concurrency: latency when the machine is not saturated.
-BENCH_CONNECTIONS=8 run_wrk courses-demo-c8 -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
-BENCH_CONNECTIONS=8 run_wrk course-demo-c8 -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
+LOGIN_RSS_MB=0
+SCENARIOS=()
+if [[ ${BENCH_BASIC:-1} == 1 ]]; then
+    BENCH_EMAIL=$STUDENT_EMAIL BENCH_PASSWORD=$DEMO_PASSWORD \
+        run_wrk login -s "$LUA_SCRIPT" "$BASE/api/auth/login"
+    LOGIN_RSS_MB=$(( $(ps -o rss= -p "$API_PID" 2>/dev/null || echo 0) / 1024 ))
+    run_wrk me -H "Authorization: Bearer $TOKEN" "$BASE/api/auth/me"
 
-# Quiz submissions: attempts prepared in progress, each submitted once, with the
-# quiz's correct answers (graded on the spot).
-STUDENT_ID=$(sql "select id from users where email = '$STUDENT_EMAIL'")
-QUIZ_ID=$(sql "select a.id from assessments a join assessment_classes p on p.assessment_id = a.id
-               join class_members m on m.class_id = p.class_id where m.student_id = $STUDENT_ID order by a.id limit 1")
-BENCH_ANSWERS=$(sql "select questions from assessments where id = $QUIZ_ID" | python3 -c '
+    # courses and quizzes, demo data
+    COURSE_ID=$(sql "select min(id) from courses where is_published")
+    run_wrk courses-demo -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+    run_wrk course-demo -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
+    # The same two at low concurrency: latency when the machine is not saturated.
+    BENCH_CONNECTIONS=8 run_wrk courses-demo-c8 -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+    BENCH_CONNECTIONS=8 run_wrk course-demo-c8 -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_ID"
+
+    # Quiz submissions: attempts prepared in progress, each submitted once, with the
+    # quiz's correct answers (graded on the spot).
+    STUDENT_ID=$(sql "select id from users where email = '$STUDENT_EMAIL'")
+    QUIZ_ID=$(sql "select a.id from assessments a join assessment_classes p on p.assessment_id = a.id
+                   join class_members m on m.class_id = p.class_id where m.student_id = $STUDENT_ID order by a.id limit 1")
+    BENCH_ANSWERS=$(sql "select questions from assessments where id = $QUIZ_ID" | python3 -c '
 import json, sys
 answers = {}
 for q in json.load(sys.stdin):
@@ -179,27 +198,99 @@ for q in json.load(sys.stdin):
     elif t == "numeric": answers[q["id"]] = q["answer"]
     elif t == "ordering": answers[q["id"]] = [i["id"] for i in q["items"]]
 print(json.dumps({"answers": answers}))')
-FIRST_ATTEMPT=$(sql "with prepared as (
-        insert into assessment_results (assessment_id, student_id, attempt_number, status, max_score)
-        select $QUIZ_ID, $STUDENT_ID, g, 'in_progress', (select max_score from assessments where id = $QUIZ_ID)
-        from generate_series(1000, 400000) g returning id)
-    select min(id) from prepared")
-BENCH_FIRST_ATTEMPT=$FIRST_ATTEMPT BENCH_TOKEN=$TOKEN BENCH_ANSWERS=$BENCH_ANSWERS BENCH_THREADS=$BENCH_THREADS \
-    run_wrk submit -s "$NEXUS_ROOT/scripts/bench/submit.lua" "$BASE"
+    FIRST_ATTEMPT=$(sql "with prepared as (
+            insert into assessment_results (assessment_id, student_id, attempt_number, status, max_score)
+            select $QUIZ_ID, $STUDENT_ID, g, 'in_progress', (select max_score from assessments where id = $QUIZ_ID)
+            from generate_series(1000, 400000) g returning id)
+        select min(id) from prepared")
+    BENCH_FIRST_ATTEMPT=$FIRST_ATTEMPT BENCH_TOKEN=$TOKEN BENCH_ANSWERS=$BENCH_ANSWERS BENCH_THREADS=$BENCH_THREADS \
+        run_wrk submit -s "$NEXUS_ROOT/scripts/bench/submit.lua" "$BASE"
+    SCENARIOS+=(login me courses-demo course-demo courses-demo-c8 course-demo-c8 submit)
+fi
 
-# 10,000 published courses (copies of the curriculum under other titles), then the
-# same list, search and detail requests again.
-info "adding 10,000 courses"
-sql "insert into courses (title, description, level, category, content, prerequisites, objectives, estimated_time,
-                          is_published, published_at, created_by)
-     select c.title || ' — variante ' || g, c.description, c.level, c.category, c.content, c.prerequisites,
-            c.objectives, c.estimated_time, true, now(), c.created_by
-     from generate_series(1, 10000) g
-     join lateral (select * from courses where is_published order by id offset (g % 12) limit 1) c on true;
-     analyze courses;"
-run_wrk courses-10k -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+# ---------------------------------------------------------------- a school
+info "generating a school (scripts/bench/school.sql: 10,000 courses, 1,000 students, a year of attempts)"
+psql -qX -v ON_ERROR_STOP=1 "$BENCH_DB_URL" -f "$NEXUS_ROOT/scripts/bench/school.sql" >/dev/null
+COURSE_10K=$(sql "select max(id) from courses where is_published")
+
+# 200 students and the 40 teachers sign in (argon2: a few seconds); each pair file line
+# is one user's token and the page they ask for.
+info "signing in 200 students and 40 teachers"
+: >"$BENCH_DIR/students.pairs"
+for n in $(seq 1 5 1000); do
+    t=$(login_token "$BASE" "bench-student-$n@school.test" "$DEMO_PASSWORD") || die "login bench-student-$n"
+    echo "$t /api/dashboard/student" >>"$BENCH_DIR/students.pairs"
+done
+: >"$BENCH_DIR/teachers.pairs"
+while read -r n class_id; do
+    t=$(login_token "$BASE" "bench-teacher-$n@school.test" "$DEMO_PASSWORD") || die "login bench-teacher-$n"
+    echo "$t /api/classes/$class_id/progress" >>"$BENCH_DIR/teachers.pairs"
+done < <(sql "select split_part(split_part(u.email, '@', 1), '-', 3), c.id from classes c join users u on u.id = c.teacher_id
+              where u.email like 'bench-teacher-%@school.test' order by c.id" | tr '|' ' ')
+
+# ---------------------------------------------------------------- the seed's stack
+PEERS_SRC=$(cd "$NEXUS_ROOT/.." && pwd)/shared/peers
+PEER_PID=""
+PEER_BASE=""
+if [[ ${BENCH_PEERS:-auto} != 0 && -d $PEERS_SRC ]]; then
+    info "seed stack found in $PEERS_SRC: preparing it (venv in .run/peers-venv)"
+    rm -rf "$BENCH_DIR/peers" && cp -r "$PEERS_SRC" "$BENCH_DIR/peers"
+    PEER_VENV=$NEXUS_ROOT/.run/peers-venv
+    if [[ ! -x $PEER_VENV/bin/gunicorn ]]; then
+        python3 -m venv "$PEER_VENV"
+        "$PEER_VENV/bin/pip" install -q -r "$BENCH_DIR/peers/requirements.txt"
+    fi
+    PEER_DB=peer_$(rand_hex 8)
+    create_database "$DATABASE_URL" "$PEER_DB"
+    PEER_DB_URL=$(url_with_db "$DATABASE_URL" "$PEER_DB")
+    # SQLAlchemy 2 knows the scheme `postgresql://` only.
+    PEER_DB_URL=postgresql://${PEER_DB_URL#*://}
+    DATABASE_URL=$PEER_DB_URL "$PEER_VENV/bin/python" "$BENCH_DIR/peers/flask_api/seed.py" --reset --courses 10000 \
+        >"$BENCH_DIR/peer-seed.txt"
+    PEER_PORT=$(free_port)
+    PEER_BASE=http://127.0.0.1:$PEER_PORT
+    PORT=$PEER_PORT DATABASE_URL=$PEER_DB_URL VENV=$PEER_VENV \
+        "$BENCH_DIR/peers/flask_api/run.sh" >"$BENCH_DIR/peer.log" 2>&1 </dev/null &
+    PEER_PID=$!
+    wait_http "$PEER_BASE/health" 60 "$PEER_PID" || die "the seed stack did not start (.run/bench/peer.log)"
+    PEER_TOKEN=$(curl -sf -X POST -H 'Content-Type: application/json' \
+        -d '{"email":"student@nexus.test","password":"Password123!"}' "$PEER_BASE/api/auth/login" |
+        python3 -c 'import sys, json; print(json.load(sys.stdin)["accessToken"])') || die "peer login"
+    PEER_COURSE=$(psql -qtAX "$PEER_DB_URL" -c "select max(id) from courses where is_published")
+fi
+
+# ---------------------------------------------------------------- catalogue, side by side
+for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+    run_wrk "courses-10k-$round" -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+    if [[ -n $PEER_BASE ]]; then
+        TOKEN=$PEER_TOKEN run_wrk "peer-courses-10k-$round" -s "$BENCH_DIR/peers/flask_api/wrk_auth.lua" \
+            "$PEER_BASE/api/courses?level=terminale&page=1&limit=10"
+    fi
+    run_wrk "course-10k-$round" -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_10K"
+    if [[ -n $PEER_BASE ]]; then
+        TOKEN=$PEER_TOKEN run_wrk "peer-course-10k-$round" -s "$BENCH_DIR/peers/flask_api/wrk_auth.lua" \
+            "$PEER_BASE/api/courses/$PEER_COURSE"
+    fi
+done
+PEER_RSS_MB=0
+if [[ -n $PEER_PID ]]; then
+    # The master and its workers.
+    PEER_RSS_MB=$(( $(ps -o rss= --ppid "$PEER_PID" -p "$PEER_PID" | awk '{s += $1} END {print s + 0}') / 1024 ))
+    kill -TERM "$PEER_PID" 2>/dev/null || true
+    wait "$PEER_PID" 2>/dev/null || true
+    PEER_PID=""
+fi
 run_wrk search-10k -H "Authorization: Bearer $TOKEN" "$COURSES_SEARCH"
-run_wrk course-10k -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$(sql "select max(id) from courses")"
+BENCH_CONNECTIONS=8 run_wrk courses-10k-c8 -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
+BENCH_CONNECTIONS=8 run_wrk course-10k-c8 -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_10K"
+
+# ---------------------------------------------------------------- dashboards
+BENCH_PAIRS=$BENCH_DIR/students.pairs run_wrk dashboard-student -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+BENCH_PAIRS=$BENCH_DIR/teachers.pairs run_wrk class-progress -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+BENCH_CONNECTIONS=8 BENCH_PAIRS=$BENCH_DIR/students.pairs \
+    run_wrk dashboard-student-c8 -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+BENCH_CONNECTIONS=8 BENCH_PAIRS=$BENCH_DIR/teachers.pairs \
+    run_wrk class-progress-c8 -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
 
 # summary_line NAME LABEL — one summary row from wrk's saved output.
 summary_line() {
@@ -213,6 +304,17 @@ summary_line() {
             printf "%-30s %12s %10s %10s %8s  %s\n", label, rps, p50, p99,
                 (bad == "" ? 0 : bad), (errs == "" ? "none" : errs)
         }' "$BENCH_DIR/wrk-$1.txt"
+}
+
+# ratio OURS PEER LABEL — throughput ratio and both p99s.
+ratio() {
+    local ours peer
+    ours=$(awk '/^Requests\/sec:/ { print $2 }' "$BENCH_DIR/wrk-$1.txt")
+    peer=$(awk '/^Requests\/sec:/ { print $2 }' "$BENCH_DIR/wrk-$2.txt")
+    awk -v o="$ours" -v p="$peer" -v l="$3" \
+        -v o99="$(awk '/^[[:space:]]+99%/ { print $2 }' "$BENCH_DIR/wrk-$1.txt")" \
+        -v p99="$(awk '/^[[:space:]]+99%/ { print $2 }' "$BENCH_DIR/wrk-$2.txt")" \
+        'BEGIN { printf "ratio %s: nexus-api %s req/s (p99 %s) / seed %s req/s (p99 %s) = %.1fx\n", l, o, o99, p, p99, (p > 0 ? o / p : 0) }'
 }
 
 API_RSS_MB=$(( $(ps -o rss= -p "$API_PID" 2>/dev/null || echo 0) / 1024 ))
@@ -230,21 +332,45 @@ results=$BENCH_DIR/results-$stamp.txt
     echo "api RSS:   ${LOGIN_RSS_MB} MB after the login scenario, ${API_RSS_MB} MB after all"
     echo
     printf "%-30s %12s %10s %10s %8s  %s\n" scenario "requests/s" p50 p99 non-2xx "socket errors"
-    summary_line login "POST /api/auth/login"
-    summary_line me "GET /api/auth/me"
-    summary_line courses-demo "GET /api/courses (demo)"
-    summary_line course-demo "GET /api/courses/{id} (demo)"
-    summary_line courses-demo-c8 "GET /api/courses (demo, 8 conn)"
-    summary_line course-demo-c8 "GET /api/courses/{id} (demo, 8 c)"
-    summary_line submit "POST attempts/{id}/submit"
-    summary_line courses-10k "GET /api/courses (10k)"
+    if [[ ${BENCH_BASIC:-1} == 1 ]]; then
+        summary_line login "POST /api/auth/login"
+        summary_line me "GET /api/auth/me"
+        summary_line courses-demo "GET /api/courses (demo)"
+        summary_line course-demo "GET /api/courses/{id} (demo)"
+        summary_line courses-demo-c8 "GET /api/courses (demo, 8 conn)"
+        summary_line course-demo-c8 "GET /api/courses/{id} (demo, 8 c)"
+        summary_line submit "POST attempts/{id}/submit"
+    fi
+    for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+        summary_line "courses-10k-$round" "GET /api/courses (10k) #$round"
+        [[ -n $PEER_BASE ]] && summary_line "peer-courses-10k-$round" "  seed stack, same #$round"
+        summary_line "course-10k-$round" "GET /api/courses/{id} (10k) #$round"
+        [[ -n $PEER_BASE ]] && summary_line "peer-course-10k-$round" "  seed stack, same #$round"
+    done
     summary_line search-10k "GET /api/courses?q= (10k)"
-    summary_line course-10k "GET /api/courses/{id} (10k)"
+    summary_line courses-10k-c8 "GET /api/courses (10k, 8 c)"
+    summary_line course-10k-c8 "GET /api/courses/{id} (10k, 8 c)"
+    summary_line dashboard-student "GET /api/dashboard/student"
+    summary_line dashboard-student-c8 "  same, 8 connections"
+    summary_line class-progress "GET /api/classes/{id}/progress"
+    summary_line class-progress-c8 "  same, 8 connections"
+    if [[ -n $PEER_BASE ]]; then
+        echo
+        echo "seed stack (../shared/peers: Flask + SQLAlchemy, Gunicorn $(nproc)x2+1 sync workers), same Postgres,"
+        echo "run right after ours in each round; its RSS (master + workers): ${PEER_RSS_MB} MB"
+        for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+            ratio "courses-10k-$round" "peer-courses-10k-$round" "list   #$round"
+            ratio "course-10k-$round" "peer-course-10k-$round" "detail #$round"
+        done
+    else
+        echo
+        echo "seed stack: not run (no $PEERS_SRC, or BENCH_PEERS=0)"
+    fi
 } | tee "$results"
 echo
 info "results saved in ${results#"$NEXUS_ROOT"/}"
 
-for name in login me courses-demo course-demo courses-demo-c8 course-demo-c8 submit courses-10k search-10k course-10k; do
+for name in $(cd "$BENCH_DIR" && ls wrk-*.txt | sed 's/^wrk-//; s/\.txt$//'); do
     if grep -q 'Non-2xx or 3xx responses' "$BENCH_DIR/wrk-$name.txt"; then
         warn "$name: some answers were not 2xx (rate limited or failing?): the numbers above are suspect"
     fi

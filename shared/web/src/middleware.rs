@@ -43,6 +43,7 @@ pub fn stack(router: Router, settings: StackSettings) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn(log_internal_errors))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             record_metrics(service, req, next)
@@ -78,6 +79,22 @@ pub fn stack(router: Router, settings: StackSettings) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(CatchPanicLayer::custom(panic_response))
+}
+
+/// Runs the handler in a task of its own, so that a client hanging up does not cancel it
+/// half-way. Cancelled futures are what leaves a pooled Postgres connection inside a
+/// transaction: sqlx 0.9.0 (the newest on the registry; the fix is in sqlx-postgres
+/// 0.9.1) forgets the `BEGIN` it already sent when its future is dropped before the
+/// answer, and the connection goes back to the pool with the transaction open ("there is
+/// already a transaction in progress" for its next user). A handler now always reaches
+/// its commit or rollback; its answer is dropped if nobody waits for it.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).instrument(tracing::Span::current())).await {
+        Ok(response) => response,
+        Err(error) if error.is_panic() => panic_response(error.into_panic()),
+        Err(error) => ApiError::internal(anyhow::anyhow!("handler task: {error}")).into_response(),
+    }
 }
 
 fn security_headers(router: Router) -> Router {
@@ -186,4 +203,56 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .unwrap_or("unknown panic");
     tracing::error!(panic = %detail, "handler panicked");
     ApiError::internal(anyhow::anyhow!("panic: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use axum::routing::get;
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    /// Serves `router` and sends it one request from a client that hangs up 50 ms later,
+    /// while the handler (300 ms) still runs; tells whether the handler ran to its end.
+    async fn handler_finishes_after_hang_up(wrap: fn(Router) -> Router) -> bool {
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
+        let router = wrap(Router::new().route(
+            "/slow",
+            get(move || async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                flag.store(true, Ordering::SeqCst);
+                "done"
+            }),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET /slow HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        server.abort();
+        finished.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_client_hanging_up_does_not_cancel_the_handler() {
+        // Without the layer hyper drops the handler's future when the client goes away
+        // (this is what left sqlx connections inside a transaction)…
+        assert!(!handler_finishes_after_hang_up(|router| router).await);
+        // …with it, the handler reaches its end.
+        assert!(
+            handler_finishes_after_hang_up(|router| {
+                router.layer(middleware::from_fn(run_to_completion))
+            })
+            .await
+        );
+    }
 }

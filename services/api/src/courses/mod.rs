@@ -148,20 +148,6 @@ async fn list_courses(
         }
         query
     };
-    // A common word matches a large share of the courses; the planner then prefers a
-    // sequential scan, not knowing that testing each row means reading its large text
-    // vector (measured: 109 ms against 12 ms through the GIN index at 10,000 courses).
-    // Searches therefore run with sequential scans off, in a transaction of their own.
-    let mut tx = state.pool.begin().await?;
-    if q.is_some() {
-        sqlx::query("set local enable_seqscan = off")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let total: i64 = build("select count(*)")
-        .build_query_scalar()
-        .fetch_one(&mut *tx)
-        .await?;
     let mut listing = build(
         "select c.id, c.title, c.description, c.level, c.category, c.estimated_time as duration, c.is_published",
     );
@@ -177,11 +163,76 @@ async fn list_courses(
         .push_bind(i64::from(page.limit()))
         .push(" offset ")
         .push_bind(page.offset());
-    let courses = listing
-        .build_query_as::<CourseSummary>()
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    // The total: searches, a class's courses and "mine" are counted (their sets are
+    // small, or the search must rank them anyway); the plain catalogue, filtered by
+    // level and category, reads `course_counts`, which a trigger keeps exact in the
+    // transaction of every change (migration 20261203000500). Counting 5,000 rows on
+    // every page was most of a list request's time at 10,000 courses.
+    let mut total_query = if q.is_some()
+        || filter.class_id.is_some()
+        || filter.mine.unwrap_or(false)
+    {
+        build("select count(*)")
+    } else {
+        let mut query = QueryBuilder::<Postgres>::new(
+            "select (select coalesce(sum(k.n), 0) from course_counts k where ",
+        );
+        query.push(match user.role {
+            Role::Admin => "true",
+            _ => "k.is_published",
+        });
+        if let Some(level) = level {
+            query.push(" and k.level = ").push_bind(level.to_owned());
+        }
+        if let Some(category) = &category {
+            query.push(" and k.category = ").push_bind(category.clone());
+        }
+        query.push(")::bigint");
+        if user.role == Role::Teacher {
+            // Plus the teacher's own drafts (few; `courses_created_by_idx`).
+            query
+                .push(" + (select count(*) from courses c where not c.is_published and c.created_by = ")
+                .push_bind(user.id);
+            if let Some(level) = level {
+                query.push(" and c.level = ").push_bind(level.to_owned());
+            }
+            if let Some(category) = &category {
+                query.push(" and c.category = ").push_bind(category.clone());
+            }
+            query.push(")");
+        }
+        query
+    };
+    let (total, courses): (i64, Vec<CourseSummary>) = if q.is_some() {
+        // A common word matches a large share of the courses; the planner then prefers a
+        // sequential scan, not knowing that testing each row means reading its large text
+        // vector (measured: 109 ms against 12 ms through the GIN index at 10,000 courses).
+        // Searches therefore run with sequential scans off, in a transaction of their own
+        // (the only listing that opens one).
+        let mut tx = state.pool.begin().await?;
+        sqlx::query("set local enable_seqscan = off")
+            .execute(&mut *tx)
+            .await?;
+        let total = total_query.build_query_scalar().fetch_one(&mut *tx).await?;
+        let courses = listing
+            .build_query_as::<CourseSummary>()
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        (total, courses)
+    } else {
+        // No transaction: two reads on one connection (one acquire from the pool).
+        let mut conn = state.pool.acquire().await?;
+        let total = total_query
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
+            .await?;
+        let courses = listing
+            .build_query_as::<CourseSummary>()
+            .fetch_all(&mut *conn)
+            .await?;
+        (total, courses)
+    };
     Ok(Json(CourseList {
         courses,
         pagination: page.pagination(total),

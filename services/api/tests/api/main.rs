@@ -5,6 +5,7 @@
 mod assessments;
 mod auth;
 mod authorization;
+mod catalogue;
 mod chat;
 mod classes;
 mod concurrency;
