@@ -7,6 +7,7 @@ mod auth;
 mod authorization;
 mod chat;
 mod classes;
+mod code_questions;
 mod concurrency;
 mod courses;
 mod dashboards;
