@@ -127,7 +127,7 @@ cmd_up() {
 
     # curl for the readiness checks; gcc/libc6-dev/pkg-config for crates that
     # compile C (ring). Postgres and Redis are installed by start_* when needed.
-    ensure_packages curl ca-certificates gcc libc6-dev pkg-config
+    ensure_packages curl ca-certificates gcc libc6-dev pkg-config bubblewrap python3
 
     if [[ ${NEXUS_SKIP_BUILD:-0} != 1 ]]; then
         command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup)"

@@ -23,7 +23,7 @@ source "$NEXUS_ROOT/scripts/lib/model.sh"
 source "$NEXUS_ROOT/scripts/lib/web.sh"
 
 DIR=$NEXUS_ROOT/.run/test-web
-ensure_packages postgresql redis-server curl ca-certificates
+ensure_packages postgresql redis-server curl ca-certificates bubblewrap python3
 # shellcheck disable=SC2317  # invoked through the trap below
 cleanup() {
     local rc=$?

@@ -41,7 +41,8 @@ TEST_DIR=$NEXUS_ROOT/.run/test
 
 # ---------------------------------------------------------------- packages
 # gcc/libc6-dev/pkg-config: crates that compile C code (ring).
-ensure_packages postgresql redis-server curl ca-certificates gcc libc6-dev pkg-config
+# bubblewrap + python3: the jail that runs students' code (shared/sandbox, docs/SANDBOX.md).
+ensure_packages postgresql redis-server curl ca-certificates gcc libc6-dev pkg-config bubblewrap python3
 if [[ ${SKIP_FUZZ:-0} != 1 ]] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     ensure_packages python3-venv
 fi

@@ -48,6 +48,7 @@ impl Application {
             limiter,
             jwt,
             authenticator,
+            code: crate::assessments::code::CodeRunner::new(),
             settings: Arc::new(settings),
         };
         let (api, spec) = openapi::api_router()

@@ -16,6 +16,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub settings: Arc<ApiSettings>,
     pub authenticator: Authenticator,
+    /// Runs students' code (the bounded sandbox queue).
+    pub code: crate::assessments::code::CodeRunner,
 }
 
 impl FromRef<AppState> for Authenticator {

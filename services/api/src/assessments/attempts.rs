@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, load, load_locked, load_managed,
+    AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, code, load, load_locked,
+    load_managed,
     questions::{GradeStatus, Question, QuestionGrade, answer_shape_ok, grade, round2},
     student_window,
 };
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_attempt))
         .routes(routes!(save_answers))
         .routes(routes!(grade_attempt))
+        .routes(routes!(run_code))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -313,6 +315,29 @@ async fn submit_attempt(
     Json(body): Json<Submission>,
 ) -> ApiResult<Json<AttemptResponse>> {
     user.require(&[Role::Student])?;
+    // Code questions with tests run in the sandbox first, outside the transaction: a
+    // run takes up to seconds and must not hold the attempt's row lock (nor a pooled
+    // connection) meanwhile. The questions cannot change once an attempt exists.
+    let mut code_grades = {
+        let mut conn = state.pool.acquire().await?;
+        let attempt = load_attempt(&mut conn, id, false).await?;
+        drop(conn);
+        if attempt.student_id != user.id {
+            return Err(ApiError::not_found("Tentative introuvable."));
+        }
+        let assessment = load(&state.pool, attempt.assessment_id).await?;
+        check_answers(&assessment.questions.0, &body.answers)?;
+        let mut grades = BTreeMap::new();
+        if attempt.status == "in_progress" {
+            for q in &assessment.questions.0 {
+                if let Some(spec) = code::spec(q) {
+                    let answer = body.answers.get(&q.id).unwrap_or(&Value::Null);
+                    grades.insert(q.id.clone(), state.code.grade(q, &spec, answer).await);
+                }
+            }
+        }
+        grades
+    };
     let mut tx = state.pool.begin().await?;
     let attempt = load_attempt(&mut tx, id, true).await?;
     if attempt.student_id != user.id {
@@ -350,10 +375,10 @@ async fn submit_attempt(
         .0
         .iter()
         .map(|q| {
-            (
-                q.id.clone(),
-                grade(q, body.answers.get(&q.id).unwrap_or(&Value::Null)),
-            )
+            let graded = code_grades
+                .remove(&q.id)
+                .unwrap_or_else(|| grade(q, body.answers.get(&q.id).unwrap_or(&Value::Null)));
+            (q.id.clone(), graded)
         })
         .collect();
     let score = round2(breakdown.values().map(|g| g.points).sum());
@@ -643,8 +668,23 @@ async fn grade_attempt(
     if !assessment.managed_by(&user) {
         return Err(ApiError::not_found("Tentative introuvable."));
     }
+    // An attempt graded by the server alone (code run against tests) stays open to the
+    // teacher's review; one a teacher has graded is final.
+    let graded_by_server = attempt.status == "graded"
+        && assessment
+            .questions
+            .0
+            .iter()
+            .any(|q| code::spec(q).is_some())
+        && sqlx::query_scalar::<_, bool>(
+            "select graded_by is null from assessment_results where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     match attempt.status.as_str() {
         "submitted" | "refused" => {}
+        "graded" if graded_by_server => {}
         "graded" => {
             return Err(ApiError::conflict(
                 "already_graded",
@@ -745,3 +785,99 @@ pub async fn student_average(pool: &PgPool, student_id: i64) -> sqlx::Result<Opt
     .fetch_one(pool)
     .await
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RunRequest {
+    pub question_id: String,
+    /// The code to run (at most 20,000 characters).
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunResponse {
+    pub success: bool,
+    /// One result per visible test, in order.
+    pub results: Vec<code::TestResult>,
+}
+
+/// Runs code against the visible tests of a code question of an attempt in progress
+/// ("Exécuter"). Nothing is graded or saved. At most 20 runs a minute per student (429);
+/// 503 `service_unavailable` when the sandbox cannot run. Roles: the student who
+/// started the attempt.
+#[utoipa::path(post, path = "/api/attempts/{id}/run", tag = "assessments",
+    params(("id" = i64, Path, description = "Attempt id")),
+    request_body = RunRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RunResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+async fn run_code(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<RunRequest>,
+) -> ApiResult<Json<RunResponse>> {
+    user.require(&[Role::Student])?;
+    let mut conn = state.pool.acquire().await?;
+    let attempt = load_attempt(&mut conn, id, false).await?;
+    drop(conn);
+    if attempt.student_id != user.id {
+        return Err(ApiError::not_found("Tentative introuvable."));
+    }
+    if attempt.status != "in_progress" {
+        return Err(ApiError::conflict(
+            "already_submitted",
+            "Cette tentative a déjà été rendue.",
+        ));
+    }
+    if attempt.deadline_at.is_some_and(|d| Utc::now() > d + GRACE) {
+        return Err(ApiError::conflict(
+            "attempt_late",
+            "Le temps est écoulé : rendez la copie.",
+        ));
+    }
+    let assessment = load(&state.pool, attempt.assessment_id).await?;
+    let mut v = Validator::new();
+    let question = assessment
+        .questions
+        .0
+        .iter()
+        .find(|q| q.id == body.question_id);
+    v.check(question.is_some(), "questionId", "Question inconnue.");
+    v.check(
+        body.code.chars().count() <= 20_000,
+        "code",
+        "Au plus 20 000 caractères.",
+    );
+    v.finish()?;
+    let question = question.expect("checked above");
+    let Some(spec) = code::spec(question) else {
+        return Err(ApiError::invalid_fields(vec![(
+            "questionId",
+            "Cette question n'a pas de tests à exécuter.".into(),
+        )]));
+    };
+    state
+        .limiter
+        .hit("code_runs", &user.id.to_string(), RUN_LIMIT)
+        .await
+        .map_err(ApiError::too_many_requests)?;
+    let results = state
+        .code
+        .run(&spec, &body.code, true)
+        .await
+        .map_err(code::api_error)?;
+    Ok(Json(RunResponse {
+        success: true,
+        results,
+    }))
+}
+
+/// "Exécuter" per student: enough for a TP (one run every 3 s on average).
+const RUN_LIMIT: nexus_web::ratelimit::Limit =
+    nexus_web::ratelimit::Limit::new(20, std::time::Duration::from_secs(60));

@@ -2,6 +2,7 @@
 //! with opening and closing dates, taken by students in attempts (`attempts.rs`).
 
 pub mod attempts;
+pub mod code;
 pub mod questions;
 
 use axum::{extract::State, http::StatusCode};
@@ -573,6 +574,7 @@ async fn create_assessment(
 ) -> ApiResult<(StatusCode, Json<AssessmentSaved>)> {
     user.require(&[Role::Teacher, Role::Admin])?;
     body.validate(&state.pool, &user).await?;
+    code::check_questions(&state.code, &body.questions).await?;
     let id: i64 = sqlx::query_scalar(
         "insert into assessments (course_id, title, type, description, questions, max_score, time_limit_minutes,
                                   max_attempts, late_policy, help_mode, created_by)
@@ -695,6 +697,7 @@ async fn replace_assessment(
 ) -> ApiResult<Json<AssessmentSaved>> {
     load_managed(&state.pool, &user, id).await?;
     body.validate(&state.pool, &user).await?;
+    code::check_questions(&state.code, &body.questions).await?;
     let mut tx = state.pool.begin().await?;
     lock_unstarted(&mut tx, &user, id).await?;
     sqlx::query(

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::code::{CodeTest, TestResult, VisibleTest};
 use crate::validate::Validator;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -58,12 +59,32 @@ pub enum QuestionKind {
     Ordering {
         items: Vec<OrderItem>,
     },
-    /// Python code, graded by the teacher.
+    /// Python code: graded by the teacher, or by the server against `tests` when there
+    /// are any (see `code.rs`).
     Code {
         #[serde(default = "python")]
         language: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         starter: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tests: Vec<CodeTest>,
+        /// A solution that must pass every test when the question is saved; never shown
+        /// to students.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// Time per test (ms, 100–5000, default 2000).
+        #[serde(
+            default,
+            rename = "timeLimitMs",
+            skip_serializing_if = "Option::is_none"
+        )]
+        time_limit_ms: Option<u64>,
+        /// Memory of the run (MiB, 64–512, default 256).
+        #[serde(default, rename = "memoryMb", skip_serializing_if = "Option::is_none")]
+        memory_mb: Option<u64>,
+        /// Absolute or relative tolerance on floats (default 1e-6).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tolerance: Option<f64>,
     },
     FreeText {},
 }
@@ -96,6 +117,12 @@ pub struct StudentQuestion {
     pub language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub starter: Option<String>,
+    /// Code questions: the visible tests ("Exécuter" runs them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<VisibleTest>>,
+    /// Code questions: how many hidden tests also count in the grade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_tests: Option<usize>,
 }
 
 impl QuestionKind {
@@ -113,7 +140,8 @@ impl QuestionKind {
     }
 
     pub fn needs_teacher(&self) -> bool {
-        matches!(self, Self::Code { .. } | Self::FreeText {})
+        matches!(self, Self::Code { tests, .. } if tests.is_empty())
+            || matches!(self, Self::FreeText {})
     }
 }
 
@@ -132,6 +160,8 @@ impl Question {
             items: None,
             language: None,
             starter: None,
+            tests: None,
+            hidden_tests: None,
         };
         match &self.kind {
             QuestionKind::SingleChoice { options, .. }
@@ -141,9 +171,29 @@ impl Question {
             QuestionKind::Ordering { items } => {
                 view.items = Some(shuffled(items, &format!("{}/{student_id}", self.id)));
             }
-            QuestionKind::Code { language, starter } => {
+            QuestionKind::Code {
+                language,
+                starter,
+                tests,
+                ..
+            } => {
                 view.language = Some(language.clone());
                 view.starter = starter.clone();
+                if !tests.is_empty() {
+                    view.tests = Some(
+                        tests
+                            .iter()
+                            .filter(|t| !t.hidden)
+                            .map(|t| VisibleTest {
+                                name: t.name.clone(),
+                                call: t.call.clone(),
+                                stdin: t.stdin.clone(),
+                                expected: t.expected.clone(),
+                            })
+                            .collect(),
+                    );
+                    view.hidden_tests = Some(tests.iter().filter(|t| t.hidden).count());
+                }
             }
             _ => {}
         }
@@ -208,6 +258,10 @@ pub struct QuestionGrade {
     pub status: GradeStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+    /// Code questions graded against tests: one result per test (hidden ones without
+    /// their content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<TestResult>>,
 }
 
 /// Lower case, no accents, trimmed, inner whitespace collapsed, final punctuation dropped.
@@ -263,6 +317,7 @@ pub fn grade(question: &Question, answer: &Value) -> QuestionGrade {
         max_points: max,
         status,
         feedback: None,
+        tests: None,
     };
     if answer.is_null() || answer.as_str().is_some_and(|s| s.trim().is_empty()) {
         return if question.kind.needs_teacher() {
@@ -390,7 +445,10 @@ pub fn validate_questions(questions: &[Question], v: &mut Validator) {
                         .iter()
                         .all(|i| !i.id.is_empty() && !i.text.trim().is_empty())
             }
-            QuestionKind::Code { language, .. } => language == "python",
+            QuestionKind::Code { language, .. } => {
+                super::code::validate_code(q, &label, v);
+                language == "python"
+            }
         };
         if !ok {
             v.fail(

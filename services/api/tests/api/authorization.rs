@@ -160,6 +160,13 @@ fn cases() -> Vec<Case> {
             None,
             [401, 201, 403, 403, 403, 403],
         ),
+        // The student passes the role check; the fixture's question has no tests (422).
+        case(
+            M::POST,
+            "/api/attempts/{in_progress_attempt}/run",
+            Some(json!({"questionId": "q1", "code": "x = 1"})),
+            [401, 422, 403, 403, 403, 403],
+        ),
         case(
             M::POST,
             "/api/attempts/{in_progress_attempt}/submit",

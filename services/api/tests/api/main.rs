@@ -8,6 +8,7 @@ mod authorization;
 mod catalogue;
 mod chat;
 mod classes;
+mod code_questions;
 mod concurrency;
 mod courses;
 mod dashboards;

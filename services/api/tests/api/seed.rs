@@ -170,6 +170,9 @@ fn correct_answer(question: &Value) -> Value {
         "single_choice" | "multiple_choice" | "true_false" => question["correct"].clone(),
         "short_answer" => question["accepted"][0].clone(),
         "numeric" => question["answer"].clone(),
+        // Code questions with tests: the reference solution, run in the sandbox on
+        // submit, must earn every point (the curriculum's tests and solutions agree).
+        "code" => question["reference"].clone(),
         "ordering" => Value::from(
             question["items"]
                 .as_array()
