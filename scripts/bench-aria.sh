@@ -3,14 +3,15 @@
 # scripts/bench-aria.sh — ARIA's measurements, one command (release builds):
 #   1. retrieval quality on the evaluation set (services/aria/eval/questions.json):
 #      recall@5, MRR@10, off-topic rejection — lexical, dense, fused (nexus-aria eval)
-#   2. retrieval latency over 10,000 chunks, with its parts (nexus-aria bench-retrieval)
+#   2. retrieval latency over 10,000 and 100,000 chunks, with its parts (nexus-aria
+#      bench-retrieval), on the embedded store and on a real Qdrant (start_qdrant)
 #   3. per chat request over the websocket, against a real llama.cpp server (small
 #      model): ARIA's own time (the request's time minus the model's), the model's
 #      first token as ARIA saw it and as the client saw it (the difference is what
 #      ARIA adds between the two); and the same request without a model (extractive)
 # Private Postgres and Redis in .run/bench-aria/, a fresh database, the seeded demo.
 #
-# Environment: BENCH_ARIA_CHUNKS (10000), BENCH_ARIA_QUESTIONS (40),
+# Environment: BENCH_ARIA_CHUNKS ("10000 100000": the sizes), BENCH_ARIA_QUESTIONS (40),
 # BENCH_ARIA_CHAT_ONLY=1 (only part 3).
 set -euo pipefail
 
@@ -35,6 +36,7 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
     [[ -n $DB ]] && drop_database "$BASE_URL" "$DB"
     stop_model_server "$DIR"
+    stop_qdrant "$DIR"
     stop_private_services "$DIR"
     exit "$rc"
 }
@@ -67,9 +69,23 @@ if [[ ${BENCH_ARIA_CHAT_ONLY:-0} != 1 ]]; then
     echo
     echo "---- 1. retrieval quality (evaluation set, seeded curriculum: 96 sections)"
     "$BIN/nexus-aria" eval 2>/dev/null
-    echo
-    echo "---- 2. retrieval latency over ${BENCH_ARIA_CHUNKS:-10000} chunks (5 rounds of the evaluation questions)"
-    "$BIN/nexus-aria" bench-retrieval "${BENCH_ARIA_CHUNKS:-10000}" 2>/dev/null
+    # Both backends at each size: the embedded store, then a real Qdrant (when a
+    # binary is there: QDRANT_BIN, PATH, ../shared/bin/qdrant), one collection a size.
+    start_qdrant "$DIR"
+    for chunks in ${BENCH_ARIA_CHUNKS:-10000 100000}; do
+        echo
+        echo "---- 2. retrieval latency over $chunks chunks, embedded store (5 rounds of the evaluation questions)"
+        "$BIN/nexus-aria" bench-retrieval "$chunks" 2>/dev/null
+        if [[ -n ${ARIA_TEST_QDRANT_URL:-} ]]; then
+            echo
+            echo "---- 2. retrieval latency over $chunks chunks, Qdrant ($ARIA_TEST_QDRANT_URL)"
+            QDRANT_URL=$ARIA_TEST_QDRANT_URL QDRANT_COLLECTION=bench_$chunks \
+                "$BIN/nexus-aria" bench-retrieval "$chunks" 2>/dev/null
+        else
+            echo "(no Qdrant binary: the Qdrant backend is not measured)"
+        fi
+    done
+    stop_qdrant "$DIR"
 fi
 
 # ------------------------------------------------------------- 3. chat requests

@@ -18,6 +18,8 @@
 #
 # Environment (all optional):
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
+#   QDRANT_URL                the Qdrant for ARIA's Qdrant tests; unset: a private
+#                             one from QDRANT_BIN, PATH or ../shared/bin/qdrant
 #   SKIP_LINT=1               skip cargo fmt --check and clippy
 #   SKIP_OPS=1                skip the nginx/Prometheus checks (scripts/test-ops.sh)
 #   SKIP_BACKUP=1             skip the backup/restore proof (scripts/test-backup.sh)
@@ -25,7 +27,8 @@
 #   SKIP_FRONTEND=1           skip step 5
 #   WEB_NPM_CI=always         npm ci even when node_modules matches the lock file
 #   FUZZ_*                    see scripts/fuzz.sh
-# Exported to the tests: DATABASE_URL, REDIS_URL, APP_ENV=test,
+# Exported to the tests: DATABASE_URL, REDIS_URL, ARIA_TEST_QDRANT_URL, QDRANT_BIN,
+# APP_ENV=test,
 # RUST_BACKTRACE (1 unless set).
 set -euo pipefail
 
@@ -56,6 +59,7 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rust
 cleanup() {
     local rc=$?
     stop_model_server "$TEST_DIR"
+    stop_qdrant "$TEST_DIR"
     stop_private_services "$TEST_DIR"
     exit "$rc"
 }
@@ -77,6 +81,10 @@ fi
 ensure_embedding_model
 # The mail tests' SMTP server (aiosmtpd), in a venv of its own.
 ensure_smtp_sink
+# A real Qdrant for ARIA's Qdrant backend tests (ARIA_TEST_QDRANT_URL), unless
+# QDRANT_URL names one; without a binary those tests say they are skipped (and fail
+# under CI when a binary is there: see find_qdrant_bin).
+start_qdrant "$TEST_DIR"
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 info "DATABASE_URL=$(mask_url "$DATABASE_URL")"
 info "REDIS_URL=$(mask_url "$REDIS_URL")"

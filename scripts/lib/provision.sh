@@ -19,6 +19,10 @@
 #   start_redis DIR                 private Redis; exports REDIS_URL
 #                                   (TEST=1: no persistence at all)
 #   stop_private_services DIR       stop whatever start_* started in DIR
+#   find_qdrant_bin                 print the Qdrant binary (QDRANT_BIN, PATH, ../shared/bin)
+#   start_qdrant DIR                throw-away Qdrant unless QDRANT_URL; exports
+#                                   ARIA_TEST_QDRANT_URL and QDRANT_BIN
+#   stop_qdrant DIR                 stop it
 #   wait_http URL TIMEOUT [PID]     poll until URL answers 200
 #   stop_pid_file FILE [NAME]       TERM (then KILL) the process of a pid file
 #   mask_url URL                    print URL with its password replaced by ****
@@ -524,6 +528,72 @@ stop_private_services() {
         rm -f "$dir/redis/redis.pid"
     fi
     return 0
+}
+
+# --------------------------------------------------------------------------
+# Qdrant (ARIA's vector store in production; a real server in the tests)
+# --------------------------------------------------------------------------
+
+# find_qdrant_bin — print the Qdrant server binary: QDRANT_BIN, then `qdrant` on
+# PATH, then ../shared/bin/qdrant beside the repository (the test tool built from
+# Qdrant's source: no registry serves one). Returns 1 when there is none.
+find_qdrant_bin() {
+    local candidate
+    for candidate in "${QDRANT_BIN:-}" "$(command -v qdrant 2>/dev/null || true)" \
+        "$NEXUS_ROOT/../shared/bin/qdrant"; do
+        if [[ -n $candidate && -x $candidate ]]; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# start_qdrant DIR — a throw-away Qdrant on free ports, storage in DIR/qdrant
+# (wiped first), unless QDRANT_URL is given. Exports ARIA_TEST_QDRANT_URL (the
+# tests' Qdrant; QDRANT_URL itself is unset so that every other test keeps the
+# embedded store) and QDRANT_BIN (tests that restart a server start their own).
+# Without a binary: nothing, the Qdrant tests say they are skipped.
+start_qdrant() {
+    local dir=${1:?usage: start_qdrant DIR} bin http grpc pid
+    if [[ -n ${QDRANT_URL:-} ]]; then
+        info "QDRANT_URL is set; the Qdrant tests use it ($(mask_url "$QDRANT_URL"))"
+        export ARIA_TEST_QDRANT_URL=$QDRANT_URL
+        unset QDRANT_URL
+        return 0
+    fi
+    if ! bin=$(find_qdrant_bin); then
+        warn "no Qdrant server binary (QDRANT_BIN, PATH, ../shared/bin/qdrant): the Qdrant tests will be skipped"
+        return 0
+    fi
+    export QDRANT_BIN=$bin
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    stop_qdrant "$dir"
+    rm -rf "$dir/qdrant"
+    mkdir -p "$dir/qdrant"
+    http=$(free_port)
+    grpc=$(free_port)
+    info "starting Qdrant ($bin) on 127.0.0.1:$http (gRPC $grpc), storage $dir/qdrant"
+    (
+        cd "$dir/qdrant" &&
+            QDRANT__STORAGE__STORAGE_PATH=./storage QDRANT__STORAGE__SNAPSHOTS_PATH=./snapshots \
+                QDRANT__SERVICE__HOST=127.0.0.1 QDRANT__SERVICE__HTTP_PORT=$http \
+                QDRANT__SERVICE__GRPC_PORT=$grpc QDRANT__TELEMETRY_DISABLED=true \
+                exec "$bin" --disable-telemetry >"$dir/qdrant/qdrant.log" 2>&1 </dev/null
+    ) &
+    pid=$!
+    printf '%s\n' "$pid" >"$dir/qdrant.pid"
+    wait_http "http://127.0.0.1:$http/readyz" 60 "$pid" ||
+        die "Qdrant did not start (log: $dir/qdrant/qdrant.log)"
+    export ARIA_TEST_QDRANT_URL=http://127.0.0.1:$http
+    unset QDRANT_URL
+}
+
+# stop_qdrant DIR — stops the Qdrant start_qdrant started there, if any.
+stop_qdrant() {
+    local dir=${1:?usage: stop_qdrant DIR}
+    stop_pid_file "$dir/qdrant.pid" qdrant
 }
 
 # --------------------------------------------------------------------------

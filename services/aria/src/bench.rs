@@ -75,14 +75,25 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
         "index: {total} chunks ({:.1} s to build)",
         started.elapsed().as_secs_f64()
     );
-    if let Store::Memory(index) = &retriever.store {
-        let started = Instant::now();
-        index.ensure_fresh(pool, None).await?;
-        println!(
-            "index in memory: {} chunks ({:.1} s to load)",
-            index.len(),
-            started.elapsed().as_secs_f64()
-        );
+    match &retriever.store {
+        Store::Memory(index) => {
+            let started = Instant::now();
+            index.ensure_fresh(pool, None).await?;
+            println!(
+                "index in memory: {} chunks ({:.1} s to load)",
+                index.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Store::Qdrant(qdrant, _) => {
+            let started = Instant::now();
+            let model = retriever.embedder.as_ref().map_or("", |e| e.name());
+            let (upserted, _) = qdrant.sync(pool, model).await?;
+            println!(
+                "index in Qdrant: {upserted} points upserted ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")
         && let Some(rss) = status.lines().find(|l| l.starts_with("VmRSS:"))
@@ -101,7 +112,7 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
     };
     for (name, method) in [
         ("lexical (Postgres FTS + excerpts)", Method::Lexical),
-        ("dense (embed + scan + excerpts)", Method::Dense),
+        ("dense (embed + search + excerpts)", Method::Dense),
         ("fused (what ARIA uses)", Method::Fused),
     ] {
         if method != Method::Lexical && !retriever.dense() {

@@ -41,7 +41,8 @@ impl From<ChatRequest> for Question {
     fn from(body: ChatRequest) -> Self {
         Question {
             session_id: body.session_id,
-            create_missing: false,
+            // A client-chosen id is created on first use, as over the websocket.
+            create_missing: true,
             message: body.message,
             context: body.context,
         }

@@ -54,6 +54,9 @@ pub struct Scores {
     pub questions: usize,
     pub recall_at_5: f64,
     pub mrr_at_10: f64,
+    /// nDCG@5 with binary relevance: `Σ 1/log2(rank + 1)` over the relevant passages
+    /// among the first five, divided by its best possible value.
+    pub ndcg_at_5: f64,
     /// Retrieval time per question, median and 99th percentile (ms).
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -106,6 +109,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// nDCG@5 of one ranking (`hits`: whether each of the first five is relevant) for a
+/// question with `relevant` relevant sections.
+fn ndcg_at_5(hits: impl Iterator<Item = bool>, relevant: usize) -> f64 {
+    let gain = |rank: usize| 1.0 / ((rank + 2) as f64).log2();
+    let dcg: f64 = hits
+        .take(5)
+        .enumerate()
+        .filter(|(_, hit)| *hit)
+        .map(|(rank, _)| gain(rank))
+        .sum();
+    let ideal: f64 = (0..relevant.min(5)).map(gain).sum();
+    if ideal > 0.0 { dcg / ideal } else { 0.0 }
+}
+
 pub async fn evaluate(
     retriever: &Retriever,
     questions: &Path,
@@ -116,7 +133,7 @@ pub async fn evaluate(
     let titles = titles(seed_dir)?;
     // ARIA_EVAL_VERBOSE=1: print the questions whose sections were not all found.
     let verbose = std::env::var("ARIA_EVAL_VERBOSE").is_ok_and(|v| v == "1");
-    let (mut recall, mut reciprocal) = (0.0, 0.0);
+    let (mut recall, mut reciprocal, mut ndcg) = (0.0, 0.0, 0.0);
     let mut times = Vec::with_capacity(set.questions.len());
     for q in &set.questions {
         let relevant: Vec<(&str, &str)> = q
@@ -170,6 +187,7 @@ pub async fn evaluate(
         if let Some(rank) = passages.iter().position(is_relevant) {
             reciprocal += 1.0 / (rank + 1) as f64;
         }
+        ndcg += ndcg_at_5(passages.iter().take(5).map(is_relevant), relevant.len());
     }
     let mut rejected = 0;
     for q in &set.off_topic {
@@ -196,8 +214,23 @@ pub async fn evaluate(
         questions: set.questions.len(),
         recall_at_5: recall / n,
         mrr_at_10: reciprocal / n,
+        ndcg_at_5: ndcg / n,
         p50_ms: percentile(&times, 0.5),
         p99_ms: percentile(&times, 0.99),
         off_topic_rejected: rejected as f64 / set.off_topic.len().max(1) as f64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndcg_rewards_relevant_passages_ranked_first() {
+        assert!((ndcg_at_5([true].into_iter(), 1) - 1.0).abs() < 1e-9);
+        assert!((ndcg_at_5([false, true].into_iter(), 1) - 1.0 / 3f64.log2()).abs() < 1e-9);
+        assert_eq!(ndcg_at_5([false; 5].into_iter(), 1), 0.0);
+        let two = ndcg_at_5([true, false, true].into_iter(), 2);
+        assert!((two - (1.0 + 0.5) / (1.0 + 1.0 / 3f64.log2())).abs() < 1e-9);
+    }
 }

@@ -163,9 +163,10 @@ pub fn retriever(
 ) -> retrieval::Retriever {
     let embedder = load_embedder(settings, http);
     let store = match (&settings.qdrant, &embedder) {
-        (Some(q), Some(_)) => {
-            retrieval::Store::Qdrant(qdrant::Qdrant::new(http.clone(), q.clone()))
-        }
+        (Some(q), Some(_)) => retrieval::Store::Qdrant(
+            qdrant::Qdrant::new(http.clone(), q.clone()),
+            Arc::new(vectors::MemoryIndex::new(None)),
+        ),
         (qdrant, _) => {
             if qdrant.is_some() {
                 tracing::warn!(
@@ -204,7 +205,7 @@ pub async fn maintain_index(retriever: &retrieval::Retriever) -> anyhow::Result<
     }
     match &retriever.store {
         retrieval::Store::Memory(index) => index.ensure_fresh(pool, None).await?,
-        retrieval::Store::Qdrant(qdrant) => {
+        retrieval::Store::Qdrant(qdrant, _) => {
             let model = retriever.embedder.as_ref().map_or("", |e| e.name());
             let (upserted, deleted) = qdrant.sync(pool, model).await?;
             if upserted + deleted > 0 {
@@ -297,13 +298,9 @@ impl Application {
         let dependencies = Dependencies {
             postgres: Some(pool),
             redis: Some(redis),
-            // Qdrant, when it is the vector store.
-            http: state
-                .settings
-                .qdrant
-                .iter()
-                .map(|q| ("qdrant", format!("{}/readyz", q.url.trim_end_matches('/'))))
-                .collect(),
+            // Not Qdrant: while it is down ARIA answers lexically (retrieval.rs), so a
+            // replica that cannot reach it must stay in service.
+            http: Vec::new(),
         };
         let service = Service::bind(
             SERVICE,

@@ -38,7 +38,9 @@ async fn main() -> anyhow::Result<()> {
             let questions = std::env::args()
                 .nth(2)
                 .map_or_else(eval::default_questions, Into::into);
-            println!("method   questions  recall@5  MRR@10  off-topic rejected  p50 ms  p99 ms");
+            println!(
+                "method   questions  recall@5  MRR@10  nDCG@5  off-topic rejected  p50 ms  p99 ms"
+            );
             for (name, method) in [
                 ("lexical", Method::Lexical),
                 ("dense", Method::Dense),
@@ -51,10 +53,11 @@ async fn main() -> anyhow::Result<()> {
                 let s = eval::evaluate(&retriever, &questions, &eval::default_seed_dir(), method)
                     .await?;
                 println!(
-                    "{name:<8} {:>9}  {:>8.3}  {:>6.3}  {:>18.3}  {:>6.2}  {:>6.2}",
+                    "{name:<8} {:>9}  {:>8.3}  {:>6.3}  {:>6.3}  {:>18.3}  {:>6.2}  {:>6.2}",
                     s.questions,
                     s.recall_at_5,
                     s.mrr_at_10,
+                    s.ndcg_at_5,
                     s.off_topic_rejected,
                     s.p50_ms,
                     s.p99_ms

@@ -9,8 +9,9 @@
 //!   options, items, starter code — never accepted answers, correct options or
 //!   explanations, or the policy would tell a right guess from a wrong one), words its
 //!   course teaches and few other
-//!   courses do, or a request about the assessment itself (exam, answers,
-//!   correction…). Anything else is answered, in hints mode;
+//!   courses do, or a request about the assessment itself ("le DS", "cet examen",
+//!   "la question 3": [`about_the_assessment`]). Anything else is answered, in hints
+//!   mode;
 //! - `hints`: ARIA gives hints and questions, never a solution: the model is told so
 //!   and, whatever it writes, code is removed from its answer ([`HintFilter`]);
 //! - `explain`: full explanations, as outside assessments.
@@ -49,8 +50,10 @@ struct Active {
     course_words: i32,
 }
 
-/// Words that ask about the assessment itself rather than a notion.
-const ABOUT_THE_ASSESSMENT: &[&str] = &[
+/// Nouns naming an assessment. Alone they are generic ("comment réviser pour un
+/// examen ?"); behind a determiner that points at one ("le DS", "cet examen", "mon
+/// contrôle", "l'épreuve") they name the one being taken.
+const ASSESSMENT_NOUNS: &[&str] = &[
     "examen",
     "exam",
     "controle",
@@ -60,20 +63,48 @@ const ABOUT_THE_ASSESSMENT: &[&str] = &[
     "interro",
     "interrogation",
     "epreuve",
-    "reponse",
-    "reponses",
-    "corrige",
-    "correction",
-    "solution",
-    "solutions",
-    "bareme",
+    "qcm",
 ];
+
+/// Determiners that point at a given assessment (folded; `l'` splits to `l`).
+const POINTING: &[&str] = &[
+    "le", "la", "l", "ce", "cet", "cette", "mon", "ma", "notre", "du", "au", "ton", "ta",
+];
+
+/// Words that, followed by a number, point at a part of an assessment ("la question
+/// 3", "exercice 2", "q4").
+const PARTS: &[&str] = &["question", "questions", "exercice", "exo", "partie"];
 
 fn folded_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(nexus_web::text::fold)
         .collect()
+}
+
+/// Whether the question is about *the* assessment being taken rather than a notion:
+/// it points at it ("le DS", "cet examen") or at one of its parts ("la question 3",
+/// "q2", "l'exercice 1"). A generic word alone ("corrige-moi quand je t'aurai donné ma
+/// réponse", "une solution") is not enough: the over-refusal measured in
+/// tests/aria/policy.rs stays at 0 while every bypass attempt is refused.
+pub fn about_the_assessment(question: &str) -> bool {
+    let words = folded_words(question);
+    words.iter().enumerate().any(|(i, word)| {
+        let previous = i.checked_sub(1).map(|p| words[p].as_str());
+        let next = words.get(i + 1).map(String::as_str);
+        let number = |w: Option<&str>| {
+            w.is_some_and(|w| {
+                !w.is_empty() && w.len() <= 3 && w.chars().all(|c| c.is_ascii_digit())
+            })
+        };
+        (ASSESSMENT_NOUNS.contains(&word.as_str())
+            && previous.is_some_and(|p| POINTING.contains(&p)))
+            || (PARTS.contains(&word.as_str()) && number(next))
+            || (word.len() >= 2
+                && word.len() <= 3
+                && word.starts_with('q')
+                && number(Some(&word[1..])))
+    })
 }
 
 pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Result<Mode> {
@@ -124,9 +155,7 @@ pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Res
     .bind(question)
     .fetch_all(pool)
     .await?;
-    let asks_about_assessment = folded_words(question)
-        .iter()
-        .any(|w| ABOUT_THE_ASSESSMENT.contains(&w.as_str()));
+    let asks_about_assessment = about_the_assessment(question);
     let mut mode = Mode::Explain;
     for assessment in active {
         match assessment.mode.as_str() {
@@ -276,6 +305,30 @@ fn without_markers(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_reference_to_the_assessment_counts_not_a_generic_word() {
+        for about in [
+            "Donne-moi la réponse de l'examen",
+            "c'est quoi la solution du DS ?",
+            "Corrige ma réponse à la question 3",
+            "q2 c'est quoi",
+            "Aide-moi pour cet examen stp",
+            "je bloque à l'exercice 1",
+            "Pendant le contrôle, je peux te demander ?",
+        ] {
+            assert!(about_the_assessment(about), "{about}");
+        }
+        for generic in [
+            "Explique-moi les piles, puis corrige-moi quand je t'aurai donné ma réponse",
+            "Comment réviser pour un examen de NSI ?",
+            "Une solution simple pour inverser une liste ?",
+            "Quelle est la complexité de la question du tri ?",
+            "Les évaluations paresseuses en Python, c'est quoi ?",
+        ] {
+            assert!(!about_the_assessment(generic), "{generic}");
+        }
+    }
 
     fn filtered(text: &str, piece: usize) -> String {
         let mut filter = HintFilter::default();

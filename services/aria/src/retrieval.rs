@@ -40,6 +40,9 @@ pub struct Passage {
     pub chapter_title: String,
     pub section_id: String,
     pub section_title: String,
+    /// The course's level (`premiere`, `terminale`): a passage from another level
+    /// than the student's is marked by it.
+    pub level: String,
     /// The most relevant fragments of the section.
     pub excerpt: String,
     /// The fused score (the order of the passages).
@@ -65,7 +68,9 @@ pub enum Method {
 #[derive(Clone)]
 pub enum Store {
     Memory(std::sync::Arc<MemoryIndex>),
-    Qdrant(Qdrant),
+    /// Qdrant, with a lexical-only in-memory index (loaded on first need) to answer
+    /// from while Qdrant cannot be reached.
+    Qdrant(Qdrant, std::sync::Arc<MemoryIndex>),
 }
 
 #[derive(Clone)]
@@ -165,6 +170,37 @@ impl Retriever {
             .await
     }
 
+    /// A fused search for a student of `level`. Terminale builds on Première: a
+    /// Terminale student also gets Première passages, ranked after Terminale ones
+    /// unless clearly more relevant (confidence higher by more than 0.05). A Première
+    /// student gets Terminale passages only when nothing of Première answers (each
+    /// passage carries its level, so the answer can say so).
+    pub async fn search_for_level(
+        &self,
+        question: &str,
+        vector: Option<Vec<f32>>,
+        level: Option<&str>,
+        course_id: Option<i64>,
+        limit: usize,
+    ) -> sqlx::Result<Vec<Passage>> {
+        let filter = |level| Filter { level, course_id };
+        let own = self
+            .search_embedded(question, vector.clone(), filter(level), limit)
+            .await?;
+        let other = match level {
+            Some("terminale") => Some("premiere"),
+            Some("premiere") if own.is_empty() => Some("terminale"),
+            _ => None,
+        };
+        let Some(other) = other else {
+            return Ok(own);
+        };
+        let others = self
+            .search_embedded(question, vector, filter(Some(other)), limit)
+            .await?;
+        Ok(merge_levels(own, others, limit))
+    }
+
     async fn search_prepared(
         &self,
         question: &str,
@@ -180,40 +216,22 @@ impl Retriever {
         let mut candidates = match &self.store {
             Store::Memory(index) => {
                 index.ensure_fresh(&self.pool, Some(version)).await?;
-                let lexical = index.lexical(&lexemes, filter);
-                let coverage: HashMap<i64, f32> =
-                    lexical.iter().map(|h| (h.id, h.coverage)).collect();
-                let lexical: Vec<i64> = lexical.iter().take(CANDIDATES).map(|h| h.id).collect();
-                let dense: Vec<i64> = vector
-                    .as_ref()
-                    .map(|v| index.dense(v, filter, CANDIDATES))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect();
-                fuse(&[(lexical, 1.0), (dense, self.dense_weight)], CANDIDATES)
-                    .into_iter()
-                    .map(|(id, score)| Candidate {
-                        id,
-                        score,
-                        coverage: coverage.get(&id).copied().unwrap_or(0.0),
-                        similarity: vector.as_ref().and_then(|v| index.similarity(id, v)),
-                    })
-                    .collect()
+                self.in_memory(index, &lexemes, vector.as_deref(), filter)
             }
-            Store::Qdrant(qdrant) => {
+            Store::Qdrant(qdrant, fallback) => {
                 let lexical = sparse(lexemes.iter().map(|l| (l.clone(), 1)));
-                let hits = match qdrant
+                match qdrant
                     .search(vector.as_deref(), &lexical, filter, CANDIDATES)
                     .await
                 {
-                    Ok(hits) => hits,
+                    Ok(hits) => self.judge(&hits, &lexemes, vector.as_deref()).await?,
                     Err(error) => {
-                        tracing::warn!(%error, "Qdrant search failed: no passages");
-                        Vec::new()
+                        // Qdrant down: answer lexically from Postgres' chunks.
+                        tracing::warn!(%error, "Qdrant search failed: lexical retrieval only");
+                        fallback.ensure_fresh(&self.pool, Some(version)).await?;
+                        self.in_memory(fallback, &lexemes, None, filter)
                     }
-                };
-                self.judge(&hits, &lexemes, vector.as_deref()).await?
+                }
             }
         };
         for c in &mut candidates {
@@ -231,6 +249,34 @@ impl Retriever {
         self.passages(question, candidates).await
     }
 
+    /// Lexical and dense candidates from an in-memory index, fused.
+    fn in_memory(
+        &self,
+        index: &MemoryIndex,
+        lexemes: &[String],
+        vector: Option<&[f32]>,
+        filter: Filter<'_>,
+    ) -> Vec<Candidate> {
+        let lexical = index.lexical(lexemes, filter);
+        let coverage: HashMap<i64, f32> = lexical.iter().map(|h| (h.id, h.coverage)).collect();
+        let lexical: Vec<i64> = lexical.iter().take(CANDIDATES).map(|h| h.id).collect();
+        let dense: Vec<i64> = vector
+            .map(|v| index.dense(v, filter, CANDIDATES))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        fuse(&[(lexical, 1.0), (dense, self.dense_weight)], CANDIDATES)
+            .into_iter()
+            .map(|(id, score)| Candidate {
+                id,
+                score,
+                coverage: coverage.get(&id).copied().unwrap_or(0.0),
+                similarity: vector.and_then(|v| index.similarity(id, v)),
+            })
+            .collect()
+    }
+
     /// Coverage and similarity of Qdrant's hits, from the stored chunks.
     async fn judge(
         &self,
@@ -240,9 +286,11 @@ impl Retriever {
     ) -> sqlx::Result<Vec<Candidate>> {
         let ids: Vec<i64> = hits.iter().map(|h| h.0).collect();
         let rows: Vec<(i64, f32, Option<Vec<f32>>)> = sqlx::query_as(
+            // float4 / int4 is float8 in Postgres: the cast must cover the division
+            // (it did not, and every Qdrant answer was a 500).
             "select id,
-                    (select count(*) from unnest(tsvector_to_array(search)) l where l = any($2))::float4
-                        / greatest(cardinality($2), 1),
+                    ((select count(*) from unnest(tsvector_to_array(search)) l where l = any($2))::float4
+                        / greatest(cardinality($2), 1))::float4,
                     embedding
              from aria_chunks where id = any($1)",
         )
@@ -285,7 +333,7 @@ impl Retriever {
         let query = or_query(question).unwrap_or_default();
         let rows: Vec<Passage> = sqlx::query_as(
             "with q as (select to_tsquery('nexus_fr', $1) as query)
-             select k.id, k.course_id, k.course_title, k.chapter_title, k.section_id, k.section_title,
+             select k.id, k.course_id, k.course_title, k.chapter_title, k.section_id, k.section_title, k.level,
                     ts_headline('nexus_fr', k.text, q.query,
                                 'StartSel=\"\", StopSel=\"\", MaxWords=45, MinWords=20, MaxFragments=2, FragmentDelimiter=\" … \"') as excerpt
              from aria_chunks k, q where k.id = any($2)",
@@ -313,9 +361,66 @@ impl Retriever {
     }
 }
 
+/// Two ranked lists, the student's level first: a passage of `others` goes before
+/// one of `own` only when clearly more relevant.
+fn merge_levels(own: Vec<Passage>, others: Vec<Passage>, limit: usize) -> Vec<Passage> {
+    let (mut own, mut others) = (own.into_iter().peekable(), others.into_iter().peekable());
+    let mut merged = Vec::with_capacity(limit);
+    while merged.len() < limit {
+        let take_other = match (own.peek(), others.peek()) {
+            (Some(a), Some(b)) => b.confidence > a.confidence + 0.05,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        let next = if take_other {
+            others.next()
+        } else {
+            own.next()
+        };
+        match next {
+            Some(p) => merged.push(p),
+            None => break,
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn passage(id: i64, level: &str, confidence: f32) -> Passage {
+        Passage {
+            id,
+            course_id: id,
+            course_title: String::new(),
+            chapter_title: String::new(),
+            section_id: String::new(),
+            section_title: String::new(),
+            level: level.to_owned(),
+            excerpt: String::new(),
+            score: 0.0,
+            coverage: confidence,
+            similarity: None,
+            confidence,
+        }
+    }
+
+    #[test]
+    fn the_students_level_comes_first_at_equal_relevance() {
+        let own = vec![passage(1, "terminale", 0.6), passage(2, "terminale", 0.3)];
+        let others = vec![passage(3, "premiere", 0.6), passage(4, "premiere", 0.9)];
+        let ids = |v: Vec<Passage>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids(merge_levels(own.clone(), vec![], 5)), [1, 2]);
+        assert_eq!(ids(merge_levels(vec![], others.clone(), 5)), [3, 4]);
+        assert_eq!(
+            ids(merge_levels(own.clone(), others.clone(), 5)),
+            [1, 3, 4, 2],
+            "equal: own first; clearly better: the other level first"
+        );
+        let better = vec![passage(5, "premiere", 0.9)];
+        assert_eq!(ids(merge_levels(own, better, 2)), [5, 1]);
+    }
 
     #[test]
     fn questions_become_safe_or_queries() {

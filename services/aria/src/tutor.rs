@@ -28,8 +28,44 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatContext {
-    pub current_course: Option<i64>,
+    /// The course being read: its id, or its slug (its title in lower case, accents
+    /// dropped, other characters as `-`, e.g. `structures-lineaires`).
+    pub current_course: Option<CourseRef>,
     pub user_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CourseRef {
+    Id(i64),
+    Slug(String),
+}
+
+/// The published course a [`CourseRef`] names, if any (an unknown one is ignored:
+/// it only narrows the search).
+async fn current_course(
+    pool: &sqlx::PgPool,
+    course: Option<&CourseRef>,
+) -> sqlx::Result<Option<i64>> {
+    match course {
+        None => Ok(None),
+        Some(CourseRef::Id(id)) => Ok(Some(*id)),
+        Some(CourseRef::Slug(slug)) => match slug.trim().parse::<i64>() {
+            Ok(id) => Ok(Some(id)),
+            Err(_) => {
+                sqlx::query_scalar(
+                    "select id from courses
+                     where is_published
+                       and trim(both '-' from regexp_replace(lower(unaccent(title)), '[^a-z0-9]+', '-', 'g'))
+                           = lower(trim($1))
+                     order by id limit 1",
+                )
+                .bind(slug)
+                .fetch_optional(pool)
+                .await
+            }
+        },
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +81,8 @@ pub struct Question {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatResponse {
+    /// Always true (the seed's clients test it); errors are the API's error body.
+    pub success: bool,
     pub session_id: String,
     pub response: String,
     pub confidence: f32,
@@ -165,21 +203,25 @@ pub async fn ask(
         if flag == Some("self_harm") {
             return Ok(Vec::new());
         }
+        let course_id = current_course(
+            pool,
+            question
+                .context
+                .as_ref()
+                .and_then(|c| c.current_course.as_ref()),
+        )
+        .await?;
         let vector = (&mut embedding.0).await.ok().flatten();
         // The course the student is reading first, when the client says which.
-        let mut filter = crate::vectors::Filter {
-            level: level.as_deref(),
-            course_id: question.context.as_ref().and_then(|c| c.current_course),
-        };
+        let level = level.as_deref();
         let mut passages = state
             .retriever
-            .search_embedded(message, vector.clone(), filter, 5)
+            .search_for_level(message, vector.clone(), level, course_id, 5)
             .await?;
-        if passages.is_empty() && filter.course_id.is_some() {
-            filter.course_id = None;
+        if passages.is_empty() && course_id.is_some() {
             passages = state
                 .retriever
-                .search_embedded(message, vector, filter, 5)
+                .search_for_level(message, vector, level, None, 5)
                 .await?;
         }
         Ok::<_, sqlx::Error>(passages)
@@ -338,7 +380,7 @@ pub async fn ask(
             .iter()
             .take(3)
             .map(|p| {
-                json!({"courseId": p.course_id, "courseTitle": p.course_title, "sectionId": p.section_id,
+                json!({"courseId": p.course_id, "courseTitle": p.course_title, "level": p.level, "sectionId": p.section_id,
                        "sectionTitle": p.section_title, "score": p.confidence})
             })
             .collect();
@@ -389,6 +431,7 @@ pub async fn ask(
         .request_seconds
         .observe(started.elapsed().as_secs_f64());
     Ok(ChatResponse {
+        success: true,
         session_id,
         response,
         confidence,

@@ -6,6 +6,7 @@
 mod budget;
 mod oversight;
 mod policy;
+mod qdrant;
 mod retrieval;
 mod streaming;
 
@@ -650,4 +651,151 @@ async fn race_07_parallel_questions_each_get_their_answer_linked() {
             .filter(|m| m["messageType"] == json!("user"))
             .all(|m| m["replyTo"].is_null())
     );
+}
+
+/// The seed's client: it picks the session id itself over REST (created on first use,
+/// as over the websocket), reads `success`, and names the course by id or slug.
+#[tokio::test]
+async fn the_rest_contract_takes_a_chosen_session_id_and_a_course_slug() {
+    let aria = spawn(100).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let stacks = aria.stacks_course(teacher).await;
+    let graphs = aria.graphs_course(teacher).await;
+    let (_, student) = aria.user(Role::Student).await;
+    let (_, other) = aria.user(Role::Student).await;
+    let chosen = format!("web-{}", uuid::Uuid::new_v4().simple());
+    let (status, first) = aria
+        .chat(
+            &student,
+            json!({"sessionId": chosen, "message": "Qu'est-ce qu'une pile ?"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["success"], json!(true));
+    assert_eq!(
+        first["sessionId"],
+        json!(chosen),
+        "created under the chosen id"
+    );
+    let (_, second) = aria
+        .chat(
+            &student,
+            json!({"sessionId": chosen, "message": "Et une file ?"}),
+        )
+        .await;
+    assert_eq!(second["sessionId"], json!(chosen));
+    assert_eq!(
+        aria.count(&format!(
+            "select count(*) from aria_messages where session_id = '{chosen}'"
+        ))
+        .await,
+        4
+    );
+    let (status, _) = aria
+        .chat(&other, json!({"sessionId": chosen, "message": "intrusion"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "someone else's id stays theirs"
+    );
+    let (status, _) = aria
+        .chat(&student, json!({"sessionId": "x y", "message": "Bonjour"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an id that is not one");
+
+    // The course being read: by slug or id, its passages only.
+    let question = "Une file ou une pile : le parcours en largeur utilise laquelle ?";
+    for (course, expected) in [
+        (json!("structures-lineaires"), stacks),
+        (json!("Graphes"), graphs),
+        (json!(graphs), graphs),
+        (json!(graphs.to_string()), graphs),
+    ] {
+        let (status, answer) = aria
+            .chat(
+                &student,
+                json!({"message": question, "context": {"currentCourse": course}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let sources = answer["sources"].as_array().expect("sources");
+        assert!(!sources.is_empty(), "{course}: {answer}");
+        assert!(
+            sources.iter().all(|s| s["courseId"] == json!(expected)),
+            "{course}: {answer}"
+        );
+    }
+    let (status, answer) = aria
+        .chat(
+            &student,
+            json!({"message": question, "context": {"currentCourse": "cours-inconnu"}}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an unknown course only does not narrow: {answer}"
+    );
+    assert_eq!(
+        answer["sources"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+}
+
+/// Terminale builds on Première: a Terminale student finds Première courses (after
+/// Terminale's at equal relevance); a Première student gets a Terminale passage only
+/// when nothing of Première answers, marked by its level.
+#[tokio::test]
+async fn levels_terminale_finds_premiere_and_premiere_falls_back_to_terminale_marked() {
+    let aria = spawn(100).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let stacks = aria.stacks_course(teacher).await;
+    let content = json!({"chapters": [{"id": "ch1", "title": "Représentation des données", "sections": [
+        {"id": "ch1-s1", "title": "Les nombres flottants",
+         "content": "Un nombre flottant représente un réel avec une mantisse et un exposant (norme IEEE 754) : 0,1 + 0,2 n'est pas exactement égal à 0,3.",
+         "examples": [], "exercises": []}]}]});
+    let floats: i64 = sqlx::query_scalar(
+        "insert into courses (title, level, content, is_published, created_by)
+         values ('Représentation des données', 'premiere', $1, true, $2) returning id",
+    )
+    .bind(content)
+    .bind(teacher)
+    .fetch_one(&aria.pool)
+    .await
+    .expect("course");
+    aria.wait_indexed(floats, 1).await;
+    let (_, student) = aria.user(Role::Student).await;
+    let ask = |level: &'static str, message: &'static str| {
+        let (aria, student) = (&aria, &student);
+        async move {
+            let (status, answer) = aria
+                .chat(
+                    student,
+                    json!({"message": message, "context": {"userLevel": level}}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["sources"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let floats_question = "Pourquoi 0,1 + 0,2 ne fait pas 0,3 avec les nombres flottants ?";
+    let sources = ask("terminale", floats_question).await;
+    assert_eq!(sources[0]["courseId"], json!(floats), "{sources:?}");
+    assert_eq!(
+        sources[0]["level"],
+        json!("premiere"),
+        "marked: {sources:?}"
+    );
+    let sources = ask("premiere", floats_question).await;
+    assert_eq!(sources[0]["courseId"], json!(floats), "{sources:?}");
+    // A Première student asking about a Terminale notion: the Terminale passage, marked.
+    let sources = ask("premiere", "Qu'est-ce qu'une pile LIFO ?").await;
+    assert_eq!(sources[0]["courseId"], json!(stacks), "{sources:?}");
+    assert_eq!(sources[0]["level"], json!("terminale"), "{sources:?}");
+    // A Terminale student: their level first.
+    let sources = ask("terminale", "Qu'est-ce qu'une pile LIFO ?").await;
+    assert_eq!(sources[0]["courseId"], json!(stacks), "{sources:?}");
+    assert_eq!(sources[0]["level"], json!("terminale"));
 }

@@ -1,0 +1,491 @@
+//! ARIA's Qdrant backend against a real Qdrant server (scripts/test.sh starts one and
+//! exports `ARIA_TEST_QDRANT_URL` and `QDRANT_BIN`): indexing on course events, the
+//! re-index command, unpublishing, payload filters, the hybrid query's fusion, and a
+//! Qdrant that stops in the middle (ARIA answers lexically, then catches up).
+//!
+//! Without a server these tests print `SKIPPED` — and fail when `CI` is set while a
+//! Qdrant binary is there: CI must run them, not skip them.
+
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use nexus_aria::{
+    maintain_index,
+    qdrant::{QdrantSettings, Sparse, sparse},
+    retrieval::{Method, Retriever, Store},
+    vectors::Filter,
+};
+use nexus_auth::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{Aria, spawn_configured};
+
+/// The Qdrant server binary: `QDRANT_BIN`, then `qdrant` on `PATH`, then
+/// `../shared/bin/qdrant` beside the repository (as scripts/lib/provision.sh).
+fn qdrant_bin() -> Option<PathBuf> {
+    let from_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("qdrant"))
+            .find(|p| p.is_file())
+    });
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bin/qdrant");
+    std::env::var_os("QDRANT_BIN")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or(from_path)
+        .or(beside.is_file().then_some(beside))
+}
+
+/// Says the test is skipped — or fails it under CI when a binary was available.
+fn skipped(why: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    if ci && let Some(bin) = qdrant_bin() {
+        panic!(
+            "{why}, but CI is set and a Qdrant binary is there ({}): start it (scripts/test.sh does)",
+            bin.display()
+        );
+    }
+    eprintln!("SKIPPED (Qdrant): {why}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A private Qdrant server (for the tests that stop and restart it).
+struct Server {
+    bin: PathBuf,
+    dir: PathBuf,
+    http: u16,
+    grpc: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    async fn start(bin: PathBuf) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("nexus-qdrant-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let mut server = Self {
+            bin,
+            dir,
+            http: free_port(),
+            grpc: free_port(),
+            child: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http)
+    }
+
+    /// Starts the server on its ports and storage (kept across restarts).
+    async fn restart(&mut self) {
+        let log = std::fs::File::create(self.dir.join("qdrant.log")).expect("log");
+        let child = Command::new(&self.bin)
+            .arg("--disable-telemetry")
+            .current_dir(&self.dir)
+            .env("QDRANT__STORAGE__STORAGE_PATH", self.dir.join("storage"))
+            .env(
+                "QDRANT__STORAGE__SNAPSHOTS_PATH",
+                self.dir.join("snapshots"),
+            )
+            .env("QDRANT__SERVICE__HOST", "127.0.0.1")
+            .env("QDRANT__SERVICE__HTTP_PORT", self.http.to_string())
+            .env("QDRANT__SERVICE__GRPC_PORT", self.grpc.to_string())
+            .env("QDRANT__TELEMETRY_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("qdrant starts");
+        self.child = Some(child);
+        for _ in 0..600 {
+            if reqwest::get(format!("{}/readyz", self.url()))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "Qdrant did not become ready (log in {})",
+            self.dir.display()
+        );
+    }
+
+    /// Kills the server (as a crash would: no clean shutdown).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn settings(url: &str) -> QdrantSettings {
+    QdrantSettings {
+        url: url.to_owned(),
+        api_key: std::env::var("QDRANT_API_KEY").ok().map(Into::into),
+        collection: format!("nexus_test_{}", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+/// ARIA on this Qdrant collection.
+async fn aria_on(qdrant: &QdrantSettings) -> Aria {
+    spawn_configured(100, None, |settings| {
+        settings.qdrant = Some(qdrant.clone());
+    })
+    .await
+}
+
+/// A retriever of the test's own, on the same database and collection.
+fn retriever(aria: &Aria, qdrant: &QdrantSettings) -> Retriever {
+    let settings = nexus_aria::AriaSettings {
+        qdrant: Some(qdrant.clone()),
+        ..nexus_aria::AriaSettings::from_env().expect("settings")
+    };
+    let retriever = nexus_aria::retriever(&settings, &aria.pool, &reqwest::Client::new());
+    assert!(
+        matches!(retriever.store, Store::Qdrant(..)),
+        "an embedding model is needed for Qdrant (scripts/test.sh installs it)"
+    );
+    retriever
+}
+
+/// The collection's point ids (REST scroll).
+async fn point_ids(q: &QdrantSettings) -> HashSet<i64> {
+    let body: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/collections/{}/points/scroll",
+            q.url, q.collection
+        ))
+        .json(&json!({"limit": 10000, "with_payload": false, "with_vector": false}))
+        .send()
+        .await
+        .expect("scroll")
+        .json()
+        .await
+        .expect("json");
+    body["result"]["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_i64())
+        .collect()
+}
+
+async fn chunk_ids(aria: &Aria) -> HashSet<i64> {
+    sqlx::query_scalar::<_, i64>("select id from aria_chunks")
+        .fetch_all(&aria.pool)
+        .await
+        .expect("chunks")
+        .into_iter()
+        .collect()
+}
+
+/// Waits until the collection holds exactly the chunks of the database (and `n`).
+async fn wait_synced(aria: &Aria, q: &QdrantSettings, n: usize) {
+    let mut last = HashSet::new();
+    for _ in 0..300 {
+        last = point_ids(q).await;
+        if last.len() == n && last == chunk_ids(aria).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the collection never matched the {n} chunks: points {last:?}, chunks {:?}",
+        chunk_ids(aria).await
+    );
+}
+
+async fn premiere_course(aria: &Aria, teacher: i64) -> i64 {
+    let content = json!({"chapters": [{"id": "ch1", "title": "Représentation des données", "sections": [
+        {"id": "ch1-s1", "title": "Les nombres flottants",
+         "content": "Un nombre flottant représente un réel avec une mantisse et un exposant (norme IEEE 754) : 0,1 + 0,2 n'est pas exactement égal à 0,3.",
+         "examples": [], "exercises": []}]}]});
+    let id = sqlx::query_scalar(
+        "insert into courses (title, level, content, is_published, created_by)
+         values ('Représentation des données', 'premiere', $1, true, $2) returning id",
+    )
+    .bind(content)
+    .bind(teacher)
+    .fetch_one(&aria.pool)
+    .await
+    .expect("course");
+    aria.wait_indexed(id, 1).await;
+    id
+}
+
+async fn chunk_of(aria: &Aria, course: i64) -> (i64, Vec<f32>, Vec<String>) {
+    sqlx::query_as(
+        "select id, embedding, array(select unnest(tsvector_to_array(search)))
+         from aria_chunks where course_id = $1",
+    )
+    .bind(course)
+    .fetch_one(&aria.pool)
+    .await
+    .expect("chunk")
+}
+
+fn ids(passages: &[nexus_aria::retrieval::Passage]) -> Vec<i64> {
+    passages.iter().map(|p| p.course_id).collect()
+}
+
+#[tokio::test]
+async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
+    let Some(url) = std::env::var("ARIA_TEST_QDRANT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
+    };
+    let q = settings(&url);
+    let aria = aria_on(&q).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    let stacks = aria.stacks_course(teacher).await;
+    let graphs = aria.graphs_course(teacher).await;
+    let floats = premiere_course(&aria, teacher).await;
+    // Indexing on course events: one point per chunk, its id the chunk's.
+    wait_synced(&aria, &q, 3).await;
+
+    // Answers over Qdrant (every one was a 500: f32 read from a float8).
+    let (_, student) = aria.user(Role::Student).await;
+    let (status, answer) = aria
+        .chat(&student, json!({"message": "Qu'est-ce qu'une pile LIFO ?"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Les piles"),
+        "{answer}"
+    );
+
+    // Payload filters: level and course.
+    let r = retriever(&aria, &q);
+    let all = |level| Filter {
+        level: Some(level),
+        course_id: None,
+    };
+    let question = "pile parcours graphe nombre flottant";
+    let terminale = r
+        .search_with(question, all("terminale"), 5, Method::Fused)
+        .await
+        .expect("search");
+    let mut found = ids(&terminale);
+    found.sort_unstable();
+    assert_eq!(found, [stacks, graphs], "terminale only: {terminale:?}");
+    let premiere = r
+        .search_with(question, all("premiere"), 5, Method::Fused)
+        .await
+        .expect("search");
+    assert_eq!(ids(&premiere), [floats], "premiere only");
+    let one_course = Filter {
+        level: Some("terminale"),
+        course_id: Some(graphs),
+    };
+    let graphs_only = r
+        .search_with(question, one_course, 5, Method::Fused)
+        .await
+        .expect("search");
+    assert_eq!(ids(&graphs_only), [graphs], "the course filter");
+
+    // Hybrid query: a dense prefetch and a sparse one, fused by RRF in Qdrant.
+    let Store::Qdrant(qdrant, _) = &r.store else {
+        unreachable!()
+    };
+    let (stacks_chunk, stacks_vector, _) = chunk_of(&aria, stacks).await;
+    let (graphs_chunk, _, graphs_lexemes) = chunk_of(&aria, graphs).await;
+    let lexical = sparse(graphs_lexemes.into_iter().map(|l| (l, 1)));
+    let none = Filter::default();
+    let dense_only = qdrant
+        .search(Some(&stacks_vector), &Sparse::default(), none, 3)
+        .await
+        .expect("dense");
+    assert_eq!(
+        dense_only[0].0, stacks_chunk,
+        "dense: the vector's own chunk first"
+    );
+    let lexical_only = qdrant
+        .search(None, &lexical, none, 3)
+        .await
+        .expect("sparse");
+    assert_eq!(
+        lexical_only[0].0, graphs_chunk,
+        "sparse: the lexemes' own chunk first"
+    );
+    let fused = qdrant
+        .search(Some(&stacks_vector), &lexical, none, 3)
+        .await
+        .expect("fused");
+    let top2: HashSet<i64> = fused.iter().take(2).map(|h| h.0).collect();
+    assert_eq!(
+        top2,
+        HashSet::from([stacks_chunk, graphs_chunk]),
+        "each side's best is in the fused top two: {fused:?}"
+    );
+
+    // The re-index command (`nexus-aria reindex`): new chunks, the collection follows.
+    let before = chunk_ids(&aria).await;
+    nexus_aria::index::reindex_all(&aria.pool)
+        .await
+        .expect("reindex");
+    maintain_index(&r).await.expect("maintain");
+    let after = chunk_ids(&aria).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        point_ids(&q).await,
+        after,
+        "the collection holds the rebuilt chunks"
+    );
+    assert!(before.is_disjoint(&after) || before == after);
+
+    // Unpublishing removes the course's points.
+    sqlx::query("update courses set is_published = false where id = $1")
+        .bind(stacks)
+        .execute(&aria.pool)
+        .await
+        .expect("unpublish");
+    aria.wait_indexed(stacks, 0).await;
+    wait_synced(&aria, &q, 2).await;
+    let (status, answer) = aria
+        .chat(&student, json!({"message": "Qu'est-ce qu'une pile LIFO ?"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(
+        answer["sources"]
+            .as_array()
+            .is_none_or(|s| s.iter().all(|s| s["sectionTitle"] != json!("Les piles"))),
+        "an unpublished course is not a source: {answer}"
+    );
+    qdrant.drop_collection().await.expect("drop");
+}
+
+#[tokio::test]
+async fn aria_answers_lexically_while_qdrant_is_down_and_catches_up_after() {
+    let Some(bin) = qdrant_bin() else {
+        return skipped("no Qdrant binary (QDRANT_BIN, PATH, ../shared/bin/qdrant)");
+    };
+    let mut server = Server::start(bin).await;
+    let q = settings(&server.url());
+    let aria = aria_on(&q).await;
+    let (teacher, _) = aria.user(Role::Teacher).await;
+    aria.stacks_course(teacher).await;
+    wait_synced(&aria, &q, 1).await;
+    let (_, student) = aria.user(Role::Student).await;
+    let ask = |message: &'static str| {
+        let (aria, student) = (&aria, &student);
+        async move {
+            let (status, answer) = aria.chat(student, json!({"message": message})).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    let answer = ask("Qu'est-ce qu'une pile LIFO ?").await;
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Les piles"),
+        "{answer}"
+    );
+
+    // Qdrant dies: the answers still come from the courses (lexical retrieval), and
+    // the index keeps following the courses in Postgres.
+    server.kill();
+    let answer = ask("Qu'est-ce qu'une pile LIFO ?").await;
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Les piles"),
+        "{answer}"
+    );
+    let graphs = aria.graphs_course(teacher).await;
+    let answer = ask("Comment marche le parcours en largeur d'un graphe ?").await;
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Parcours en largeur"),
+        "a course published while Qdrant is down is found lexically: {answer}"
+    );
+    let status = reqwest::get(format!("{}/ready", aria.address))
+        .await
+        .expect("ready")
+        .status();
+    assert_eq!(status, StatusCode::OK, "a replica that answers stays ready");
+
+    // Qdrant is back (same storage): the collection catches up with what it missed.
+    server.restart().await;
+    wait_synced(&aria, &q, 2).await;
+    let graphs_chunk = chunk_of(&aria, graphs).await.0;
+    assert!(point_ids(&q).await.contains(&graphs_chunk));
+    let answer = ask("Comment marche le parcours en largeur d'un graphe ?").await;
+    assert_eq!(
+        answer["sources"][0]["sectionTitle"],
+        json!("Parcours en largeur"),
+        "{answer}"
+    );
+}
+
+/// The evaluation set on the Qdrant backend (lexical, dense, fused), printed for
+/// docs/ARIA.md, with the same floors as the embedded store's test.
+#[tokio::test]
+async fn retrieval_quality_on_qdrant() {
+    let Some(url) = std::env::var("ARIA_TEST_QDRANT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
+    };
+    let q = settings(&url);
+    let aria = aria_on(&q).await;
+    crate::retrieval::seed_curriculum(&aria).await;
+    let r = retriever(&aria, &q);
+    for _ in 0..600 {
+        let _ = maintain_index(&r).await;
+        if point_ids(&q).await.len() == 96 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_synced(&aria, &q, 96).await;
+    let mut scores = Vec::new();
+    for method in [Method::Lexical, Method::Dense, Method::Fused] {
+        let s = nexus_aria::eval::evaluate(
+            &r,
+            &nexus_aria::eval::default_questions(),
+            &nexus_aria::eval::default_seed_dir(),
+            method,
+        )
+        .await
+        .expect("eval");
+        eprintln!(
+            "qdrant {method:?}: recall@5 {:.3} MRR@10 {:.3} nDCG@5 {:.3} off-topic rejected {:.2} p50 {:.1} ms",
+            s.recall_at_5, s.mrr_at_10, s.ndcg_at_5, s.off_topic_rejected, s.p50_ms
+        );
+        scores.push(s);
+    }
+    let Store::Qdrant(qdrant, _) = &r.store else {
+        unreachable!()
+    };
+    qdrant.drop_collection().await.expect("drop");
+    let (lexical, fused) = (scores[0], scores[2]);
+    assert!(lexical.recall_at_5 >= 0.90, "{lexical:?}");
+    assert!(fused.recall_at_5 >= 0.85, "{fused:?}");
+}
