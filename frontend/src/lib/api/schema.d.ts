@@ -180,6 +180,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/attempts/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs code against the visible tests of a code question of an attempt in progress
+         *     ("Exécuter"). Nothing is graded or saved. At most 20 runs a minute per student (429);
+         *     503 `service_unavailable` when the sandbox cannot run. Roles: the student who
+         *     started the attempt.
+         */
+        post: operations["run_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/attempts/{id}/submit": {
         parameters: {
             query?: never;
@@ -1668,6 +1690,29 @@ export interface components {
             teacherId: number;
             teacherName: string;
         };
+        /** @description One test of a code question. */
+        CodeTest: {
+            /**
+             * @description A Python expression evaluated after the student's code has run as a module, e.g.
+             *     `somme([1, 2, 3])`. Either `call` or `stdin`.
+             */
+            call?: string | null;
+            /**
+             * @description `call` tests: a Python literal (`6`, `[1, 2]`, `(0.5, 'a')`, `{'a': 1}`);
+             *     `stdin` tests: the expected output (compared line by line, trailing spaces ignored).
+             */
+            expected: string;
+            /** @description Hidden tests count in the grade; students never see their content. */
+            hidden?: boolean;
+            name: string;
+            /**
+             * Format: double
+             * @description Weight of the test within the question's points (default 1).
+             */
+            points?: number;
+            /** @description For a whole-program test: what the program reads on its input. */
+            stdin?: string | null;
+        };
         ConversationList: {
             conversations: components["schemas"]["ConversationSummary"][];
             pagination: components["schemas"]["Pagination"];
@@ -2112,6 +2157,11 @@ export interface components {
             /** Format: double */
             points: number;
             status: components["schemas"]["GradeStatus"];
+            /**
+             * @description Code questions graded against tests: one result per test (hidden ones without
+             *     their content).
+             */
+            tests?: components["schemas"]["TestResult"][] | null;
         };
         QuestionKind: {
             correct: number;
@@ -2144,7 +2194,28 @@ export interface components {
             type: "ordering";
         } | {
             language?: string;
+            /**
+             * Format: int64
+             * @description Memory of the run (MiB, 64–512, default 256).
+             */
+            memoryMb?: number | null;
+            /**
+             * @description A solution that must pass every test when the question is saved; never shown
+             *     to students.
+             */
+            reference?: string | null;
             starter?: string | null;
+            tests?: components["schemas"]["CodeTest"][];
+            /**
+             * Format: int64
+             * @description Time per test (ms, 100–5000, default 2000).
+             */
+            timeLimitMs?: number | null;
+            /**
+             * Format: double
+             * @description Absolute or relative tolerance on floats (default 1e-6).
+             */
+            tolerance?: number | null;
             /** @enum {string} */
             type: "code";
         } | {
@@ -2254,6 +2325,16 @@ export interface components {
             message?: string | null;
             outcome: components["schemas"]["Outcome"];
         };
+        RunRequest: {
+            /** @description The code to run (at most 20,000 characters). */
+            code: string;
+            questionId: string;
+        };
+        RunResponse: {
+            /** @description One result per visible test, in order. */
+            results: components["schemas"]["TestResult"][];
+            success: boolean;
+        };
         Section: {
             /** @description The lesson, in Markdown. */
             content?: string;
@@ -2355,6 +2436,8 @@ export interface components {
          *     never the answer.
          */
         StudentQuestion: {
+            /** @description Code questions: how many hidden tests also count in the grade. */
+            hiddenTests?: number | null;
             id: string;
             items?: components["schemas"]["OrderItem"][] | null;
             language?: string | null;
@@ -2363,6 +2446,8 @@ export interface components {
             points: number;
             prompt: string;
             starter?: string | null;
+            /** @description Code questions: the visible tests ("Exécuter" runs them). */
+            tests?: components["schemas"]["VisibleTest"][] | null;
             type: string;
         };
         StudentReport: {
@@ -2413,6 +2498,20 @@ export interface components {
         TeacherDashboard: {
             classes: components["schemas"]["ClassOverview"][];
             gradingQueue: components["schemas"]["ToGrade"][];
+        };
+        /** @description The result of one test. For a hidden test only whether it passed and its points. */
+        TestResult: {
+            actual?: string | null;
+            call?: string | null;
+            error?: string | null;
+            expected?: string | null;
+            hidden: boolean;
+            /** Format: double */
+            maxPoints: number;
+            name: string;
+            passed: boolean;
+            /** Format: double */
+            points: number;
         };
         ToGrade: {
             /** Format: int64 */
@@ -2481,6 +2580,13 @@ export interface components {
             /** @example student */
             role: string;
             schoolName?: string | null;
+        };
+        /** @description A visible test as students see it. */
+        VisibleTest: {
+            call?: string | null;
+            expected: string;
+            name: string;
+            stdin?: string | null;
         };
         WeekActivity: {
             /** Format: int64 */
@@ -3509,6 +3615,112 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Attempt id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
