@@ -184,11 +184,14 @@ pub fn validate_code(question: &Question, label: &str, v: &mut Validator) {
     }
 }
 
+/// A teacher's expected literal, evaluated: the encoded value and its `repr`, or why not.
+type Literal = Result<(Value, String), String>;
+
 /// The sandbox and a cache of the teachers' expected literals, evaluated once.
 #[derive(Clone)]
 pub struct CodeRunner {
     sandbox: Sandbox,
-    literals: Arc<Mutex<HashMap<String, Result<(Value, String), String>>>>,
+    literals: Arc<Mutex<HashMap<String, Literal>>>,
 }
 
 impl CodeRunner {
