@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "assessments", description = "Quizzes, TPs, exams and projects; attempts and grading"),
         (name = "dashboard", description = "Dashboards per role"),
         (name = "notifications", description = "Notifications and their read state"),
+        (name = "privacy", description = "Consent, data export, deletion, audit log (RGPD)"),
         (name = "chat", description = "Conversations and messages (real-time delivery: the hub)"),
     )
 )]
@@ -64,6 +65,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::dashboard::router())
         .merge(crate::notifications::router())
         .merge(crate::chat::router())
+        .merge(crate::privacy::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

@@ -22,3 +22,4 @@ mod security;
 mod seed;
 mod service;
 mod users;
+mod verification;
