@@ -178,7 +178,7 @@ run_web_tests() (
         "API_PORT=$api_port" "HUB_PORT=$hub_port" "ARIA_PORT=$aria_port"
         "JWT_SECRET_KEY=${JWT_SECRET_KEY:-$(rand_hex 64)}"
         "CORS_ORIGINS=http://127.0.0.1:$web_port"
-        "MAILBOX_DIR=$dir/mailbox" "PASSWORD_RESET_URL=http://127.0.0.1:$web_port/reinitialiser-mot-de-passe?token="
+        "MAILBOX_DIR=$dir/mailbox" "PASSWORD_RESET_URL=http://127.0.0.1:$web_port/reinitialiser-mot-de-passe?token=" "EMAIL_VERIFICATION_URL=http://127.0.0.1:$web_port/verifier-email?token="
         "RUST_LOG=${RUST_LOG:-info}" LOG_FORMAT=json
     )
     info "frontend: database $db_name, Redis prefix $redis_prefix; migrate + seed"

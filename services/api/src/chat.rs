@@ -37,6 +37,11 @@ fn chat_error(error: ChatError) -> ApiError {
     match error {
         ChatError::NotFound => ApiError::not_found("Conversation ou message introuvable."),
         ChatError::Forbidden => ApiError::forbidden(),
+        ChatError::ConsentRequired => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "parental_consent_required",
+            nexus_database::consent::CONSENT_REQUIRED_MESSAGE,
+        ),
         ChatError::Invalid(message) => ApiError::invalid_fields(vec![("body", message.into())]),
         ChatError::Database(e) => e.into(),
     }

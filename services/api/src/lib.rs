@@ -16,6 +16,7 @@ pub mod mail;
 pub mod me;
 pub mod notifications;
 pub mod openapi;
+pub mod privacy;
 pub mod progress;
 pub mod report;
 pub mod roster;

@@ -72,6 +72,8 @@ async fn main() -> anyhow::Result<()> {
                     phone: None,
                     class_level: None,
                     school_name: None,
+                    confirm_password: None,
+                    date_of_birth: None,
                 },
             )
             .await

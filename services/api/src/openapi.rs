@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "assessments", description = "Quizzes, TPs, exams and projects; attempts and grading"),
         (name = "dashboard", description = "Dashboards per role"),
         (name = "notifications", description = "Notifications and their read state"),
+        (name = "privacy", description = "Consent, data export, deletion, audit log (RGPD)"),
         (name = "chat", description = "Conversations and messages (real-time delivery: the hub)"),
         (name = "exports", description = "Grades as CSV and XLSX files for the school gradebook"),
     )
@@ -69,6 +70,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::roster::router())
         .merge(crate::digest::router())
         .merge(crate::report::router())
+        .merge(crate::privacy::router())
 }
 
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {

@@ -62,6 +62,45 @@ pub struct MailSettings {
     pub web_url: String,
     /// The API's public address, for the one-click unsubscribe header of mails.
     pub api_public_url: String,
+    /// Where the frontend's email-verification page lives; the token is appended.
+    pub verify_url_base: String,
+}
+
+/// Data rights and retention (issue #17, docs/PRIVACY.md).
+#[derive(Debug, Clone)]
+pub struct PrivacySettings {
+    /// How long an email-verification link works.
+    pub verify_token_ttl: Duration,
+    /// Between a deletion request (the account is disabled at once) and erasure.
+    pub erasure_grace: Duration,
+    /// ARIA sessions untouched for this long are deleted.
+    pub aria_retention: Duration,
+    /// Notifications older than this are deleted.
+    pub notification_retention: Duration,
+    /// A finished export can be downloaded for this long, then it is deleted.
+    pub export_ttl: Duration,
+    /// How often the worker runs the purge.
+    pub purge_interval: Duration,
+}
+
+impl PrivacySettings {
+    fn from_env() -> anyhow::Result<Self> {
+        let days = |n: u64| n * 24 * 3600;
+        Ok(Self {
+            verify_token_ttl: Duration::from_secs(parse_var(
+                "EMAIL_VERIFICATION_TTL_SECONDS",
+                days(2),
+            )?),
+            erasure_grace: Duration::from_secs(parse_var("ERASURE_GRACE_SECONDS", days(30))?),
+            aria_retention: Duration::from_secs(parse_var("ARIA_RETENTION_SECONDS", days(365))?),
+            notification_retention: Duration::from_secs(parse_var(
+                "NOTIFICATION_RETENTION_SECONDS",
+                days(180),
+            )?),
+            export_ttl: Duration::from_secs(parse_var("EXPORT_TTL_SECONDS", days(7))?),
+            purge_interval: Duration::from_secs(parse_var("PRIVACY_PURGE_INTERVAL_SECONDS", 3600)?),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +108,7 @@ pub struct ApiSettings {
     pub common: CommonSettings,
     pub rate_limits: RateLimits,
     pub mail: MailSettings,
+    pub privacy: PrivacySettings,
     pub refresh_token_ttl: Duration,
     pub reset_token_ttl: Duration,
     pub pairing_code_ttl: Duration,
@@ -95,7 +135,12 @@ impl ApiSettings {
                 ),
                 web_url: var_or("WEB_APP_URL", "http://localhost:3000"),
                 api_public_url: var_or("API_PUBLIC_URL", "http://localhost:5000"),
+                verify_url_base: var_or(
+                    "EMAIL_VERIFICATION_URL",
+                    "http://localhost:3000/verifier-email?token=",
+                ),
             },
+            privacy: PrivacySettings::from_env()?,
             refresh_token_ttl: Duration::from_secs(parse_var(
                 "REFRESH_TOKEN_TTL_SECONDS",
                 30 * 24 * 3600,

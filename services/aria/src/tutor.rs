@@ -141,6 +141,15 @@ pub async fn ask(
     ensure_may_chat(user)?;
     let started = Instant::now();
     let pool = &state.pool;
+    // The API, the hub and ARIA share the database: the same consent rule everywhere.
+    if user.role == Role::Student && nexus_database::consent::consent_missing(pool, user.id).await?
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "parental_consent_required",
+            nexus_database::consent::CONSENT_REQUIRED_MESSAGE,
+        ));
+    }
     state
         .limiter
         .hit("aria", &user.id.to_string(), state.settings.chat_limit)

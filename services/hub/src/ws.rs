@@ -782,6 +782,10 @@ fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> Value {
             "forbidden",
             "Vous ne pouvez pas écrire dans cette conversation.",
         ),
+        ChatError::ConsentRequired => (
+            "parental_consent_required",
+            nexus_database::consent::CONSENT_REQUIRED_MESSAGE,
+        ),
         ChatError::Invalid(message) => ("invalid_message", message),
         // Not stored: the client retries with the same clientMessageId.
         ChatError::Database(_) => ("unavailable", "Message non enregistré : réessayez."),

@@ -22,6 +22,9 @@ pub enum ChatError {
     NotFound,
     #[error("not allowed")]
     Forbidden,
+    /// A student under 15 without a linked parent's consent (issue #17).
+    #[error("parental consent required")]
+    ConsentRequired,
     #[error("invalid: {0}")]
     Invalid(&'static str),
     #[error(transparent)]
@@ -231,6 +234,11 @@ pub async fn send(
         ));
     }
     let mut tx = pool.begin().await?;
+    if sender.role == Role::Student
+        && nexus_database::consent::consent_missing(&mut *tx, sender.id).await?
+    {
+        return Err(ChatError::ConsentRequired);
+    }
     let members = ensure_member(&mut tx, sender, conversation_id).await?;
     // One message of a conversation at a time: ids, `createdAt` (the clock when the lock
     // is held, not when the transaction began) and the delivery events then follow the

@@ -8,6 +8,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+pub mod consent;
 pub mod outbox;
 
 pub use sqlx;

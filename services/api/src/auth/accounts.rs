@@ -26,6 +26,13 @@ pub struct NewAccount {
     /// Required for students: `premiere` or `terminale`.
     pub class_level: Option<String>,
     pub school_name: Option<String>,
+    /// Sent by the seed's registration form: when present, must equal `password`.
+    pub confirm_password: Option<String>,
+    /// `YYYY-MM-DD`. Asked of students at registration: under 15, ARIA and chat wait for
+    /// a linked parent's consent (docs/PRIVACY.md). Also accepted as `birthDate`.
+    #[serde(alias = "birthDate")]
+    #[schema(example = "2010-09-01")]
+    pub date_of_birth: Option<String>,
 }
 
 pub fn is_class_level(value: &str) -> bool {
@@ -67,6 +74,26 @@ pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
         }
         (_, None) => {}
     }
+    if account
+        .confirm_password
+        .as_ref()
+        .is_some_and(|c| *c != account.password)
+    {
+        v.fail(
+            "confirmPassword",
+            "Les deux mots de passe ne correspondent pas.",
+        );
+    }
+    let birth = match account.date_of_birth.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match parse_birth_date(text) {
+            Ok(date) => Some(date),
+            Err(reason) => {
+                v.fail("dateOfBirth", reason);
+                None
+            }
+        },
+    };
     v.check(
         school.is_none_or(|s| s.chars().count() <= 200 && !has_control(s)),
         "schoolName",
@@ -77,8 +104,8 @@ pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
     let hash = password::hash(account.password).await?;
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query_scalar::<_, i64>(
-        "insert into users (email, password_hash, first_name, last_name, role, phone)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+        "insert into users (email, password_hash, first_name, last_name, role, phone, date_of_birth)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
     )
     .bind(&email)
     .bind(&hash)
@@ -86,6 +113,7 @@ pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
     .bind(account.last_name.trim())
     .bind(account.role.as_str())
     .bind(phone)
+    .bind(birth)
     .fetch_one(&mut *tx)
     .await;
     let id = match inserted {
@@ -110,4 +138,18 @@ pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// A plausible birth date: `YYYY-MM-DD`, between 5 and 120 years ago.
+fn parse_birth_date(text: &str) -> Result<chrono::NaiveDate, &'static str> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| "Date attendue au format AAAA-MM-JJ.")?;
+    let today = chrono::Utc::now().date_naive();
+    let years = today
+        .years_since(date)
+        .ok_or("La date de naissance est dans le futur.")?;
+    if !(5..=120).contains(&years) {
+        return Err("Date de naissance invalide.");
+    }
+    Ok(date)
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod tokens;
+pub mod verification;
 
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(request_password_reset))
         .routes(routes!(confirm_password_reset))
+        .routes(routes!(verification::verify_email))
+        .routes(routes!(verification::resend_verification))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,11 +83,12 @@ async fn register(
     let role = body.role;
     let user_id = accounts::create(&state.pool, body).await?;
     tracing::info!(user_id, role = %role, "account registered");
+    verification::send_later(&state, user_id);
     Ok((
         StatusCode::CREATED,
         Json(Registered {
             success: true,
-            message: "Compte créé. Vous pouvez maintenant vous connecter.".into(),
+            message: "Compte créé. Vous pouvez maintenant vous connecter ; un e-mail vous a été envoyé pour confirmer votre adresse.".into(),
             user_id,
         }),
     ))

@@ -97,25 +97,38 @@ pub async fn issue_reset(
     user_id: i64,
     ttl: Duration,
 ) -> sqlx::Result<String> {
+    issue_single_use(conn, user_id, "reset", ttl).await
+}
+
+/// A new single-use token of `kind` (`reset`, `verify_email`); earlier unused ones of the
+/// same kind stop working.
+pub async fn issue_single_use(
+    conn: &mut PgConnection,
+    user_id: i64,
+    kind: &str,
+    ttl: Duration,
+) -> sqlx::Result<String> {
     sqlx::query("select 1 from users where id = $1 for update")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
     sqlx::query(
         "update auth_tokens set revoked_at = now()
-         where user_id = $1 and token_type = 'reset' and used_at is null and revoked_at is null",
+         where user_id = $1 and token_type = $2 and used_at is null and revoked_at is null",
     )
     .bind(user_id)
+    .bind(kind)
     .execute(&mut *conn)
     .await?;
     let token = tokens::generate();
     sqlx::query(
         "insert into auth_tokens (user_id, token_hash, token_type, expires_at)
-         values ($1, $2, 'reset', now() + make_interval(secs => $3))",
+         values ($1, $2, $4, now() + make_interval(secs => $3))",
     )
     .bind(user_id)
     .bind(tokens::hash(&token))
     .bind(ttl.as_secs_f64())
+    .bind(kind)
     .execute(conn)
     .await?;
     Ok(token)

@@ -79,6 +79,38 @@ fn cases() -> Vec<Case> {
             Some(json!({"token": "unknown", "newPassword": "Girafe-Violette-42"})),
             [400; 6],
         ),
+        case(
+            M::POST,
+            "/api/auth/verify-email",
+            Some(json!({"token": "unknown"})),
+            [400; 6],
+        ),
+        // Issue #17: verification mail, parental consent (the school's parent is linked
+        // but not verified: 403 email_not_verified), the audit log.
+        case(
+            M::POST,
+            "/api/auth/verify-email/resend",
+            None,
+            [401, 202, 202, 202, 202, 202],
+        ),
+        case(
+            M::GET,
+            "/api/students/{student}/consent",
+            None,
+            [401, 200, 200, 403, 403, 403],
+        ),
+        case(
+            M::PUT,
+            "/api/students/{student}/consent",
+            Some(json!({"given": true})),
+            [401, 403, 403, 403, 403, 403],
+        ),
+        case(
+            M::GET,
+            "/api/admin/audit-log",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         // Any signed-in user.
         case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
         case(

@@ -28,3 +28,4 @@ mod security;
 mod seed;
 mod service;
 mod users;
+mod verification;

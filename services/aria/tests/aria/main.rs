@@ -4,6 +4,7 @@
 //! modules below cover streaming, the help policy, budgets and oversight.
 
 mod budget;
+mod consent;
 mod oversight;
 mod policy;
 mod qdrant;
