@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log, newest first. Roles: admin. */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/assessments": {
         parameters: {
             query?: never;
@@ -350,6 +367,46 @@ export interface paths {
         put?: never;
         /** Create a student or parent account. Roles: anyone (no token). */
         post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email address with the token of the verification mail (single use).
+         *     Roles: anyone holding a verification token.
+         */
+        post: operations["verify_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the verification mail again (the previous link stops working). Roles: any
+         *     signed-in user whose address is not verified yet; 3 mails an hour.
+         */
+        post: operations["resend_verification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1165,6 +1222,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/students/{id}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A student's consent status. Roles: the student, a parent linked to them. */
+        get: operations["get_consent"];
+        /**
+         * Give or withdraw consent for a linked child. Withdrawing takes effect at once (ARIA
+         *     and chat check on every message). Roles: a parent linked to the student, with a
+         *     verified email address.
+         */
+        put: operations["set_consent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/students/{id}/progress": {
         parameters: {
             query?: never;
@@ -1556,6 +1635,38 @@ export interface components {
             /** Format: date-time */
             submittedAt?: string | null;
         };
+        AuditEntry: {
+            /**
+             * @description `consent_given`, `consent_withdrawn`, `export_requested`, `export_downloaded`,
+             *     `deletion_requested`, `account_erased`, `retention_purge`.
+             */
+            action: string;
+            /**
+             * Format: int64
+             * @description Absent for the system (the purge job).
+             */
+            actorId?: number | null;
+            /** @description The actor's name now (absent once the account is erased). */
+            actorName?: string | null;
+            actorRole?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            details: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            subjectId?: number | null;
+            subjectName?: string | null;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; absent on the last page.
+             */
+            nextBefore?: number | null;
+            success: boolean;
+        };
         /** @enum {string} */
         Availability: "upcoming" | "open" | "closed";
         Averages: {
@@ -1712,6 +1823,24 @@ export interface components {
             points?: number;
             /** @description For a whole-program test: what the program reads on its input. */
             stdin?: string | null;
+        };
+        ConsentChange: {
+            /** @description `true` gives consent, `false` withdraws it. */
+            given: boolean;
+        };
+        ConsentStatus: {
+            /** @description Whether ARIA and chat are blocked now for lack of consent. */
+            blocked: boolean;
+            /** @description A parent has consented, and is still linked. */
+            given: boolean;
+            /** Format: date-time */
+            givenAt?: string | null;
+            givenBy?: string | null;
+            /** Format: int64 */
+            studentId: number;
+            success: boolean;
+            /** @description Under 15 by the birth date given (false when no birth date is known). */
+            underAge: boolean;
         };
         ConversationList: {
             conversations: components["schemas"]["ConversationSummary"][];
@@ -1981,6 +2110,14 @@ export interface components {
         NewAccount: {
             /** @description Required for students: `premiere` or `terminale`. */
             classLevel?: string | null;
+            /** @description Sent by the seed's registration form: when present, must equal `password`. */
+            confirmPassword?: string | null;
+            /**
+             * @description `YYYY-MM-DD`. Asked of students at registration: under 15, ARIA and chat wait for
+             *     a linked parent's consent (docs/PRIVACY.md). Also accepted as `birthDate`.
+             * @example 2010-09-01
+             */
+            dateOfBirth?: string | null;
             /** @example lea.martin@example.fr */
             email: string;
             firstName: string;
@@ -2581,6 +2718,9 @@ export interface components {
             role: string;
             schoolName?: string | null;
         };
+        VerifyRequest: {
+            token: string;
+        };
         /** @description A visible test as students see it. */
         VisibleTest: {
             call?: string | null;
@@ -2603,6 +2743,64 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list: {
+        parameters: {
+            query?: {
+                /** @description Entries older than this id. */
+                before?: number;
+                /** @description Only entries about this user (as subject or actor). */
+                userId?: number;
+                /** @description 1 to 100, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_assessments: {
         parameters: {
             query?: {
@@ -4264,6 +4462,112 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    verify_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Done"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resend_verification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Done"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7640,6 +7944,158 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Student id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Student id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
