@@ -29,6 +29,7 @@ const NAV: Record<string, { href: string; label: string }[]> = {
   admin: [
     { href: "/admin", label: "Administration" },
     { href: "/admin/utilisateurs", label: "Utilisateurs" },
+    { href: "/admin/journal", label: "Journal" },
     { href: "/enseignant/aria", label: "ARIA" },
   ],
 };

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Browser, type Page, type TestInfo } from "@playwright/test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const API = process.env.NEXUS_API_URL ?? "http://127.0.0.1:5000";
@@ -99,4 +99,30 @@ export async function newBrowserPage(browser: Browser): Promise<Page> {
 export async function expectFitsScreen(page: Page): Promise<void> {
   const width = page.viewportSize()?.width ?? 0;
   expect(await page.evaluate(() => document.documentElement.scrollWidth), "nothing wider than the screen").toBeLessThanOrEqual(width);
+}
+
+/** The link to the web app's `page` (e.g. "verifier-email") mailed to `email`, once the
+ * API has written it to its dev mailbox (MAILBOX_DIR of the test stack,
+ * scripts/lib/web.sh: one .eml a mail; quoted-printable decoded). */
+export async function mailedLink(email: string, page: string): Promise<string> {
+  const mailbox = process.env.E2E_MAILBOX;
+  if (!mailbox) throw new Error("E2E_MAILBOX is not set: run the browser tests through scripts/test-web.sh");
+  const pattern = new RegExp(`https?://\\S+/${page}\\?token=[\\w-]+`);
+  let link: string | undefined;
+  await expect
+    .poll(
+      () => {
+        for (const name of readdirSync(mailbox)) {
+          const raw = readFileSync(join(mailbox, name), "utf8");
+          if (!raw.includes(`To: ${email}`)) continue;
+          const text = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+          link = text.match(pattern)?.[0];
+          if (link) return true;
+        }
+        return false;
+      },
+      { timeout: 15_000, message: `a mail to ${email} with a link to /${page}` },
+    )
+    .toBe(true);
+  return link!;
 }

@@ -22,7 +22,9 @@ test("(c) un parent lie son enfant avec un code d'appairage et le voit", async (
   await page.getByLabel("Prénom").fill("Karim");
   await page.getByLabel("Nom", { exact: true }).fill("Moreau");
   await page.getByLabel("Adresse e-mail").fill(unique("karim"));
-  await page.getByLabel("Mot de passe").fill("Girafe-Violette-42");
+  await page.getByLabel("Mot de passe", { exact: true }).fill("Girafe-Violette-42");
+  await page.getByLabel("Confirmer le mot de passe").fill("Girafe-Violette-42");
+  await expect(page.getByLabel("Date de naissance")).toHaveCount(0);
   await page.getByRole("button", { name: "Créer un compte" }).click();
 
   await expect(page).toHaveURL(/\/parent$/);

@@ -1,32 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { apiCall, checkA11y, screenshot, unique } from "./helpers";
-
-// The API's dev mailbox (MAILBOX_DIR of the test stack, scripts/lib/web.sh): one .eml a mail.
-const MAILBOX = process.env.E2E_MAILBOX;
-
-/** The reset link mailed to `email`, once the API has written it (quoted-printable decoded). */
-async function resetLink(email: string): Promise<string> {
-  if (!MAILBOX) throw new Error("E2E_MAILBOX is not set: run the browser tests through scripts/test-web.sh");
-  let link: string | undefined;
-  await expect
-    .poll(
-      () => {
-        for (const name of readdirSync(MAILBOX)) {
-          const raw = readFileSync(join(MAILBOX, name), "utf8");
-          if (!raw.includes(`To: ${email}`)) continue;
-          const text = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-          link = text.match(/https?:\/\/\S+reinitialiser-mot-de-passe\?token=[\w-]+/)?.[0];
-          if (link) return true;
-        }
-        return false;
-      },
-      { timeout: 15_000, message: `a reset mail to ${email}` },
-    )
-    .toBe(true);
-  return link!;
-}
+import { apiCall, checkA11y, mailedLink, screenshot, unique } from "./helpers";
 
 test("(f) mot de passe oublié : demande, lien reçu par e-mail, nouveau mot de passe, connexion", async ({ page }, testInfo) => {
   const email = unique("lucas");
@@ -48,7 +21,7 @@ test("(f) mot de passe oublié : demande, lien reçu par e-mail, nouveau mot de 
   await page.getByRole("button", { name: "Recevoir le lien" }).click();
   await expect(page.getByRole("status")).toContainText(`Si un compte existe pour ${email}`);
 
-  const link = await resetLink(email);
+  const link = await mailedLink(email, "reinitialiser-mot-de-passe");
   // The link of the mail is the web app's own page.
   expect(new URL(link).pathname).toBe("/reinitialiser-mot-de-passe");
   await page.goto(link);

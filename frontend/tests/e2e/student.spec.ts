@@ -30,7 +30,10 @@ test.describe("élève", () => {
     await page.getByLabel("Prénom").fill("Léa");
     await page.getByLabel("Nom", { exact: true }).fill("Dupont");
     await page.getByLabel("Adresse e-mail").fill(email);
-    await page.getByLabel("Mot de passe").fill("Girafe-Violette-42");
+    await page.getByLabel("Mot de passe", { exact: true }).fill("Girafe-Violette-42");
+    await page.getByLabel("Confirmer le mot de passe").fill("Girafe-Violette-42");
+    // 16 and more: no parental consent needed (privacy.spec.ts covers the under-15 case).
+    await page.getByLabel("Date de naissance").fill("2009-04-17");
     await page.getByLabel("Niveau").selectOption("terminale");
     await page.getByRole("button", { name: "Créer un compte" }).click();
 

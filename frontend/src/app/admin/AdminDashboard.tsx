@@ -67,6 +67,10 @@ function Overview({ d }: { d: Schemas["AdminDashboard"] }) {
           {d.inactiveAccounts > 1 ? "s" : ""} ·{" "}
           <Link href="/admin/utilisateurs" className={link}>
             Gérer les utilisateurs
+          </Link>{" "}
+          ·{" "}
+          <Link href="/admin/journal" className={link}>
+            Journal d&apos;audit
           </Link>
         </p>
       </Card>

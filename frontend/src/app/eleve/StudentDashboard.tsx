@@ -8,6 +8,7 @@ import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { usePresence } from "@/components/presence";
 import { StudentSummary } from "@/components/StudentSummary";
+import { EmailVerification, StudentConsentNotice } from "@/components/privacy";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const STUDENT = ["student"];
@@ -29,6 +30,8 @@ export function StudentDashboard() {
         </p>
       </div>
       <ErrorAlert message={loadError} />
+      {user && <StudentConsentNotice studentId={user.id} revision={revision} />}
+      <EmailVerification />
       {dashboard ? <StudentSummary dashboard={dashboard} idPrefix="eleve" /> : !loadError && <Loading />}
       {classes && classes.classes.length > 0 && user && <MyClasses classes={classes.classes} me={user.id} />}
       <div className="grid items-start gap-4 md:grid-cols-2">

@@ -21,17 +21,31 @@ export function RegisterForm() {
     const get = (k: string) => String(form.get(k) ?? "").trim();
     const email = get("email");
     const password = String(form.get("password") ?? "");
-    setBusy(true);
+    const confirmPassword = String(form.get("confirmPassword") ?? "");
     setError(null);
     setFields({});
+    // Checked here for a quick answer, and again by the API (which receives both).
+    if (password !== confirmPassword) {
+      setFields({ confirmPassword: "Les deux mots de passe ne sont pas identiques." });
+      return;
+    }
+    // The API accepts a registration without it (the seed's contract); the web app
+    // always asks it of students, since it decides whether a parent must consent.
+    if (role === "student" && !get("dateOfBirth")) {
+      setFields({ dateOfBirth: "Indique ta date de naissance." });
+      return;
+    }
+    setBusy(true);
     const { error: apiError } = await publicApi.POST("/api/auth/register", {
       body: {
         email,
         password,
+        confirmPassword,
         firstName: get("firstName"),
         lastName: get("lastName"),
         role,
         classLevel: role === "student" ? get("classLevel") || null : null,
+        dateOfBirth: role === "student" ? get("dateOfBirth") || null : null,
         schoolName: get("schoolName") || null,
       },
     });
@@ -43,6 +57,7 @@ export function RegisterForm() {
     }
     const result = await signIn(email, password);
     if ("role" in result) {
+      // The dashboard says a confirmation link was mailed (EmailVerification).
       router.replace(homeOf(result.role));
     } else {
       setError(errorMessage(result));
@@ -88,6 +103,28 @@ export function RegisterForm() {
           hint="Au moins 8 caractères, sans votre nom ni votre adresse e-mail."
           error={fields.password}
         />
+        <Field
+          id="confirmPassword"
+          name="confirmPassword"
+          type="password"
+          label="Confirmer le mot de passe"
+          autoComplete="new-password"
+          required
+          error={fields.confirmPassword}
+        />
+        {role === "student" && (
+          <Field
+            id="dateOfBirth"
+            name="dateOfBirth"
+            type="date"
+            label="Date de naissance"
+            autoComplete="bday"
+            required
+            max={new Date().toISOString().slice(0, 10)}
+            hint="Avant 15 ans, ARIA et la messagerie attendent l'accord d'un parent lié à ton compte."
+            error={fields.dateOfBirth}
+          />
+        )}
         {role === "student" && (
           <div className="flex flex-col gap-1">
             <label htmlFor="classLevel" className="font-medium">

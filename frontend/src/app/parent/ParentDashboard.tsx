@@ -10,6 +10,7 @@ import { CLASS_LEVELS, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { StudentSummary } from "@/components/StudentSummary";
+import { EmailVerification, ParentConsent } from "@/components/privacy";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const PARENT = ["parent"];
@@ -32,6 +33,7 @@ export function ParentDashboard() {
         <p className="text-slate-700 dark:text-slate-300">Bonjour {user?.firstName}</p>
       </div>
       <ErrorAlert message={loadError} />
+      <EmailVerification />
       {!dashboard && !loadError && <Loading />}
       {dashboard && children.length === 0 && (
         <Card>
@@ -74,6 +76,7 @@ export function ParentDashboard() {
               Bilan imprimable de {child.student.firstName}
             </Link>
           </p>
+          <ParentConsent studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
           <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} forParent />
           <div className="grid items-start gap-4 md:grid-cols-2">
             <AriaUsage studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
