@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
             let now = now.unwrap_or_else(chrono::Utc::now);
             let mailer = nexus_api::mail::Mailer::from_settings(&settings.mail)?;
             let queued = nexus_api::digest::send_due(&pool, &settings, now).await?;
-            let delivery = nexus_api::digest::queue::deliver_due(&pool, &mailer, now).await?;
+            let delivery = nexus_api::mail::queue::deliver_due(&pool, &mailer, now).await?;
             println!(
                 "digests queued: {queued}; mails sent: {}, failed (will retry): {}",
                 delivery.sent, delivery.failed

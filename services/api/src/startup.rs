@@ -49,6 +49,7 @@ impl Application {
             jwt,
             authenticator,
             code: crate::assessments::code::CodeRunner::new(),
+            mail_wake: crate::mail::queue::Wake::default(),
             settings: Arc::new(settings),
         };
         let (api, spec) = openapi::api_router()
@@ -86,8 +87,12 @@ impl Application {
             crate::worker::spawn(self.state.pool.clone(), self.state.redis.clone());
             tokio::spawn(crate::digest::run(
                 self.state.pool.clone(),
-                self.state.mailer.clone(),
                 self.state.settings.clone(),
+            ));
+            tokio::spawn(crate::mail::queue::run(
+                self.state.pool.clone(),
+                self.state.mailer.clone(),
+                self.state.mail_wake.clone(),
             ));
         }
         self.service.run_until_stopped(shutdown).await

@@ -18,6 +18,8 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// Runs students' code (the bounded sandbox queue).
     pub code: crate::assessments::code::CodeRunner,
+    /// Wakes this process's mail delivery after a request queued a mail.
+    pub mail_wake: crate::mail::queue::Wake,
 }
 
 impl FromRef<AppState> for Authenticator {

@@ -1,5 +1,5 @@
 //! Background work of the API process: the outbox relay, and the "due soon" reminders
-//! (the digests and the mail queue: `digest::run`).
+//! (the digests and the mail queue: `digest::run`, `mail::queue::run`).
 //! Every replica runs it; row locks (`skip locked`) keep replicas from doing the same
 //! work twice.
 

@@ -22,7 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    mail::Mail,
+    mail::{Mail, queue},
     state::AppState,
     users::{UserView, get_existing_user},
     validate::normalize_email,
@@ -501,15 +501,12 @@ async fn send_reset_mail(state: &AppState, email: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     let token = tokens::issue_reset(&mut tx, user_id, state.settings.reset_token_ttl).await?;
-    tx.commit().await?;
     let link = format!("{}{}", state.settings.mail.reset_url_base, token);
-    state
-        .mailer
-        .send(Mail {
-            to: email.to_owned(),
-            subject: "Réinitialisation de votre mot de passe Nexus Réussite".into(),
-            body: format!(
-                "Bonjour {first_name},\n\n\
+    let mail = Mail {
+        to: email.to_owned(),
+        subject: "Réinitialisation de votre mot de passe Nexus Réussite".into(),
+        body: format!(
+            "Bonjour {first_name},\n\n\
                  Pour choisir un nouveau mot de passe, ouvrez ce lien\n\
                  (valable une heure, utilisable une seule fois) :\n\n\
                  {link}\n\n\
@@ -518,10 +515,12 @@ async fn send_reset_mail(state: &AppState, email: &str) -> anyhow::Result<()> {
                  Si vous n'êtes pas à l'origine de cette demande, ignorez ce message :\n\
                  votre mot de passe reste inchangé.\n\n\
                  L'équipe Nexus Réussite\n"
-            ),
-        })
-        .await?;
-    tracing::info!(user_id, "password reset mail sent");
+        ),
+    };
+    queue::enqueue_text(&mut tx, "password_reset", &mail, true).await?;
+    tx.commit().await?;
+    state.mail_wake.now();
+    tracing::info!(user_id, "password reset mail queued");
     Ok(())
 }
 

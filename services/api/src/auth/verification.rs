@@ -13,7 +13,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Done, tokens};
-use crate::{mail::Mail, state::AppState};
+use crate::{
+    mail::{Mail, queue},
+    state::AppState,
+};
 
 /// Verification mails one account can ask for per hour.
 const MAILS_PER_ACCOUNT: Limit = Limit::new(3, Duration::from_secs(3600));
@@ -37,16 +40,13 @@ async fn send(state: &AppState, user_id: i64) -> anyhow::Result<()> {
             .await?;
     let ttl = state.settings.privacy.verify_token_ttl;
     let token = tokens::issue_single_use(&mut tx, user_id, "verify_email", ttl).await?;
-    tx.commit().await?;
     let link = format!("{}{}", state.settings.mail.verify_url_base, token);
     let hours = ttl.as_secs().div_ceil(3600);
-    state
-        .mailer
-        .send(Mail {
-            to: email,
-            subject: "Confirmez votre adresse e-mail Nexus Réussite".into(),
-            body: format!(
-                "Bonjour {first_name},\n\n\
+    let mail = Mail {
+        to: email,
+        subject: "Confirmez votre adresse e-mail Nexus Réussite".into(),
+        body: format!(
+            "Bonjour {first_name},\n\n\
                  Pour confirmer votre adresse e-mail, ouvrez ce lien\n\
                  (valable {hours} heures, utilisable une seule fois) :\n\n\
                  {link}\n\n\
@@ -54,10 +54,12 @@ async fn send(state: &AppState, user_id: i64) -> anyhow::Result<()> {
                  {token}\n\n\
                  Si vous n'avez pas créé de compte, ignorez ce message.\n\n\
                  L'équipe Nexus Réussite\n"
-            ),
-        })
-        .await?;
-    tracing::info!(user_id, "verification mail sent");
+        ),
+    };
+    queue::enqueue_text(&mut tx, "verify_email", &mail, true).await?;
+    tx.commit().await?;
+    state.mail_wake.now();
+    tracing::info!(user_id, "verification mail queued");
     Ok(())
 }
 

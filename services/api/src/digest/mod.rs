@@ -9,7 +9,6 @@
 //! to the mail queue (`queue.rs`), which the worker delivers every minute with retries.
 //! Tests and operators call both with the time they choose (`nexus-api digests --now`).
 
-pub mod queue;
 pub mod template;
 
 use axum::extract::State;
@@ -23,11 +22,13 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use self::{
-    queue::{QueuedMail, enqueue},
-    template::{Digest, DigestItem, render},
+use self::template::{Digest, DigestItem, render};
+use crate::{
+    auth::Done,
+    mail::queue::{QueuedMail, enqueue},
+    settings::ApiSettings,
+    state::AppState,
 };
-use crate::{auth::Done, settings::ApiSettings, state::AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -283,6 +284,7 @@ pub async fn send_due(
                     text: &mail.text,
                     html: Some(&mail.html),
                     unsubscribe_url: Some(&one_click),
+                    secret: false,
                 },
             )
             .await?;
@@ -378,24 +380,18 @@ async fn gather(conn: &mut PgConnection, user: &Due, now: DateTime<Utc>) -> sqlx
     })
 }
 
-/// The worker's rounds: digests every 10 minutes, the queue every minute.
-pub async fn run(pool: PgPool, mailer: crate::mail::Mailer, settings: std::sync::Arc<ApiSettings>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    let mut round: u64 = 0;
+/// The worker's rounds: digests every 10 minutes (the mail queue delivers them:
+/// `mail::queue::run`).
+pub async fn run(pool: PgPool, settings: std::sync::Arc<ApiSettings>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if round.is_multiple_of(10) {
-            match send_due(&pool, &settings, Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(digests = n, "digests queued"),
-                Err(error) => {
-                    tracing::warn!(error = %format!("{error:#}"), "digests failed; retrying next round")
-                }
+        match send_due(&pool, &settings, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(digests = n, "digests queued"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "digests failed; retrying next round")
             }
-        }
-        round += 1;
-        if let Err(error) = queue::deliver_due(&pool, &mailer, Utc::now()).await {
-            tracing::warn!(error = %format!("{error:#}"), "mail queue failed; retrying next minute");
         }
     }
 }

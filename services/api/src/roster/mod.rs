@@ -1,7 +1,7 @@
 //! A class roster imported from a spreadsheet (the columns of a Pronote or ENT export:
 //! nom, prénom, email, classe, date de naissance). A dry run (the default) reports what
 //! each row would do; the real run does it in one transaction, skipping bad rows, and
-//! mails the invitations after the commit.
+//! queues the invitation mails in it (`mail::queue`).
 //!
 //! What a row does:
 //! - `create`: no account has the address: a student account is created (no usable
@@ -33,7 +33,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use self::csv::{Column, birth_date, column_of, decode, header_key, records, separator};
 use crate::{
     auth::tokens,
-    mail::Mail,
+    mail::{Mail, queue},
     notifications::{NewNotification, notify},
     state::AppState,
     validate::{has_control, is_email, normalize_email},
@@ -310,8 +310,8 @@ async fn import_roster(
     }))
 }
 
-/// The real run: one transaction for every account, enrolment and invitation; the mails
-/// leave after the commit (never for a rolled-back row) and never hold the answer.
+/// The real run: one transaction for every account, enrolment, invitation and the mails
+/// they queue (never a mail for a rolled-back row; none holds the answer).
 async fn apply(
     state: &AppState,
     user: &CurrentUser,
@@ -367,11 +367,13 @@ async fn apply(
                     .await?;
                 let token = tokens::issue_reset(&mut tx, student_id, INVITATION_TTL).await?;
                 let link = format!("{}{}", state.settings.mail.reset_url_base, token);
-                mails.push(Mail {
-                    to: row.email.clone(),
-                    subject: format!("Votre compte Nexus Réussite — classe {class_name}"),
-                    body: format!(
-                        "Bonjour {},\n\n\
+                mails.push((
+                    true,
+                    Mail {
+                        to: row.email.clone(),
+                        subject: format!("Votre compte Nexus Réussite — classe {class_name}"),
+                        body: format!(
+                            "Bonjour {},\n\n\
                          Votre établissement vous a inscrit(e) dans la classe {class_name}\n\
                          sur Nexus Réussite. Pour activer votre compte, choisissez votre\n\
                          mot de passe avec ce lien (valable 7 jours, utilisable une fois) :\n\n\
@@ -380,9 +382,10 @@ async fn apply(
                          {token}\n\n\
                          Votre identifiant est cette adresse e-mail.\n\n\
                          L'équipe Nexus Réussite\n",
-                        row.first_name
-                    ),
-                });
+                            row.first_name
+                        ),
+                    },
+                ));
             }
             Outcome::Invite => {
                 let Some((student_id, _, _)) = known.get(&row.email) else {
@@ -409,32 +412,37 @@ async fn apply(
                         },
                     )
                     .await?;
-                    mails.push(Mail {
-                        to: row.email.clone(),
-                        subject: format!("Invitation à rejoindre la classe {class_name}"),
-                        body: format!(
-                            "Bonjour {},\n\n\
+                    mails.push((
+                        false,
+                        Mail {
+                            to: row.email.clone(),
+                            subject: format!("Invitation à rejoindre la classe {class_name}"),
+                            body: format!(
+                                "Bonjour {},\n\n\
                              Vous êtes invité(e) à rejoindre la classe {class_name} sur\n\
                              Nexus Réussite. Connectez-vous pour accepter ou refuser\n\
                              l'invitation depuis votre espace.\n\n\
                              L'équipe Nexus Réussite\n",
-                            row.first_name
-                        ),
-                    });
+                                row.first_name
+                            ),
+                        },
+                    ));
                 }
             }
             _ => {}
         }
     }
+    // The set-password mails carry a token: secret, blanked once sent.
+    for (secret, mail) in &mails {
+        queue::enqueue_text(&mut tx, "roster", mail, *secret).await?;
+    }
     tx.commit().await?;
+    state.mail_wake.now();
     tracing::info!(
         class_id,
         by = user.id,
         mails = mails.len(),
         "roster imported"
     );
-    for mail in mails {
-        state.mailer.send_later(mail);
-    }
     Ok(())
 }

@@ -6,8 +6,9 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use chrono::{DateTime, Utc};
 use nexus_api::{
-    digest::{queue::deliver_due, send_due},
+    digest::send_due,
     mail::Mailer,
+    mail::queue::deliver_due,
     notifications::{NewNotification, notify},
 };
 use nexus_auth::Role;
@@ -18,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{
     fixtures::School,
-    helpers::{TestApp, eventually, spawn_app_with, test_settings},
+    helpers::{TestApp, eventually, reset_token_in, spawn_app_with, test_settings},
 };
 
 /// aiosmtpd, started for one test; it stops when dropped (its stdin closes, and
@@ -437,6 +438,70 @@ async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retrie
             .sent,
         0
     );
+}
+
+/// Account mails go through the same queue as digests: a reset link asked while the
+/// SMTP server is away is not lost, arrives once it is back, still works, and the queue
+/// does not keep a usable copy of its token once sent.
+#[tokio::test]
+async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token() {
+    let port = free_port();
+    let app = app_sending_to(port).await;
+    let student = app.user(Role::Student).await;
+    let asked = app
+        .post(
+            "/api/auth/password-reset/request",
+            None,
+            json!({"email": student.email}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    // Queued by the request (in the background: the answer must not tell whether the
+    // account exists), in the transaction that issued the token.
+    eventually("the queued reset mail", || async {
+        sqlx::query_scalar::<_, i64>(
+            "select id from mail_queue where kind = 'password_reset' and secret",
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .expect("query")
+    })
+    .await;
+    let mailer = Mailer::from_settings(&app.settings.mail).expect("mailer");
+    let start = Utc::now();
+    let away = deliver_due(&app.pool, &mailer, start).await.expect("deliver");
+    assert_eq!((away.sent, away.failed), (0, 1), "nobody listens yet");
+
+    let sink = SmtpSink::start(port).await;
+    let back = deliver_due(&app.pool, &mailer, start + chrono::Duration::minutes(2))
+        .await
+        .expect("deliver");
+    assert_eq!(back.sent, 1);
+    let mail = eventually("the retried reset mail", || async {
+        sink.received().await.into_iter().next()
+    })
+    .await;
+    let text = mail["text"].as_str().expect("text");
+    let token = reset_token_in(text);
+    let (body, html, sent): (String, Option<String>, bool) = sqlx::query_as(
+        "select text_body, html_body, sent_at is not null from mail_queue where kind = 'password_reset'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("row");
+    assert!(sent);
+    assert!(
+        body.is_empty() && html.is_none() && !body.contains(&token),
+        "the sent mail's body is blanked: {body:?}"
+    );
+    let confirm = app
+        .post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({"token": token, "newPassword": "Girafe-Violette-43"}),
+        )
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ use lettre::{
 
 use crate::settings::MailSettings;
 
+pub mod queue;
+
 #[derive(Clone)]
 pub struct Mailer {
     from: Mailbox,
@@ -26,6 +28,7 @@ enum Transport {
     Mailbox(PathBuf),
 }
 
+/// A plain-text mail, queued with [`queue::enqueue_text`].
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -38,7 +41,8 @@ pub struct RichMail {
     pub to: String,
     pub subject: String,
     pub text: String,
-    pub html: String,
+    /// Without it, the mail is text alone.
+    pub html: Option<String>,
     pub unsubscribe_url: Option<String>,
 }
 
@@ -60,24 +64,7 @@ impl Mailer {
         Ok(Self { from, transport })
     }
 
-    pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(mail.to.parse().context("recipient address")?)
-            .subject(mail.subject)
-            .header(ContentType::TEXT_PLAIN)
-            // Quoted-printable: valid for any line length (links), still readable as text
-            // in the dev mailbox; codes are put on lines of their own, short enough to stay
-            // whole.
-            .body(
-                Body::new_with_encoding(mail.body, ContentTransferEncoding::QuotedPrintable)
-                    .map_err(|_| anyhow::anyhow!("mail body cannot be encoded"))?,
-            )
-            .context("building the message")?;
-        self.deliver(message).await
-    }
-
-    /// Sends a text + HTML mail now (the mail queue calls it and retries on failure).
+    /// Sends a mail now (the mail queue calls it, and retries on failure).
     pub async fn send_rich(&self, mail: RichMail) -> anyhow::Result<()> {
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -94,9 +81,17 @@ impl Mailer {
                     "List-Unsubscribe=One-Click".to_owned(),
                 ));
         }
-        let message = builder
-            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
-            .context("building the message")?;
+        let message = match mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text, html)),
+            // Quoted-printable: valid for any line length (links), still readable as text
+            // in the dev mailbox; codes are put on lines of their own, short enough to
+            // stay whole.
+            None => builder.header(ContentType::TEXT_PLAIN).body(
+                Body::new_with_encoding(mail.text, ContentTransferEncoding::QuotedPrintable)
+                    .map_err(|_| anyhow::anyhow!("mail body cannot be encoded"))?,
+            ),
+        }
+        .context("building the message")?;
         self.deliver(message).await
     }
 
@@ -121,16 +116,5 @@ impl Mailer {
             }
         }
         Ok(())
-    }
-
-    /// Sends in the background: the caller's answer must not depend on (or reveal,
-    /// through its timing) whether a mail was sent. Failures are logged without content.
-    pub fn send_later(&self, mail: Mail) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            if let Err(error) = mailer.send(mail).await {
-                tracing::error!(error = %format!("{error:#}"), "mail could not be sent");
-            }
-        });
     }
 }
