@@ -975,7 +975,7 @@ export interface paths {
          * Stop the digest (frequency `off`) with the token of a digest's link, without signing
          *     in; also the RFC 8058 one-click target (`List-Unsubscribe-Post`), whose form body is
          *     ignored. POST only, so that a mail scanner opening links unsubscribes nobody.
-         *     Roles: anyone holding the token.
+         *     Roles: anyone holding the token; 30 requests a minute per client address.
          */
         post: operations["unsubscribe"];
         delete?: never;

@@ -14,7 +14,10 @@ pub mod template;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use nexus_web::{ApiError, ErrorBody, Json, Query, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Query, auth::CurrentUser, error::ApiResult, net::ClientIp,
+    ratelimit::Limit,
+};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -185,10 +188,15 @@ pub struct UnsubscribeQuery {
     pub token: String,
 }
 
+/// Unsubscribe requests per client address and minute: the route needs no session, so
+/// this bounds what one machine can make the database do (the token itself is an HMAC,
+/// not guessable).
+const UNSUBSCRIBES_PER_IP: Limit = Limit::new(30, std::time::Duration::from_secs(60));
+
 /// Stop the digest (frequency `off`) with the token of a digest's link, without signing
 /// in; also the RFC 8058 one-click target (`List-Unsubscribe-Post`), whose form body is
 /// ignored. POST only, so that a mail scanner opening links unsubscribes nobody.
-/// Roles: anyone holding the token.
+/// Roles: anyone holding the token; 30 requests a minute per client address.
 #[utoipa::path(post, path = "/api/digest/unsubscribe", tag = "notifications",
     params(UnsubscribeQuery),
     responses(
@@ -197,8 +205,14 @@ pub struct UnsubscribeQuery {
     ))]
 async fn unsubscribe(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Query(query): Query<UnsubscribeQuery>,
 ) -> ApiResult<Json<Done>> {
+    state
+        .limiter
+        .hit("unsubscribe_ip", &ip.to_string(), UNSUBSCRIBES_PER_IP)
+        .await
+        .map_err(ApiError::too_many_requests)?;
     let user_id = check_token(&state.settings, query.token.trim()).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_unsubscribe_token",

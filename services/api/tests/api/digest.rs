@@ -469,7 +469,9 @@ async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token()
     .await;
     let mailer = Mailer::from_settings(&app.settings.mail).expect("mailer");
     let start = Utc::now();
-    let away = deliver_due(&app.pool, &mailer, start).await.expect("deliver");
+    let away = deliver_due(&app.pool, &mailer, start)
+        .await
+        .expect("deliver");
     assert_eq!((away.sent, away.failed), (0, 1), "nobody listens yet");
 
     let sink = SmtpSink::start(port).await;
@@ -538,5 +540,26 @@ async fn preferences_are_ones_own_and_checked() {
         garbage.body["error"]
             .as_str()
             .is_some_and(|m| m.contains("désabonnement"))
+    );
+    // No session on that route: one address gets 30 tries a minute, then a clear 429.
+    for _ in 1..30 {
+        let tried = app
+            .post("/api/digest/unsubscribe?token=12.zz", None, json!({}))
+            .await;
+        assert_eq!(tried.status, StatusCode::BAD_REQUEST);
+    }
+    let limited = app
+        .post("/api/digest/unsubscribe?token=12.zz", None, json!({}))
+        .await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.body
+    );
+    assert!(
+        limited.body["error"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
     );
 }
