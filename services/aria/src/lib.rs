@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod budget;
 pub mod chat;
+pub mod code_context;
 pub mod embed;
 pub mod eval;
 pub mod index;

@@ -32,6 +32,10 @@ pub struct ChatContext {
     /// dropped, other characters as `-`, e.g. `structures-lineaires`).
     pub current_course: Option<CourseRef>,
     pub user_level: Option<String>,
+    /// The attempt and the code question the student is working on: ARIA then sees
+    /// their latest run and its first failing visible test ([`crate::code_context`]).
+    pub attempt_id: Option<i64>,
+    pub question_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,6 +172,13 @@ pub async fn ask(
             "Entre 1 et 4 000 caractères.".into(),
         )]));
     }
+    // The code question named by the context, checked before anything is stored.
+    let code = match &question.context {
+        Some(c) => {
+            crate::code_context::load(pool, user, c.attempt_id, c.question_id.as_deref()).await?
+        }
+        None => None,
+    };
     // The question's embedding (CPU, ~15 ms) is computed while the database work
     // below goes on.
     let mut embedding = {
@@ -243,7 +254,11 @@ pub async fn ask(
         }
     };
     let (passages, mode) = tokio::join!(retrieve, decide);
-    let (passages, mode) = (passages?, mode?);
+    let (passages, mut mode) = (passages?, mode?);
+    // A code question of an exam without help is its content, whatever the wording.
+    if let Some(code) = code.as_ref().filter(|c| c.help_mode == "none") {
+        mode = Mode::Refuse(code.title.clone());
+    }
     let retrieval_ms = search_started.elapsed().as_secs_f64() * 1000.0;
     metrics().retrieval_seconds.observe(retrieval_ms / 1000.0);
     metrics()
@@ -292,7 +307,7 @@ pub async fn ask(
             )
             .await?;
             let progress = recent_progress(pool, user).await?;
-            let messages = prompt(
+            let mut messages = prompt(
                 user,
                 level.as_deref(),
                 &progress,
@@ -301,6 +316,13 @@ pub async fn ask(
                 &history,
                 message,
             );
+            // The code question being worked on, last in the system message.
+            if let Some(code) = &code {
+                let block = code.prompt_block(matches!(mode, Mode::Hints(_)));
+                if let Some(Value::String(system)) = messages[0].get_mut("content") {
+                    system.push_str(&block);
+                }
+            }
             let mut filter = matches!(mode, Mode::Hints(_)).then(HintFilter::default);
             let mut shown = String::new();
             let mut first_text = None;

@@ -208,7 +208,9 @@ export interface paths {
         put?: never;
         /**
          * Runs code against the visible tests of a code question of an attempt in progress
-         *     ("Exécuter"). Nothing is graded or saved. At most 20 runs a minute per student (429);
+         *     ("Exécuter"). Nothing is graded; the code and the visible tests' results are kept as
+         *     the question's latest run (table `code_runs`, one row per attempt and question, for
+         *     ARIA: docs/ARIA.md, "ARIA sees the failing test"). At most 20 runs a minute per student (429);
          *     503 `service_unavailable` when the sandbox cannot run. Roles: the student who
          *     started the attempt.
          */

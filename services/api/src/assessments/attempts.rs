@@ -802,7 +802,9 @@ pub struct RunResponse {
 }
 
 /// Runs code against the visible tests of a code question of an attempt in progress
-/// ("Exécuter"). Nothing is graded or saved. At most 20 runs a minute per student (429);
+/// ("Exécuter"). Nothing is graded; the code and the visible tests' results are kept as
+/// the question's latest run (table `code_runs`, one row per attempt and question, for
+/// ARIA: docs/ARIA.md, "ARIA sees the failing test"). At most 20 runs a minute per student (429);
 /// 503 `service_unavailable` when the sandbox cannot run. Roles: the student who
 /// started the attempt.
 #[utoipa::path(post, path = "/api/attempts/{id}/run", tag = "assessments",
@@ -867,11 +869,21 @@ async fn run_code(
         .hit("code_runs", &user.id.to_string(), RUN_LIMIT)
         .await
         .map_err(ApiError::too_many_requests)?;
+    let started = Utc::now();
     let results = state
         .code
         .run(&spec, &body.code, true)
         .await
         .map_err(code::api_error)?;
+    code::store_latest_run(
+        &state.pool,
+        attempt.id,
+        &body.question_id,
+        &body.code,
+        &results,
+        started,
+    )
+    .await?;
     Ok(Json(RunResponse {
         success: true,
         results,

@@ -390,6 +390,36 @@ impl Default for CodeRunner {
     }
 }
 
+/// Keeps `results` as the latest run of `question_id` in the attempt, for ARIA. Only
+/// visible tests are stored (a hidden one is dropped even if a caller passed it). A run
+/// that started before the stored one (two runs racing) does not replace it.
+#[tracing::instrument(skip_all)]
+pub async fn store_latest_run(
+    pool: &sqlx::PgPool,
+    attempt_id: i64,
+    question_id: &str,
+    code: &str,
+    results: &[TestResult],
+    started: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<()> {
+    let visible: Vec<&TestResult> = results.iter().filter(|r| !r.hidden).collect();
+    sqlx::query(
+        "insert into code_runs (attempt_id, question_id, code, results, ran_at)
+         values ($1, $2, $3, $4, $5)
+         on conflict (attempt_id, question_id) do update
+            set code = excluded.code, results = excluded.results, ran_at = excluded.ran_at
+          where code_runs.ran_at <= excluded.ran_at",
+    )
+    .bind(attempt_id)
+    .bind(question_id)
+    .bind(code)
+    .bind(sqlx::types::Json(visible))
+    .bind(started)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The sandbox errors as the API says them.
 pub fn api_error(error: SandboxError) -> ApiError {
     match error {

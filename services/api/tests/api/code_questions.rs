@@ -326,3 +326,92 @@ async fn only_the_student_of_the_attempt_may_run_code_and_runs_are_limited() {
     );
     assert_eq!(statuses[20], StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// The stored latest run of a question: `(code, results)`.
+async fn latest_run(app: &TestApp, attempt: i64, question: &str) -> Option<(String, Value)> {
+    sqlx::query_as::<_, (String, sqlx::types::Json<Value>)>(
+        "select code, results from code_runs where attempt_id = $1 and question_id = $2",
+    )
+    .bind(attempt)
+    .bind(question)
+    .fetch_optional(&app.pool)
+    .await
+    .expect("code_runs")
+    .map(|(code, results)| (code, results.0))
+}
+
+#[tokio::test]
+async fn a_run_is_kept_as_the_latest_for_aria_replaced_by_the_next_and_without_hidden_tests() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let id = published(&app, &school, json!([code_question(Some(GOOD))])).await;
+    let (attempt, _) = start(&app, &school, id).await;
+    assert!(latest_run(&app, attempt, "paires").await.is_none());
+    let path = format!("/api/attempts/{attempt}/run");
+
+    let almost = "def somme_paires(t):\n    return sum(t)\n";
+    let first = app
+        .post(
+            &path,
+            Some(&school.student.token),
+            json!({"questionId": "paires", "code": almost}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let (code, results) = latest_run(&app, attempt, "paires").await.expect("stored");
+    assert_eq!(code, almost);
+    assert_eq!(results, first.body["results"], "what the student saw");
+    let tests = results.as_array().expect("array");
+    assert_eq!(tests.len(), 3, "visible tests only: {results}");
+    assert_eq!(tests[0]["name"], json!("liste simple"));
+    assert_eq!(tests[0]["passed"], json!(false));
+    assert_eq!(
+        (&tests[0]["expected"], &tests[0]["actual"]),
+        (&json!("6"), &json!("10"))
+    );
+    let stored = results.to_string();
+    assert!(
+        !stored.contains(HIDDEN_CALL) && !stored.contains("grand test"),
+        "{stored}"
+    );
+    assert!(tests.iter().all(|t| t["hidden"] == json!(false)));
+
+    let second = app
+        .post(
+            &path,
+            Some(&school.student.token),
+            json!({"questionId": "paires", "code": GOOD}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let (code, results) = latest_run(&app, attempt, "paires").await.expect("stored");
+    assert_eq!(code, GOOD, "the second run replaces the first");
+    assert!(
+        results
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|t| t["passed"] == json!(true)),
+        "{results}"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from code_runs")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1, "one row per attempt and question");
+
+    // A refused run (another student's attempt) stores nothing.
+    let other = app.user(nexus_auth::Role::Student).await;
+    let refused = app
+        .post(
+            &path,
+            Some(&other.token),
+            json!({"questionId": "paires", "code": "x = 1\n"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        latest_run(&app, attempt, "paires").await.expect("kept").0,
+        GOOD
+    );
+}
