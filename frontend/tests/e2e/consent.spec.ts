@@ -61,6 +61,7 @@ test("(consent) un élève de 13 ans s'inscrit, son parent confirme son adresse 
   // ARIA refuses, with the reason (before any model call).
   const student = await login(studentEmail, PASSWORD);
   await page.getByRole("navigation", { name: "Navigation principale" }).getByRole("link", { name: "ARIA" }).click();
+  await page.getByRole("button", { name: "Nouvelle conversation" }).click();
   const question = page.getByLabel("Ta question");
   await question.fill("Qu'est-ce qu'une liste en Python ?");
   await question.press("Enter");
