@@ -7,6 +7,7 @@ import type { Schemas } from "@/lib/api/client";
 import { formatDateTime, formatNumber, gradeOn20 } from "@/lib/format";
 import { Markdown } from "@/lib/markdown";
 import { KIND_LABELS } from "./QuestionField";
+import { TestResults } from "./TestResults";
 
 type Attempt = Schemas["AttemptView"];
 type StudentAssessment = Schemas["StudentAssessment"];
@@ -126,12 +127,19 @@ export function AttemptResult({ attempt, assessment }: { attempt: Attempt; asses
                     <span className="text-slate-700 dark:text-slate-300">Votre réponse : </span>
                     {mine === null ? <em>aucune</em> : code ? null : mine}
                   </p>
-                  {mine !== null && code && <pre className="mt-1 overflow-x-auto rounded-md bg-slate-100 p-3 text-sm dark:bg-slate-800">{mine}</pre>}
+                  {/* Focusable: a long line scrolls it, and keyboard users must be able to scroll too. */}
+                  {mine !== null && code && <pre tabIndex={0} className="mt-1 overflow-x-auto rounded-md bg-slate-100 p-3 text-sm dark:bg-slate-800">{mine}</pre>}
                   {right !== null && (
                     <p>
                       <span className="text-slate-700 dark:text-slate-300">Réponse attendue : </span>
                       {right}
                     </p>
+                  )}
+                  {r.grade?.tests && r.grade.tests.length > 0 && (
+                    <div className="mt-2">
+                      <h4 className="sr-only">Tests de la question {i + 1}</h4>
+                      <TestResults results={r.grade.tests} showPoints testId={`tests-${r.questionId}`} />
+                    </div>
                   )}
                   {r.grade?.feedback && <p className="mt-1 italic">{r.grade.feedback}</p>}
                   {r.explanation && (

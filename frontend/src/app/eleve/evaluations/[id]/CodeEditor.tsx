@@ -54,12 +54,17 @@ export default function CodeEditor({ value, onChange, onBlur, labelledBy, descri
           EditorState.tabSize.of(4),
           syntaxHighlighting(defaultHighlightStyle),
           python(),
-          // Tab indents; Échap then Tab leaves the editor (CodeMirror's escape hatch).
+          // Tab indents by 4 spaces and Shift+Tab dedents; Échap then Tab (or Shift+Tab) leaves
+          // the editor (CodeMirror's escape hatch). The hint above the editor says so.
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
-          EditorView.lineWrapping,
+          // No line wrapping: Python's indentation must stay readable, so a long line
+          // scrolls the editor horizontally (on a phone too) instead of wrapping.
           EditorView.contentAttributes.of({
             "aria-labelledby": labelledBy,
             ...(describedBy ? { "aria-describedby": describedBy } : {}),
+            // A long line scrolls `.cm-scroller` horizontally: its content must be
+            // focusable for axe (scrollable-region-focusable); it already is one tab stop.
+            tabindex: "0",
             spellcheck: "false",
             autocapitalize: "off",
             autocorrect: "off",
@@ -82,5 +87,5 @@ export default function CodeEditor({ value, onChange, onBlur, labelledBy, descri
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [labelledBy, describedBy]);
 
-  return <div ref={host} className="overflow-hidden rounded-md border border-slate-400 dark:border-slate-600" />;
+  return <div ref={host} className="min-w-0 max-w-full overflow-hidden rounded-md border border-slate-400 dark:border-slate-600" />;
 }

@@ -8,6 +8,7 @@ import type { Schemas } from "@/lib/api/client";
 import { formatNumber } from "@/lib/format";
 import { Markdown } from "@/lib/markdown";
 import { Skeleton } from "@/components/ui";
+import { CodeRunPanel } from "./CodeRunPanel";
 
 type Question = Schemas["StudentQuestion"];
 
@@ -46,9 +47,11 @@ type Props = {
   answer: unknown;
   onAnswer: (value: unknown) => void;
   onBlur: () => void;
+  /** The attempt in progress: code questions with tests can then be run ("Exécuter"). */
+  attemptId?: number;
 };
 
-export function QuestionField({ question: q, index, answer, onAnswer, onBlur }: Props) {
+export function QuestionField({ question: q, index, answer, onAnswer, onBlur, attemptId }: Props) {
   const base = `question-${index + 1}`;
   const titleId = `${base}-titre`;
   const promptId = `${base}-enonce`;
@@ -66,6 +69,16 @@ export function QuestionField({ question: q, index, answer, onAnswer, onBlur }: 
         <Markdown source={q.prompt} headingOffset={3} />
       </div>
       <Answer q={q} base={base} titleId={titleId} promptId={promptId} answer={answer} onAnswer={onAnswer} onBlur={onBlur} />
+      {q.type === "code" && attemptId !== undefined && (q.tests?.length ?? 0) > 0 && (
+        <CodeRunPanel
+          attemptId={attemptId}
+          questionId={q.id}
+          code={typeof answer === "string" ? answer : (q.starter ?? "")}
+          tests={q.tests ?? []}
+          hiddenTests={q.hiddenTests ?? 0}
+          base={base}
+        />
+      )}
     </section>
   );
 }
@@ -181,9 +194,10 @@ function Answer({
       );
     case "code":
       return (
-        <div className="flex flex-col gap-1">
-          <p id={`${base}-aide`} className="text-sm text-slate-600 dark:text-slate-300">
-            Éditeur Python : Tab indente ; Échap puis Tab pour quitter l&apos;éditeur.
+        <div className="flex min-w-0 flex-col gap-1">
+          <p id={`${base}-aide`} className="text-sm text-slate-600 dark:text-slate-300" data-testid="aide-editeur">
+            Éditeur Python : <kbd>Tab</kbd> indente de 4 espaces, <kbd>Maj</kbd>+<kbd>Tab</kbd> désindente ; <kbd>Échap</kbd> puis <kbd>Tab</kbd> pour
+            quitter l&apos;éditeur.
           </p>
           <CodeEditor
             value={typeof answer === "string" ? answer : (q.starter ?? "")}
