@@ -189,6 +189,46 @@ test("(c2) une solution en partie fausse : points par test, le test caché écho
   expect(await page.content()).not.toContain("[10, 20, 7]");
 });
 
+test("(c3) l'élève demande un indice à ARIA sur sa question de code : ARIA reçoit la tentative et la question", async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  const { student, id } = await setup(`aria-${testInfo.project.name}`);
+  await signIn(page, student.email, PASSWORD, /\/eleve$/);
+  await page.goto(`/eleve/evaluations/${id}`);
+  await page.getByRole("button", { name: "Commencer" }).click();
+  const question = page.getByTestId("question-paires");
+  const editor = question.getByTestId("code-editor");
+  await expect.poll(() => editorText(editor)).toContain("def somme_paires(t):");
+  await replaceCode(page, editor, "def somme_paires(t):\n    return sum(t)\n");
+  await question.getByRole("button", { name: /Exécuter les tests/ }).click();
+  await expect(question.getByTestId("etat-execution")).toContainText(/^1\/2 tests réussis/);
+
+  // A TP: hints only. The panel opens under the question, loaded on demand.
+  const open = question.getByRole("button", { name: "Demander un indice à ARIA" });
+  await expect(open).toHaveAttribute("aria-expanded", "false");
+  await open.click();
+  await expect(question.getByRole("button", { name: "Fermer ARIA" })).toHaveAttribute("aria-expanded", "true");
+  const panel = question.getByTestId("indice-aria");
+  await expect(panel.getByRole("heading", { level: 3, name: "ARIA — un indice sur cette question" })).toBeVisible();
+  await checkA11y(page, testInfo, "evaluation-code-indice-aria");
+
+  // The question goes with the attempt and the question: ARIA (not the page) reads the
+  // latest run and the first failing visible test (services/aria/tests/aria/code_context.rs
+  // checks what the model receives).
+  const asked = page.waitForRequest((r) => r.url().endsWith("/api/aria/chat/stream") && r.method() === "POST");
+  const input = panel.getByLabel("Ta question");
+  await input.fill("Pourquoi mon test « liste simple » échoue-t-il ?");
+  await input.press("Enter");
+  const request = await asked;
+  const attempt = await attemptId(student.token, id);
+  expect((request.postDataJSON() as { context: unknown }).context).toEqual({ attemptId: attempt, questionId: "paires" });
+  const response = await request.response();
+  expect(response?.status()).toBe(200);
+  const answer = panel.getByTestId("aria-answer").last();
+  await expect(answer).toHaveAttribute("data-state", "done", { timeout: 240_000 });
+  await expect(answer.getByTestId("aria-answer-text")).not.toBeEmpty();
+  await screenshot(page, testInfo, "evaluation-code-indice-aria");
+});
+
 /** The attempt in progress (starting again answers it, 200). */
 async function attemptId(token: string, assessment: number): Promise<number> {
   const json = await apiCall("POST", `/api/assessments/${assessment}/attempts`, token, {});

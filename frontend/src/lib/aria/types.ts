@@ -36,7 +36,13 @@ export type AriaMetadata = {
 export type AriaChatRequest = {
   sessionId?: string;
   message: string;
-  context?: { userLevel?: "premiere" | "terminale"; currentCourse?: number };
+  context?: {
+    userLevel?: "premiere" | "terminale";
+    currentCourse?: number;
+    /** A code question of an attempt in progress: ARIA reads its latest run (docs/ARIA.md). */
+    attemptId?: number;
+    questionId?: string;
+  };
 };
 
 /** The frames of the SSE stream (and of the websocket: the same JSON). */

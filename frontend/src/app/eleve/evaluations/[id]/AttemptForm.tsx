@@ -196,7 +196,7 @@ export function AttemptForm({ started, offset, onSubmitted }: { started: Started
         aria-labelledby="evaluation-titre"
       >
         {questions.map((q, i) => (
-          <QuestionField key={q.id} question={q} index={i} answer={answers[q.id]} onAnswer={(v) => setAnswer(q.id, v)} onBlur={flush} attemptId={attempt.id} />
+          <QuestionField key={q.id} question={q} index={i} answer={answers[q.id]} onAnswer={(v) => setAnswer(q.id, v)} onBlur={flush} attemptId={attempt.id} helpMode={assessment.helpMode} />
         ))}
         <ErrorAlert message={submitError} />
         <div className="flex flex-wrap items-center gap-3">

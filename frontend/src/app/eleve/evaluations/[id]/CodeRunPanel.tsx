@@ -9,6 +9,7 @@ import { api, errorMessage, NETWORK_ERROR, type Schemas } from "@/lib/api/client
 import { compileError, runDuration, runRefusal, summary, type TestOutcome } from "@/lib/codeRun";
 import { SECONDARY_BUTTON } from "@/components/ui";
 import { TestResults } from "./TestResults";
+import { CodeHint } from "./CodeHint";
 
 type VisibleTest = Schemas["VisibleTest"];
 
@@ -21,6 +22,7 @@ export function CodeRunPanel({
   tests,
   hiddenTests,
   base,
+  helpMode,
 }: {
   attemptId: number;
   questionId: string;
@@ -28,6 +30,8 @@ export function CodeRunPanel({
   tests: VisibleTest[];
   hiddenTests: number;
   base: string;
+  /** The assessment's help mode (resolved by the API): ARIA is offered unless `none`. */
+  helpMode?: string;
 }) {
   const [running, setRunning] = useState(false);
   const [run, setRun] = useState<Run | null>(null);
@@ -118,6 +122,7 @@ export function CodeRunPanel({
           <TestResults results={run.results} testId="resultats-execution" showSummary={false} />
         </div>
       )}
+      {helpMode && helpMode !== "none" && <CodeHint attemptId={attemptId} questionId={questionId} base={base} hintsOnly={helpMode !== "explain"} />}
     </div>
   );
 }

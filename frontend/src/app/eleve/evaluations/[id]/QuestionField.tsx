@@ -49,9 +49,11 @@ type Props = {
   onBlur: () => void;
   /** The attempt in progress: code questions with tests can then be run ("Exécuter"). */
   attemptId?: number;
+  /** The assessment's help mode: ARIA's hint on a code question unless `none`. */
+  helpMode?: string;
 };
 
-export function QuestionField({ question: q, index, answer, onAnswer, onBlur, attemptId }: Props) {
+export function QuestionField({ question: q, index, answer, onAnswer, onBlur, attemptId, helpMode }: Props) {
   const base = `question-${index + 1}`;
   const titleId = `${base}-titre`;
   const promptId = `${base}-enonce`;
@@ -77,6 +79,7 @@ export function QuestionField({ question: q, index, answer, onAnswer, onBlur, at
           tests={q.tests ?? []}
           hiddenTests={q.hiddenTests ?? 0}
           base={base}
+          helpMode={helpMode}
         />
       )}
     </section>
