@@ -10,6 +10,7 @@ import { CLASS_LEVELS, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { StudentSummary } from "@/components/StudentSummary";
+import { ChildDataExport } from "./ChildDataExport";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const PARENT = ["parent"];
@@ -74,6 +75,7 @@ export function ParentDashboard() {
               Bilan imprimable de {child.student.firstName}
             </Link>
           </p>
+          <ChildDataExport studentId={child.student.id} firstName={child.student.firstName} />
           <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} forParent />
           <div className="grid items-start gap-4 md:grid-cols-2">
             <AriaUsage studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
