@@ -14,10 +14,12 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/eleve/evaluations", label: "Évaluations" },
     { href: "/eleve/aria", label: "ARIA" },
     { href: "/messages", label: "Messages" },
+    { href: "/parametres/donnees", label: "Mes données" },
   ],
   parent: [
     { href: "/parent", label: "Mes enfants" },
     { href: "/messages", label: "Messages" },
+    { href: "/parametres/donnees", label: "Mes données" },
   ],
   teacher: [
     { href: "/enseignant", label: "Classes" },
@@ -25,12 +27,14 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/enseignant/evaluations", label: "Évaluations" },
     { href: "/enseignant/aria", label: "ARIA" },
     { href: "/messages", label: "Messages" },
+    { href: "/parametres/donnees", label: "Mes données" },
   ],
   admin: [
     { href: "/admin", label: "Administration" },
     { href: "/admin/utilisateurs", label: "Utilisateurs" },
     { href: "/admin/journal", label: "Journal" },
     { href: "/enseignant/aria", label: "ARIA" },
+    { href: "/parametres/donnees", label: "Mes données" },
   ],
 };
 

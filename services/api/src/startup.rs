@@ -85,6 +85,10 @@ impl Application {
     ) -> std::io::Result<()> {
         if self.state.settings.run_worker {
             crate::worker::spawn(self.state.pool.clone(), self.state.redis.clone());
+            tokio::spawn(crate::privacy::jobs::run(
+                self.state.pool.clone(),
+                self.state.settings.clone(),
+            ));
             tokio::spawn(crate::digest::run(
                 self.state.pool.clone(),
                 self.state.settings.clone(),

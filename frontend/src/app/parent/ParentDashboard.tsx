@@ -11,6 +11,7 @@ import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { StudentSummary } from "@/components/StudentSummary";
 import { EmailVerification, ParentConsent } from "@/components/privacy";
+import { ChildDataExport } from "./ChildDataExport";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const PARENT = ["parent"];
@@ -77,6 +78,7 @@ export function ParentDashboard() {
             </Link>
           </p>
           <ParentConsent studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
+          <ChildDataExport studentId={child.student.id} firstName={child.student.firstName} />
           <StudentSummary dashboard={child} idPrefix={`enfant-${child.student.id}`} headingLevel={3} forParent />
           <div className="grid items-start gap-4 md:grid-cols-2">
             <AriaUsage studentId={child.student.id} firstName={child.student.firstName} revision={revision} />

@@ -964,6 +964,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/data-exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a ready export (a ZIP). Roles: its requester only; 404 for anyone else, as
+         *     for an export that does not exist. 409 while it is being produced or when it failed,
+         *     410 once expired.
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/digest/unsubscribe": {
         parameters: {
             query?: never;
@@ -1089,6 +1110,31 @@ export interface paths {
         put?: never;
         /** Decline an invitation. Roles: student (the invitee). */
         post: operations["decline_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/data-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The exports one asked for (one's own and one's children's), newest first.
+         *     Roles: any signed-in user.
+         */
+        get: operations["list_own"];
+        put?: never;
+        /**
+         * Ask for an export of all one's data, produced in the background; a notification
+         *     (`data_export_ready`) says when it can be downloaded. One in the making at a time, 3
+         *     per 24 hours. Roles: any signed-in user (their own data).
+         */
+        post: operations["request_own"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1240,6 +1286,27 @@ export interface paths {
          */
         put: operations["set_consent"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/students/{id}/data-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for an export of a linked child's data (the parent downloads it). Same limits as
+         *     one's own. Roles: a parent linked to the student (403 for anyone else, whether the
+         *     student exists or not).
+         */
+        post: operations["request_child"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1639,7 +1706,7 @@ export interface components {
         };
         AuditEntry: {
             /**
-             * @description `consent_given`, `consent_withdrawn`, `export_requested`, `export_downloaded`,
+             * @description `consent_given`, `consent_withdrawn`, `data_export_requested`, `data_export_downloaded`,
              *     `deletion_requested`, `account_erased`, `retention_purge`.
              */
             action: string;
@@ -1948,6 +2015,40 @@ export interface components {
             isPublished: boolean;
             level: string;
             title: string;
+        };
+        DataExport: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description `/api/data-exports/{id}/download` once ready. */
+            downloadUrl?: string | null;
+            /**
+             * Format: date-time
+             * @description Downloadable until then.
+             */
+            expiresAt?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            readyAt?: string | null;
+            /** Format: int64 */
+            sizeBytes?: number | null;
+            /** @description `pending` (being produced), `ready`, `failed`, `expired` (the file is deleted). */
+            status: string;
+            /**
+             * Format: int64
+             * @description Whose data: the requester, or their child.
+             */
+            subjectId: number;
+            subjectName: string;
+        };
+        DataExportAnswer: {
+            export: components["schemas"]["DataExport"];
+            success: boolean;
+        };
+        DataExportList: {
+            /** @description The 20 most recent, newest first. */
+            exports: components["schemas"]["DataExport"][];
+            success: boolean;
         };
         DirectRequest: {
             /**
@@ -7054,6 +7155,85 @@ export interface operations {
             };
         };
     };
+    download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Export id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": number[];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     unsubscribe: {
         parameters: {
             query: {
@@ -7521,6 +7701,101 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_own: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExportList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    request_own: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExportAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An export of these data is already being produced */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8098,6 +8373,68 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    request_child: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Student id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExportAnswer"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

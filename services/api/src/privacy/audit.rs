@@ -43,7 +43,7 @@ pub struct AuditEntry {
     pub actor_role: Option<String>,
     /// The actor's name now (absent once the account is erased).
     pub actor_name: Option<String>,
-    /// `consent_given`, `consent_withdrawn`, `export_requested`, `export_downloaded`,
+    /// `consent_given`, `consent_withdrawn`, `data_export_requested`, `data_export_downloaded`,
     /// `deletion_requested`, `account_erased`, `retention_purge`.
     pub action: String,
     pub subject_id: Option<i64>,

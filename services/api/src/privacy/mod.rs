@@ -1,7 +1,11 @@
 //! Data rights (issue #17, docs/PRIVACY.md): parental consent, the audit log.
 
+pub mod archive;
 pub mod audit;
 pub mod consent;
+pub mod export;
+pub mod jobs;
+pub mod retention;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -11,4 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(consent::get_consent, consent::set_consent))
         .routes(routes!(audit::list))
+        .routes(routes!(export::request_own, export::list_own))
+        .routes(routes!(export::request_child))
+        .routes(routes!(export::download))
 }

@@ -12,6 +12,7 @@ mod code_questions;
 mod concurrency;
 mod courses;
 mod dashboards;
+mod data_exports;
 mod digest;
 mod exports;
 mod fixtures;
