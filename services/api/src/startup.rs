@@ -89,6 +89,11 @@ impl Application {
                 self.state.mailer.clone(),
                 self.state.settings.clone(),
             ));
+            let settings = self.state.settings.clone();
+            tokio::spawn(crate::privacy::erasure::run(
+                self.state.pool.clone(),
+                settings,
+            ));
         }
         self.service.run_until_stopped(shutdown).await
     }

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod consent;
+pub mod deletion;
+pub mod erasure;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -11,4 +13,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(consent::get_consent, consent::set_consent))
         .routes(routes!(audit::list))
+        .merge(deletion::router())
 }

@@ -12,6 +12,7 @@ mod code_questions;
 mod concurrency;
 mod courses;
 mod dashboards;
+mod deletion;
 mod digest;
 mod exports;
 mod fixtures;
