@@ -116,7 +116,7 @@ async fn list_users(
     let role = filter.role.map(Role::as_str);
     let condition = "where ($1::text is null or u.role = $1)
         and ($2::text is null or u.email ilike $2 or u.first_name ilike $2 or u.last_name ilike $2)
-        and ($3::bool is null or u.is_active = $3)";
+        and ($3::bool is null or u.is_active = $3) and u.anonymised_at is null";
     let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "select count(*) from users u {condition}"
     )))
@@ -243,6 +243,7 @@ async fn set_user_status(
     user.require(&[Role::Admin])?;
     refuse_self(&user, id)?;
     let mut tx = state.pool.begin().await?;
+    crate::privacy::deletion::refuse_reactivation(&mut tx, id, body.is_active).await?;
     let updated = sqlx::query("update users set is_active = $2 where id = $1")
         .bind(id)
         .bind(body.is_active)

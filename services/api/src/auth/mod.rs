@@ -228,7 +228,8 @@ async fn login(
         }
     };
     if !account.is_active {
-        return Err(account_disabled());
+        // A pending deletion says when erasure happens and how to cancel it.
+        return Err(crate::privacy::deletion::login_refusal(&state.pool, account.id).await?);
     }
     state.limiter.reset("login_failures", &pair).await;
     let role = Role::parse(&account.role)

@@ -1,13 +1,14 @@
 //! The privacy work of the background worker: producing requested exports (every second,
-//! so a request is ready within moments) and the retention purge (every
-//! `PRIVACY_PURGE_INTERVAL_SECONDS`). Logs carry counts and export ids, never names.
+//! so a request is ready within moments), then the retention purge and the erasure of
+//! accounts past their grace period (every `PRIVACY_PURGE_INTERVAL_SECONDS`). Logs carry
+//! counts and export ids, never names.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::{export, retention};
+use super::{erasure, export, retention};
 use crate::settings::ApiSettings;
 
 pub async fn run(pool: PgPool, settings: Arc<ApiSettings>) {
@@ -35,6 +36,14 @@ pub async fn run(pool: PgPool, settings: Arc<ApiSettings>) {
                     ),
                     Err(error) => {
                         tracing::warn!(error = %format!("{error:#}"), "retention purge failed; retrying next interval")
+                    }
+                }
+                // Accounts whose grace period is over (docs/PRIVACY.md, "Deletion and erasure").
+                match erasure::erase_due(&pool, Utc::now()).await {
+                    Ok(erasure::Erased { accounts: 0, .. }) => {}
+                    Ok(done) => tracing::info!(accounts = done.accounts, "accounts erased"),
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "erasure failed; retrying at the next interval")
                     }
                 }
             }

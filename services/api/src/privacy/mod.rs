@@ -3,6 +3,8 @@
 pub mod archive;
 pub mod audit;
 pub mod consent;
+pub mod deletion;
+pub mod erasure;
 pub mod export;
 pub mod jobs;
 pub mod retention;
@@ -18,4 +20,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export::request_own, export::list_own))
         .routes(routes!(export::request_child))
         .routes(routes!(export::download))
+        .merge(deletion::router())
 }

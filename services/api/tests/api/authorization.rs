@@ -111,6 +111,56 @@ fn cases() -> Vec<Case> {
             None,
             [401, 403, 403, 403, 403, 200],
         ),
+        // Issue #17: deletion requests (a wrong password, so that nothing changes: 422
+        // once the caller is allowed) and their cancellation (none pending: 404).
+        case(
+            M::POST,
+            "/api/me/deletion",
+            Some(json!({"password": "Wrong-Password-1"})),
+            [401, 422, 422, 422, 422, 422],
+        ),
+        case(
+            M::POST,
+            "/api/auth/deletion/cancel",
+            Some(json!({"email": "{unique_email}", "password": "Wrong-Password-1"})),
+            [401; 6],
+        ),
+        case(
+            M::GET,
+            "/api/students/{student}/deletion",
+            None,
+            [401, 403, 200, 403, 403, 200],
+        ),
+        case(
+            M::POST,
+            "/api/students/{student}/deletion",
+            Some(json!({"password": "Wrong-Password-1"})),
+            [401, 403, 422, 403, 403, 403],
+        ),
+        case(
+            M::DELETE,
+            "/api/students/{student}/deletion",
+            None,
+            [401, 403, 404, 403, 403, 403],
+        ),
+        case(
+            M::POST,
+            "/api/admin/users/{target}/deletion",
+            Some(json!({"password": "Wrong-Password-1"})),
+            [401, 403, 403, 403, 403, 422],
+        ),
+        case(
+            M::DELETE,
+            "/api/admin/users/{target}/deletion",
+            None,
+            [401, 403, 403, 403, 403, 404],
+        ),
+        case(
+            M::GET,
+            "/api/admin/deletions",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         // Any signed-in user.
         case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
         case(

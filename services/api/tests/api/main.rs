@@ -13,6 +13,7 @@ mod concurrency;
 mod courses;
 mod dashboards;
 mod data_exports;
+mod deletion;
 mod digest;
 mod exports;
 mod fixtures;

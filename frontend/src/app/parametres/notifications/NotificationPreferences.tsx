@@ -3,6 +3,7 @@
 // The digest mail: how often (never, daily, weekly) and about what (grades,
 // assessments, messages). GET/PUT /api/me/notification-preferences.
 import { useState } from "react";
+import Link from "next/link";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { useRequireRole } from "@/components/session";
@@ -88,6 +89,11 @@ function PreferencesForm({ initial }: { initial: Schemas["Preferences"] }) {
           </Button>
         </form>
       </Card>
+      <p className="text-sm">
+        <Link href="/parametres/compte" className="underline">
+          Supprimer mon compte
+        </Link>
+      </p>
     </div>
   );
 }
