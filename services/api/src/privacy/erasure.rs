@@ -10,14 +10,12 @@
 //! Everything else the account holds is deleted with the user's row (foreign keys
 //! cascade); messages sent to others are blanked and shown as deleted.
 
-use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::audit;
-use crate::settings::ApiSettings;
 
 /// What one erasure did (for the log and the tests).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
