@@ -10,7 +10,6 @@
 //! Everything else the account holds is deleted with the user's row (foreign keys
 //! cascade); messages sent to others are blanked and shown as deleted.
 
-
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
