@@ -109,7 +109,7 @@ test("(consent) un élève de 13 ans s'inscrit, son parent confirme son adresse 
   await screenshot(parentPage, testInfo, "verifier-email");
   // The same link a second time: refused, with the way to get another.
   await parentPage.goto(link);
-  await expect(parentPage.getByRole("alert")).not.toBeEmpty();
+  await expect(parentPage.locator("main").getByRole("alert")).toContainText("Ce lien de vérification est invalide");
 
   await parentPage.getByRole("link", { name: "Revenir à mon tableau de bord" }).click();
   await expect(parentPage).toHaveURL(/\/parent$/);

@@ -3,7 +3,7 @@ import { PASSWORD, checkA11y, expectFitsScreen, registerStudent, screenshot, sig
 
 // Issue #17: a student asks for the deletion of their account from /parametres/compte
 // (password typed again, confirmation dialog); the account is disabled at once and
-// signing in says when it will be erased.
+// signing in says when it will be erased, and offers to cancel it.
 test("supprimer mon compte : mot de passe, confirmation, compte désactivé avec la date d'effacement", async ({ page }, testInfo) => {
   const student = await registerStudent("Ines");
   await signIn(page, student.email, PASSWORD, /\/eleve/);
@@ -34,6 +34,16 @@ test("supprimer mon compte : mot de passe, confirmation, compte désactivé avec
   await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Se connecter" }).click();
   await expect(page.getByText(/sera effacé définitivement le \d{1,2} \S+ \d{4}/)).toBeVisible();
-  await expect(page.getByText(/Annuler la suppression/)).toBeVisible();
+  const cancel = page.getByRole("button", { name: "Annuler la suppression" });
+  await expect(cancel).toBeVisible();
+  await checkA11y(page, testInfo, "connexion-suppression-en-attente");
   await screenshot(page, testInfo, "connexion-suppression-en-attente");
+
+  // The holder cancels it from the sign-in page, with the credentials just typed, and
+  // signs in again.
+  await cancel.click();
+  await expect(page.getByRole("status").filter({ hasText: "Vous pouvez vous connecter." })).toBeVisible();
+  await expect(cancel).toHaveCount(0);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await expect(page).toHaveURL(/\/eleve$/);
 });
