@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { PASSWORD, checkA11y, expectFitsScreen, registerStudent, screenshot, signIn } from "./helpers";
+import { DEMO_PASSWORD, PASSWORD, apiCall, checkA11y, expectFitsScreen, login, newBrowserPage, registerStudent, screenshot, signIn, unique } from "./helpers";
 
 // Issue #17: a student asks for the deletion of their account from /parametres/compte
 // (password typed again, confirmation dialog); the account is disabled at once and
@@ -46,4 +46,53 @@ test("supprimer mon compte : mot de passe, confirmation, compte désactivé avec
   await expect(cancel).toHaveCount(0);
   await page.getByRole("button", { name: "Se connecter" }).click();
   await expect(page).toHaveURL(/\/eleve$/);
+});
+
+// A parent asks for the deletion of their linked child's account from /parent and
+// cancels it; asked again, the admin sees it among the pending deletions and cancels it.
+test("un parent demande puis annule la suppression du compte de son enfant ; l'administration voit et annule", async ({ page, browser }, testInfo) => {
+  const child = await registerStudent("Jade", "Roussel");
+  const pairing = await apiCall("POST", "/api/me/pairing-code", child.token);
+  const parentEmail = unique("sophie");
+  await apiCall("POST", "/api/auth/register", null, { email: parentEmail, password: PASSWORD, firstName: "Sophie", lastName: "Roussel", role: "parent" });
+  await apiCall("POST", "/api/me/children", await login(parentEmail, PASSWORD), { code: pairing.code });
+
+  await signIn(page, parentEmail, PASSWORD, /\/parent$/);
+  const panel = page.getByTestId("child-deletion");
+  await panel.getByText("Suppression du compte de Jade").click();
+  await panel.getByRole("button", { name: "Demander la suppression du compte de Jade" }).click();
+  await panel.getByRole("button", { name: "Supprimer le compte de Jade" }).click();
+  await expect(panel.getByText("Saisissez votre mot de passe pour confirmer.")).toBeVisible();
+  await panel.getByLabel("Votre mot de passe").fill(PASSWORD);
+  await panel.getByRole("button", { name: "Supprimer le compte de Jade" }).click();
+  await checkA11y(page, testInfo, "parent-suppression-confirmation");
+  await page.getByRole("button", { name: "Oui, supprimer son compte" }).click();
+  await expect(panel.getByTestId("child-deletion-state")).toContainText(/sera effacé le \d{1,2} \S+ \d{4}/);
+  // The child is signed out everywhere: their token no longer works.
+  await expect(apiCall("GET", "/api/auth/me", child.token)).rejects.toThrow(/401|403/);
+  await checkA11y(page, testInfo, "parent-suppression-demandee");
+  await screenshot(page, testInfo, "parent-suppression-demandee");
+
+  await panel.getByRole("button", { name: "Annuler la suppression" }).click();
+  await expect(panel.getByTestId("child-deletion-state")).toHaveCount(0);
+  await expect(panel.getByRole("button", { name: "Demander la suppression du compte de Jade" })).toBeVisible();
+  await login(child.email, PASSWORD);
+
+  // Asked again: the admin sees who asked and cancels.
+  await panel.getByRole("button", { name: "Demander la suppression du compte de Jade" }).click();
+  await panel.getByLabel("Votre mot de passe").fill(PASSWORD);
+  await panel.getByRole("button", { name: "Supprimer le compte de Jade" }).click();
+  await page.getByRole("button", { name: "Oui, supprimer son compte" }).click();
+  await expect(panel.getByTestId("child-deletion-state")).toBeVisible();
+
+  const admin = await newBrowserPage(browser);
+  await signIn(admin, "admin@nexus-reussite.fr", DEMO_PASSWORD, /\/admin$/);
+  await admin.goto("/admin/utilisateurs");
+  const pending = admin.getByTestId("pending-deletions").getByRole("listitem").filter({ hasText: child.email });
+  await expect(pending).toContainText("Demandée par un parent");
+  await checkA11y(admin, testInfo, "admin-suppressions");
+  await screenshot(admin, testInfo, "admin-suppressions-en-attente");
+  await pending.getByRole("button", { name: /^Annuler/ }).click();
+  await expect(admin.getByTestId("pending-deletions").getByRole("listitem").filter({ hasText: child.email })).toHaveCount(0);
+  await login(child.email, PASSWORD);
 });

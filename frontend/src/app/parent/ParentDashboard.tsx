@@ -12,6 +12,7 @@ import { useNotifications } from "@/components/notifications";
 import { StudentSummary } from "@/components/StudentSummary";
 import { EmailVerification, ParentConsent } from "@/components/privacy";
 import { ChildDataExport } from "./ChildDataExport";
+import { ChildDeletion } from "./ChildDeletion";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const PARENT = ["parent"];
@@ -84,6 +85,7 @@ export function ParentDashboard() {
             <AriaUsage studentId={child.student.id} firstName={child.student.firstName} revision={revision} />
             <WriteToTeacher idPrefix={`enfant-${child.student.id}`} revision={revision} />
           </div>
+          <ChildDeletion studentId={child.student.id} firstName={child.student.firstName} />
         </section>
       )}
       <LinkChild onLinked={reload} />

@@ -7,6 +7,7 @@ import { useLoader } from "@/lib/useLoader";
 import { formatDate, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
+import { DeleteUser, PendingDeletions } from "./Deletions";
 import { Button, Card, ErrorAlert, Field, Loading, SMALL_SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
 
 const ADMIN = ["admin"];
@@ -85,7 +86,10 @@ export function AdminUsers() {
             </nav>
           )}
         </Card>
-        <NewAccount onCreated={() => setVersion((v) => v + 1)} />
+        <div className="space-y-6">
+          <NewAccount onCreated={() => setVersion((v) => v + 1)} />
+          <PendingDeletions version={data} onChanged={reload} />
+        </div>
       </div>
     </div>
   );
@@ -243,6 +247,17 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
         <EditUser
           user={user}
           onSaved={(message) => {
+            setEditing(false);
+            setNote(message);
+            onChanged();
+          }}
+        />
+      )}
+      {editing && !self && (
+        <DeleteUser
+          userId={user.id}
+          name={name}
+          onRequested={(message) => {
             setEditing(false);
             setNote(message);
             onChanged();
