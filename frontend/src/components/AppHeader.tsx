@@ -14,12 +14,10 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/eleve/evaluations", label: "Évaluations" },
     { href: "/eleve/aria", label: "ARIA" },
     { href: "/messages", label: "Messages" },
-    { href: "/parametres/donnees", label: "Mes données" },
   ],
   parent: [
     { href: "/parent", label: "Mes enfants" },
     { href: "/messages", label: "Messages" },
-    { href: "/parametres/donnees", label: "Mes données" },
   ],
   teacher: [
     { href: "/enseignant", label: "Classes" },
@@ -27,14 +25,12 @@ const NAV: Record<string, { href: string; label: string }[]> = {
     { href: "/enseignant/evaluations", label: "Évaluations" },
     { href: "/enseignant/aria", label: "ARIA" },
     { href: "/messages", label: "Messages" },
-    { href: "/parametres/donnees", label: "Mes données" },
   ],
   admin: [
     { href: "/admin", label: "Administration" },
     { href: "/admin/utilisateurs", label: "Utilisateurs" },
     { href: "/admin/journal", label: "Journal" },
     { href: "/enseignant/aria", label: "ARIA" },
-    { href: "/parametres/donnees", label: "Mes données" },
   ],
 };
 
@@ -80,11 +76,13 @@ export function AppHeader() {
           <div className="flex items-center gap-2">
             <ConnectionState />
             <NotificationBell />
+            {/* The account's settings: data, e-mails, deletion (src/app/parametres/layout.tsx). */}
             <Link
-              href="/parametres/notifications"
-              className="rounded-md px-2 py-2 text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"
+              href="/parametres/donnees"
+              aria-current={pathname.startsWith("/parametres/") ? "true" : undefined}
+              className="rounded-md px-2 py-2 text-sm whitespace-nowrap text-slate-700 hover:bg-slate-100 aria-[current=true]:font-semibold aria-[current=true]:text-accent-800 dark:text-slate-200 dark:hover:bg-slate-800"
             >
-              E-mails
+              Mon compte
             </Link>
             <button
               type="button"

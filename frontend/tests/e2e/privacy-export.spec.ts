@@ -20,7 +20,7 @@ function zipText(path: string, name: string): string {
 test("(d1) un élève demande ses données, attend qu'elles soient prêtes et télécharge le ZIP", async ({ page }, testInfo) => {
   const student = await registerStudent("Léa", "Fontaine");
   await signIn(page, student.email, PASSWORD, /\/eleve$/);
-  await page.getByRole("link", { name: "Mes données" }).click();
+  await page.getByRole("link", { name: "Mon compte" }).click();
   await expect(page).toHaveURL(/\/parametres\/donnees$/);
   await expect(page.getByRole("heading", { level: 1, name: "Mes données" })).toBeVisible();
   await expect(page.getByText("Aucun export demandé pour l'instant.")).toBeVisible();

@@ -107,7 +107,8 @@ test("(s2) le bilan imprimable d'un élève, vu par son enseignant, sans l'en-t�
 test("(s3) préférences du récapitulatif par e-mail et page de désabonnement", async ({ page }, testInfo) => {
   const student = await registerStudent("Inès", "Roux");
   await signIn(page, student.email, PASSWORD, /\/eleve$/);
-  await page.getByRole("link", { name: "E-mails" }).click();
+  await page.getByRole("link", { name: "Mon compte" }).click();
+  await page.getByRole("navigation", { name: "Mon compte" }).getByRole("link", { name: "E-mails" }).click();
   await expect(page).toHaveURL(/\/parametres\/notifications$/);
   await expect(page.getByRole("heading", { level: 1, name: "E-mails et notifications" })).toBeVisible();
   await expect(page.getByRole("radio", { name: /Chaque semaine/ })).toBeChecked();
