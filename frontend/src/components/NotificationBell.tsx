@@ -20,10 +20,13 @@ export function ConnectionState() {
       role="status"
       data-testid="connection-state"
       data-status={status}
+      title={`Notifications en temps réel : ${s.text}`}
       className="inline-flex items-center gap-1.5 rounded-full border border-slate-200 px-2.5 py-1 text-sm text-slate-700 dark:border-slate-700 dark:text-slate-200"
     >
       <span aria-hidden="true" className={`h-2.5 w-2.5 rounded-full ${s.dot}`} />
-      <span>
+      {/* When all is well, the green dot alone (the header must hold the navigation on
+          one line); any other state is said in words, and the banner below explains. */}
+      <span className={status === "online" ? "sr-only" : undefined}>
         <span className="sr-only">Notifications en temps réel : </span>
         {s.text}
       </span>
