@@ -59,6 +59,25 @@ export const LATE_POLICY_CHOICES: { value: string; label: string; text: string }
 
 export type DraftItem = { id: string; text: string };
 
+/**
+ * One test of a code question as the form holds it. A function test has a `call`
+ * (`somme([1, 2])`) and `expected` is a Python literal; a whole-program test (only made
+ * through the API, kept as is) has `stdin` and `expected` is the output.
+ */
+export type DraftTest = {
+  key: string;
+  name: string;
+  call: string;
+  /** null: a function test; a string: a stdin/stdout test. */
+  stdin: string | null;
+  expected: string;
+  hidden: boolean;
+  points: string;
+};
+
+/** What the editor does not show but a save must keep (limits, float tolerance). */
+export type CodeExtras = { timeLimitMs?: number | null; memoryMb?: number | null; tolerance?: number | null };
+
 export type DraftQuestion = {
   /** React key, stable while the question is edited. */
   key: string;
@@ -77,6 +96,10 @@ export type DraftQuestion = {
   tolerance: string;
   items: DraftItem[];
   starter: string;
+  /** Code questions: the tests, the reference solution (empty: none), the limits as loaded. */
+  tests: DraftTest[];
+  reference: string;
+  codeExtras: CodeExtras;
 };
 
 let keys = 0;
@@ -124,7 +147,15 @@ export function newQuestion(type: Kind, existing: readonly { id: string }[]): Dr
       { id: "e2", text: "" },
     ],
     starter: "",
+    tests: [],
+    reference: "",
+    codeExtras: {},
   };
+}
+
+/** A blank function test, named after its position ("Test 3"). */
+export function newTest(existing: readonly DraftTest[]): DraftTest {
+  return { key: newKey(), name: `Test ${existing.length + 1}`, call: "", stdin: null, expected: "", hidden: false, points: "1" };
 }
 
 /** "3,5" or "3.5" → 3.5; null when it is not a number. */
@@ -157,7 +188,25 @@ export function fromApi(q: ApiQuestion): DraftQuestion {
     case "ordering":
       return { ...d, items: q.items.map((i) => ({ ...i })) };
     case "code":
-      return { ...d, starter: q.starter ?? "" };
+      return {
+        ...d,
+        starter: q.starter ?? "",
+        reference: q.reference ?? "",
+        tests: (q.tests ?? []).map((t) => ({
+          key: newKey(),
+          name: t.name,
+          call: t.call ?? "",
+          stdin: t.call === null || t.call === undefined ? (t.stdin ?? "") : null,
+          expected: t.expected,
+          hidden: t.hidden ?? false,
+          points: showNumber(t.points ?? 1),
+        })),
+        codeExtras: {
+          ...(q.timeLimitMs !== null && q.timeLimitMs !== undefined ? { timeLimitMs: q.timeLimitMs } : {}),
+          ...(q.memoryMb !== null && q.memoryMb !== undefined ? { memoryMb: q.memoryMb } : {}),
+          ...(q.tolerance !== null && q.tolerance !== undefined ? { tolerance: q.tolerance } : {}),
+        },
+      };
     default:
       return d;
   }
@@ -212,9 +261,34 @@ export function toApi(d: DraftQuestion): { question: ApiQuestion } | { errors: D
     case "ordering":
       question = { ...common, type: "ordering", items: d.items };
       break;
-    case "code":
-      question = { ...common, type: "code", language: "python", starter: d.starter ? d.starter : null };
+    case "code": {
+      const tests: Schemas["CodeTest"][] = [];
+      for (const t of d.tests) {
+        const at = `test:${t.key}:`;
+        if (!t.name.trim()) errors[`${at}name`] = "Donnez un nom au test.";
+        if (t.stdin === null && !t.call.trim()) errors[`${at}call`] = "Écrivez l'appel à tester, par exemple somme([1, 2]).";
+        if (t.stdin === null && !t.expected.trim()) errors[`${at}expected`] = "Écrivez la valeur attendue, par exemple 3.";
+        const p = parseNumber(t.points);
+        if (p === null || p <= 0) errors[`${at}points`] = "Un nombre positif est attendu (par exemple 1 ou 0,5).";
+        tests.push({
+          name: t.name.trim(),
+          ...(t.stdin === null ? { call: t.call.trim() } : { stdin: t.stdin }),
+          expected: t.stdin === null ? t.expected.trim() : t.expected,
+          hidden: t.hidden,
+          points: p ?? 1,
+        });
+      }
+      question = {
+        ...common,
+        type: "code",
+        language: "python",
+        starter: d.starter ? d.starter : null,
+        ...(tests.length > 0 ? { tests } : {}),
+        ...(d.reference.trim() ? { reference: d.reference } : {}),
+        ...d.codeExtras,
+      };
       break;
+    }
     case "free_text":
       question = { ...common, type: "free_text" };
       break;
@@ -294,12 +368,26 @@ export function assessmentBody(s: DraftSettings, questions: readonly DraftQuesti
  * the question whose id is q2 (the API names it, cut at 30 or 50 characters), anything
  * else to the list as a whole.
  */
-export function questionErrorTarget(message: string, questions: readonly { id: string; key: string }[]): { key: string | null; message: string } {
+export function questionErrorTarget(
+  message: string,
+  questions: readonly { id: string; key: string; tests?: readonly DraftTest[] }[],
+): { key: string | null; field?: string; message: string } {
+  const named = (id: string) => questions.find((x) => x.id === id) ?? questions.find((x) => id.length >= 30 && x.id.startsWith(id));
+  const testNamed = (q: { tests?: readonly DraftTest[] }, name: string) =>
+    (q.tests ?? []).find((t) => t.name.trim() === name) ?? (q.tests ?? []).find((t) => name.length >= 40 && t.name.trim().startsWith(name));
+  // "Question q2, test « liste vide » : …" (its shape, or an expected value that is no literal) goes on that test.
+  const onTest = /^Question (.+?), test « (.+?) » : (.+)$/s.exec(message);
+  if (onTest) {
+    const q = named(onTest[1]!);
+    const t = q && testNamed(q, onTest[2]!);
+    if (q && t) return { key: q.key, field: `test:${t.key}:`, message: onTest[3]! };
+    if (q) return { key: q.key, message: `Test « ${onTest[2]} » : ${onTest[3]}` };
+  }
   const m = /^Question (.+?) : (.+)$/s.exec(message);
   if (m) {
-    const named = m[1]!;
-    const q = questions.find((x) => x.id === named) ?? questions.find((x) => named.length >= 30 && x.id.startsWith(named));
-    if (q) return { key: q.key, message: m[2]! };
+    const q = named(m[1]!);
+    // The reference solution's messages (it fails a test, too long, no test) go on it.
+    if (q) return { key: q.key, ...(/solution de référence/.test(m[2]!) ? { field: "reference" } : {}), message: m[2]! };
   }
   return { key: null, message };
 }

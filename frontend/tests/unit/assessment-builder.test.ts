@@ -8,6 +8,7 @@ import {
   fromApi,
   move,
   newQuestion,
+  newTest,
   nextQuestionId,
   parseNumber,
   questionErrorTarget,
@@ -73,6 +74,89 @@ describe("assessment builder", () => {
     expect(questionErrorTarget("Question q1 : énoncé vide ou trop long.", qs)).toEqual({ key: "k1", message: "énoncé vide ou trop long." });
     expect(questionErrorTarget("Question une-question-au-nom-vraiment-t : barème entre 0 (exclu) et 1000.", qs).key).toBe("k2");
     expect(questionErrorTarget("Entre 1 et 200 questions.", qs)).toEqual({ key: null, message: "Entre 1 et 200 questions." });
+  });
+
+  it("round-trips a code question's tests, reference solution and limits", () => {
+    const q: ApiQuestion = {
+      id: "q1",
+      type: "code",
+      prompt: "Somme des pairs",
+      points: 4,
+      language: "python",
+      starter: "def somme_paires(t):\n    pass\n",
+      tests: [
+        { name: "liste simple", call: "somme_paires([1, 2, 3, 4])", expected: "6", hidden: false, points: 1 },
+        { name: "grand test", call: "somme_paires(list(range(10)))", expected: "20", hidden: true, points: 2.5 },
+        { name: "programme", stdin: "3\n", expected: "9\n", hidden: false, points: 1 },
+      ],
+      reference: "def somme_paires(t):\n    return sum(x for x in t if x % 2 == 0)\n",
+      timeLimitMs: 1000,
+      memoryMb: 128,
+      tolerance: 0.001,
+    };
+    const d = fromApi(q);
+    expect(d.tests.map((t) => [t.name, t.call, t.stdin, t.expected, t.hidden, t.points])).toEqual([
+      ["liste simple", "somme_paires([1, 2, 3, 4])", null, "6", false, "1"],
+      ["grand test", "somme_paires(list(range(10)))", null, "20", true, "2,5"],
+      ["programme", "", "3\n", "9\n", false, "1"],
+    ]);
+    expect(d.reference).toBe(q.reference);
+    const back = toApi(d);
+    expect("question" in back && back.question).toEqual(q);
+
+    // A test added in the form: trimmed, French points; no reference and no test → neither is sent.
+    const fresh = { ...newQuestion("code", []), prompt: "P" };
+    const t = { ...newTest(fresh.tests), name: " vide ", call: " somme_paires([]) ", expected: " 0 ", points: "0,5", hidden: true };
+    const sent = toApi({ ...fresh, tests: [t], reference: "def somme_paires(t):\n    return 0\n" });
+    expect("question" in sent && sent.question).toMatchObject({
+      tests: [{ name: "vide", call: "somme_paires([])", expected: "0", hidden: true, points: 0.5 }],
+      reference: "def somme_paires(t):\n    return 0\n",
+    });
+    const bare = toApi({ ...fresh, reference: "   " });
+    expect("question" in bare && bare.question).toEqual({ id: fresh.id, type: "code", prompt: "P", points: 4, language: "python", starter: null });
+    expect(newTest([t]).name).toBe("Test 2");
+  });
+
+  it("refuses a code test with an empty name, call or expected value, or points that are not positive", () => {
+    const fresh = newQuestion("code", []);
+    const ok = { ...newTest([]), call: "f(1)", expected: "1" };
+    const bad = { ...newTest([ok]), name: " ", call: "", expected: "  ", points: "0" };
+    const r = toApi({ ...fresh, tests: [ok, bad] });
+    expect("errors" in r && r.errors).toEqual({
+      [`test:${bad.key}:name`]: "Donnez un nom au test.",
+      [`test:${bad.key}:call`]: "Écrivez l'appel à tester, par exemple somme([1, 2]).",
+      [`test:${bad.key}:expected`]: "Écrivez la valeur attendue, par exemple 3.",
+      [`test:${bad.key}:points`]: "Un nombre positif est attendu (par exemple 1 ou 0,5).",
+    });
+    // A stdin test may expect an empty output.
+    const stdin = { ...newTest([]), stdin: "", expected: "" };
+    expect("question" in toApi({ ...fresh, tests: [stdin] })).toBe(true);
+    const body = assessmentBody({ ...emptySettings(), title: "T" }, [{ ...fresh, tests: [bad] }]);
+    expect("errors" in body && Object.keys(body.errors)).toContain(`question:${fresh.key}:test:${bad.key}:call`);
+  });
+
+  it("puts the API's refusals of a code question on its test or its reference solution", () => {
+    const d = fromApi({
+      id: "q2",
+      type: "code",
+      prompt: "P",
+      points: 4,
+      tests: [
+        { name: "liste vide", call: "f([])", expected: "0" },
+        { name: "un nom de test vraiment très très long pour être coupé", call: "f([1])", expected: "0" },
+      ],
+    });
+    const [t1, t2] = d.tests;
+    const qs = [d];
+    expect(questionErrorTarget("Question q2 : la solution de référence échoue au test « liste vide » (attendu 0, obtenu 1).", qs)).toEqual({
+      key: d.key,
+      field: "reference",
+      message: "la solution de référence échoue au test « liste vide » (attendu 0, obtenu 1).",
+    });
+    expect(questionErrorTarget("Question q2, test « liste vide » : valeur attendue illisible", qs)).toEqual({ key: d.key, field: `test:${t1!.key}:`, message: "valeur attendue illisible" });
+    expect(questionErrorTarget("Question q2, test « un nom de test vraiment très très long pou » : x", qs).field).toBe(`test:${t2!.key}:`);
+    expect(questionErrorTarget("Question q2, test « inconnu » : x", qs)).toEqual({ key: d.key, message: "Test « inconnu » : x" });
+    expect(questionErrorTarget("Question q2 : temps par test entre 100 et 5000 ms.", qs)).toEqual({ key: d.key, message: "temps par test entre 100 et 5000 ms." });
   });
 
   it("moves within bounds", () => {

@@ -95,7 +95,7 @@ export function Builder({ assessment, locked, onSaved }: { assessment: Teacher |
     for (const [field, message] of Object.entries(fields)) {
       if (field === "questions") {
         const target = questionErrorTarget(message, questions);
-        next[target.key ? `question:${target.key}:` : "questions"] = target.message;
+        next[target.key ? `question:${target.key}:${target.field ?? ""}` : "questions"] = target.message;
       } else next[field] = message;
     }
     setErrors(next);

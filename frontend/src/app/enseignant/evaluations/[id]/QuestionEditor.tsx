@@ -2,15 +2,18 @@
 
 // One question in the builder, whatever its kind: prompt, points, what is expected
 // (options, the right one(s), accepted answers, number and tolerance, items in order,
-// starter code), the explanation shown after correction; move up/down, remove.
-import { KIND_NAMES, KINDS, autoGraded, move, nextItemId, type DraftQuestion, type Kind } from "@/lib/assessmentBuilder";
+// starter code, tests and reference solution), the explanation shown after correction; move up/down, remove.
+import { KIND_NAMES, KINDS, autoGraded, move, newTest, nextItemId, type DraftQuestion, type DraftTest, type Kind } from "@/lib/assessmentBuilder";
 import { inputClass, labelClass, secondary, smallButton } from "./styles";
 
 type Props = {
   q: DraftQuestion;
   index: number;
   count: number;
-  /** Messages by field (`prompt`, `points`, `answer`, `tolerance`) and `""` for the API's message on the question. */
+  /**
+   * Messages by field (`prompt`, `points`, `answer`, `tolerance`, `reference`, `test:<key>:<field>`
+   * with `test:<key>:` for the API's message on a test) and `""` for the API's message on the question.
+   */
   errors: Record<string, string>;
   disabled: boolean;
   onChange: (q: DraftQuestion) => void;
@@ -59,7 +62,7 @@ export function QuestionEditor({ q, index, count, errors, disabled, onChange, on
             {KINDS.map((kind) => (
               <option key={kind} value={kind}>
                 {KIND_NAMES[kind]}
-                {autoGraded(kind) ? "" : " (corrigée par vous)"}
+                {autoGraded(kind) ? "" : kind === "code" ? " (notée par ses tests, sinon par vous)" : " (corrigée par vous)"}
               </option>
             ))}
           </select>
@@ -178,25 +181,48 @@ export function QuestionEditor({ q, index, count, errors, disabled, onChange, on
       {q.type === "ordering" && <Items q={q} disabled={disabled} set={set} />}
 
       {q.type === "code" && (
-        <div className="flex flex-col gap-1">
-          <label htmlFor={`${k}-starter`} className={labelClass}>
-            Code de départ (facultatif)
-          </label>
-          <textarea
-            id={`${k}-starter`}
-            rows={5}
-            spellCheck={false}
-            className={`${inputClass} font-mono text-sm`}
-            value={q.starter}
-            disabled={disabled}
-            aria-describedby={`${k}-starter-aide`}
-            onChange={(e) => set({ starter: e.target.value })}
-          />
-          <p id={`${k}-starter-aide`} className="text-sm text-slate-600 dark:text-slate-300">
-            Python. L&apos;élève le trouve dans son éditeur. Vous corrigez ces réponses dans la file de
-            correction.
-          </p>
-        </div>
+        <>
+          <div className="flex flex-col gap-1">
+            <label htmlFor={`${k}-starter`} className={labelClass}>
+              Code de départ (facultatif)
+            </label>
+            <textarea
+              id={`${k}-starter`}
+              rows={5}
+              spellCheck={false}
+              className={`${inputClass} font-mono text-sm`}
+              value={q.starter}
+              disabled={disabled}
+              aria-describedby={`${k}-starter-aide`}
+              onChange={(e) => set({ starter: e.target.value })}
+            />
+            <p id={`${k}-starter-aide`} className="text-sm text-slate-600 dark:text-slate-300">
+              Python. L&apos;élève le trouve dans son éditeur. Avec des tests, la note est calculée par le serveur ; sans test, vous
+              corrigez ces réponses dans la file de correction.
+            </p>
+          </div>
+          <CodeTests q={q} errors={errors} disabled={disabled} set={set} />
+          <div className="flex flex-col gap-1">
+            <label htmlFor={`${k}-reference`} className={labelClass}>
+              Solution de référence (facultatif)
+            </label>
+            <textarea
+              id={`${k}-reference`}
+              rows={5}
+              spellCheck={false}
+              className={`${inputClass} font-mono text-sm`}
+              value={q.reference}
+              disabled={disabled}
+              aria-invalid={errors.reference ? true : undefined}
+              aria-describedby={`${k}-reference-aide${errors.reference ? ` ${k}-reference-erreur` : ""}`}
+              onChange={(e) => set({ reference: e.target.value })}
+            />
+            <p id={`${k}-reference-aide`} className="text-sm text-slate-600 dark:text-slate-300">
+              Jamais montrée aux élèves. À l&apos;enregistrement, le serveur l&apos;exécute sur chaque test : elle doit tous les réussir.
+            </p>
+            <FieldError id={`${k}-reference-erreur`} message={errors.reference} />
+          </div>
+        </>
       )}
 
       {q.type === "free_text" && (
@@ -359,6 +385,141 @@ function Items({ q, disabled, set }: { q: DraftQuestion; disabled: boolean; set:
           }}
         >
           Ajouter un élément
+        </button>
+      )}
+    </fieldset>
+  );
+}
+
+function CodeTests({
+  q,
+  errors,
+  disabled,
+  set,
+}: {
+  q: DraftQuestion;
+  errors: Record<string, string>;
+  disabled: boolean;
+  set: (p: Partial<DraftQuestion>) => void;
+}) {
+  const k = q.key;
+  const update = (i: number, patch: Partial<DraftTest>) => set({ tests: q.tests.map((t, j) => (j === i ? { ...t, ...patch } : t)) });
+  const remove = (i: number) => {
+    const tests = q.tests.filter((_, j) => j !== i);
+    set({ tests });
+    const next = tests[Math.min(i, tests.length - 1)];
+    requestAnimationFrame(() => document.getElementById(next ? `${k}-${next.key}-name` : `${k}-add-test`)?.focus());
+  };
+  return (
+    <fieldset className="space-y-3">
+      <legend className={labelClass}>Tests</legend>
+      <p className="text-sm text-slate-600 dark:text-slate-300">
+        Chaque test appelle la fonction de l&apos;élève et compare le résultat à une valeur Python (<code>6</code>, <code>[1, 2]</code>,{" "}
+        <code>&apos;abc&apos;</code>). Les tests visibles servent d&apos;exemples à l&apos;élève ; les tests cachés comptent dans la note sans que
+        leur contenu soit montré. La note de la question est partagée selon les points des tests réussis.
+      </p>
+      {q.tests.length === 0 && <p className="text-sm text-slate-700 dark:text-slate-300">Aucun test : vous corrigerez ce code à la main.</p>}
+      <ol className="space-y-3">
+        {q.tests.map((t, i) => {
+          const id = `${k}-${t.key}`;
+          const err = (f: string) => errors[`test:${t.key}:${f}`];
+          const general = errors[`test:${t.key}:`];
+          const field = (f: "name" | "call" | "expected" | "points", label: string, opts: { mono?: boolean; decimal?: boolean; hint?: string } = {}) => {
+            const e = err(f);
+            const described = [opts.hint ? `${id}-${f}-aide` : null, e ? `${id}-${f}-erreur` : null].filter(Boolean).join(" ") || undefined;
+            return (
+              <div className="flex min-w-0 flex-col gap-1">
+                <label htmlFor={`${id}-${f}`} className="text-sm font-medium">
+                  {label}
+                </label>
+                <input
+                  id={`${id}-${f}`}
+                  className={`${inputClass} ${opts.mono ? "font-mono text-sm" : ""}`}
+                  spellCheck={opts.mono ? false : undefined}
+                  inputMode={opts.decimal ? "decimal" : undefined}
+                  value={t[f]}
+                  disabled={disabled}
+                  aria-invalid={e ? true : undefined}
+                  aria-describedby={described}
+                  onChange={(ev) => update(i, { [f]: ev.target.value })}
+                />
+                {opts.hint && (
+                  <p id={`${id}-${f}-aide`} className="text-xs text-slate-600 dark:text-slate-300">
+                    {opts.hint}
+                  </p>
+                )}
+                <FieldError id={`${id}-${f}-erreur`} message={e} />
+              </div>
+            );
+          };
+          return (
+            <li key={t.key}>
+              <fieldset
+                className="space-y-2 rounded-lg border border-slate-200 p-3 aria-[invalid=true]:border-red-700 dark:border-slate-700"
+                aria-invalid={general ? true : undefined}
+                aria-describedby={general ? `${id}-erreur` : undefined}
+                data-testid="code-test"
+              >
+                <legend className="px-1 text-sm font-semibold">
+                  Test {i + 1}
+                  {t.hidden ? " (caché)" : ""}
+                </legend>
+                {general && (
+                  <p id={`${id}-erreur`} role="alert" tabIndex={-1} data-error="" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+                    {general}
+                  </p>
+                )}
+                <div className="grid gap-3 sm:grid-cols-2">
+                  {field("name", "Nom")}
+                  {t.stdin === null ? (
+                    field("call", "Appel", { mono: true, hint: "Par exemple somme_paires([1, 2])" })
+                  ) : (
+                    <div className="flex min-w-0 flex-col gap-1">
+                      <label htmlFor={`${id}-stdin`} className="text-sm font-medium">
+                        Entrée du programme
+                      </label>
+                      <textarea
+                        id={`${id}-stdin`}
+                        rows={2}
+                        spellCheck={false}
+                        className={`${inputClass} font-mono text-sm`}
+                        value={t.stdin}
+                        disabled={disabled}
+                        onChange={(ev) => update(i, { stdin: ev.target.value })}
+                      />
+                    </div>
+                  )}
+                  {field("expected", t.stdin === null ? "Résultat attendu" : "Sortie attendue", { mono: true })}
+                  {field("points", "Points", { decimal: true })}
+                </div>
+                <div className="flex flex-wrap items-center gap-4">
+                  <label className="flex items-center gap-2 text-sm">
+                    <input type="checkbox" checked={t.hidden} disabled={disabled} onChange={(ev) => update(i, { hidden: ev.target.checked })} />
+                    Caché<span className="sr-only"> : test {i + 1}</span>
+                  </label>
+                  {!disabled && (
+                    <button type="button" className={smallButton} onClick={() => remove(i)}>
+                      Retirer le test {i + 1}
+                    </button>
+                  )}
+                </div>
+              </fieldset>
+            </li>
+          );
+        })}
+      </ol>
+      {!disabled && q.tests.length < 30 && (
+        <button
+          type="button"
+          id={`${k}-add-test`}
+          className={secondary}
+          onClick={() => {
+            const t = newTest(q.tests);
+            set({ tests: [...q.tests, t] });
+            requestAnimationFrame(() => document.getElementById(`${k}-${t.key}-call`)?.focus());
+          }}
+        >
+          Ajouter un test
         </button>
       )}
     </fieldset>
