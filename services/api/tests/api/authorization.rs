@@ -161,6 +161,33 @@ fn cases() -> Vec<Case> {
             None,
             [401, 403, 403, 403, 403, 200],
         ),
+        // Issue #17: data exports. Anyone signed in asks for their own (202, produced in
+        // the background); a parent for a linked child only; an export is downloaded by
+        // its requester alone — to anyone else it does not exist (404).
+        case(
+            M::POST,
+            "/api/me/data-exports",
+            None,
+            [401, 202, 202, 202, 202, 202],
+        ),
+        case(
+            M::GET,
+            "/api/me/data-exports",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/students/{student}/data-exports",
+            None,
+            [401, 403, 202, 403, 403, 403],
+        ),
+        case(
+            M::GET,
+            "/api/data-exports/{target_export}/download",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
         // Any signed-in user.
         case(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
         case(
@@ -701,6 +728,16 @@ impl World {
         let teacher = s.teacher.id;
         match name {
             "target" => self.target.id.to_string(),
+            // A ready export of someone who is none of the callers.
+            "target_export" => sqlx::query_scalar::<_, i64>(
+                "insert into data_exports (requester_id, subject_id, status, file, file_size, ready_at, expires_at)
+                 values ($1, $1, 'ready', '\\x504b0506'::bytea, 4, now(), now() + interval '1 day') returning id",
+            )
+            .bind(self.target.id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("export")
+            .to_string(),
             "class" | "class_id" => s.class_id.to_string(),
             "teacher_id" => s.teacher.id.to_string(),
             "class_conversation" => self.class_conversation(app).await.to_string(),
