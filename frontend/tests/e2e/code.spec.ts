@@ -192,6 +192,16 @@ test("(c2) une solution en partie fausse : points par test, le test caché écho
 test("(c3) l'élève demande un indice à ARIA sur sa question de code : ARIA reçoit la tentative et la question", async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   const { student, id } = await setup(`aria-${testInfo.project.name}`);
+  await page.addInitScript(() => {
+    const w = window as unknown as { __ariaBodies: string[] };
+    w.__ariaBodies = [];
+    const original = window.fetch.bind(window);
+    window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      if (request.url.endsWith("/api/aria/chat/stream")) w.__ariaBodies.push(await request.clone().text());
+      return original(request);
+    };
+  });
   await signIn(page, student.email, PASSWORD, /\/eleve$/);
   await page.goto(`/eleve/evaluations/${id}`);
   await page.getByRole("button", { name: "Commencer" }).click();
@@ -213,16 +223,16 @@ test("(c3) l'élève demande un indice à ARIA sur sa question de code : ARIA re
 
   // The question goes with the attempt and the question: ARIA (not the page) reads the
   // latest run and the first failing visible test (services/aria/tests/aria/code_context.rs
-  // checks what the model receives).
-  const asked = page.waitForRequest((r) => r.url().endsWith("/api/aria/chat/stream") && r.method() === "POST");
+  // checks what the model receives). The body is read where the page sends it (a fetch
+  // of a Request object, whose body Playwright's request events do not show).
+  const answered = page.waitForResponse((r) => r.url().endsWith("/api/aria/chat/stream") && r.request().method() === "POST");
   const input = panel.getByLabel("Ta question");
   await input.fill("Pourquoi mon test « liste simple » échoue-t-il ?");
   await input.press("Enter");
-  const request = await asked;
+  expect((await answered).status()).toBe(200);
   const attempt = await attemptId(student.token, id);
-  expect((request.postDataJSON() as { context: unknown }).context).toEqual({ attemptId: attempt, questionId: "paires" });
-  const response = await request.response();
-  expect(response?.status()).toBe(200);
+  const bodies = await page.evaluate(() => (window as unknown as { __ariaBodies: string[] }).__ariaBodies);
+  expect(bodies.map((b) => (JSON.parse(b) as { context?: unknown }).context)).toEqual([{ attemptId: attempt, questionId: "paires" }]);
   const answer = panel.getByTestId("aria-answer").last();
   await expect(answer).toHaveAttribute("data-state", "done", { timeout: 240_000 });
   await expect(answer.getByTestId("aria-answer-text")).not.toBeEmpty();

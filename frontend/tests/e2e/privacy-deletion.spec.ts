@@ -59,7 +59,7 @@ test("un parent demande puis annule la suppression du compte de son enfant ; l'a
 
   await signIn(page, parentEmail, PASSWORD, /\/parent$/);
   const panel = page.getByTestId("child-deletion");
-  await panel.getByText("Suppression du compte de Jade").click();
+  await panel.getByText("Suppression du compte de Jade", { exact: true }).click();
   await panel.getByRole("button", { name: "Demander la suppression du compte de Jade" }).click();
   await panel.getByRole("button", { name: "Supprimer le compte de Jade" }).click();
   await expect(panel.getByText("Saisissez votre mot de passe pour confirmer.")).toBeVisible();
