@@ -73,7 +73,7 @@ export function AppHeader() {
         )}
         {!user && <div className="hidden flex-1 md:block" />}
         {user && (
-          <div className="flex items-center gap-2">
+          <div className="flex flex-wrap items-center justify-end gap-2">
             <ConnectionState />
             <NotificationBell />
             {/* The account's settings: data, e-mails, deletion (src/app/parametres/layout.tsx). */}
