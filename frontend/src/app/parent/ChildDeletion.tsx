@@ -4,7 +4,8 @@
 // they asked for, during the grace period (docs/PRIVACY.md, "Deletion and erasure"):
 // GET/POST/DELETE /api/students/{id}/deletion, the parent's own password typed again.
 import { useState } from "react";
-import { api, errorMessage, fieldErrors } from "@/lib/api/client";
+import { api, errorMessage } from "@/lib/api/client";
+import { usePasswordConfirmation } from "@/lib/usePasswordConfirmation";
 import { useLoader } from "@/lib/useLoader";
 import { formatDate } from "@/lib/format";
 import { ConfirmDialog } from "@/components/confirm";
@@ -15,28 +16,18 @@ export function ChildDeletion({ studentId, firstName }: { studentId: number; fir
     api.GET("/api/students/{id}/deletion", { params: { path: { id: studentId } } }),
   );
   const [open, setOpen] = useState(false);
-  const [password, setPassword] = useState("");
-  const [passwordError, setPasswordError] = useState<string | undefined>();
-  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const base = `suppression-${studentId}`;
 
-  async function request(): Promise<string | null> {
-    const { data: status, error: apiError } = await api.POST("/api/students/{id}/deletion", {
-      params: { path: { id: studentId } },
-      body: { password },
-    });
-    if (apiError) {
-      setPasswordError(fieldErrors(apiError).password);
-      return fieldErrors(apiError).password ?? errorMessage(apiError);
-    }
-    setPassword("");
-    setOpen(false);
-    setDone(status.message);
-    reload();
-    return null;
-  }
+  const deletion = usePasswordConfirmation(
+    (password) => api.POST("/api/students/{id}/deletion", { params: { path: { id: studentId } }, body: { password } }),
+    (status) => {
+      setOpen(false);
+      setDone(status.message);
+      reload();
+    },
+  );
 
   async function cancel() {
     setError(null);
@@ -81,24 +72,16 @@ export function ChildDeletion({ studentId, firstName }: { studentId: number; fir
               <form
                 className="flex flex-col gap-3 sm:max-w-md"
                 noValidate
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  if (!password) {
-                    setPasswordError("Saisissez votre mot de passe pour confirmer.");
-                    return;
-                  }
-                  setPasswordError(undefined);
-                  setConfirming(true);
-                }}
+                onSubmit={deletion.onSubmit}
               >
                 <Field
                   id={`${base}-mot-de-passe`}
                   label="Votre mot de passe"
                   type="password"
                   autoComplete="current-password"
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                  error={passwordError}
+                  value={deletion.password}
+                  onChange={(e) => deletion.setPassword(e.target.value)}
+                  error={deletion.error}
                 />
                 <button type="submit" className={`${SECONDARY_BUTTON} self-start border-red-700 text-red-800 dark:text-red-200`}>
                   Supprimer le compte de {firstName}
@@ -108,13 +91,13 @@ export function ChildDeletion({ studentId, firstName }: { studentId: number; fir
           </>
         )}
         <ConfirmDialog
-          open={confirming}
-          onOpenChange={setConfirming}
+          open={deletion.confirming}
+          onOpenChange={deletion.setConfirming}
           title={`Supprimer le compte de ${firstName} ?`}
           description={`Le compte de ${firstName} sera désactivé tout de suite et effacé à la fin du délai de grâce. Vous pourrez annuler d'ici là.`}
           confirmLabel="Oui, supprimer son compte"
           destructive
-          onConfirm={request}
+          onConfirm={deletion.confirm}
         />
       </div>
     </details>

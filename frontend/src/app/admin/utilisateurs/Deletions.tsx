@@ -4,7 +4,8 @@
 // accounts waiting for erasure, each with "Annuler"; and, in a user's "Modifier" panel,
 // the request to delete that account (the admin's own password typed again).
 import { useState } from "react";
-import { api, errorMessage, fieldErrors } from "@/lib/api/client";
+import { api, errorMessage } from "@/lib/api/client";
+import { usePasswordConfirmation } from "@/lib/usePasswordConfirmation";
 import { useLoader } from "@/lib/useLoader";
 import { formatDate } from "@/lib/format";
 import { ConfirmDialog } from "@/components/confirm";
@@ -57,48 +58,30 @@ export function PendingDeletions({ version, onChanged }: { version: unknown; onC
 }
 
 export function DeleteUser({ userId, name, onRequested }: { userId: number; name: string; onRequested: (message: string) => void }) {
-  const [password, setPassword] = useState("");
-  const [passwordError, setPasswordError] = useState<string | undefined>();
-  const [confirming, setConfirming] = useState(false);
+  const deletion = usePasswordConfirmation(
+    (password) => api.POST("/api/admin/users/{id}/deletion", { params: { path: { id: userId } }, body: { password } }),
+    (status) => onRequested(status.message),
+  );
   const id = `supprimer-${userId}-mot-de-passe`;
-
-  async function request(): Promise<string | null> {
-    const { data, error } = await api.POST("/api/admin/users/{id}/deletion", { params: { path: { id: userId } }, body: { password } });
-    if (error) {
-      setPasswordError(fieldErrors(error).password);
-      return fieldErrors(error).password ?? errorMessage(error);
-    }
-    setPassword("");
-    onRequested(data.message);
-    return null;
-  }
 
   return (
     <form
       className="mt-3 flex flex-wrap items-end gap-2 border-t border-slate-100 pt-3 dark:border-slate-800"
       noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (!password) {
-          setPasswordError("Saisissez votre mot de passe pour confirmer.");
-          return;
-        }
-        setPasswordError(undefined);
-        setConfirming(true);
-      }}
+      onSubmit={deletion.onSubmit}
     >
-      <Field id={id} label="Votre mot de passe (pour supprimer ce compte)" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} error={passwordError} />
+      <Field id={id} label="Votre mot de passe (pour supprimer ce compte)" type="password" autoComplete="current-password" value={deletion.password} onChange={(e) => deletion.setPassword(e.target.value)} error={deletion.error} />
       <button type="submit" className={`${SMALL_SECONDARY_BUTTON} border-red-700 text-red-800 dark:text-red-200`}>
         Supprimer le compte<span className="sr-only"> de {name}</span>
       </button>
       <ConfirmDialog
-        open={confirming}
-        onOpenChange={setConfirming}
+        open={deletion.confirming}
+        onOpenChange={deletion.setConfirming}
         title={`Supprimer le compte de ${name} ?`}
         description="Le compte est désactivé tout de suite et effacé à la fin du délai de grâce ; ses notes restent, anonymes, dans les statistiques des classes. Vous pourrez annuler d'ici là."
         confirmLabel="Oui, supprimer ce compte"
         destructive
-        onConfirm={request}
+        onConfirm={deletion.confirm}
       />
     </form>
   );

@@ -2,9 +2,9 @@
 
 // "Supprimer mon compte": POST /api/me/deletion with the password typed again. The
 // account is disabled at once and erased after the grace period (docs/PRIVACY.md).
-import { useState } from "react";
 import { useRouter } from "next/navigation";
-import { api, errorMessage, fieldErrors, signOut } from "@/lib/api/client";
+import { api, signOut } from "@/lib/api/client";
+import { usePasswordConfirmation } from "@/lib/usePasswordConfirmation";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
 import { Button, Card, Field, Loading } from "@/components/ui";
@@ -14,22 +14,14 @@ const ANYONE = ["student", "parent", "teacher", "admin"];
 export function AccountDeletion() {
   const { allowed } = useRequireRole(ANYONE);
   const router = useRouter();
-  const [password, setPassword] = useState("");
-  const [passwordError, setPasswordError] = useState<string | undefined>();
-  const [confirming, setConfirming] = useState(false);
+  const deletion = usePasswordConfirmation(
+    (password) => api.POST("/api/me/deletion", { body: { password } }),
+    async () => {
+      await signOut();
+      router.replace("/connexion?suppression=demandee");
+    },
+  );
   if (!allowed) return <Loading />;
-
-  async function requestDeletion(): Promise<string | null> {
-    const { error } = await api.POST("/api/me/deletion", { body: { password } });
-    if (error) {
-      const message = fieldErrors(error).password ?? errorMessage(error);
-      setPasswordError(fieldErrors(error).password);
-      return message;
-    }
-    await signOut();
-    router.replace("/connexion?suppression=demandee");
-    return null;
-  }
 
   return (
     <div className="mx-auto max-w-2xl space-y-6">
@@ -54,24 +46,16 @@ export function AccountDeletion() {
         <form
           className="mt-4 flex flex-col gap-4"
           noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (!password) {
-              setPasswordError("Saisissez votre mot de passe pour confirmer.");
-              return;
-            }
-            setPasswordError(undefined);
-            setConfirming(true);
-          }}
+          onSubmit={deletion.onSubmit}
         >
           <Field
             id="delete-password"
             label="Mot de passe"
             type="password"
             autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            error={passwordError}
+            value={deletion.password}
+            onChange={(e) => deletion.setPassword(e.target.value)}
+            error={deletion.error}
             hint="Saisissez à nouveau votre mot de passe pour confirmer."
           />
           <Button type="submit" className="self-start">
@@ -79,13 +63,13 @@ export function AccountDeletion() {
           </Button>
         </form>
         <ConfirmDialog
-          open={confirming}
-          onOpenChange={setConfirming}
+          open={deletion.confirming}
+          onOpenChange={deletion.setConfirming}
           title="Supprimer votre compte ?"
           description="Votre compte sera désactivé tout de suite et effacé définitivement dans 30 jours."
           confirmLabel="Oui, supprimer mon compte"
           destructive
-          onConfirm={requestDeletion}
+          onConfirm={deletion.confirm}
         />
       </Card>
     </div>
