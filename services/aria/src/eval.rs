@@ -34,7 +34,16 @@ struct OffTopic {
 struct EvalQuestion {
     question: String,
     level: String,
+    /// What the question tests: `base` (as students type them, the first 80),
+    /// `paraphrase` (no word in common with its section), `english`, `typo` (heavy
+    /// typos and missing accents), `multi` (the answer spans two sections).
+    #[serde(default = "base_kind")]
+    kind: String,
     relevant: Vec<Relevant>,
+}
+
+fn base_kind() -> String {
+    "base".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,8 +58,39 @@ struct SeedCourse {
     title: String,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Quality figures over a set of questions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quality {
+    pub questions: usize,
+    pub recall_at_5: f64,
+    pub mrr_at_10: f64,
+    pub ndcg_at_5: f64,
+}
+
+impl Quality {
+    fn add(&mut self, recall: f64, reciprocal: f64, ndcg: f64) {
+        self.questions += 1;
+        self.recall_at_5 += recall;
+        self.mrr_at_10 += reciprocal;
+        self.ndcg_at_5 += ndcg;
+    }
+
+    fn averaged(self) -> Self {
+        let n = self.questions.max(1) as f64;
+        Self {
+            questions: self.questions,
+            recall_at_5: self.recall_at_5 / n,
+            mrr_at_10: self.mrr_at_10 / n,
+            ndcg_at_5: self.ndcg_at_5 / n,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Scores {
+    /// The same figures per kind of question (`base`, `paraphrase`, `english`,
+    /// `typo`, `multi`), in that order of first appearance in the set.
+    pub by_kind: Vec<(String, Quality)>,
     pub questions: usize,
     pub recall_at_5: f64,
     pub mrr_at_10: f64,
@@ -62,6 +102,16 @@ pub struct Scores {
     pub p99_ms: f64,
     /// Share of the off-topic questions for which nothing was retrieved.
     pub off_topic_rejected: f64,
+}
+
+impl Scores {
+    /// The figures of one kind of question (zero questions when the set has none).
+    pub fn kind(&self, kind: &str) -> Quality {
+        self.by_kind
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or_else(Quality::default, |(_, q)| *q)
+    }
 }
 
 pub fn default_questions() -> std::path::PathBuf {
@@ -133,7 +183,8 @@ pub async fn evaluate(
     let titles = titles(seed_dir)?;
     // ARIA_EVAL_VERBOSE=1: print the questions whose sections were not all found.
     let verbose = std::env::var("ARIA_EVAL_VERBOSE").is_ok_and(|v| v == "1");
-    let (mut recall, mut reciprocal, mut ndcg) = (0.0, 0.0, 0.0);
+    let mut all = Quality::default();
+    let mut by_kind: Vec<(String, Quality)> = Vec::new();
     let mut times = Vec::with_capacity(set.questions.len());
     for q in &set.questions {
         let relevant: Vec<(&str, &str)> = q
@@ -169,7 +220,7 @@ pub async fn evaluate(
                     .any(|p| p.course_title == *title && p.section_id == *section)
             })
             .count();
-        recall += found as f64 / relevant.len() as f64;
+        let recall = found as f64 / relevant.len() as f64;
         if found < relevant.len() && verbose {
             let got: Vec<String> = passages
                 .iter()
@@ -184,10 +235,20 @@ pub async fn evaluate(
                 top.similarity, top.coverage, q.question
             );
         }
-        if let Some(rank) = passages.iter().position(is_relevant) {
-            reciprocal += 1.0 / (rank + 1) as f64;
+        let reciprocal = passages
+            .iter()
+            .position(is_relevant)
+            .map_or(0.0, |rank| 1.0 / (rank + 1) as f64);
+        let ndcg = ndcg_at_5(passages.iter().take(5).map(is_relevant), relevant.len());
+        all.add(recall, reciprocal, ndcg);
+        match by_kind.iter_mut().find(|(kind, _)| *kind == q.kind) {
+            Some((_, quality)) => quality.add(recall, reciprocal, ndcg),
+            None => {
+                let mut quality = Quality::default();
+                quality.add(recall, reciprocal, ndcg);
+                by_kind.push((q.kind.clone(), quality));
+            }
         }
-        ndcg += ndcg_at_5(passages.iter().take(5).map(is_relevant), relevant.len());
     }
     let mut rejected = 0;
     for q in &set.off_topic {
@@ -208,13 +269,17 @@ pub async fn evaluate(
             );
         }
     }
-    let n = set.questions.len().max(1) as f64;
     times.sort_by(f64::total_cmp);
+    let all = all.averaged();
     Ok(Scores {
-        questions: set.questions.len(),
-        recall_at_5: recall / n,
-        mrr_at_10: reciprocal / n,
-        ndcg_at_5: ndcg / n,
+        by_kind: by_kind
+            .into_iter()
+            .map(|(kind, quality)| (kind, quality.averaged()))
+            .collect(),
+        questions: all.questions,
+        recall_at_5: all.recall_at_5,
+        mrr_at_10: all.mrr_at_10,
+        ndcg_at_5: all.ndcg_at_5,
         p50_ms: percentile(&times, 0.5),
         p99_ms: percentile(&times, 0.99),
         off_topic_rejected: rejected as f64 / set.off_topic.len().max(1) as f64,

@@ -62,6 +62,12 @@ async fn main() -> anyhow::Result<()> {
                     s.p50_ms,
                     s.p99_ms
                 );
+                for (kind, q) in &s.by_kind {
+                    println!(
+                        "  {kind:<10} {:>5}  {:>8.3}  {:>6.3}  {:>6.3}",
+                        q.questions, q.recall_at_5, q.mrr_at_10, q.ndcg_at_5
+                    );
+                }
             }
         }
         return Ok(());

@@ -76,14 +76,17 @@ async fn retrieval_quality_on_the_evaluation_set_does_not_regress() {
     let lexical = run(Method::Lexical).await;
     let fused = run(Method::Fused).await;
     eprintln!("lexical {lexical:?}\nfused {fused:?}");
-    assert_eq!(fused.questions, 80);
+    // The first 80 questions (`base`) keep their figures; the other kinds
+    // (paraphrases, English, typos, two sections) are reported in docs/ARIA.md.
+    let (base_lexical, base_fused) = (lexical.kind("base"), fused.kind("base"));
+    assert_eq!(base_fused.questions, 80);
     assert!(
-        lexical.recall_at_5 >= 0.93 && lexical.mrr_at_10 >= 0.88,
-        "{lexical:?}"
+        base_lexical.recall_at_5 >= 0.93 && base_lexical.mrr_at_10 >= 0.88,
+        "{base_lexical:?}"
     );
     assert!(
-        fused.recall_at_5 >= 0.90 && fused.mrr_at_10 >= 0.85,
-        "{fused:?}"
+        base_fused.recall_at_5 >= 0.90 && base_fused.mrr_at_10 >= 0.85,
+        "{base_fused:?}"
     );
     assert!(fused.off_topic_rejected >= 0.4, "{fused:?}");
 }
