@@ -60,7 +60,7 @@ pub struct ConversationList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConversationList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_conversations(
     user: CurrentUser,
@@ -98,9 +98,8 @@ pub struct ConversationOpened {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConversationOpened),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn open_direct(
     user: CurrentUser,
@@ -139,8 +138,8 @@ async fn open_direct(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConversationOpened),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn class_conversation(
     user: CurrentUser,
@@ -180,8 +179,8 @@ pub struct MessageList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = MessageList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn list_messages(
     user: CurrentUser,
@@ -229,9 +228,8 @@ pub struct MessageSent {
     responses(
         (status = 200, body = MessageSent, description = "Already stored (a retry)"),
         (status = 201, body = MessageSent),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn send_message(
     user: CurrentUser,
@@ -269,8 +267,8 @@ async fn send_message(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn delete_message(
     user: CurrentUser,
@@ -300,9 +298,8 @@ pub struct ReadRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn mark_read(
     user: CurrentUser,
@@ -335,9 +332,8 @@ pub struct ReviewRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = MessageList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn review_conversation(
     user: CurrentUser,

@@ -86,7 +86,7 @@ pub struct ClassList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_classes(
     user: CurrentUser,
@@ -173,9 +173,7 @@ async fn class_view(pool: &sqlx::PgPool, id: i64, staff: bool) -> ApiResult<Clas
     security(("bearer" = [])),
     responses(
         (status = 201, body = ClassResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn create_class(
     user: CurrentUser,
@@ -276,8 +274,8 @@ pub struct PendingInvitation {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassDetail),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn get_class(
     user: CurrentUser,
@@ -354,9 +352,8 @@ where
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn update_class(
     user: CurrentUser,
@@ -434,9 +431,8 @@ pub struct JoinRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn join_class(
     user: CurrentUser,
@@ -518,9 +514,8 @@ pub struct AddStudent {
     security(("bearer" = [])),
     responses(
         (status = 202, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn invite_student(
     user: CurrentUser,
@@ -590,8 +585,8 @@ async fn invite_student(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn cancel_invitation(
     user: CurrentUser,
@@ -635,7 +630,7 @@ pub struct InvitationList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvitationList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_my_invitations(
     user: CurrentUser,
@@ -685,8 +680,8 @@ async fn take_invitation(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn accept_invitation(
     user: CurrentUser,
@@ -709,8 +704,8 @@ async fn accept_invitation(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn decline_invitation(
     user: CurrentUser,
@@ -732,8 +727,8 @@ async fn decline_invitation(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn remove_student(
     user: CurrentUser,

@@ -180,7 +180,7 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
     security(("bearer" = [])),
     responses(
         (status = 200, body = StudentDashboard),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn student_dashboard(
     user: CurrentUser,
@@ -200,7 +200,7 @@ pub struct ParentDashboard {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ParentDashboard),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn parent_dashboard(
     user: CurrentUser,
@@ -295,7 +295,7 @@ pub struct TeacherDashboard {
     security(("bearer" = [])),
     responses(
         (status = 200, body = TeacherDashboard),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn teacher_dashboard(
     user: CurrentUser,
@@ -416,7 +416,7 @@ pub struct AdminDashboard {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AdminDashboard),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn admin_dashboard(
     user: CurrentUser,

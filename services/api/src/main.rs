@@ -13,7 +13,7 @@ use nexus_auth::Role;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::Openapi)) {
-        let (_, spec) = nexus_api::openapi::api_router().split_for_parts();
+        let (_, spec) = nexus_api::openapi::split(nexus_api::openapi::api_router());
         println!("{}", serde_json::to_string(&spec)?);
         return Ok(());
     }

@@ -53,10 +53,7 @@ pub struct ProfileUpdate {
     security(("bearer" = [])),
     responses(
         (status = 200, body = MeResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn update_me(
     user: CurrentUser,
@@ -157,8 +154,7 @@ pub struct PairingCode {
     security(("bearer" = [])),
     responses(
         (status = 201, body = PairingCode),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn create_pairing_code(
     user: CurrentUser,
@@ -216,8 +212,7 @@ pub struct ChildrenList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ChildrenList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_children(
     user: CurrentUser,
@@ -259,10 +254,7 @@ pub struct ChildLinked {
     security(("bearer" = [])),
     responses(
         (status = 201, body = ChildLinked),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn link_child(
     user: CurrentUser,
@@ -347,8 +339,7 @@ pub struct ParentsList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ParentsList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_parents(
     user: CurrentUser,
@@ -398,8 +389,8 @@ async fn unlink(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn unlink_child(
     user: CurrentUser,
@@ -417,8 +408,8 @@ async fn unlink_child(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn unlink_parent(
     user: CurrentUser,
@@ -436,8 +427,8 @@ async fn unlink_parent(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn admin_unlink(
     user: CurrentUser,

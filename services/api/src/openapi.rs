@@ -73,6 +73,67 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::privacy::router())
 }
 
+/// Splits the routes from their description, with the error responses shared by
+/// whole kinds of operations added once here instead of on every handler:
+/// - an operation behind the bearer token may answer 401 (no or bad token) and 429
+///   (the per-user request limit);
+/// - an operation with a request body may answer 400 (unreadable body), 413 (too
+///   large) and 422 (a field refused, with `details`), and 415 when the body is JSON.
+///
+/// A handler lists only the errors particular to it (403, 404, 409…) and any status
+/// it describes itself (a response it declares is kept as it is).
+pub fn split<S: Clone + Send + Sync + 'static>(
+    router: OpenApiRouter<S>,
+) -> (Router<S>, utoipa::openapi::OpenApi) {
+    let (router, mut spec) = router.split_for_parts();
+    add_common_errors(&mut spec);
+    (router, spec)
+}
+
+fn add_common_errors(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = || {
+        ResponseBuilder::new()
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in spec.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut statuses = Vec::new();
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                statuses.extend(["401", "429"]);
+            }
+            if let Some(utoipa::openapi::RefOr::T(body)) = &operation.request_body {
+                statuses.extend(["400", "413", "422"]);
+                if body.content.contains_key("application/json") {
+                    statuses.push("415");
+                }
+            }
+            for status in statuses {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error().into());
+            }
+        }
+    }
+}
+
 pub fn docs_router(spec: utoipa::openapi::OpenApi) -> Router {
     let ui: Router = SwaggerUi::new("/api/docs")
         .url("/api/openapi.json", spec)

@@ -74,9 +74,8 @@ const PROGRESS_VIEW: &str = "select p.course_id, c.title, p.progress_percentage,
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProgressResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn record_progress(
     user: CurrentUser,
@@ -230,8 +229,8 @@ pub struct StudentProgressResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = StudentProgressResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn student_progress(
     user: CurrentUser,
@@ -272,8 +271,8 @@ pub struct ClassProgressResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ClassProgressResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn class_progress(
     user: CurrentUser,

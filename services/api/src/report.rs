@@ -56,8 +56,8 @@ pub struct StudentReport {
     security(("bearer" = [])),
     responses(
         (status = 200, body = StudentReport),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn student_report(
     user: CurrentUser,

@@ -52,9 +52,7 @@ impl Application {
             mail_wake: crate::mail::queue::Wake::default(),
             settings: Arc::new(settings),
         };
-        let (api, spec) = openapi::api_router()
-            .with_state(state.clone())
-            .split_for_parts();
+        let (api, spec) = openapi::split(openapi::api_router().with_state(state.clone()));
         let routes = Router::new().merge(api).merge(openapi::docs_router(spec));
         let service = Service::bind(
             SERVICE,

@@ -92,8 +92,8 @@ pub struct UserList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_users(
     user: CurrentUser,
@@ -162,10 +162,7 @@ pub struct UserCreated {
     security(("bearer" = [])),
     responses(
         (status = 201, body = UserCreated),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn create_user(
     user: CurrentUser,
@@ -198,9 +195,8 @@ pub struct UserResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 async fn get_user(
     user: CurrentUser,
@@ -228,11 +224,8 @@ pub struct StatusRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 async fn set_user_status(
     user: CurrentUser,
@@ -295,11 +288,8 @@ pub struct UserUpdate {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 async fn update_user(
     user: CurrentUser,
@@ -414,11 +404,8 @@ pub struct RoleRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 async fn set_user_role(
     user: CurrentUser,

@@ -181,8 +181,8 @@ pub struct AttemptStarted {
     responses(
         (status = 200, body = AttemptStarted, description = "The attempt already in progress"),
         (status = 201, body = AttemptStarted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn start_attempt(
     user: CurrentUser,
@@ -304,9 +304,8 @@ pub struct AttemptResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AttemptResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn submit_attempt(
     user: CurrentUser,
@@ -444,9 +443,8 @@ pub struct DraftSaved {
     security(("bearer" = [])),
     responses(
         (status = 200, body = DraftSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn save_answers(
     user: CurrentUser,
@@ -540,8 +538,8 @@ async fn notify_graded(
     security(("bearer" = [])),
     responses(
         (status = 200, body = AttemptResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn get_attempt(
     user: CurrentUser,
@@ -599,8 +597,8 @@ pub struct AttemptList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AttemptList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn list_attempts(
     user: CurrentUser,
@@ -651,9 +649,8 @@ pub struct GradeRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AttemptResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn grade_attempt(
     user: CurrentUser,
@@ -813,9 +810,8 @@ pub struct RunResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = RunResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
 async fn run_code(

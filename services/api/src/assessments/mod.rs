@@ -389,7 +389,7 @@ pub struct AssessmentList {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn list_assessments(
     user: CurrentUser,
@@ -563,9 +563,7 @@ pub struct AssessmentSaved {
     security(("bearer" = [])),
     responses(
         (status = 201, body = AssessmentSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn create_assessment(
     user: CurrentUser,
@@ -618,8 +616,8 @@ pub struct AssessmentResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn get_assessment(
     user: CurrentUser,
@@ -685,9 +683,8 @@ fn locked_by_attempts() -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn replace_assessment(
     user: CurrentUser,
@@ -741,9 +738,8 @@ pub struct SettingsUpdate {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn update_settings(
     user: CurrentUser,
@@ -780,8 +776,8 @@ async fn update_settings(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn delete_assessment(
     user: CurrentUser,
@@ -819,9 +815,8 @@ pub struct PublishRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AssessmentSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn publish_assessment(
     user: CurrentUser,
@@ -890,8 +885,8 @@ async fn publish_assessment(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn unpublish_assessment(
     user: CurrentUser,

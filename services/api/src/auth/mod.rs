@@ -54,9 +54,8 @@ pub struct Registered {
     request_body = accounts::NewAccount,
     responses(
         (status = 201, body = Registered),
-        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
 async fn register(
@@ -155,9 +154,8 @@ fn invalid_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
 async fn login(
@@ -297,9 +295,8 @@ fn invalid_refresh() -> ApiError {
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenPair),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
 async fn refresh(
@@ -369,8 +366,6 @@ pub struct Done {
     request_body = RefreshRequest,
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn logout(
     State(state): State<AppState>,
@@ -428,8 +423,7 @@ pub fn me_response(user: UserView) -> MeResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = MeResponse),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn me(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Json<MeResponse>> {
     Ok(Json(me_response(
@@ -449,8 +443,6 @@ pub struct ResetRequest {
     request_body = ResetRequest,
     responses(
         (status = 202, body = Done),
-        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
 async fn request_password_reset(
@@ -545,8 +537,6 @@ fn invalid_reset() -> ApiError {
     request_body = ResetConfirm,
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn confirm_password_reset(
     State(state): State<AppState>,

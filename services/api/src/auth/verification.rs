@@ -82,8 +82,6 @@ fn invalid_link() -> ApiError {
     request_body = VerifyRequest,
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 pub async fn verify_email(
     State(state): State<AppState>,
@@ -116,8 +114,8 @@ pub async fn verify_email(
     security(("bearer" = [])),
     responses(
         (status = 202, body = Done),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 pub async fn resend_verification(
     user: CurrentUser,

@@ -85,8 +85,8 @@ const VISIBLE: &str = "(c.is_published or $1 = 'admin' or ($1 = 'teacher' and c.
     security(("bearer" = [])),
     responses(
         (status = 200, body = CourseList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
     ))]
 async fn list_courses(
     user: CurrentUser,
@@ -298,8 +298,8 @@ pub async fn visible_course(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiRe
     security(("bearer" = [])),
     responses(
         (status = 200, body = CourseDetail),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn get_course(
     user: CurrentUser,
@@ -399,9 +399,7 @@ pub struct CourseSaved {
     security(("bearer" = [])),
     responses(
         (status = 201, body = CourseSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn create_course(
     user: CurrentUser,
@@ -466,9 +464,8 @@ async fn course_event(conn: &mut PgConnection, course_id: i64, action: &str) -> 
     security(("bearer" = [])),
     responses(
         (status = 200, body = CourseSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn replace_course(
     user: CurrentUser,
@@ -511,8 +508,8 @@ async fn replace_course(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn delete_course(
     user: CurrentUser,
@@ -579,8 +576,8 @@ async fn notify_course_available(
     security(("bearer" = [])),
     responses(
         (status = 200, body = CourseSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn publish_course(
     user: CurrentUser,
@@ -626,8 +623,8 @@ async fn publish_course(
     security(("bearer" = [])),
     responses(
         (status = 200, body = CourseSaved),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 async fn unpublish_course(
     user: CurrentUser,
@@ -667,9 +664,8 @@ pub struct AssignRequest {
     security(("bearer" = [])),
     responses(
         (status = 201, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn assign_course(
     user: CurrentUser,
@@ -712,8 +708,8 @@ async fn assign_course(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Done),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn unassign_course(
     user: CurrentUser,

@@ -98,7 +98,6 @@ async fn load_preferences(pool: &PgPool, user_id: i64) -> sqlx::Result<Preferenc
     security(("bearer" = [])),
     responses(
         (status = 200, body = PreferencesResponse),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn get_preferences(
     user: CurrentUser,
@@ -116,8 +115,6 @@ async fn get_preferences(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PreferencesResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 async fn update_preferences(
     user: CurrentUser,

@@ -123,9 +123,8 @@ pub struct NotificationFilter {
     security(("bearer" = [])),
     responses(
         (status = 200, body = NotificationList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 async fn list_notifications(
     user: CurrentUser,
@@ -180,9 +179,8 @@ async fn unread_count(pool: &sqlx::PgPool, user_id: i64) -> sqlx::Result<i64> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ReadResult),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 async fn mark_read(
     user: CurrentUser,
@@ -208,8 +206,7 @@ async fn mark_read(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ReadResult),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 async fn mark_all_read(
     user: CurrentUser,

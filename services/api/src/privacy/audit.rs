@@ -80,8 +80,8 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AuditPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 pub async fn list(
     user: CurrentUser,

@@ -72,9 +72,8 @@ async fn status(state: &AppState, student: i64) -> ApiResult<ConsentStatus> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConsentStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn get_consent(
     user: CurrentUser,
@@ -108,10 +107,7 @@ pub struct ConsentChange {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ConsentStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 pub async fn set_consent(
     user: CurrentUser,

@@ -353,10 +353,7 @@ async fn close_request(
     security(("bearer" = [])),
     responses(
         (status = 202, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
     ))]
 pub async fn request_own_deletion(
     user: CurrentUser,
@@ -383,10 +380,9 @@ pub struct HolderCredentials {
     request_body = HolderCredentials,
     responses(
         (status = 200, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 429, body = ErrorBody),
     ))]
 pub async fn cancel_own_deletion(
     State(state): State<AppState>,
@@ -453,9 +449,8 @@ async fn require_linked_parent(
     security(("bearer" = [])),
     responses(
         (status = 200, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn child_deletion_status(
     user: CurrentUser,
@@ -496,11 +491,8 @@ pub async fn child_deletion_status(
     security(("bearer" = [])),
     responses(
         (status = 202, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 pub async fn request_child_deletion(
     user: CurrentUser,
@@ -521,9 +513,8 @@ pub async fn request_child_deletion(
     security(("bearer" = [])),
     responses(
         (status = 200, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn cancel_child_deletion(
     user: CurrentUser,
@@ -545,11 +536,8 @@ pub async fn cancel_child_deletion(
     security(("bearer" = [])),
     responses(
         (status = 202, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 pub async fn request_user_deletion(
     user: CurrentUser,
@@ -575,9 +563,8 @@ pub async fn request_user_deletion(
     security(("bearer" = [])),
     responses(
         (status = 200, body = DeletionStatus),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn cancel_user_deletion(
     user: CurrentUser,
@@ -616,8 +603,7 @@ pub struct PendingDeletions {
     security(("bearer" = [])),
     responses(
         (status = 200, body = PendingDeletions),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 pub async fn list_pending(
     user: CurrentUser,

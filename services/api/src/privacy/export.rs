@@ -155,9 +155,8 @@ async fn request(state: &AppState, user: &CurrentUser, subject: i64) -> ApiResul
     security(("bearer" = [])),
     responses(
         (status = 202, body = DataExportAnswer),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "An export of these data is already being produced"),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn request_own(user: CurrentUser, State(state): State<AppState>) -> ApiResult<Response> {
     request(&state, &user, user.id).await
@@ -171,9 +170,8 @@ pub async fn request_own(user: CurrentUser, State(state): State<AppState>) -> Ap
     security(("bearer" = [])),
     responses(
         (status = 202, body = DataExportAnswer),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn request_child(
     user: CurrentUser,
@@ -193,8 +191,7 @@ pub async fn request_child(
     security(("bearer" = [])),
     responses(
         (status = 200, body = DataExportList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
     ))]
 pub async fn list_own(
     user: CurrentUser,
@@ -229,10 +226,9 @@ struct Stored {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The ZIP", content((Vec<u8> = "application/zip"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
-        (status = 429, body = ErrorBody),
     ))]
 pub async fn download(
     user: CurrentUser,

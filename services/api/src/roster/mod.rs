@@ -228,9 +228,8 @@ fn parse(text: &str) -> ApiResult<(char, Vec<RowReport>)> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportReport),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ))]
 async fn import_roster(
     user: CurrentUser,
