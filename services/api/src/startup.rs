@@ -82,20 +82,23 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         if self.state.settings.run_worker {
-            crate::worker::spawn(self.state.pool.clone(), self.state.redis.clone());
-            tokio::spawn(crate::privacy::jobs::run(
-                self.state.pool.clone(),
-                self.state.settings.clone(),
-            ));
-            tokio::spawn(crate::digest::run(
-                self.state.pool.clone(),
-                self.state.settings.clone(),
-            ));
-            tokio::spawn(crate::mail::queue::run(
-                self.state.pool.clone(),
-                self.state.mailer.clone(),
-                self.state.mail_wake.clone(),
-            ));
+            // They stop with the service, after the requests, each finishing its round.
+            let (state, background) = (&self.state, self.service.background());
+            crate::worker::spawn(background, state.pool.clone(), state.redis.clone());
+            let (pool, settings) = (state.pool.clone(), state.settings.clone());
+            background.spawn("privacy jobs", |stop| {
+                crate::privacy::jobs::run(pool, settings, stop)
+            });
+            let (pool, settings) = (state.pool.clone(), state.settings.clone());
+            background.spawn("digests", |stop| crate::digest::run(pool, settings, stop));
+            let (pool, mailer, wake) = (
+                state.pool.clone(),
+                state.mailer.clone(),
+                state.mail_wake.clone(),
+            );
+            background.spawn("mail queue", |stop| {
+                crate::mail::queue::run(pool, mailer, wake, stop)
+            });
         }
         self.service.run_until_stopped(shutdown).await
     }

@@ -5,17 +5,19 @@
 
 use std::time::Duration;
 
-use nexus_web::redis_conn::Redis;
+use nexus_web::{background::Background, redis_conn::Redis};
 use sqlx::PgPool;
 
 use crate::assessments::notify_due_soon;
 
-pub fn spawn(pool: PgPool, redis: Redis) {
-    tokio::spawn(nexus_web::relay::run_relay(pool.clone(), redis));
-    tokio::spawn(async move {
+pub fn spawn(background: &Background, pool: PgPool, redis: Redis) {
+    let relay_pool = pool.clone();
+    background.spawn("outbox relay", |stop| {
+        nexus_web::relay::run_relay(relay_pool, redis, stop)
+    });
+    background.spawn("due-soon reminders", |stop| async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
+        while stop.during(tick.tick()).await.is_some() {
             match notify_due_soon(&pool).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(publications = n, "due-soon reminders queued"),

@@ -328,17 +328,18 @@ impl Application {
     ) -> std::io::Result<()> {
         let retriever = self.state.retriever.clone();
         let interval = self.state.settings.sync_interval;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            loop {
-                tick.tick().await;
-                match maintain_index(&retriever).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
-                    Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),
+        self.service
+            .background()
+            .spawn("index sync", |stop| async move {
+                let mut tick = tokio::time::interval(interval);
+                while stop.during(tick.tick()).await.is_some() {
+                    match maintain_index(&retriever).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
+                        Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),
+                    }
                 }
-            }
-        });
+            });
         tokio::spawn(revocation::follow(self.state.clone(), self.revocations));
         self.service.run_until_stopped(shutdown).await
     }

@@ -131,10 +131,13 @@ impl Application {
         ));
         // The hub writes chat events to the outbox too: it relays them itself, at once,
         // rather than waiting for an API process to.
-        tokio::spawn(nexus_web::relay::run_relay(
+        let (pool, redis) = (
             self.state.authenticator.pool.clone(),
             self.state.redis.clone(),
-        ));
+        );
+        self.service.background().spawn("outbox relay", |stop| {
+            nexus_web::relay::run_relay(pool, redis, stop)
+        });
         let shutdown = self.shutdown;
         // Websocket connections outlive requests: tell them to reconnect elsewhere as
         // soon as the stop begins, then let the server drain.

@@ -112,12 +112,13 @@ pub async fn pending(pool: &PgPool) -> sqlx::Result<i64> {
 
 /// Relays until the process stops: at once when a transaction that wrote events
 /// commits (Postgres `NOTIFY`), at least every second otherwise, immediately while there
-/// is a backlog, backing off to 5 s while Redis or Postgres fail.
-pub async fn run_relay(pool: PgPool, redis: Redis) {
+/// is a backlog, backing off to 5 s while Redis or Postgres fail. Returns when the
+/// service stops, after the batch in progress.
+pub async fn run_relay(pool: PgPool, redis: Redis, stop: crate::background::Stop) {
     let mut listener: Option<sqlx::postgres::PgListener> = None;
     let mut backoff = Duration::from_millis(200);
     let mut last_gauge = tokio::time::Instant::now() - Duration::from_secs(60);
-    loop {
+    while !stop.is_stopping() {
         match relay_batch(&pool, &redis, || Ok(())).await {
             Ok(sent) => {
                 backoff = Duration::from_millis(200);
@@ -133,7 +134,9 @@ pub async fn run_relay(pool: PgPool, redis: Redis) {
                     tracing::warn!(error = %format!("{error:#}"), "outbox relay failed; events stay queued");
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
-                tokio::time::sleep(backoff).await;
+                if stop.during(tokio::time::sleep(backoff)).await.is_none() {
+                    return;
+                }
                 continue;
             }
         }
@@ -152,11 +155,24 @@ pub async fn run_relay(pool: PgPool, redis: Redis) {
         match listener.as_mut() {
             Some(l) => {
                 // A wake-up, or a second without one; a broken listener is replaced.
-                if let Ok(Err(_)) = tokio::time::timeout(Duration::from_secs(1), l.recv()).await {
-                    listener = None;
+                match stop
+                    .during(tokio::time::timeout(Duration::from_secs(1), l.recv()))
+                    .await
+                {
+                    None => return,
+                    Some(Ok(Err(_))) => listener = None,
+                    Some(_) => {}
                 }
             }
-            None => tokio::time::sleep(Duration::from_millis(200)).await,
+            None => {
+                if stop
+                    .during(tokio::time::sleep(Duration::from_millis(200)))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+            }
         }
     }
 }

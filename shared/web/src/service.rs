@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::{
+    background::Background,
     health::{self, Dependencies},
     middleware::{StackSettings, stack},
 };
@@ -44,6 +45,7 @@ pub struct Service {
     listener: TcpListener,
     router: Router,
     drain: std::time::Duration,
+    background: Background,
 }
 
 impl Service {
@@ -72,6 +74,7 @@ impl Service {
             listener,
             router,
             drain: common.shutdown_timeout,
+            background: Background::default(),
         })
     }
 
@@ -87,6 +90,14 @@ impl Service {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(service = self.name, port = self.port(), "listening");
-        crate::serve::serve(self.listener, self.router, shutdown, self.drain).await
+        let served = crate::serve::serve(self.listener, self.router, shutdown, self.drain).await;
+        // Requests drained: now the loops finish their round.
+        self.background.shutdown(self.drain).await;
+        served
+    }
+
+    /// Where the service's background loops run: they stop with it.
+    pub fn background(&self) -> &Background {
+        &self.background
     }
 }

@@ -393,10 +393,13 @@ async fn gather(conn: &mut PgConnection, user: &Due, now: DateTime<Utc>) -> sqlx
 
 /// The worker's rounds: digests every 10 minutes (the mail queue delivers them:
 /// `mail::queue::run`).
-pub async fn run(pool: PgPool, settings: std::sync::Arc<ApiSettings>) {
+pub async fn run(
+    pool: PgPool,
+    settings: std::sync::Arc<ApiSettings>,
+    stop: nexus_web::background::Stop,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        tick.tick().await;
+    while stop.during(tick.tick()).await.is_some() {
         match send_due(&pool, &settings, Utc::now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(digests = n, "digests queued"),

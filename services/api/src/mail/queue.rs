@@ -77,12 +77,19 @@ impl Wake {
 }
 
 /// The delivery loop (the worker runs it): every minute, and whenever woken.
-pub async fn run(pool: PgPool, mailer: Mailer, wake: Wake) {
+pub async fn run(pool: PgPool, mailer: Mailer, wake: Wake, stop: nexus_web::background::Stop) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = wake.0.notified() => {}
+        let woken = stop
+            .during(async {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = wake.0.notified() => {}
+                }
+            })
+            .await;
+        if woken.is_none() {
+            return;
         }
         if let Err(error) = deliver_due(&pool, &mailer, Utc::now()).await {
             tracing::warn!(error = %format!("{error:#}"), "mail queue failed; retrying next minute");

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use super::{erasure, export, retention};
 use crate::settings::ApiSettings;
 
-pub async fn run(pool: PgPool, settings: Arc<ApiSettings>) {
+pub async fn run(pool: PgPool, settings: Arc<ApiSettings>, stop: nexus_web::background::Stop) {
     let mut exports = tokio::time::interval(Duration::from_secs(1));
     exports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut purge =
@@ -19,6 +19,7 @@ pub async fn run(pool: PgPool, settings: Arc<ApiSettings>) {
     purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = stop.during(std::future::pending::<()>()) => return,
             _ = exports.tick() => {
                 if let Err(error) = export::produce_pending(&pool, &settings, Utc::now()).await {
                     tracing::warn!(error = %format!("{error:#}"), "data exports failed; retrying next round");
