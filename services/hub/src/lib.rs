@@ -2,7 +2,6 @@
 //! to each open connection of its recipient, on any hub instance, with resume after a
 //! reconnect; class, course and conversation channels with presence; chat.
 
-pub mod channel;
 pub mod live;
 pub mod metrics;
 pub mod presence;

@@ -19,7 +19,7 @@ async fn redis_connection(settings: &HubSettings) -> redis::aio::MultiplexedConn
 }
 
 async fn resume(socket: &mut Socket, offset: &str) -> (Vec<String>, Value) {
-    send_json(socket, json!({"type": "resume", "offset": offset})).await;
+    send_frame(socket, resume_from(offset)).await;
     let mut titles = Vec::new();
     loop {
         let frame = next_json(socket).await;
@@ -72,7 +72,13 @@ async fn audit_05_channel_aliases_are_refused_with_a_clear_error() {
         );
     }
     let long = format!("class:{}{class}", "0".repeat(8192));
-    send_json(&mut socket, json!({"type": "subscribe", "channel": long})).await;
+    send_frame(
+        &mut socket,
+        ClientFrame::Subscribe {
+            channel: RequestedChannel::parse(&long),
+        },
+    )
+    .await;
     let reply = wait_for(&mut socket, |f| {
         f["type"] == json!("error") || f["type"] == json!("subscribed")
     })
@@ -205,7 +211,11 @@ async fn audit_06_chat_limits_hold_per_user_across_connections() {
     let (mut acked, mut limited) = (0, 0);
     for (tab, socket) in sockets.iter_mut().enumerate() {
         for n in 0..4 {
-            send_json(socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": format!("t{tab}-{n}"), "body": "spam"})).await;
+            send_frame(
+                socket,
+                send_message(conversation, &format!("t{tab}-{n}"), "spam"),
+            )
+            .await;
             let reply = wait_for(socket, |f| {
                 f["type"] == json!("ack") || f["type"] == json!("error")
             })
@@ -259,11 +269,7 @@ async fn audit_06_typing_and_presence_never_enter_the_replay_stream() {
     subscribe(&mut teacher_socket, &format!("class:{class}")).await;
     let mut student_socket = hub.connect_as(&student.1).await;
     subscribe(&mut student_socket, &format!("class:{class}")).await;
-    send_json(
-        &mut student_socket,
-        json!({"type": "typing", "conversationId": conversation}),
-    )
-    .await;
+    send_frame(&mut student_socket, typing(conversation)).await;
 
     // Both still reach the teacher, live, without an offset to resume from.
     let join = wait_for(&mut teacher_socket, |f| {
@@ -354,7 +360,7 @@ async fn audit_11_a_revoked_token_closes_its_users_sockets_promptly() {
         .await
         .expect("closed within 3 s");
     assert_eq!(code, 4401);
-    send_json(&mut other_socket, json!({"type": "ping"})).await;
+    send_frame(&mut other_socket, ClientFrame::Ping).await;
     assert_eq!(
         next_json(&mut other_socket).await["type"],
         json!("pong"),

@@ -7,6 +7,10 @@ use futures::{SinkExt, StreamExt};
 use nexus_auth::{JwtKeys, Role};
 use nexus_config::ConnectionUrl;
 use nexus_hub::{Application, settings::HubSettings};
+use nexus_protocol::{
+    RequestedChannel,
+    hub::{ClientFrame, ServerFrame},
+};
 use nexus_web::ratelimit::Limit;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -93,8 +97,8 @@ impl Hub {
     /// Connected and authenticated with `?token=`; the `ready` frame consumed.
     async fn connect_as(&self, token: &str) -> Socket {
         let mut socket = self.connect(&format!("?token={token}")).await;
-        let ready = next_json(&mut socket).await;
-        assert_eq!(ready["type"], json!("ready"), "{ready}");
+        let ready = next_server(&mut socket).await;
+        assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
         socket
     }
 
@@ -148,10 +152,61 @@ async fn next_frame(socket: &mut Socket) -> Message {
     }
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+/// The next frame, which must be one of the protocol's server frames.
+async fn next_server(socket: &mut Socket) -> ServerFrame {
     match next_frame(socket).await {
-        Message::Text(text) => serde_json::from_str(&text).expect("json frame"),
+        Message::Text(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not a server frame ({e}): {text}")),
         other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// The next frame, typed (it must be one of the protocol's), as JSON to look into.
+async fn next_json(socket: &mut Socket) -> Value {
+    nexus_protocol::to_value(&next_server(socket).await)
+}
+
+/// An event's data (the notification, the chat message, the presence change…).
+fn data_of(frame: ServerFrame) -> Value {
+    match frame {
+        ServerFrame::Event { data, .. } => data,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn send_frame(socket: &mut Socket, frame: ClientFrame) {
+    socket
+        .send(Message::Text(
+            serde_json::to_string(&frame).expect("json").into(),
+        ))
+        .await
+        .expect("send");
+}
+
+fn auth(token: &str) -> ClientFrame {
+    ClientFrame::Auth {
+        token: Some(token.to_owned()),
+    }
+}
+
+fn resume_from(offset: &str) -> ClientFrame {
+    ClientFrame::Resume {
+        offset: Some(offset.to_owned()),
+    }
+}
+
+fn send_message(conversation: i64, client_message_id: &str, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        conversation_id: Some(conversation),
+        client_message_id: Some(client_message_id.to_owned()),
+        body: Some(body.to_owned()),
+    }
+}
+
+fn typing(conversation: i64) -> ClientFrame {
+    ClientFrame::Typing {
+        conversation_id: Some(conversation),
+        is_typing: None,
     }
 }
 
@@ -194,7 +249,7 @@ async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     // The other user gets their own event, not this one.
     first.publish(other, "Pour l'autre").await;
     assert_eq!(
-        next_json(&mut stranger).await["data"]["title"],
+        data_of(next_server(&mut stranger).await)["title"],
         json!("Pour l'autre")
     );
 }
@@ -205,25 +260,12 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect("").await;
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": token}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&token)).await;
     assert_eq!(next_json(&mut socket).await["userId"], json!(user));
-    socket
-        .send(Message::Text(json!({"type": "ping"}).to_string().into()))
-        .await
-        .expect("send");
+    send_frame(&mut socket, ClientFrame::Ping).await;
     assert_eq!(next_json(&mut socket).await["type"], json!("pong"));
     let fresh = hub.keys().issue_access(user, Role::Student);
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": fresh}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&fresh)).await;
     assert_eq!(
         next_json(&mut socket).await["type"],
         json!("reauthenticated")
@@ -240,7 +282,7 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
     settle().await;
     hub.publish(user, "Toujours là").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("Toujours là")
     );
 }
@@ -276,12 +318,7 @@ async fn an_expiring_token_is_warned_renewed_in_place_and_enforced_at_the_new_ex
     assert_eq!(warning["expiresAt"], json!(short_exp));
 
     let (renewed, renewed_exp) = token_expiring_in(&hub, user, 8);
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": renewed}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&renewed)).await;
     let reply = next_json(&mut socket).await;
     assert_eq!(
         (reply["type"].clone(), reply["expiresAt"].clone()),
@@ -369,14 +406,7 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     hub.publish(user, "deux").await;
     hub.publish(user, "trois").await;
     let mut socket = hub.connect_as(&token).await;
-    socket
-        .send(Message::Text(
-            json!({"type": "resume", "offset": offset})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, resume_from(&offset)).await;
     let mut titles = Vec::new();
     loop {
         let frame = next_json(&mut socket).await;
@@ -420,7 +450,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     hub.publish(user, "en direct").await;
     let live = next_json(&mut socket).await;
     assert_eq!(live["data"]["title"], json!("en direct"));
-    send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+    send_frame(&mut socket, resume_from(&offset)).await;
     let mut titles = Vec::new();
     let resumed = loop {
         let frame = next_json(&mut socket).await;
@@ -442,7 +472,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
 
     hub.publish(user, "après").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("après"),
         "then live events, with no duplicate in between"
     );
@@ -467,13 +497,13 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let mut socket = hub.connect_as(&token).await;
     hub.publish(user, "en direct").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("en direct")
     );
 
     let mut titles = Vec::new();
     let resumed = loop {
-        send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+        send_frame(&mut socket, resume_from(&offset)).await;
         let resumed = loop {
             let frame = next_json(&mut socket).await;
             if frame["type"] == json!("resumed") {
@@ -535,7 +565,7 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     settle().await;
     hub.publish(user, "avant").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("avant")
     );
 
@@ -546,7 +576,7 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     hub.publish(user, "après").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("après"),
         "the socket stayed open and the event arrived"
     );
@@ -635,13 +665,6 @@ async fn class_with_conversation(hub: &Hub) -> ((i64, String), (i64, String), i6
     (teacher, student, conversation)
 }
 
-async fn send_json(socket: &mut Socket, value: Value) {
-    socket
-        .send(Message::Text(value.to_string().into()))
-        .await
-        .expect("send");
-}
-
 #[tokio::test]
 async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_instances() {
     let settings = settings().await;
@@ -652,8 +675,8 @@ async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_in
     let mut teacher_socket = second.connect_as(&teacher.1).await;
     settle().await;
 
-    let message = json!({"type": "send", "conversationId": conversation, "clientMessageId": "c-1", "body": "Bonjour Monsieur"});
-    send_json(&mut student_socket, message.clone()).await;
+    let message = send_message(conversation, "c-1", "Bonjour Monsieur");
+    send_frame(&mut student_socket, message.clone()).await;
     let ack = next_json(&mut student_socket).await;
     assert_eq!(ack["type"], json!("ack"), "{ack}");
     let message_id = ack["message"]["id"].as_i64().expect("id");
@@ -679,15 +702,19 @@ async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_in
     );
     // The sender's other tabs get it too: the event goes to every member.
     assert_eq!(
-        next_json(&mut student_socket).await["data"]["message"]["id"],
+        data_of(next_server(&mut student_socket).await)["message"]["id"],
         json!(message_id)
     );
 
     // A retry (say the ack was lost) acknowledges the same message and delivers nothing new.
-    send_json(&mut student_socket, message).await;
+    send_frame(&mut student_socket, message).await;
     let retry = next_json(&mut student_socket).await;
     assert_eq!(retry["message"]["id"], json!(message_id));
-    send_json(&mut teacher_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "t-1", "body": "Bonjour Léa"})).await;
+    send_frame(
+        &mut teacher_socket,
+        send_message(conversation, "t-1", "Bonjour Léa"),
+    )
+    .await;
     let next = loop {
         let frame = next_json(&mut student_socket).await;
         if frame["type"] == json!("event") {
@@ -716,20 +743,20 @@ async fn typing_reaches_the_others_and_strangers_cannot_write() {
     let mut teacher_socket = hub.connect_as(&teacher.1).await;
     let mut stranger_socket = hub.connect_as(&stranger).await;
     settle().await;
-    send_json(
-        &mut student_socket,
-        json!({"type": "typing", "conversationId": conversation}),
-    )
-    .await;
+    send_frame(&mut student_socket, typing(conversation)).await;
     let typing = next_json(&mut teacher_socket).await;
     assert_eq!(typing["topic"], json!("typing"));
     assert_eq!(typing["data"]["userId"], json!(student.0));
 
-    send_json(&mut stranger_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "s", "body": "intrus"})).await;
+    send_frame(
+        &mut stranger_socket,
+        send_message(conversation, "s", "intrus"),
+    )
+    .await;
     let refused = next_json(&mut stranger_socket).await;
     assert_eq!(refused["type"], json!("error"));
     assert_eq!(refused["code"], json!("not_found"));
-    send_json(&mut stranger_socket, json!({"type": "ping"})).await;
+    send_frame(&mut stranger_socket, ClientFrame::Ping).await;
     assert_eq!(
         next_json(&mut stranger_socket).await["type"],
         json!("pong"),
@@ -746,7 +773,11 @@ async fn a_connection_sending_too_fast_is_told_to_slow_down() {
     let (_, student, conversation) = class_with_conversation(&hub).await;
     let mut socket = hub.connect_as(&student.1).await;
     for n in 0..30 {
-        send_json(&mut socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": format!("r-{n}"), "body": "spam"})).await;
+        send_frame(
+            &mut socket,
+            send_message(conversation, &format!("r-{n}"), "spam"),
+        )
+        .await;
     }
     let mut limited = 0;
     let mut acked = 0;
@@ -775,7 +806,13 @@ async fn wait_for(socket: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
 }
 
 async fn subscribe(socket: &mut Socket, channel: &str) -> Value {
-    send_json(socket, json!({"type": "subscribe", "channel": channel})).await;
+    send_frame(
+        socket,
+        ClientFrame::Subscribe {
+            channel: RequestedChannel::parse(channel),
+        },
+    )
+    .await;
     wait_for(socket, |f| {
         f["channel"] == json!(channel)
             && (f["type"] == json!("subscribed") || f["type"] == json!("error"))
@@ -896,7 +933,7 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
             subscribe(&mut socket, "nonsense").await["code"],
             json!("invalid_channel")
         );
-        send_json(&mut socket, json!({"type": "ping"})).await;
+        send_frame(&mut socket, ClientFrame::Ping).await;
         assert_eq!(
             wait_for(&mut socket, |f| f["type"] == json!("pong")).await["type"],
             json!("pong"),
@@ -945,9 +982,13 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
 
     let mut tab_b = second.connect_as(&student.1).await;
     subscribe(&mut tab_b, &channel).await;
-    send_json(
+    send_frame(
         &mut tab_b,
-        json!({"type": "activity", "channel": channel, "courseId": 7, "sectionId": "ch1-s2"}),
+        ClientFrame::Activity {
+            channel: RequestedChannel::parse(&channel),
+            course_id: Some(7),
+            section_id: Some("ch1-s2".into()),
+        },
     )
     .await;
     let activity = wait_for(&mut teacher_socket, |f| {
@@ -961,9 +1002,11 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
     );
     assert_eq!(activity["data"]["activity"]["sectionId"], json!("ch1-s2"));
 
-    send_json(
+    send_frame(
         &mut teacher_socket,
-        json!({"type": "presence", "channel": channel}),
+        ClientFrame::Presence {
+            channel: RequestedChannel::parse(&channel),
+        },
     )
     .await;
     let list = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
@@ -986,9 +1029,11 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
 
     drop(tab_a);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    send_json(
+    send_frame(
         &mut teacher_socket,
-        json!({"type": "presence", "channel": channel}),
+        ClientFrame::Presence {
+            channel: RequestedChannel::parse(&channel),
+        },
     )
     .await;
     let still = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
