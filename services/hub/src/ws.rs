@@ -47,7 +47,8 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = handshake::check_origin(&headers, &state.settings.common.cors_origins) {
+    if let Some(refused) = handshake::foreign_origin(&headers, &state.settings.common.cors_origins)
+    {
         metrics().auth_failures.inc();
         return refused;
     }

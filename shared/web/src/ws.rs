@@ -42,18 +42,21 @@ pub struct ConnectQuery {
     pub token: Option<String>,
 }
 
-/// Refuses the upgrade of a browser from another origin than `CORS_ORIGINS` (HTTP 403
-/// `origin_refused`); clients that send no `Origin` are judged by their token.
-pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), Response> {
+/// The refusal of a browser's upgrade from another origin than `CORS_ORIGINS` (HTTP 403
+/// `origin_refused`); `None` lets it through. Clients that send no `Origin` are judged
+/// by their token.
+pub fn foreign_origin(headers: &HeaderMap, allowed: &[String]) -> Option<Response> {
     if origin_allowed(headers, allowed) {
-        return Ok(());
+        return None;
     }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "origin_refused",
-        "Origine non autorisée.",
+    Some(
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_refused",
+            "Origine non autorisée.",
+        )
+        .into_response(),
     )
-    .into_response())
 }
 
 pub fn close_frame((code, reason): Close) -> Message {
