@@ -113,6 +113,12 @@ impl Application {
         self.state.registry.clone()
     }
 
+    /// How far the stream follower got; it changes first when the follower has its
+    /// starting point, from which on every event is delivered live (tests wait for it).
+    pub fn stream_position(&self) -> watch::Receiver<registry::StreamId> {
+        self.indexed.subscribe()
+    }
+
     pub async fn run_until_stopped(
         self,
         stop: impl Future<Output = ()> + Send + 'static,

@@ -182,11 +182,15 @@ mod tests {
 
     #[test]
     fn a_channel_travels_as_its_name_and_an_alias_is_kept_only_to_be_refused() {
-        let channel: Channel = serde_json::from_str("\"class:4\"").unwrap();
+        let channel: Channel = serde_json::from_str("\"class:4\"").expect("a channel");
         assert_eq!(channel, Channel::Class(4));
-        assert_eq!(serde_json::to_string(&channel).unwrap(), "\"class:4\"");
+        assert_eq!(
+            serde_json::to_string(&channel).expect("json"),
+            "\"class:4\""
+        );
         assert!(serde_json::from_str::<Channel>("\"class:04\"").is_err());
-        let alias: RequestedChannel = serde_json::from_str("\"class:04\"").unwrap();
+        let alias: RequestedChannel =
+            serde_json::from_str("\"class:04\"").expect("a requested channel");
         assert_eq!(
             alias.0,
             Err(InvalidName {
@@ -194,7 +198,7 @@ mod tests {
                 reason: InvalidChannel::Malformed
             })
         );
-        let number: RequestedChannel = serde_json::from_str("4").unwrap();
+        let number: RequestedChannel = serde_json::from_str("4").expect("a requested channel");
         assert_eq!(number, RequestedChannel::default());
     }
 }

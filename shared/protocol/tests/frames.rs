@@ -60,7 +60,9 @@ const ARIA_SERVER: &[&str] = &[
 
 /// What the services wrote before the frames were typed: a `serde_json::Value`'s text.
 fn as_value_text(example: &str) -> String {
-    serde_json::from_str::<Value>(example).unwrap().to_string()
+    serde_json::from_str::<Value>(example)
+        .expect("an example is JSON")
+        .to_string()
 }
 
 fn round_trips<T: Serialize + DeserializeOwned + std::fmt::Debug>(examples: &[&str]) {
@@ -114,9 +116,9 @@ fn example_types(lists: &[&[&str]]) -> Vec<String> {
         .iter()
         .flat_map(|list| list.iter())
         .map(|e| {
-            serde_json::from_str::<Value>(e).unwrap()["type"]
+            serde_json::from_str::<Value>(e).expect("an example is JSON")["type"]
                 .as_str()
-                .unwrap()
+                .expect("an example has a type")
                 .to_owned()
         })
         .collect();
@@ -234,7 +236,7 @@ fn the_typescript_types_are_up_to_date() {
     );
     let generated = nexus_protocol::typescript();
     if std::env::var_os("UPDATE_WS_PROTOCOL").is_some() {
-        std::fs::write(path, &generated).unwrap();
+        std::fs::write(path, &generated).expect("write ws-protocol.ts");
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
     assert!(

@@ -9,7 +9,7 @@ use nexus_config::ConnectionUrl;
 use nexus_hub::{Application, settings::HubSettings};
 use nexus_protocol::{
     RequestedChannel,
-    hub::{ClientFrame, ServerFrame},
+    hub::{ClientFrame, ErrorFrame, PresenceUser, ServerFrame},
 };
 use nexus_web::ratelimit::Limit;
 use secrecy::ExposeSecret;
@@ -44,7 +44,8 @@ async fn settings() -> HubSettings {
     settings
 }
 
-async fn spawn(settings: &HubSettings) -> Hub {
+/// A running hub, not waited for (its Redis may be down on purpose).
+async fn spawn_unchecked(settings: &HubSettings) -> Hub {
     let app = Application::build(settings.clone()).await.expect("build");
     let address = format!("127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -52,6 +53,42 @@ async fn spawn(settings: &HubSettings) -> Hub {
         address,
         settings: settings.clone(),
     }
+}
+
+/// A running hub, ready: its stream follower has its starting point (what is published
+/// from now on is delivered live) and it listens on the live and revocation channels.
+/// Waiting for both replaces a fixed pause before publishing.
+async fn spawn(settings: &HubSettings) -> Hub {
+    let app = Application::build(settings.clone()).await.expect("build");
+    let address = format!("127.0.0.1:{}", app.port());
+    let mut position = app.stream_position();
+    let listening = listening_for_revocations(settings).await;
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    tokio::time::timeout(Duration::from_secs(10), position.changed())
+        .await
+        .expect("the stream follower starts within 10 s")
+        .expect("follower");
+    audit::revocations_heard_by(settings, listening + 1).await;
+    Hub {
+        address,
+        settings: settings.clone(),
+    }
+}
+
+/// How many hub instances listen on this deployment's revocation channel.
+async fn listening_for_revocations(settings: &HubSettings) -> i64 {
+    let mut conn = redis::Client::open(settings.common.redis_url.expose())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let (_, listening): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(format!("{}auth:revoked", settings.common.redis_key_prefix))
+        .query_async(&mut conn)
+        .await
+        .expect("numsub");
+    listening
 }
 
 impl Hub {
@@ -220,11 +257,6 @@ async fn close_code(socket: &mut Socket) -> u16 {
     }
 }
 
-/// Gives the hub's stream reader time to position itself before events are published.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-}
-
 #[tokio::test]
 async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     let settings = settings().await;
@@ -235,7 +267,6 @@ async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     let mut tab_a = first.connect_as(&token).await;
     let mut tab_b = second.connect_as(&token).await;
     let mut stranger = second.connect_as(&other_token).await;
-    settle().await;
 
     let event_id = first.publish(user, "Résultat disponible").await;
     for tab in [&mut tab_a, &mut tab_b] {
@@ -279,7 +310,6 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
         json!("invalid_frame"),
         "a bad frame is an error frame, the socket stays open"
     );
-    settle().await;
     hub.publish(user, "Toujours là").await;
     assert_eq!(
         data_of(next_server(&mut socket).await)["title"],
@@ -397,7 +427,6 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "un").await;
     let seen = next_json(&mut socket).await;
     let offset = seen["offset"].as_str().expect("offset").to_owned();
@@ -436,7 +465,6 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "vu").await;
     let offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -485,7 +513,6 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "vu").await;
     let mut offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -527,7 +554,6 @@ async fn a_slow_consumer_is_disconnected_with_4008() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()
@@ -562,7 +588,6 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "avant").await;
     assert_eq!(
         data_of(next_server(&mut socket).await)["title"],
@@ -627,7 +652,7 @@ async fn it_is_not_ready_without_redis_and_says_so() {
         .expect("addr")
         .port();
     settings.common.redis_url = ConnectionUrl::new(format!("redis://127.0.0.1:{port}"));
-    let hub = spawn(&settings).await;
+    let hub = spawn_unchecked(&settings).await;
     let ready = reqwest::get(format!("http://{}/ready", hub.address))
         .await
         .expect("ready");
@@ -673,7 +698,6 @@ async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_in
     let (teacher, student, conversation) = class_with_conversation(&first).await;
     let mut student_socket = first.connect_as(&student.1).await;
     let mut teacher_socket = second.connect_as(&teacher.1).await;
-    settle().await;
 
     let message = send_message(conversation, "c-1", "Bonjour Monsieur");
     send_frame(&mut student_socket, message.clone()).await;
@@ -742,7 +766,6 @@ async fn typing_reaches_the_others_and_strangers_cannot_write() {
     let mut student_socket = hub.connect_as(&student.1).await;
     let mut teacher_socket = hub.connect_as(&teacher.1).await;
     let mut stranger_socket = hub.connect_as(&stranger).await;
-    settle().await;
     send_frame(&mut student_socket, typing(conversation)).await;
     let typing = next_json(&mut teacher_socket).await;
     assert_eq!(typing["topic"], json!("typing"));
@@ -805,7 +828,12 @@ async fn wait_for(socket: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn subscribe(socket: &mut Socket, channel: &str) -> Value {
+/// The answer to a `subscribe`: who is online there (class and conversation channels),
+/// or the refusal. Other frames meanwhile (events, pongs) are skipped.
+async fn subscribe(
+    socket: &mut Socket,
+    channel: &str,
+) -> Result<Option<Vec<PresenceUser>>, ErrorFrame> {
     send_frame(
         socket,
         ClientFrame::Subscribe {
@@ -813,11 +841,18 @@ async fn subscribe(socket: &mut Socket, channel: &str) -> Value {
         },
     )
     .await;
-    wait_for(socket, |f| {
-        f["channel"] == json!(channel)
-            && (f["type"] == json!("subscribed") || f["type"] == json!("error"))
-    })
-    .await
+    loop {
+        match next_server(socket).await {
+            ServerFrame::Subscribed {
+                channel: subscribed,
+                presence,
+            } if subscribed.to_string() == channel => return Ok(presence),
+            ServerFrame::Error(error) if error.channel.as_deref() == Some(channel) => {
+                return Err(error);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -920,18 +955,16 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
         let mut socket = hub.connect_as(&user.1).await;
         for (channel, allowed) in channels {
             let reply = subscribe(&mut socket, channel).await;
-            let got = reply["type"] == json!("subscribed");
-            assert_eq!(got, allowed, "{who} on {channel}: {reply}");
+            assert_eq!(reply.is_ok(), allowed, "{who} on {channel}: {reply:?}");
         }
         let foreign_user = subscribe(&mut socket, &format!("user:{}", user.0 + 100_000)).await;
+        assert!(foreign_user.is_err(), "{who}: another user's channel");
         assert_eq!(
-            foreign_user["type"],
-            json!("error"),
-            "{who}: another user's channel"
-        );
-        assert_eq!(
-            subscribe(&mut socket, "nonsense").await["code"],
-            json!("invalid_channel")
+            subscribe(&mut socket, "nonsense")
+                .await
+                .expect_err("refused")
+                .code,
+            "invalid_channel"
         );
         send_frame(&mut socket, ClientFrame::Ping).await;
         assert_eq!(
@@ -955,20 +988,19 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
         .expect("class");
     let channel = format!("class:{class}");
     let mut teacher_socket = second.connect_as(&teacher.1).await;
-    subscribe(&mut teacher_socket, &channel).await;
-    settle().await;
+    subscribe(&mut teacher_socket, &channel)
+        .await
+        .expect("subscribed");
 
     let mut tab_a = first.connect_as(&student.1).await;
-    let joined = subscribe(&mut tab_a, &channel).await;
-    let online: Vec<i64> = joined["presence"]
-        .as_array()
-        .expect("presence")
-        .iter()
-        .map(|p| p["userId"].as_i64().expect("id"))
-        .collect();
+    let joined = subscribe(&mut tab_a, &channel)
+        .await
+        .expect("subscribed")
+        .expect("a class channel has presence");
+    let online: Vec<i64> = joined.iter().map(|p| p.user_id).collect();
     assert!(
         online.contains(&teacher.0) && online.contains(&student.0),
-        "{joined}"
+        "{joined:?}"
     );
     // (The teacher first sees their own join.)
     let join = wait_for(&mut teacher_socket, |f| {
@@ -981,7 +1013,7 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
     );
 
     let mut tab_b = second.connect_as(&student.1).await;
-    subscribe(&mut tab_b, &channel).await;
+    subscribe(&mut tab_b, &channel).await.expect("subscribed");
     send_frame(
         &mut tab_b,
         ClientFrame::Activity {
@@ -1064,8 +1096,9 @@ async fn course_events_reach_the_course_channel() {
         .await
         .expect("course");
     let mut socket = hub.connect_as(&student.1).await;
-    subscribe(&mut socket, &format!("course:{course}")).await;
-    settle().await;
+    subscribe(&mut socket, &format!("course:{course}"))
+        .await
+        .expect("subscribed");
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()
@@ -1096,7 +1129,6 @@ async fn a_deactivated_account_is_disconnected_at_once_and_a_role_change_asks_to
     let (other, other_token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
     let mut other_socket = hub.connect_as(&other_token).await;
-    settle().await;
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()
