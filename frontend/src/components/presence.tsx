@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { api } from "@/lib/api/client";
 import { applyPresenceEvent, assessmentActivity, onlineFromList, type Online } from "@/lib/hub/presence";
+import type { Channel } from "@/lib/ws-protocol";
 import { useNotifications } from "./notifications";
 
 /**
@@ -10,7 +11,7 @@ import { useNotifications } from "./notifications";
  * subscribing (or when asked), then join / leave / activity events. Subscribing makes
  * this user appear online there too. Empty while the hub is not connected.
  */
-export function usePresence(channel: string | null, me: number | undefined): Online {
+export function usePresence(channel: Channel | null, me: number | undefined): Online {
   const { hub, status } = useNotifications();
   const [online, setOnline] = useState<Online>({});
   useEffect(() => {
@@ -34,12 +35,13 @@ export function usePresence(channel: string | null, me: number | undefined): Onl
 }
 
 /** Tells the class's teacher (live class view) what this student is reading. */
-export function useReportActivity(channels: readonly string[], courseId: number | null, sectionId: string | null): void {
+export function useReportActivity(channels: readonly Channel[], courseId: number | null, sectionId: string | null): void {
   const { hub, status } = useNotifications();
   const key = channels.join(",");
   useEffect(() => {
     if (!hub || status !== "online" || courseId === null) return;
-    for (const channel of key ? key.split(",") : []) {
+    // The key joins Channels: its pieces are Channels again.
+    for (const channel of key ? (key.split(",") as Channel[]) : []) {
       hub.sendFrame({ type: "activity", channel, courseId, ...(sectionId ? { sectionId } : {}) });
     }
   }, [hub, status, key, courseId, sectionId]);
@@ -52,12 +54,12 @@ export function useReportActivity(channels: readonly string[], courseId: number 
  */
 export function useReportAssessment(assessmentId: number | null): void {
   const { hub, status } = useNotifications();
-  const [channels, setChannels] = useState<string[]>([]);
+  const [channels, setChannels] = useState<Channel[]>([]);
   useEffect(() => {
     if (assessmentId === null) return;
     let alive = true;
     void api.GET("/api/classes", { params: { query: { limit: 100 } } }).then(({ data }) => {
-      if (alive && data) setChannels(data.classes.filter((c) => !c.archived).map((c) => `class:${c.id}`));
+      if (alive && data) setChannels(data.classes.filter((c) => !c.archived).map((c): Channel => `class:${c.id}`));
     });
     return () => {
       alive = false;
@@ -66,7 +68,7 @@ export function useReportAssessment(assessmentId: number | null): void {
   const key = channels.join(",");
   useEffect(() => {
     if (!hub || status !== "online" || assessmentId === null || !key) return;
-    const list = key.split(",");
+    const list = key.split(",") as Channel[];
     for (const channel of list) {
       hub.subscribe(channel);
       hub.sendFrame({ type: "activity", channel, sectionId: assessmentActivity(assessmentId) });

@@ -13,9 +13,13 @@ use axum::{
     routing::post,
 };
 use futures::{Stream, StreamExt};
+use nexus_protocol::{
+    aria::{ErrorFrame, ServerFrame},
+    to_value,
+};
 use nexus_web::{ApiError, Json, auth::CurrentUser, error::ApiResult};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::{
@@ -68,34 +72,28 @@ async fn chat(
     )))
 }
 
-/// A websocket-style frame for an event: the same JSON in both transports.
-pub fn frame(event: &Event) -> Value {
+/// The websocket frame for an event: the same JSON in both transports.
+pub fn frame(event: &Event) -> ServerFrame {
     match event {
-        Event::Text(text) => json!({"type": "ai_chunk", "content": text}),
-        Event::Notice { code, message } => {
-            json!({"type": "error", "code": code, "message": message})
-        }
+        Event::Text(text) => ServerFrame::AiChunk {
+            content: text.clone(),
+        },
+        Event::Notice { code, message } => ErrorFrame::new(code, message).into(),
         Event::Done(outcome) => match outcome.as_ref() {
-            Ok(answer) => json!({
-                "type": "ai_response",
-                "content": answer.response,
-                "confidence": answer.confidence,
-                "sources": answer.sources,
-                "sessionId": answer.session_id,
-                "metadata": answer.metadata,
-                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            }),
-            Err(error) => {
-                let mut frame =
-                    json!({"type": "error", "code": error.code, "message": error.message});
-                if let Some(retry) = error.retry_after {
-                    frame["retryAfter"] = json!(retry);
-                }
-                if let Some(details) = &error.details {
-                    frame["details"] = details.clone();
-                }
-                frame
+            Ok(answer) => ServerFrame::AiResponse {
+                content: answer.response.clone(),
+                confidence: answer.confidence,
+                sources: answer.sources.clone(),
+                session_id: answer.session_id.clone(),
+                metadata: answer.metadata.clone(),
+                timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+            Err(error) => ErrorFrame {
+                retry_after: error.retry_after,
+                details: error.details.clone(),
+                ..ErrorFrame::new(error.code, &error.message)
             }
+            .into(),
         },
     }
 }
@@ -133,7 +131,7 @@ fn async_stream(
     first: Option<Event>,
     received: mpsc::UnboundedReceiver<Event>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let typing = |on: bool| sse("typing", &json!({"type": "typing", "isTyping": on}));
+    let typing = |on: bool| sse("typing", &to_value(&ServerFrame::Typing { is_typing: on }));
     let start = futures::stream::iter([typing(true)]);
     let events = futures::stream::unfold(
         (first, received, false),
@@ -145,7 +143,7 @@ fn async_stream(
                 Some(event) => Some(event),
                 None => rx.recv().await,
             }?;
-            let data = frame(&event);
+            let data = to_value(&frame(&event));
             let kind = data["type"].as_str().unwrap_or("message").to_owned();
             let finished = matches!(event, Event::Done(_));
             Some((sse(&kind, &data), (None, rx, finished)))

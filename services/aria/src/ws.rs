@@ -24,15 +24,19 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::{
         State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
+        ws::{Message, WebSocket},
     },
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
-use nexus_web::{ApiError, Path, Query, auth::CurrentUser};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use nexus_protocol::aria::{ClientFrame, ErrorFrame, ServerFrame};
+use nexus_web::ws::{Close, SLOW_CONSUMER};
+use nexus_web::{
+    ApiError, Path, Query,
+    auth::CurrentUser,
+    ws::{self as handshake, close_frame as close},
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -41,11 +45,6 @@ use crate::{
     tutor::{self, Event, Question},
 };
 
-#[derive(Debug, Deserialize)]
-pub struct ConnectQuery {
-    token: Option<String>,
-}
-
 /// Questions waiting while one is answered; more are refused with an error frame.
 const QUEUE: usize = 4;
 const MAX_FRAME: usize = 64 * 1024;
@@ -53,17 +52,13 @@ const MAX_FRAME: usize = 64 * 1024;
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    Query(query): Query<ConnectQuery>,
+    Query(query): Query<handshake::ConnectQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !nexus_web::auth::origin_allowed(&headers, &state.settings.common.cors_origins) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_refused",
-            "Origine non autorisée.",
-        )
-        .into_response();
+    if let Some(refused) = handshake::foreign_origin(&headers, &state.settings.common.cors_origins)
+    {
+        return refused;
     }
     if !tutor::valid_session_id(&session_id) {
         return ApiError::bad_request(
@@ -77,21 +72,8 @@ pub async fn upgrade(
         .on_upgrade(move |socket| connection(socket, state, session_id, query.token))
 }
 
-/// A close code and its reason.
-pub type Close = (u16, &'static str);
-
-/// The client did not read its frames fast enough (as the hub's).
-pub const SLOW_CONSUMER: Close = (4008, "slow consumer");
-
 /// How long a closing socket waits for the client to take its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
-fn close((code, reason): Close) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
-}
 
 /// Asks a socket to close: its reader stops, frames still queued are dropped and the
 /// close frame goes out next. The first request wins.
@@ -172,40 +154,25 @@ async fn write(
     let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close(code))).await;
 }
 
-fn text(value: &Value) -> Message {
-    Message::Text(value.to_string().into())
+fn text(frame: &ServerFrame) -> Message {
+    Message::Text(nexus_protocol::to_text(frame).into())
 }
 
-fn error(code: &str, message: &str) -> Value {
-    json!({"type": "error", "code": code, "message": message})
+fn error(code: &str, message: &str) -> Message {
+    text(&ErrorFrame::new(code, message).into())
 }
 
-/// A valid token: the token, the user and when the token expires (unix seconds).
+/// The shared handshake (`nexus_web::ws`), then ARIA's own rule: its roles. The token,
+/// the user and when the token expires (unix seconds).
 async fn authenticate(
     state: &AppState,
     socket: &mut WebSocket,
     token: Option<String>,
 ) -> Result<(String, CurrentUser, i64), Close> {
-    let token = match token {
-        Some(token) => token,
-        None => {
-            let first = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
-            let Ok(Some(Ok(Message::Text(frame)))) = first else {
-                return Err((4401, "authentication required"));
-            };
-            let value: Value = serde_json::from_str(&frame).unwrap_or_default();
-            match (value["type"].as_str(), value["token"].as_str()) {
-                (Some("auth"), Some(token)) => token.to_owned(),
-                _ => return Err((4401, "authentication required")),
-            }
-        }
-    };
-    let auth = &state.authenticator;
-    let claims = auth
-        .verify(&token)
-        .map_err(|_| (4401, "invalid or expired token"))?;
-    let user = may_chat(state.authenticator.load(&claims).await)?;
-    Ok((token, user, claims.exp))
+    let token = handshake::token(socket, token, Duration::from_secs(10)).await?;
+    let (user, expires_at) = handshake::check(&state.authenticator, &token).await?;
+    let user = may_chat(Ok(user))?;
+    Ok((token, user, expires_at))
 }
 
 /// The user as the database knows them now: refused once disabled, signed out of the
@@ -228,9 +195,7 @@ fn may_chat(user: Result<CurrentUser, ApiError>) -> Result<CurrentUser, Close> {
         Ok(user) => tutor::ensure_may_chat(&user)
             .map(|()| user)
             .map_err(|_| (4403, "ARIA is for students, teachers and admins")),
-        Err(error) if error.code == "account_disabled" => Err((4403, "account disabled")),
-        Err(error) if error.status.is_server_error() => Err((1011, "try again later")),
-        Err(_) => Err((4401, "invalid token")),
+        Err(error) => Err(handshake::refusal(&error)),
     }
 }
 
@@ -259,7 +224,9 @@ async fn connection(
     let registration = state
         .sockets
         .register(user.id, token.clone(), out.closer.clone());
-    out.send(text(&json!({"type": "connected", "sessionId": session_id})));
+    out.send(text(&ServerFrame::Connected {
+        session_id: session_id.clone(),
+    }));
     let (questions, mut queued) = mpsc::channel::<String>(QUEUE);
     let worker = {
         let out = out.clone();
@@ -273,47 +240,14 @@ async fn connection(
     let lifetime = Duration::from_secs(
         u64::try_from(expires_at - chrono::Utc::now().timestamp()).unwrap_or(0),
     );
-    let expiry = tokio::time::sleep(lifetime);
-    tokio::pin!(expiry);
-    loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            _ = requested(&mut close_requested) => break,
-            () = &mut expiry => {
-                let _ = out.closer.close((4401, "token expired"));
-                break;
-            }
-        };
-        let Some(Ok(message)) = message else {
-            break;
-        };
-        let Message::Text(frame) = message else {
-            if matches!(message, Message::Close(_)) {
-                break;
-            }
-            continue;
-        };
-        let value: Value = serde_json::from_str(&frame).unwrap_or(Value::Null);
-        match (value["type"].as_str(), value["content"].as_str()) {
-            (Some("user_message"), Some(content)) => {
-                if questions.try_send(content.to_owned()).is_err() {
-                    out.send(text(&error(
-                        "busy",
-                        "ARIA répond encore à tes questions précédentes : attends sa réponse.",
-                    )));
-                }
-            }
-            (Some("ping"), _) => {
-                out.send(text(&json!({"type": "pong"})));
-            }
-            _ => {
-                out.send(text(&error(
-                    "invalid_frame",
-                    "Message non reconnu : attendu {\"type\":\"user_message\",\"content\":\"…\"}.",
-                )));
-            }
-        }
-    }
+    read(
+        &mut stream,
+        &mut close_requested,
+        lifetime,
+        &questions,
+        &out,
+    )
+    .await;
     drop(registration);
     // The connection ends once the writer is done (its close frame sent), not when the
     // answers still being prepared are stored.
@@ -325,6 +259,55 @@ async fn connection(
     let _ = writer.await;
 }
 
+/// Reads the client's frames until it leaves, a close is asked for, or the token
+/// expires: questions go to the worker (or are refused `busy`), pings are answered.
+async fn read(
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    close_requested: &mut watch::Receiver<Option<Close>>,
+    lifetime: Duration,
+    questions: &mpsc::Sender<String>,
+    out: &Outbox,
+) {
+    let expiry = tokio::time::sleep(lifetime);
+    tokio::pin!(expiry);
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            _ = requested(close_requested) => return,
+            () = &mut expiry => {
+                let _ = out.closer.close((4401, "token expired"));
+                return;
+            }
+        };
+        let Some(Ok(message)) = message else {
+            return;
+        };
+        let Message::Text(frame) = message else {
+            if matches!(message, Message::Close(_)) {
+                return;
+            }
+            continue;
+        };
+        match ClientFrame::parse(&frame) {
+            ClientFrame::UserMessage { content, .. } => {
+                if questions.try_send(content).is_err() {
+                    out.send(error(
+                        "busy",
+                        "ARIA répond encore à tes questions précédentes : attends sa réponse.",
+                    ));
+                }
+            }
+            ClientFrame::Ping => out.send(text(&ServerFrame::Pong)),
+            ClientFrame::Auth { .. } | ClientFrame::Invalid => {
+                out.send(error(
+                    "invalid_frame",
+                    "Message non reconnu : attendu {\"type\":\"user_message\",\"content\":\"…\"}.",
+                ));
+            }
+        }
+    }
+}
+
 async fn answer(state: &AppState, token: &str, session_id: &str, content: String, out: &Outbox) {
     // Deactivation, a role change or a sign-out since the connection: no more answers.
     let user = match current_user(state, token).await {
@@ -334,7 +317,7 @@ async fn answer(state: &AppState, token: &str, session_id: &str, content: String
             return;
         }
     };
-    let typing = |on: bool| text(&json!({"type": "typing", "isTyping": on}));
+    let typing = |on: bool| text(&ServerFrame::Typing { is_typing: on });
     out.send(typing(true));
     let (events, mut received) = mpsc::unbounded_channel();
     let question = Question {

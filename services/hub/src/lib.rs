@@ -2,7 +2,6 @@
 //! to each open connection of its recipient, on any hub instance, with resume after a
 //! reconnect; class, course and conversation channels with presence; chat.
 
-pub mod channel;
 pub mod live;
 pub mod metrics;
 pub mod presence;
@@ -112,6 +111,12 @@ impl Application {
 
     pub fn registry(&self) -> Registry {
         self.state.registry.clone()
+    }
+
+    /// How far the stream follower got; it changes first when the follower has its
+    /// starting point, from which on every event is delivered live (tests wait for it).
+    pub fn stream_position(&self) -> watch::Receiver<registry::StreamId> {
+        self.indexed.subscribe()
     }
 
     pub async fn run_until_stopped(

@@ -104,7 +104,7 @@ fn dispatch(message: &redis::Msg, revoked: &str, registry: &Registry) {
             registry.send(*user, &a.event);
         }
         if let Some(channel) = &a.channel {
-            registry.send_to_channel(channel, &a.event);
+            registry.send_to_channel(*channel, &a.event);
         }
     }
 }

@@ -6,6 +6,10 @@
 
 use std::time::Duration;
 
+use nexus_protocol::{
+    Channel,
+    hub::{Activity, PresenceUser},
+};
 use nexus_web::redis_conn::Redis;
 use serde_json::{Value, json};
 
@@ -59,7 +63,7 @@ impl Presence {
         }
     }
 
-    fn keys(&self, channel: &str) -> (String, String) {
+    fn keys(&self, channel: Channel) -> (String, String) {
         (
             self.redis.key(&format!("presence:{channel}")),
             self.redis.key(&format!("presence-activity:{channel}")),
@@ -72,7 +76,7 @@ impl Presence {
 
     pub async fn join(
         &self,
-        channel: &str,
+        channel: Channel,
         user_id: i64,
         connection: u64,
     ) -> redis::RedisResult<()> {
@@ -95,7 +99,7 @@ impl Presence {
 
     pub async fn leave(
         &self,
-        channel: &str,
+        channel: Channel,
         user_id: i64,
         connection: u64,
     ) -> redis::RedisResult<()> {
@@ -120,7 +124,7 @@ impl Presence {
     /// Pushes the expiry of this connection's entries forward (every heartbeat).
     pub async fn refresh(
         &self,
-        channels: &[String],
+        channels: &[Channel],
         user_id: i64,
         connection: u64,
     ) -> redis::RedisResult<()> {
@@ -129,7 +133,7 @@ impl Presence {
         }
         let mut pipe = redis::pipe();
         for channel in channels {
-            let (key, _) = self.keys(channel);
+            let (key, _) = self.keys(*channel);
             pipe.cmd("ZADD")
                 .arg(&key)
                 .arg("XX")
@@ -148,10 +152,11 @@ impl Presence {
     /// What a student reports working on (course, section), for the teacher's live view.
     pub async fn activity(
         &self,
-        channel: &str,
+        channel: Channel,
         user_id: i64,
-        activity: Value,
+        activity: &Activity,
     ) -> redis::RedisResult<()> {
+        let activity = nexus_protocol::to_value(activity);
         let (_, activity_key) = self.keys(channel);
         let mut conn = self.redis.connection();
         let _: () = redis::pipe()
@@ -174,7 +179,7 @@ impl Presence {
     }
 
     /// Who is online, with what they last reported.
-    pub async fn list(&self, channel: &str) -> redis::RedisResult<Vec<Value>> {
+    pub async fn list(&self, channel: Channel) -> redis::RedisResult<Vec<PresenceUser>> {
         let (key, activity_key) = self.keys(channel);
         let mut conn = self.redis.connection();
         let (members, activity): (Vec<String>, std::collections::HashMap<String, String>) =
@@ -198,18 +203,18 @@ impl Presence {
         users.truncate(LIST_CAP);
         Ok(users
             .into_iter()
-            .map(|user| {
-                let reported = activity
-                    .get(&user.to_string())
-                    .and_then(|a| serde_json::from_str::<Value>(a).ok());
-                json!({"userId": user, "activity": reported})
+            .map(|user_id| PresenceUser {
+                user_id,
+                activity: activity
+                    .get(&user_id.to_string())
+                    .and_then(|a| serde_json::from_str(a).ok()),
             })
             .collect())
     }
 
-    async fn announce(&self, channel: &str, mut event: Value) -> redis::RedisResult<()> {
+    async fn announce(&self, channel: Channel, mut event: Value) -> redis::RedisResult<()> {
         event["eventId"] = json!(uuid::Uuid::new_v4().to_string());
-        event["channel"] = json!(channel);
+        event["channel"] = json!(channel.to_string());
         event["createdAt"] = json!(chrono::Utc::now());
         live::publish(&self.redis, "presence", &event).await
     }

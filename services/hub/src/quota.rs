@@ -12,11 +12,11 @@
 
 use std::time::Duration;
 
+use nexus_protocol::hub::ErrorFrame;
 use nexus_web::{
     ratelimit::{Limit, RateLimiter},
     redis_conn::Redis,
 };
-use serde_json::{Value, json};
 
 /// Adds the connection unless the user already has `ARGV[3]` live ones; 1 if added.
 const CLAIM: &str = r"
@@ -79,7 +79,7 @@ impl Quota {
     }
 
     /// Counts one frame; `Err(error frame)` when the user is over the limit.
-    pub async fn hit(&self, bucket: Bucket, user_id: i64) -> Result<(), Value> {
+    pub async fn hit(&self, bucket: Bucket, user_id: i64) -> Result<(), ErrorFrame> {
         let limit = match bucket {
             Bucket::Chat => self.chat,
             Bucket::Subscribe => self.subscribe,
@@ -88,10 +88,7 @@ impl Quota {
         self.limiter
             .hit(bucket.name(), &user_id.to_string(), limit)
             .await
-            .map_err(|seconds| {
-                json!({"type": "error", "code": "rate_limited", "retryAfter": seconds,
-                       "message": format!("Trop de requêtes : réessayez dans {seconds} s.")})
-            })
+            .map_err(ErrorFrame::rate_limited)
     }
 
     fn key(&self, user_id: i64) -> String {

@@ -9,6 +9,7 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
+use nexus_protocol::Channel;
 use tokio::sync::mpsc;
 
 /// One event, serialised once; connections' queues share it (`Arc<Outgoing>`: a queue
@@ -78,7 +79,7 @@ struct Inner {
     next_id: u64,
     connections: HashMap<u64, Connection>,
     by_user: HashMap<i64, Vec<u64>>,
-    by_channel: HashMap<String, Vec<u64>>,
+    by_channel: HashMap<Channel, Vec<u64>>,
     /// Recent token revocations, by user, and the last time every token had to be
     /// checked: a connection whose token was checked before one of them but which
     /// registers after it would otherwise never hear of it.
@@ -169,20 +170,20 @@ impl Registry {
     }
 
     /// Adds a connection to a channel's subscribers (idempotent).
-    pub fn subscribe(&self, id: u64, channel: &str) {
+    pub fn subscribe(&self, id: u64, channel: Channel) {
         let mut inner = self.inner.lock().expect("registry lock");
-        let ids = inner.by_channel.entry(channel.to_owned()).or_default();
+        let ids = inner.by_channel.entry(channel).or_default();
         if !ids.contains(&id) {
             ids.push(id);
         }
     }
 
-    pub fn unsubscribe(&self, id: u64, channel: &str) {
+    pub fn unsubscribe(&self, id: u64, channel: Channel) {
         let mut inner = self.inner.lock().expect("registry lock");
-        if let Some(ids) = inner.by_channel.get_mut(channel) {
+        if let Some(ids) = inner.by_channel.get_mut(&channel) {
             ids.retain(|c| *c != id);
             if ids.is_empty() {
-                inner.by_channel.remove(channel);
+                inner.by_channel.remove(&channel);
             }
         }
     }
@@ -218,9 +219,9 @@ impl Registry {
     }
 
     /// Queues an event for every connection subscribed to `channel`.
-    pub fn send_to_channel(&self, channel: &str, event: &Arc<Outgoing>) {
+    pub fn send_to_channel(&self, channel: Channel, event: &Arc<Outgoing>) {
         let mut inner = self.inner.lock().expect("registry lock");
-        let ids = inner.by_channel.get(channel).cloned().unwrap_or_default();
+        let ids = inner.by_channel.get(&channel).cloned().unwrap_or_default();
         inner.deliver(ids, event);
     }
 
@@ -284,15 +285,15 @@ mod tests {
         let registry = Registry::default();
         let mut member = registry.register(1, 4, Instant::now());
         let mut other = registry.register(2, 4, Instant::now());
-        registry.subscribe(member.id, "class:5");
-        registry.send_to_channel("class:5", &event(1));
+        registry.subscribe(member.id, Channel::Class(5));
+        registry.send_to_channel(Channel::Class(5), &event(1));
         assert_eq!(
             member.receiver.recv().await.map(|e| e.offset),
             Some(Some(StreamId(1, 0)))
         );
         assert!(other.receiver.try_recv().is_err());
-        registry.unsubscribe(member.id, "class:5");
-        registry.send_to_channel("class:5", &event(2));
+        registry.unsubscribe(member.id, Channel::Class(5));
+        registry.send_to_channel(Channel::Class(5), &event(2));
         assert!(member.receiver.try_recv().is_err());
     }
 

@@ -10,9 +10,9 @@
 
 use std::{sync::Arc, time::Duration};
 
+use nexus_protocol::{Channel, hub::ServerFrame};
 use nexus_web::redis_conn::Redis;
 use redis::Value;
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::registry::{Control, Outgoing, Registry, StreamId};
@@ -32,7 +32,7 @@ pub const HISTORY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub struct Addressed {
     pub recipients: Vec<i64>,
     /// For channel events (presence, course updates): the channel's subscribers.
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     /// Ephemeral events (typing, presence, account orders) are delivered live and never
     /// replayed.
     pub ephemeral: bool,
@@ -82,11 +82,11 @@ pub fn address(
                 "deactivated" => Control::Close(4403, "account disabled"),
                 _ => Control::Close(4401, "account changed, sign in again"),
             });
-            (vec![user_id], format!("user:{user_id}"))
+            (vec![user_id], Channel::User(user_id))
         }
         "notification" => {
             let user_id = payload["userId"].as_i64()?;
-            (vec![user_id], format!("user:{user_id}"))
+            (vec![user_id], Channel::User(user_id))
         }
         "chat" | "typing" => {
             let recipients = payload["recipients"]
@@ -98,31 +98,28 @@ pub fn address(
             if let Some(map) = payload.as_object_mut() {
                 map.remove("recipients");
             }
-            (recipients, format!("conversation:{conversation}"))
+            (recipients, Channel::Conversation(conversation))
         }
         "presence" => {
-            let channel = payload["channel"].as_str()?.to_owned();
-            subscribers_of = Some(channel.clone());
+            let channel = Channel::parse(payload["channel"].as_str()?).ok()?;
+            subscribers_of = Some(channel);
             (Vec::new(), channel)
         }
         "course" => {
-            let channel = format!("course:{}", payload["courseId"].as_i64()?);
-            subscribers_of = Some(channel.clone());
+            let channel = Channel::Course(payload["courseId"].as_i64()?);
+            subscribers_of = Some(channel);
             (Vec::new(), channel)
         }
         _ => return None,
     };
     let created_at = payload["createdAt"].as_str().and_then(|t| t.parse().ok());
-    let mut frame = json!({
-        "type": "event",
-        "channel": channel,
-        "eventId": payload["eventId"],
-        "topic": topic,
-        "data": payload,
-    });
-    if let Some(offset) = offset {
-        frame["offset"] = json!(offset.to_string());
-    }
+    let frame = ServerFrame::Event {
+        channel,
+        offset: offset.map(|offset| offset.to_string()),
+        event_id: payload["eventId"].clone(),
+        topic: topic.to_owned(),
+        data: payload,
+    };
     Some(Addressed {
         recipients,
         channel: subscribers_of,
@@ -130,7 +127,7 @@ pub fn address(
         event: Arc::new(Outgoing {
             control,
             offset,
-            frame: frame.to_string().into(),
+            frame: nexus_protocol::to_text(&frame).into(),
             created_at,
         }),
     })
@@ -241,7 +238,7 @@ pub async fn follow(
                 registry.send(*user, &a.event);
             }
             if let Some(channel) = &a.channel {
-                registry.send_to_channel(channel, &a.event);
+                registry.send_to_channel(*channel, &a.event);
             }
         }
     }

@@ -12,25 +12,26 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     extract::{
         Query, State,
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+        ws::{Message, WebSocket, WebSocketUpgrade},
     },
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
+    response::Response,
 };
 use nexus_chat::{ChatError, Member};
+use nexus_protocol::{
+    Channel, InvalidChannel, RequestedChannel, channel,
+    hub::{Activity, ClientFrame, ErrorFrame, ServerFrame},
+};
 use nexus_web::{
-    ApiError,
     auth::{Authenticator, CurrentUser},
+    ws as handshake,
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
-    AppState,
-    channel::{self, Channel, InvalidChannel},
-    live,
+    AppState, live,
     metrics::metrics,
     quota::Bucket,
     registry::{Control, Outgoing, StreamId},
@@ -40,25 +41,16 @@ use crate::{
 /// Channels one connection may follow besides its own `user:{id}`.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
 
-#[derive(Debug, Deserialize)]
-pub struct ConnectQuery {
-    token: Option<String>,
-}
-
 pub async fn upgrade(
     State(state): State<AppState>,
-    Query(query): Query<ConnectQuery>,
+    Query(query): Query<handshake::ConnectQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !nexus_web::auth::origin_allowed(&headers, &state.settings.common.cors_origins) {
+    if let Some(refused) = handshake::foreign_origin(&headers, &state.settings.common.cors_origins)
+    {
         metrics().auth_failures.inc();
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_refused",
-            "Origine non autorisée.",
-        )
-        .into_response();
+        return refused;
     }
     let max = state.settings.max_frame_bytes;
     // tungstenite's defaults (128 KiB read buffer, 128 KiB write buffer per socket) would
@@ -73,43 +65,15 @@ pub async fn upgrade(
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
-}
-
-fn text(value: Value) -> Message {
-    Message::Text(value.to_string().into())
+    handshake::close_frame((code, reason))
 }
 
 /// A valid token: the user and the token's expiry (unix seconds). The checks are the
-/// API's (`Authenticator::authenticate`): a revoked token is refused here too.
+/// API's, and ARIA's (`nexus_web::ws`): a revoked token is refused here too.
 async fn authenticate(auth: &Authenticator, token: &str) -> Result<(CurrentUser, i64), Message> {
-    let claims = auth
-        .verify(token)
-        .map_err(|_| close(4401, "invalid or expired token"))?;
-    match auth.load(&claims).await {
-        Ok(user) => Ok((user, claims.exp)),
-        Err(error) if error.code == "account_disabled" => Err(close(4403, "account disabled")),
-        Err(error) if error.status.is_server_error() => Err(close(1011, "try again later")),
-        Err(_) => Err(close(4401, "invalid token")),
-    }
-}
-
-/// Waits for `{"type":"auth","token":…}` as the first frame.
-async fn first_frame_token(socket: &mut WebSocket, timeout: Duration) -> Option<String> {
-    let frame = tokio::time::timeout(timeout, socket.recv())
+    handshake::check(auth, token)
         .await
-        .ok()??
-        .ok()?;
-    let Message::Text(text) = frame else {
-        return None;
-    };
-    let value: Value = serde_json::from_str(&text).ok()?;
-    (value["type"] == "auth")
-        .then(|| value["token"].as_str().map(str::to_owned))
-        .flatten()
+        .map_err(handshake::close_frame)
 }
 
 /// One connection's state, owned by its task.
@@ -173,11 +137,11 @@ impl Session {
     }
 
     /// Presence channels, by name, to refresh at each heartbeat.
-    fn presence_channels(&self) -> Vec<String> {
+    fn presence_channels(&self) -> Vec<Channel> {
         self.subscriptions
             .iter()
+            .copied()
             .filter(|c| c.has_presence())
-            .map(Channel::to_string)
             .collect()
     }
 
@@ -199,14 +163,14 @@ impl Session {
 // idle connection's task about 2 KB instead of ~18 KB (measured with heaptrack).
 
 async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<String>) {
-    let token = match query_token {
-        Some(token) => Some(token),
-        None => first_frame_token(&mut socket, state.settings.auth_timeout).await,
-    };
-    let Some(token) = token else {
-        metrics().auth_failures.inc();
-        let _ = socket.send(close(4401, "authentication required")).await;
-        return;
+    let token = match handshake::token(&mut socket, query_token, state.settings.auth_timeout).await
+    {
+        Ok(token) => token,
+        Err(refused) => {
+            metrics().auth_failures.inc();
+            let _ = socket.send(handshake::close_frame(refused)).await;
+            return;
+        }
     };
     let checked_at = std::time::Instant::now();
     let authenticated = {
@@ -245,9 +209,10 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
         subscriptions: Vec::new(),
     };
     let _ = socket
-        .send(text_frame(
-            json!({"type": "ready", "userId": user.id, "channels": [format!("user:{}", user.id)]}),
-        ))
+        .send(text_frame(ServerFrame::Ready {
+            user_id: user.id,
+            channels: vec![Channel::User(user.id)],
+        }))
         .await;
     let end = serve(
         &mut socket,
@@ -259,7 +224,7 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
     state.registry.unregister(registration.id);
     Box::pin(state.quota.release_connection(user.id, session.id)).await;
     for channel in session.presence_channels() {
-        let _ = Box::pin(state.presence.leave(&channel, user.id, session.id)).await;
+        let _ = Box::pin(state.presence.leave(channel, user.id, session.id)).await;
     }
     metrics().connections.dec();
     if let Some(frame) = end {
@@ -326,7 +291,7 @@ async fn serve(
                     Message::Text(text) => {
                         let expires_at = session.expires_at;
                         match Box::pin(handle_client_frame(&text, state, session, socket)).await {
-                            Ok(Some(value)) => { let _ = socket.send(text_frame(value)).await; }
+                            Ok(Some(reply)) => { let _ = socket.send(text_frame(reply)).await; }
                             Ok(None) => {}
                             Err(close_frame) => return Some(close_frame),
                         }
@@ -348,7 +313,7 @@ async fn serve(
                 }
                 if !warned && now >= warning {
                     warned = true;
-                    let _ = socket.send(text_frame(json!({"type": "token_expiring", "expiresAt": session.expires_at}))).await;
+                    let _ = socket.send(text_frame(ServerFrame::TokenExpiring { expires_at: session.expires_at })).await;
                 }
                 if now >= next_ping {
                     if last_heard.elapsed() > settings.ping_interval * 3 {
@@ -374,12 +339,13 @@ async fn serve(
     }
 }
 
-fn text_frame(value: Value) -> Message {
+fn text_frame(frame: ServerFrame) -> Message {
+    let value = nexus_protocol::to_value(&frame);
     metrics()
         .messages_out
         .with_label_values(&[value["type"].as_str().unwrap_or("other")])
         .inc();
-    text(value)
+    Message::Text(value.to_string().into())
 }
 
 fn record_delivery(event: &Outgoing) {
@@ -490,292 +456,343 @@ async fn may_subscribe(
     }
 }
 
-/// The frame's `channel`, parsed; else the error frame to answer (echoing the name only
-/// when it is short).
-fn channel_of(value: &Value) -> Result<Channel, Value> {
-    let raw = value["channel"].as_str().unwrap_or_default();
-    Channel::parse(raw).map_err(|error| {
-        let message = match error {
+/// The frame's `channel`, parsed when the frame was; else the error frame to answer
+/// (echoing the name only when it is short).
+fn channel_of(requested: RequestedChannel) -> Result<Channel, ErrorFrame> {
+    requested.0.map_err(|invalid| {
+        let message = match invalid.reason {
             InvalidChannel::TooLong => "Nom de canal trop long.",
             InvalidChannel::Malformed => {
                 "Canal invalide : attendu user:ID, class:ID, course:ID ou conversation:ID, \
                  ID en chiffres sans signe ni zéro initial."
             }
         };
-        let mut frame = error_frame("invalid_channel", message);
-        if raw.len() <= channel::MAX_LEN {
-            frame["channel"] = json!(raw);
+        let frame = ErrorFrame::new("invalid_channel", message);
+        if invalid.raw.len() <= channel::MAX_LEN {
+            frame.on_channel(invalid.raw)
+        } else {
+            frame
         }
-        frame
     })
 }
 
-fn with_channel(mut frame: Value, channel: Channel) -> Value {
-    frame["channel"] = json!(channel.to_string());
-    frame
+/// A frame's answer, or the error frame that answers instead.
+type Reply = Result<ServerFrame, ErrorFrame>;
+
+fn answer(reply: Reply) -> Option<ServerFrame> {
+    Some(reply.unwrap_or_else(ServerFrame::from))
 }
 
-/// Handles a client frame; `Ok(Some(reply))` to answer, `Err(close)` to end.
+/// Handles a client frame; `Ok(Some(reply))` to answer, `Err(close)` to end. One
+/// function a frame type, as mini-redis has one type a command.
 async fn handle_client_frame(
     text: &str,
     state: &AppState,
     session: &mut Session,
     socket: &mut WebSocket,
-) -> Result<Option<Value>, Message> {
-    let user = session.user;
-    let user_id = user.id;
-    let Ok(value) = serde_json::from_str::<Value>(text) else {
-        return Ok(Some(error_frame("invalid_frame", "Trame JSON invalide.")));
+) -> Result<Option<ServerFrame>, Message> {
+    let Ok(frame) = ClientFrame::parse(text) else {
+        return Ok(answer(Err(ErrorFrame::new(
+            "invalid_frame",
+            "Trame JSON invalide.",
+        ))));
     };
-    let quota = &state.quota;
-    match value["type"].as_str().unwrap_or_default() {
-        "ping" => Ok(Some(json!({"type": "pong"}))),
-        "auth" => {
-            // A fresh token for the same user, without reconnecting.
-            let token = value["token"].as_str().unwrap_or_default();
-            match authenticate(&state.authenticator, token).await {
-                Ok((fresh, exp)) if fresh.id == user_id => {
-                    session.user = fresh;
-                    session.expires_at = exp;
-                    session.token = SecretString::from(token);
-                    Ok(Some(json!({"type": "reauthenticated", "expiresAt": exp})))
-                }
-                Ok(_) => Err(close(4403, "token of another user")),
-                Err(frame) => Err(frame),
-            }
+    Ok(match frame {
+        ClientFrame::Ping => Some(ServerFrame::Pong),
+        ClientFrame::Auth { token } => {
+            Some(reauthenticate(state, session, token.unwrap_or_default()).await?)
         }
-        "subscribe" => {
-            let channel = match channel_of(&value) {
-                Ok(channel) => channel,
-                Err(frame) => return Ok(Some(frame)),
-            };
-            if !session.subscriptions.contains(&channel)
-                && session.subscriptions.len() >= MAX_SUBSCRIPTIONS
-            {
-                return Ok(Some(with_channel(
-                    error_frame(
-                        "too_many_subscriptions",
-                        "Trop d'abonnements sur cette connexion : désabonnez-vous d'abord.",
-                    ),
-                    channel,
-                )));
-            }
-            if let Err(frame) = quota.hit(Bucket::Subscribe, user_id).await {
-                return Ok(Some(with_channel(frame, channel)));
-            }
-            let name = channel.to_string();
-            match may_subscribe(state, user, channel).await {
-                Ok(true) => {
-                    state.registry.subscribe(session.id, &name);
-                    if !session.subscriptions.contains(&channel) {
-                        session.subscriptions.push(channel);
-                    }
-                    let mut reply = json!({"type": "subscribed", "channel": name});
-                    if channel.has_presence() {
-                        let _ = state.presence.join(&name, user_id, session.id).await;
-                        reply["presence"] =
-                            json!(state.presence.list(&name).await.unwrap_or_default());
-                    }
-                    Ok(Some(reply))
-                }
-                Ok(false) => Ok(Some(with_channel(
-                    error_frame("forbidden", "Vous n'avez pas accès à ce canal."),
-                    channel,
-                ))),
-                Err(_) => Ok(Some(with_channel(
-                    error_frame("unavailable", "Service momentanément indisponible."),
-                    channel,
-                ))),
-            }
-        }
-        "unsubscribe" => {
-            let channel = match channel_of(&value) {
-                Ok(channel) => channel,
-                Err(frame) => return Ok(Some(frame)),
-            };
-            let name = channel.to_string();
-            state.registry.unsubscribe(session.id, &name);
-            if let Some(at) = session.subscriptions.iter().position(|c| *c == channel) {
-                session.subscriptions.remove(at);
-                if channel.has_presence() {
-                    let _ = state.presence.leave(&name, user_id, session.id).await;
-                }
-            }
-            Ok(Some(json!({"type": "unsubscribed", "channel": name})))
-        }
-        "presence" => {
-            let channel = match channel_of(&value) {
-                Ok(channel) => channel,
-                Err(frame) => return Ok(Some(frame)),
-            };
-            if !session.subscriptions.contains(&channel) || !channel.has_presence() {
-                return Ok(Some(error_frame(
-                    "not_subscribed",
-                    "Abonnez-vous d'abord à ce canal de classe ou de conversation.",
-                )));
-            }
-            if let Err(frame) = quota.hit(Bucket::Subscribe, user_id).await {
-                return Ok(Some(with_channel(frame, channel)));
-            }
-            let name = channel.to_string();
-            let users = state.presence.list(&name).await.unwrap_or_default();
-            Ok(Some(
-                json!({"type": "presence", "channel": name, "users": users}),
-            ))
-        }
-        "activity" => {
-            let channel = match channel_of(&value) {
-                Ok(channel) => channel,
-                Err(frame) => return Ok(Some(frame)),
-            };
-            if !session.subscriptions.contains(&channel) || !matches!(channel, Channel::Class(_)) {
-                return Ok(Some(error_frame(
-                    "not_subscribed",
-                    "Abonnez-vous d'abord à ce canal de classe.",
-                )));
-            }
-            if let Err(frame) = quota.hit(Bucket::Chat, user_id).await {
-                return Ok(Some(frame));
-            }
-            let activity = json!({"courseId": value["courseId"].as_i64(), "sectionId": value["sectionId"].as_str().map(|s| s.chars().take(100).collect::<String>()), "at": chrono::Utc::now()});
-            let _ = state
-                .presence
-                .activity(&channel.to_string(), user_id, activity)
-                .await;
-            Ok(None)
-        }
-        "resume" => {
-            let Some(offset) = value["offset"].as_str().and_then(StreamId::parse) else {
-                return Ok(Some(error_frame(
-                    "invalid_offset",
-                    "Position de reprise invalide.",
-                )));
-            };
-            if let Err(frame) = quota.hit(Bucket::Resume, user_id).await {
-                return Ok(Some(frame));
-            }
-            // What was written to the stream before this resume is in the histories once
-            // this instance's follower got there (usually already: it blocks on the
-            // stream). If it lags, what it has not indexed yet comes live afterwards.
-            if let Ok(end) = stream::end(&state.redis).await {
-                let mut indexed = state.indexed.clone();
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    indexed.wait_for(|indexed| *indexed >= end),
-                )
-                .await;
-            }
-            match stream::missed(
-                &state.redis,
-                user_id,
-                offset,
-                state.settings.resume_max_events,
-            )
+        ClientFrame::Subscribe { channel } => answer(subscribe(state, session, channel).await),
+        ClientFrame::Unsubscribe { channel } => answer(unsubscribe(state, session, channel).await),
+        ClientFrame::Presence { channel } => answer(presence(state, session, channel).await),
+        ClientFrame::Activity {
+            channel,
+            course_id,
+            section_id,
+        } => activity(state, session, channel, course_id, section_id)
             .await
-            {
-                Ok(missed) => {
-                    for event in &missed.events {
-                        if session.replay(socket, event).await.is_err() {
-                            return Err(close(1001, "gone"));
-                        }
-                    }
-                    // The client has everything up to its offset: live events still
-                    // queued up to there are duplicates.
-                    session.last_sent = session.last_sent.max(offset);
-                    session.replayed = session.replayed.max(offset);
-                    // With more to come, where the next resume goes on (which may be
-                    // older than a live event already sent); else the newest sent.
-                    let next = match missed.events.last().and_then(|e| e.offset) {
-                        Some(last) if missed.more => last,
-                        _ => session.last_sent,
-                    };
-                    Ok(Some(
-                        json!({"type": "resumed", "complete": missed.complete, "more": missed.more, "offset": next.to_string()}),
-                    ))
-                }
-                Err(_) => Ok(Some(error_frame(
-                    "history_unavailable",
-                    "Historique momentanément indisponible ; rechargez vos notifications.",
-                ))),
-            }
+            .err()
+            .map(ServerFrame::from),
+        ClientFrame::Resume { offset } => answer(resume(state, session, socket, offset).await?),
+        ClientFrame::Send {
+            conversation_id,
+            client_message_id,
+            body,
+        } => answer(send(state, session, conversation_id, client_message_id, body).await),
+        ClientFrame::Typing {
+            conversation_id,
+            is_typing,
+        } => typing(state, session, conversation_id, is_typing)
+            .await
+            .err()
+            .map(ServerFrame::from),
+        ClientFrame::Unknown => answer(Err(ErrorFrame::new(
+            "unknown_type",
+            "Type de trame inconnu.",
+        ))),
+    })
+}
+
+/// A fresh token for the same user, without reconnecting.
+async fn reauthenticate(
+    state: &AppState,
+    session: &mut Session,
+    token: String,
+) -> Result<ServerFrame, Message> {
+    match authenticate(&state.authenticator, &token).await {
+        Ok((fresh, expires_at)) if fresh.id == session.user.id => {
+            session.user = fresh;
+            session.expires_at = expires_at;
+            session.token = SecretString::from(token);
+            Ok(ServerFrame::Reauthenticated { expires_at })
         }
-        "send" => {
-            if let Err(frame) = quota.hit(Bucket::Chat, user_id).await {
-                let mut frame = frame;
-                if let Some(client_id) = value["clientMessageId"].as_str() {
-                    frame["clientMessageId"] = json!(client_id);
-                }
-                return Ok(Some(frame));
-            }
-            let (Some(conversation), Some(client_id), Some(body)) = (
-                value["conversationId"].as_i64(),
-                value["clientMessageId"].as_str(),
-                value["body"].as_str(),
-            ) else {
-                return Ok(Some(error_frame(
-                    "invalid_frame",
-                    "conversationId, clientMessageId et body sont requis.",
-                )));
-            };
-            let sender = Member {
-                id: user_id,
-                role: user.role,
-            };
-            // Stored (with its delivery event) before the acknowledgement.
-            Ok(Some(
-                match nexus_chat::send(
-                    &state.authenticator.pool,
-                    sender,
-                    conversation,
-                    client_id,
-                    body,
-                )
-                .await
-                {
-                    Ok((message, _)) => {
-                        json!({"type": "ack", "clientMessageId": client_id, "conversationId": conversation, "message": message})
-                    }
-                    Err(error) => chat_error_frame(error, Some(client_id)),
-                },
-            ))
-        }
-        "typing" => {
-            if quota.hit(Bucket::Chat, user_id).await.is_err() {
-                return Ok(None);
-            }
-            let Some(conversation) = value["conversationId"].as_i64() else {
-                return Ok(Some(error_frame(
-                    "invalid_frame",
-                    "conversationId est requis.",
-                )));
-            };
-            let member = Member {
-                id: user_id,
-                role: user.role,
-            };
-            let Ok(mut conn) = state.authenticator.pool.acquire().await else {
-                return Ok(None);
-            };
-            match nexus_chat::ensure_member(&mut conn, member, conversation).await {
-                Ok(members) => {
-                    let recipients: Vec<i64> =
-                        members.into_iter().filter(|m| *m != user_id).collect();
-                    let payload = json!({
-                        "eventId": uuid::Uuid::new_v4().to_string(), "conversationId": conversation, "userId": user_id,
-                        "isTyping": value["isTyping"].as_bool().unwrap_or(true), "recipients": recipients,
-                        "createdAt": chrono::Utc::now(),
-                    });
-                    let _ = live::publish(&state.redis, "typing", &payload).await;
-                    Ok(None)
-                }
-                Err(error) => Ok(Some(chat_error_frame(error, None))),
-            }
-        }
-        _ => Ok(Some(error_frame("unknown_type", "Type de trame inconnu."))),
+        Ok(_) => Err(close(4403, "token of another user")),
+        Err(frame) => Err(frame),
     }
 }
 
-fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> Value {
+async fn subscribe(state: &AppState, session: &mut Session, channel: RequestedChannel) -> Reply {
+    let channel = channel_of(channel)?;
+    if !session.subscriptions.contains(&channel) && session.subscriptions.len() >= MAX_SUBSCRIPTIONS
+    {
+        return Err(ErrorFrame::new(
+            "too_many_subscriptions",
+            "Trop d'abonnements sur cette connexion : désabonnez-vous d'abord.",
+        )
+        .on_channel(channel));
+    }
+    let user_id = session.user.id;
+    state
+        .quota
+        .hit(Bucket::Subscribe, user_id)
+        .await
+        .map_err(|frame| frame.on_channel(channel))?;
+    match may_subscribe(state, session.user, channel).await {
+        Ok(true) => {
+            state.registry.subscribe(session.id, channel);
+            if !session.subscriptions.contains(&channel) {
+                session.subscriptions.push(channel);
+            }
+            let mut presence = None;
+            if channel.has_presence() {
+                let _ = state.presence.join(channel, user_id, session.id).await;
+                presence = Some(state.presence.list(channel).await.unwrap_or_default());
+            }
+            Ok(ServerFrame::Subscribed { channel, presence })
+        }
+        Ok(false) => Err(
+            ErrorFrame::new("forbidden", "Vous n'avez pas accès à ce canal.").on_channel(channel),
+        ),
+        Err(_) => Err(
+            ErrorFrame::new("unavailable", "Service momentanément indisponible.")
+                .on_channel(channel),
+        ),
+    }
+}
+
+async fn unsubscribe(state: &AppState, session: &mut Session, channel: RequestedChannel) -> Reply {
+    let channel = channel_of(channel)?;
+    state.registry.unsubscribe(session.id, channel);
+    if let Some(at) = session.subscriptions.iter().position(|c| *c == channel) {
+        session.subscriptions.remove(at);
+        if channel.has_presence() {
+            let _ = state
+                .presence
+                .leave(channel, session.user.id, session.id)
+                .await;
+        }
+    }
+    Ok(ServerFrame::Unsubscribed { channel })
+}
+
+async fn presence(state: &AppState, session: &Session, channel: RequestedChannel) -> Reply {
+    let channel = channel_of(channel)?;
+    if !session.subscriptions.contains(&channel) || !channel.has_presence() {
+        return Err(ErrorFrame::new(
+            "not_subscribed",
+            "Abonnez-vous d'abord à ce canal de classe ou de conversation.",
+        ));
+    }
+    state
+        .quota
+        .hit(Bucket::Subscribe, session.user.id)
+        .await
+        .map_err(|frame| frame.on_channel(channel))?;
+    let users = state.presence.list(channel).await.unwrap_or_default();
+    Ok(ServerFrame::Presence { channel, users })
+}
+
+/// What a student works on, to their class's subscribers; no answer when accepted.
+async fn activity(
+    state: &AppState,
+    session: &Session,
+    channel: RequestedChannel,
+    course_id: Option<i64>,
+    section_id: Option<String>,
+) -> Result<(), ErrorFrame> {
+    let channel = channel_of(channel)?;
+    if !session.subscriptions.contains(&channel) || !matches!(channel, Channel::Class(_)) {
+        return Err(ErrorFrame::new(
+            "not_subscribed",
+            "Abonnez-vous d'abord à ce canal de classe.",
+        ));
+    }
+    state.quota.hit(Bucket::Chat, session.user.id).await?;
+    let activity = Activity {
+        course_id,
+        section_id: section_id.map(|s| s.chars().take(100).collect()),
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    };
+    let _ = state
+        .presence
+        .activity(channel, session.user.id, &activity)
+        .await;
+    Ok(())
+}
+
+/// Replays this user's events after `offset`, then answers `resumed`.
+async fn resume(
+    state: &AppState,
+    session: &mut Session,
+    socket: &mut WebSocket,
+    offset: Option<String>,
+) -> Result<Reply, Message> {
+    let Some(offset) = offset.as_deref().and_then(StreamId::parse) else {
+        return Ok(Err(ErrorFrame::new(
+            "invalid_offset",
+            "Position de reprise invalide.",
+        )));
+    };
+    if let Err(frame) = state.quota.hit(Bucket::Resume, session.user.id).await {
+        return Ok(Err(frame));
+    }
+    // What was written to the stream before this resume is in the histories once this
+    // instance's follower got there (usually already: it blocks on the stream). If it
+    // lags, what it has not indexed yet comes live afterwards.
+    if let Ok(end) = stream::end(&state.redis).await {
+        let mut indexed = state.indexed.clone();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            indexed.wait_for(|indexed| *indexed >= end),
+        )
+        .await;
+    }
+    let missed = stream::missed(
+        &state.redis,
+        session.user.id,
+        offset,
+        state.settings.resume_max_events,
+    )
+    .await;
+    let Ok(missed) = missed else {
+        return Ok(Err(ErrorFrame::new(
+            "history_unavailable",
+            "Historique momentanément indisponible ; rechargez vos notifications.",
+        )));
+    };
+    for event in &missed.events {
+        if session.replay(socket, event).await.is_err() {
+            return Err(close(1001, "gone"));
+        }
+    }
+    // The client has everything up to its offset: live events still queued up to there
+    // are duplicates.
+    session.last_sent = session.last_sent.max(offset);
+    session.replayed = session.replayed.max(offset);
+    // With more to come, where the next resume goes on (which may be older than a live
+    // event already sent); else the newest sent.
+    let next = match missed.events.last().and_then(|e| e.offset) {
+        Some(last) if missed.more => last,
+        _ => session.last_sent,
+    };
+    Ok(Ok(ServerFrame::Resumed {
+        complete: missed.complete,
+        more: missed.more,
+        offset: next.to_string(),
+    }))
+}
+
+/// Stores a chat message (with its delivery event) before acknowledging it.
+async fn send(
+    state: &AppState,
+    session: &Session,
+    conversation_id: Option<i64>,
+    client_message_id: Option<String>,
+    body: Option<String>,
+) -> Reply {
+    state
+        .quota
+        .hit(Bucket::Chat, session.user.id)
+        .await
+        .map_err(|frame| frame.for_message(client_message_id.as_deref()))?;
+    let (Some(conversation_id), Some(client_message_id), Some(body)) =
+        (conversation_id, client_message_id, body)
+    else {
+        return Err(ErrorFrame::new(
+            "invalid_frame",
+            "conversationId, clientMessageId et body sont requis.",
+        ));
+    };
+    let sender = Member {
+        id: session.user.id,
+        role: session.user.role,
+    };
+    match nexus_chat::send(
+        &state.authenticator.pool,
+        sender,
+        conversation_id,
+        &client_message_id,
+        &body,
+    )
+    .await
+    {
+        Ok((message, _)) => Ok(ServerFrame::Ack {
+            client_message_id,
+            conversation_id,
+            message: nexus_protocol::to_value(&message),
+        }),
+        Err(error) => Err(chat_error_frame(error, Some(&client_message_id))),
+    }
+}
+
+/// Tells the conversation's other members; no answer (over the limit, dropped silently).
+async fn typing(
+    state: &AppState,
+    session: &Session,
+    conversation_id: Option<i64>,
+    is_typing: Option<bool>,
+) -> Result<(), ErrorFrame> {
+    let user_id = session.user.id;
+    if state.quota.hit(Bucket::Chat, user_id).await.is_err() {
+        return Ok(());
+    }
+    let Some(conversation) = conversation_id else {
+        return Err(ErrorFrame::new(
+            "invalid_frame",
+            "conversationId est requis.",
+        ));
+    };
+    let member = Member {
+        id: user_id,
+        role: session.user.role,
+    };
+    let Ok(mut conn) = state.authenticator.pool.acquire().await else {
+        return Ok(());
+    };
+    let members = nexus_chat::ensure_member(&mut conn, member, conversation)
+        .await
+        .map_err(|error| chat_error_frame(error, None))?;
+    let recipients: Vec<i64> = members.into_iter().filter(|m| *m != user_id).collect();
+    let payload = json!({
+        "eventId": uuid::Uuid::new_v4().to_string(), "conversationId": conversation, "userId": user_id,
+        "isTyping": is_typing.unwrap_or(true), "recipients": recipients,
+        "createdAt": chrono::Utc::now(),
+    });
+    let _ = live::publish(&state.redis, "typing", &payload).await;
+    Ok(())
+}
+
+fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> ErrorFrame {
     let (code, message) = match error {
         ChatError::NotFound => ("not_found", "Conversation introuvable."),
         ChatError::Forbidden => (
@@ -790,13 +807,5 @@ fn chat_error_frame(error: ChatError, client_id: Option<&str>) -> Value {
         // Not stored: the client retries with the same clientMessageId.
         ChatError::Database(_) => ("unavailable", "Message non enregistré : réessayez."),
     };
-    let mut frame = error_frame(code, message);
-    if let Some(client_id) = client_id {
-        frame["clientMessageId"] = json!(client_id);
-    }
-    frame
-}
-
-fn error_frame(code: &str, message: &str) -> Value {
-    json!({"type": "error", "code": code, "message": message})
+    ErrorFrame::new(code, message).for_message(client_id)
 }

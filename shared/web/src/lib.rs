@@ -1,7 +1,7 @@
 //! The HTTP plumbing every service shares: the contract's error body, extractors that
 //! answer bad input with it, health/readiness/metrics routes, the common middleware
-//! stack, client-IP resolution, Redis-backed rate limits, authentication and serving
-//! with graceful shutdown.
+//! stack, client-IP resolution, Redis-backed rate limits, authentication, the
+//! websocket handshake (`ws`) and serving with graceful shutdown.
 
 pub mod access;
 pub mod auth;
@@ -18,6 +18,7 @@ pub mod relay;
 pub mod serve;
 pub mod service;
 pub mod text;
+pub mod ws;
 
 pub use error::{ApiError, ErrorBody};
 pub use extract::{Json, Path, Query};

@@ -23,6 +23,10 @@ use anyhow::Context;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use nexus_auth::{JwtKeys, Role};
+use nexus_protocol::{
+    Channel,
+    hub::{ClientFrame, ServerFrame},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, protocol::WebSocketConfig};
@@ -63,7 +67,9 @@ const SETTLE_SECONDS: u64 = 25;
 /// Arrival times by event id.
 type Arrivals = Arc<Mutex<HashMap<String, Vec<f64>>>>;
 
-/// What the tool reads of an event frame; the rest is skipped unparsed.
+/// What the tool reads of an event frame; the rest is skipped unparsed. Not the
+/// protocol's `ServerFrame`: its `data` is a JSON value, built for each of the ten
+/// thousand connections' frames, which would be the tool's cost, not the hub's.
 #[derive(Deserialize)]
 struct EventFrame<'a> {
     #[serde(rename = "eventId", borrow)]
@@ -318,7 +324,7 @@ async fn main() -> anyhow::Result<()> {
 
     let rss_before = rss_kb(args.hub_pid)?;
     let arrivals: Arrivals = Arc::default();
-    let channel = format!("course:{course}");
+    let channel = Channel::Course(course);
     let started = Instant::now();
     let (ready_tx, mut ready_rx) =
         tokio::sync::mpsc::channel::<std::net::TcpStream>(args.connections);
@@ -331,7 +337,6 @@ async fn main() -> anyhow::Result<()> {
                 args.hub,
                 keys.issue_access(*user, Role::Student)
             );
-            let channel = channel.clone();
             let address = address.clone();
             let ready = ready_tx.clone();
             tokio::spawn(async move {
@@ -344,15 +349,22 @@ async fn main() -> anyhow::Result<()> {
                 else {
                     return;
                 };
-                let _ = socket.next().await; // ready
+                if !matches!(
+                    next_frame(&mut socket).await,
+                    Some(ServerFrame::Ready { .. })
+                ) {
+                    return; // not authenticated
+                }
+                let subscribe = ClientFrame::Subscribe {
+                    channel: channel.into(),
+                };
                 let _ = socket
-                    .send(Message::Text(
-                        json!({"type": "subscribe", "channel": channel})
-                            .to_string()
-                            .into(),
-                    ))
+                    .send(Message::Text(nexus_protocol::to_text(&subscribe).into()))
                     .await;
-                if !matches!(socket.next().await, Some(Ok(Message::Text(_)))) {
+                if !matches!(
+                    next_frame(&mut socket).await,
+                    Some(ServerFrame::Subscribed { .. })
+                ) {
                     return; // not subscribed
                 }
                 // Nothing else comes before the first event: the socket goes to the
@@ -528,4 +540,15 @@ async fn main() -> anyhow::Result<()> {
         per_connection(rss_end)
     );
     Ok(())
+}
+
+/// The next text frame, read as one of the hub's frames (`None`: closed, or not one).
+async fn next_frame<S>(socket: &mut S) -> Option<ServerFrame>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    match socket.next().await? {
+        Ok(Message::Text(text)) => serde_json::from_str(&text).ok(),
+        _ => None,
+    }
 }

@@ -27,6 +27,7 @@ import {
 import { chatEvent, setConversationOnScreen } from "@/lib/chat/useConversations";
 import { useNotifications } from "@/components/notifications";
 import { Button, ErrorAlert } from "@/components/ui";
+import type { Channel } from "@/lib/ws-protocol";
 
 const PAGE = 30;
 /** A typing indicator not renewed within this time is dropped (its "stop" may be lost). */
@@ -132,7 +133,7 @@ export function Conversation({
 
   useEffect(() => {
     if (!hub) return;
-    const channel = `conversation:${id}`;
+    const channel: Channel = `conversation:${id}`;
     hub.subscribe(channel);
     const stop = hub.listen((frame) => {
       if (frame.type === "ready") {

@@ -1,6 +1,9 @@
 // ARIA's payloads, typed by hand: its routes are not in the API's OpenAPI document
 // (openapi.json is the main API's). From docs/API.md, section "ARIA", and the Rust
-// structs of services/aria/src (tutor.rs, chat.rs, sessions.rs).
+// structs of services/aria/src (tutor.rs, chat.rs, sessions.rs). The stream's frames
+// come from shared/protocol (ws-protocol.ts).
+
+import type { AriaServerFrame } from "@/lib/ws-protocol";
 
 /** A course section an answer relies on (`sources`, best first, at most 3). */
 export type AriaSource = {
@@ -45,20 +48,15 @@ export type AriaChatRequest = {
   };
 };
 
-/** The frames of the SSE stream (and of the websocket: the same JSON). */
+type Frame<K extends AriaServerFrame["type"]> = Extract<AriaServerFrame, { type: K }>;
+
+/** The frames of the SSE stream (and of the websocket: the same JSON), as ARIA's own
+ * types say (ws-protocol.ts, generated), with the answer's sources and metadata typed. */
 export type AriaFrame =
-  | { type: "typing"; isTyping: boolean }
-  | { type: "ai_chunk"; content: string }
-  | {
-      type: "ai_response";
-      content: string;
-      confidence: number;
-      sources: AriaSource[];
-      sessionId: string;
-      metadata: AriaMetadata;
-      timestamp: string;
-    }
-  | { type: "error"; code: string; message: string; retryAfter?: number; details?: unknown };
+  | Frame<"typing">
+  | Frame<"ai_chunk">
+  | (Omit<Frame<"ai_response">, "sources" | "metadata"> & { sources: AriaSource[]; metadata: AriaMetadata })
+  | Frame<"error">;
 
 export type AriaSessionSummary = {
   sessionId: string;

@@ -1,6 +1,9 @@
 // One websocket to the hub per tab: authenticate with the first frame, resume from the
 // last offset after a reconnect, drop duplicates by eventId, reconnect with jittered
 // exponential backoff (docs/API.md "The hub"). No React in here: tested with Vitest.
+// The frames' types are generated from the hub's own (shared/protocol): ws-protocol.ts.
+
+import type { Channel, HubClientFrame, HubServerFrame } from "@/lib/ws-protocol";
 
 export type HubStatus = "idle" | "connecting" | "online" | "reconnecting" | "closed";
 
@@ -16,8 +19,8 @@ export type HubNotification = {
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/** A frame from the hub as it came (chat and typing events, ack, error…), for listeners. */
-export type HubFrame = Record<string, unknown> & { type?: unknown };
+/** A frame from the hub (chat and typing events, ack, error…), for listeners. */
+export type HubFrame = HubServerFrame;
 export type HubListener = (frame: HubFrame) => void;
 
 export type HubOptions = {
@@ -54,7 +57,7 @@ export class HubClient {
   private seen = new Set<string>();
   private listeners = new Set<HubListener>();
   /** Channels to (re)subscribe after every `ready` (conversation:12…). */
-  private channels = new Set<string>();
+  private channels = new Set<Channel>();
   private readonly opts: Required<Omit<HubOptions, "onReload" | "onSignedOut" | "onStatus" | "storage">> &
     Pick<HubOptions, "onReload" | "onSignedOut" | "onStatus" | "storage">;
 
@@ -113,20 +116,20 @@ export class HubClient {
   }
 
   /** Sends a frame if the socket is ready; false when it is not (nothing is queued). */
-  sendFrame(frame: Record<string, unknown>): boolean {
+  sendFrame(frame: HubClientFrame): boolean {
     if (!this.ws || this.ws.readyState !== 1 || this.status !== "online") return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
 
   /** Follows a channel now and after every reconnection, until unsubscribe. */
-  subscribe(channel: string): void {
+  subscribe(channel: Channel): void {
     if (this.channels.has(channel)) return;
     this.channels.add(channel);
     this.sendFrame({ type: "subscribe", channel });
   }
 
-  unsubscribe(channel: string): void {
+  unsubscribe(channel: Channel): void {
     if (!this.channels.delete(channel)) return;
     this.sendFrame({ type: "unsubscribe", channel });
   }
@@ -147,7 +150,7 @@ export class HubClient {
     this.opts.onStatus?.(s);
   }
 
-  private send(frame: unknown): void {
+  private send(frame: HubClientFrame): void {
     if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame));
   }
 
@@ -179,7 +182,7 @@ export class HubClient {
     };
     ws.onopen = () => {
       opened = true;
-      ws.send(JSON.stringify({ type: "auth", token }));
+      ws.send(JSON.stringify({ type: "auth", token } satisfies HubClientFrame));
     };
     ws.onmessage = (message: MessageEvent) => {
       void this.onFrame(message.data);
@@ -191,9 +194,9 @@ export class HubClient {
   }
 
   private async onFrame(raw: unknown): Promise<void> {
-    let frame: Record<string, unknown>;
+    let frame: HubServerFrame;
     try {
-      frame = JSON.parse(String(raw)) as Record<string, unknown>;
+      frame = JSON.parse(String(raw)) as HubServerFrame;
     } catch {
       return;
     }
@@ -211,7 +214,7 @@ export class HubClient {
         break;
       case "event": {
         if (typeof frame.offset === "string") this.keepOffset(frame.offset);
-        const eventId = typeof frame.eventId === "string" ? frame.eventId : null;
+        const eventId = typeof frame.eventId === "string" && frame.eventId ? frame.eventId : null;
         if (frame.topic !== "notification") {
           // Replayable events (chat) once each; live-only ones (typing, presence) as they come.
           if (eventId && typeof frame.offset === "string") {
@@ -224,7 +227,7 @@ export class HubClient {
         if (!eventId) break;
         if (this.seen.has(eventId)) break;
         this.seen.add(eventId);
-        this.opts.onNotification({ ...(frame.data as HubNotification), eventId });
+        this.opts.onNotification({ ...(frame.data as unknown as HubNotification), eventId });
         break;
       }
       case "resumed":

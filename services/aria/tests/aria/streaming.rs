@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use nexus_auth::Role;
+use nexus_protocol::aria::{ClientFrame, ErrorFrame, ServerFrame};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -26,8 +27,15 @@ async fn connect(aria: &Aria, session: &str, token: Option<&str>) -> Socket {
         .0
 }
 
-/// The next JSON frame (30 s at most: the small model answers in well under that).
-async fn next(socket: &mut Socket) -> Value {
+/// What a socket receives: a frame, or the close and its code.
+#[derive(Debug, PartialEq)]
+enum Received {
+    Frame(ServerFrame),
+    Closed(Option<u16>),
+}
+
+/// The next frame (60 s at most: the small model answers in well under that).
+async fn next(socket: &mut Socket) -> Received {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
             .await
@@ -35,27 +43,71 @@ async fn next(socket: &mut Socket) -> Value {
             .expect("open")
             .expect("frame");
         match frame {
-            Message::Text(text) => return serde_json::from_str(&text).expect("json"),
-            Message::Close(close) => return json!({"closed": close.map(|c| u16::from(c.code))}),
+            Message::Text(text) => {
+                return Received::Frame(serde_json::from_str(&text).expect("a server frame"));
+            }
+            Message::Close(close) => return Received::Closed(close.map(|c| u16::from(c.code))),
             _ => continue,
         }
     }
 }
 
-async fn send(socket: &mut Socket, value: Value) {
+/// The next frame, which must not be a close.
+async fn next_frame(socket: &mut Socket) -> ServerFrame {
+    match next(socket).await {
+        Received::Frame(frame) => frame,
+        closed => panic!("expected a frame: {closed:?}"),
+    }
+}
+
+async fn send(socket: &mut Socket, frame: ClientFrame) {
     socket
-        .send(Message::Text(value.to_string().into()))
+        .send(Message::Text(
+            serde_json::to_string(&frame).expect("json").into(),
+        ))
         .await
         .expect("send");
 }
 
+fn question(content: &str) -> ClientFrame {
+    ClientFrame::UserMessage {
+        content: content.into(),
+        timestamp: None,
+    }
+}
+
 /// The frames of one answer, from `typing` true to `typing` false.
-async fn answer_frames(socket: &mut Socket) -> Vec<Value> {
-    let mut frames = vec![next(socket).await];
-    while frames.last().expect("frame") != &json!({"type": "typing", "isTyping": false}) {
-        frames.push(next(socket).await);
+async fn answer_frames(socket: &mut Socket) -> Vec<ServerFrame> {
+    let mut frames = vec![next_frame(socket).await];
+    while frames.last() != Some(&ServerFrame::Typing { is_typing: false }) {
+        frames.push(next_frame(socket).await);
     }
     frames
+}
+
+fn is_connected(frame: &ServerFrame) -> bool {
+    matches!(frame, ServerFrame::Connected { .. })
+}
+
+/// The error frame at `at`, else a panic naming the frames.
+fn error_at(frames: &[ServerFrame], at: usize) -> &ErrorFrame {
+    match &frames[at] {
+        ServerFrame::Error(error) => error,
+        _ => panic!("no error frame at {at}: {frames:?}"),
+    }
+}
+
+/// The stored answer's content and metadata, else a panic naming the frames.
+fn response_of(frames: &[ServerFrame]) -> (&str, &Value) {
+    frames
+        .iter()
+        .find_map(|f| match f {
+            ServerFrame::AiResponse {
+                content, metadata, ..
+            } => Some((content.as_str(), metadata)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no ai_response: {frames:?}"))
 }
 
 async fn stacks_course(aria: &Aria) {
@@ -71,63 +123,82 @@ async fn the_websocket_streams_the_answer_in_the_contract_frames() {
     let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
     let mut socket = connect(&aria, &session, Some(&token)).await;
     assert_eq!(
-        next(&mut socket).await,
-        json!({"type": "connected", "sessionId": session})
+        next_frame(&mut socket).await,
+        ServerFrame::Connected {
+            session_id: session.clone()
+        }
     );
-    for (n, question) in ["Qu'est-ce qu'une pile ?", "Et une file ?"]
+    for (n, content) in ["Qu'est-ce qu'une pile ?", "Et une file ?"]
         .into_iter()
         .enumerate()
     {
         send(
             &mut socket,
-            json!({"type": "user_message", "content": question, "timestamp": "2026-11-22T10:00:00Z"}),
+            ClientFrame::UserMessage {
+                content: content.into(),
+                timestamp: Some("2026-11-22T10:00:00Z".into()),
+            },
         )
         .await;
         let frames = answer_frames(&mut socket).await;
-        assert_eq!(frames[0], json!({"type": "typing", "isTyping": true}));
+        assert_eq!(frames[0], ServerFrame::Typing { is_typing: true });
         let chunks: Vec<&str> = frames
             .iter()
-            .filter(|f| f["type"] == "ai_chunk")
-            .map(|f| f["content"].as_str().expect("text"))
+            .filter_map(|f| match f {
+                ServerFrame::AiChunk { content } => Some(content.as_str()),
+                _ => None,
+            })
             .collect();
         assert!(chunks.len() > 1, "tokens are streamed: {frames:?}");
-        let response = frames
+        let Some(ServerFrame::AiResponse {
+            content,
+            confidence,
+            sources,
+            metadata,
+            timestamp,
+            ..
+        }) = frames
             .iter()
-            .find(|f| f["type"] == "ai_response")
-            .expect("ai_response");
+            .find(|f| matches!(f, ServerFrame::AiResponse { .. }))
+        else {
+            panic!("no ai_response: {frames:?}");
+        };
         assert_eq!(
-            response["content"].as_str().expect("content"),
+            content.as_str(),
             chunks.concat().trim(),
             "the answer is what was streamed"
         );
-        assert!(response["confidence"].is_number());
-        assert!(response["timestamp"].is_string());
-        assert_eq!(response["metadata"]["generation"], json!("enabled"));
+        assert!(confidence.is_finite(), "{confidence}");
+        assert!(!timestamp.is_empty());
+        assert_eq!(metadata["generation"], json!("enabled"));
         if n == 0 {
-            assert_eq!(response["sources"][0]["sectionTitle"], json!("Les piles"));
+            assert_eq!(sources[0]["sectionTitle"], json!("Les piles"));
         }
         assert!(
             frames
                 .iter()
-                .position(|f| f["type"] == "ai_chunk")
+                .position(|f| matches!(f, ServerFrame::AiChunk { .. }))
                 .expect("chunk")
                 < frames
                     .iter()
-                    .position(|f| f["type"] == "ai_response")
+                    .position(|f| matches!(f, ServerFrame::AiResponse { .. }))
                     .expect("response"),
             "chunks come before the answer"
         );
     }
     // Pings and unknown frames do not close the socket.
-    send(&mut socket, json!({"type": "ping"})).await;
-    assert_eq!(next(&mut socket).await, json!({"type": "pong"}));
+    send(&mut socket, ClientFrame::Ping).await;
+    assert_eq!(next_frame(&mut socket).await, ServerFrame::Pong);
     socket
         .send(Message::Text("pas du json".into()))
         .await
         .expect("send");
-    assert_eq!(next(&mut socket).await["code"], json!("invalid_frame"));
-    send(&mut socket, json!({"type": "ping"})).await;
-    assert_eq!(next(&mut socket).await, json!({"type": "pong"}));
+    assert_eq!(
+        error_at(&[next_frame(&mut socket).await], 0).code,
+        "invalid_frame"
+    );
+    send(&mut socket, ClientFrame::Ping).await;
+    assert_eq!(next_frame(&mut socket).await, ServerFrame::Pong);
     // Both exchanges are stored in the session named by the path, the student's own.
     let stored = aria
         .count(&format!(
@@ -146,18 +217,27 @@ async fn the_websocket_without_a_model_answers_from_the_courses_and_refuses_stra
     let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
     // Authentication by the first frame.
     let mut socket = connect(&aria, &session, None).await;
-    send(&mut socket, json!({"type": "auth", "token": token})).await;
-    assert_eq!(next(&mut socket).await["type"], json!("connected"));
     send(
         &mut socket,
-        json!({"type": "user_message", "content": "C'est quoi une pile ?"}),
+        ClientFrame::Auth {
+            token: token.clone(),
+        },
     )
     .await;
+    assert!(is_connected(&next_frame(&mut socket).await));
+    send(&mut socket, question("C'est quoi une pile ?")).await;
     let frames = answer_frames(&mut socket).await;
-    assert!(frames.iter().all(|f| f["type"] != "ai_chunk"), "{frames:?}");
-    let response = &frames[1];
-    assert_eq!(response["type"], json!("ai_response"));
-    let text = response["content"].as_str().expect("text");
+    assert!(
+        !frames
+            .iter()
+            .any(|f| matches!(f, ServerFrame::AiChunk { .. })),
+        "{frames:?}"
+    );
+    assert!(
+        matches!(frames[1], ServerFrame::AiResponse { .. }),
+        "{frames:?}"
+    );
+    let (text, _) = response_of(&frames);
     assert!(
         text.contains("désactivée") && text.contains("LIFO"),
         "{text}"
@@ -166,27 +246,25 @@ async fn the_websocket_without_a_model_answers_from_the_courses_and_refuses_stra
     // Another student cannot use that session: an error frame, the socket stays open.
     let (_, other) = aria.user(Role::Student).await;
     let mut intruder = connect(&aria, &session, Some(&other)).await;
-    assert_eq!(next(&mut intruder).await["type"], json!("connected"));
-    send(
-        &mut intruder,
-        json!({"type": "user_message", "content": "Montre-moi tout"}),
-    )
-    .await;
+    assert!(is_connected(&next_frame(&mut intruder).await));
+    send(&mut intruder, question("Montre-moi tout")).await;
     let frames = answer_frames(&mut intruder).await;
-    assert_eq!(frames[1]["type"], json!("error"), "{frames:?}");
-    assert_eq!(frames[1]["code"], json!("not_found"));
-    send(&mut intruder, json!({"type": "ping"})).await;
-    assert_eq!(next(&mut intruder).await, json!({"type": "pong"}));
+    assert_eq!(error_at(&frames, 1).code, "not_found");
+    send(&mut intruder, ClientFrame::Ping).await;
+    assert_eq!(next_frame(&mut intruder).await, ServerFrame::Pong);
 
     // Bad input before the answer: an error frame.
-    send(
-        &mut socket,
-        json!({"type": "user_message", "content": "   "}),
-    )
-    .await;
+    send(&mut socket, question("   ")).await;
     let frames = answer_frames(&mut socket).await;
-    assert_eq!(frames[1]["code"], json!("invalid_fields"), "{frames:?}");
-    assert!(frames[1]["details"]["message"].is_string(), "{frames:?}");
+    let refused = error_at(&frames, 1);
+    assert_eq!(refused.code, "invalid_fields", "{frames:?}");
+    assert!(
+        refused
+            .details
+            .as_ref()
+            .is_some_and(|d| d["message"].is_string()),
+        "{frames:?}"
+    );
 
     // Deactivated while connected: the next question closes the socket.
     let (deactivated, deactivated_token) = aria.user(Role::Student).await;
@@ -196,32 +274,24 @@ async fn the_websocket_without_a_model_answers_from_the_courses_and_refuses_stra
         Some(&deactivated_token),
     )
     .await;
-    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    assert!(is_connected(&next_frame(&mut socket).await));
     sqlx::query("update users set is_active = false where id = $1")
         .bind(deactivated)
         .execute(&aria.pool)
         .await
         .expect("deactivate");
-    send(
-        &mut socket,
-        json!({"type": "user_message", "content": "C'est quoi une pile ?"}),
-    )
-    .await;
-    assert_eq!(next(&mut socket).await, json!({"closed": 4403}));
+    send(&mut socket, question("C'est quoi une pile ?")).await;
+    assert_eq!(next(&mut socket).await, Received::Closed(Some(4403)));
 
     // No token, a bad token, a parent: closed.
     let mut anonymous = connect(&aria, &session, None).await;
-    send(
-        &mut anonymous,
-        json!({"type": "user_message", "content": "x"}),
-    )
-    .await;
-    assert_eq!(next(&mut anonymous).await, json!({"closed": 4401}));
+    send(&mut anonymous, question("x")).await;
+    assert_eq!(next(&mut anonymous).await, Received::Closed(Some(4401)));
     let mut forged = connect(&aria, &session, Some("not-a-token")).await;
-    assert_eq!(next(&mut forged).await, json!({"closed": 4401}));
+    assert_eq!(next(&mut forged).await, Received::Closed(Some(4401)));
     let (_, parent) = aria.user(Role::Parent).await;
     let mut parent = connect(&aria, &session, Some(&parent)).await;
-    assert_eq!(next(&mut parent).await, json!({"closed": 4403}));
+    assert_eq!(next(&mut parent).await, Received::Closed(Some(4403)));
 
     // A session id that is not one: refused before the upgrade.
     let response = reqwest::get(format!(
@@ -337,15 +407,16 @@ async fn a_stream_that_breaks_off_is_answered_from_the_courses_and_nothing_is_lo
     let session = format!("ws-{}", uuid::Uuid::new_v4().simple());
     let mut socket = connect(&aria, &session, Some(&token)).await;
     next(&mut socket).await;
-    send(
-        &mut socket,
-        json!({"type": "user_message", "content": "Qu'est-ce qu'une pile ?"}),
-    )
-    .await;
+    send(&mut socket, question("Qu'est-ce qu'une pile ?")).await;
     let frames = answer_frames(&mut socket).await;
-    let kinds: Vec<&str> = frames
+    let kinds: Vec<String> = frames
         .iter()
-        .map(|f| f["type"].as_str().expect("type"))
+        .map(|f| {
+            nexus_protocol::to_value(f)["type"]
+                .as_str()
+                .expect("type")
+                .to_owned()
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -359,10 +430,9 @@ async fn a_stream_that_breaks_off_is_answered_from_the_courses_and_nothing_is_lo
         ],
         "{frames:?}"
     );
-    assert_eq!(frames[3]["code"], json!("model_unavailable"));
-    let response = &frames[4];
-    assert_eq!(response["metadata"]["generation"], json!("fallback"));
-    let text = response["content"].as_str().expect("text");
+    assert_eq!(error_at(&frames, 3).code, "model_unavailable");
+    let (text, metadata) = response_of(&frames);
+    assert_eq!(metadata["generation"], json!("fallback"));
     assert!(
         text.contains("LIFO") && text.contains("momentanément indisponible"),
         "{text}"
@@ -465,8 +535,8 @@ async fn audit_12_a_client_that_does_not_read_is_disconnected_with_4008() {
         .expect("upgrade");
     socket
         .send(Message::Text(
-            json!({"type": "user_message", "content": "Qu'est-ce qu'une pile ?"})
-                .to_string()
+            serde_json::to_string(&question("Qu'est-ce qu'une pile ?"))
+                .expect("json")
                 .into(),
         ))
         .await
@@ -484,10 +554,9 @@ async fn audit_12_a_client_that_does_not_read_is_disconnected_with_4008() {
             .expect("a frame or the close in time");
         match frame {
             Some(Ok(Message::Text(text))) => {
-                let frame: Value = serde_json::from_str(&text).expect("json");
-                assert_ne!(
-                    frame["type"],
-                    json!("ai_response"),
+                let frame: ServerFrame = serde_json::from_str(&text).expect("a server frame");
+                assert!(
+                    !matches!(frame, ServerFrame::AiResponse { .. }),
                     "the slow client was buffered"
                 );
                 chunks += 1;
@@ -550,7 +619,7 @@ async fn audit_11_a_revocation_closes_the_user_s_websockets_at_once() {
         (&other, "kept-0001"),
     ] {
         let mut socket = connect(&aria, session, Some(token)).await;
-        assert_eq!(next(&mut socket).await["type"], json!("connected"));
+        assert!(is_connected(&next_frame(&mut socket).await));
         sockets.push(socket);
     }
     let mut kept = sockets.pop().expect("other");
@@ -568,13 +637,13 @@ async fn audit_11_a_revocation_closes_the_user_s_websockets_at_once() {
             .expect("closed promptly");
         assert_eq!(
             closed,
-            json!({"closed": 4403}),
+            Received::Closed(Some(4403)),
             "disabled: do not reconnect"
         );
     }
     // Other users' sockets are untouched.
-    send(&mut kept, json!({"type": "ping"})).await;
-    assert_eq!(next(&mut kept).await, json!({"type": "pong"}));
+    send(&mut kept, ClientFrame::Ping).await;
+    assert_eq!(next_frame(&mut kept).await, ServerFrame::Pong);
 }
 
 /// A TCP proxy in front of the real Redis that a test can cut, as if Redis went away
@@ -657,7 +726,7 @@ async fn audit_11_after_redis_comes_back_every_socket_is_checked_again() {
     .await;
     let (student, token) = aria.user(Role::Student).await;
     let mut socket = connect(&aria, "revoked-meanwhile-01", Some(&token)).await;
-    assert_eq!(next(&mut socket).await["type"], json!("connected"));
+    assert!(is_connected(&next_frame(&mut socket).await));
     let mut redis = redis::Client::open(std::env::var("REDIS_URL").expect("REDIS_URL"))
         .expect("redis url")
         .get_multiplexed_async_connection()
@@ -687,7 +756,7 @@ async fn audit_11_after_redis_comes_back_every_socket_is_checked_again() {
     let closed = tokio::time::timeout(Duration::from_secs(15), next(&mut socket))
         .await
         .expect("closed once Redis is back");
-    assert_eq!(closed, json!({"closed": 4403}));
+    assert_eq!(closed, Received::Closed(Some(4403)));
     assert!(
         subscribers(&mut redis, &channel).await > 0,
         "subscribed again"

@@ -19,7 +19,7 @@ async fn redis_connection(settings: &HubSettings) -> redis::aio::MultiplexedConn
 }
 
 async fn resume(socket: &mut Socket, offset: &str) -> (Vec<String>, Value) {
-    send_json(socket, json!({"type": "resume", "offset": offset})).await;
+    send_frame(socket, resume_from(offset)).await;
     let mut titles = Vec::new();
     loop {
         let frame = next_json(socket).await;
@@ -49,9 +49,10 @@ async fn audit_05_channel_aliases_are_refused_with_a_clear_error() {
     let (teacher, student, conversation) = class_with_conversation(&hub).await;
     let class = class_of(&hub, conversation).await;
     let mut teacher_socket = hub.connect_as(&teacher.1).await;
-    assert_eq!(
-        subscribe(&mut teacher_socket, &format!("class:{class}")).await["type"],
-        json!("subscribed")
+    assert!(
+        subscribe(&mut teacher_socket, &format!("class:{class}"))
+            .await
+            .is_ok()
     );
     let mut socket = hub.connect_as(&student.1).await;
 
@@ -62,17 +63,18 @@ async fn audit_05_channel_aliases_are_refused_with_a_clear_error() {
         format!("CLASS:{class}"),
         format!("class:{class} "),
     ] {
-        let reply = subscribe(&mut socket, &alias).await;
-        assert_eq!(reply["type"], json!("error"), "{alias}: {reply}");
-        assert_eq!(reply["code"], json!("invalid_channel"), "{alias}: {reply}");
-        assert!(
-            reply["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("Canal"))
-        );
+        let reply = subscribe(&mut socket, &alias).await.expect_err(&alias);
+        assert_eq!(reply.code, "invalid_channel", "{alias}: {reply:?}");
+        assert!(reply.message.contains("Canal"), "{reply:?}");
     }
     let long = format!("class:{}{class}", "0".repeat(8192));
-    send_json(&mut socket, json!({"type": "subscribe", "channel": long})).await;
+    send_frame(
+        &mut socket,
+        ClientFrame::Subscribe {
+            channel: RequestedChannel::parse(&long),
+        },
+    )
+    .await;
     let reply = wait_for(&mut socket, |f| {
         f["type"] == json!("error") || f["type"] == json!("subscribed")
     })
@@ -81,9 +83,10 @@ async fn audit_05_channel_aliases_are_refused_with_a_clear_error() {
     assert!(reply.get("channel").is_none(), "an 8 KB name is not echoed");
 
     // The one spelling works, and puts the student in the teacher's live view.
-    assert_eq!(
-        subscribe(&mut socket, &format!("class:{class}")).await["type"],
-        json!("subscribed")
+    assert!(
+        subscribe(&mut socket, &format!("class:{class}"))
+            .await
+            .is_ok()
     );
     let join = wait_for(&mut teacher_socket, |f| {
         f["topic"] == json!("presence") && f["data"]["userId"] == json!(student.0)
@@ -103,25 +106,21 @@ async fn audit_05_subscribe_and_resume_are_rate_limited_per_user_across_connecti
     let mut first = hub.connect_as(&token).await;
     let mut second = hub.connect_as(&token).await;
 
-    assert_eq!(
-        subscribe(&mut first, &own).await["type"],
-        json!("subscribed")
-    );
-    assert_eq!(
-        subscribe(&mut second, &own).await["type"],
-        json!("subscribed")
-    );
-    assert_eq!(
-        subscribe(&mut first, &own).await["type"],
-        json!("subscribed")
-    );
-    let refused = subscribe(&mut second, &own).await;
-    assert_eq!(refused["code"], json!("rate_limited"), "{refused}");
-    assert!(refused["retryAfter"].as_u64().is_some_and(|s| s > 0));
+    assert!(subscribe(&mut first, &own).await.is_ok());
+    assert!(subscribe(&mut second, &own).await.is_ok());
+    assert!(subscribe(&mut first, &own).await.is_ok());
+    let refused = subscribe(&mut second, &own)
+        .await
+        .expect_err("over the limit");
+    assert_eq!(refused.code, "rate_limited", "{refused:?}");
+    assert!(refused.retry_after.is_some_and(|s| s > 0));
     let mut third = hub.connect_as(&token).await;
     assert_eq!(
-        subscribe(&mut third, &own).await["code"],
-        json!("rate_limited"),
+        subscribe(&mut third, &own)
+            .await
+            .expect_err("over the limit")
+            .code,
+        "rate_limited",
         "a new connection does not reset the count"
     );
 
@@ -143,7 +142,6 @@ async fn audit_05_a_resume_reads_the_users_own_history_whatever_the_others_traff
     // A second tab stays open: once it has an event live, a resume can find it.
     let mut witness = hub.connect_as(&token).await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "vu").await;
     let offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -205,7 +203,11 @@ async fn audit_06_chat_limits_hold_per_user_across_connections() {
     let (mut acked, mut limited) = (0, 0);
     for (tab, socket) in sockets.iter_mut().enumerate() {
         for n in 0..4 {
-            send_json(socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": format!("t{tab}-{n}"), "body": "spam"})).await;
+            send_frame(
+                socket,
+                send_message(conversation, &format!("t{tab}-{n}"), "spam"),
+            )
+            .await;
             let reply = wait_for(socket, |f| {
                 f["type"] == json!("ack") || f["type"] == json!("error")
             })
@@ -256,14 +258,14 @@ async fn audit_06_typing_and_presence_never_enter_the_replay_stream() {
     let (teacher, student, conversation) = class_with_conversation(&hub).await;
     let class = class_of(&hub, conversation).await;
     let mut teacher_socket = hub.connect_as(&teacher.1).await;
-    subscribe(&mut teacher_socket, &format!("class:{class}")).await;
+    subscribe(&mut teacher_socket, &format!("class:{class}"))
+        .await
+        .expect("subscribed");
     let mut student_socket = hub.connect_as(&student.1).await;
-    subscribe(&mut student_socket, &format!("class:{class}")).await;
-    send_json(
-        &mut student_socket,
-        json!({"type": "typing", "conversationId": conversation}),
-    )
-    .await;
+    subscribe(&mut student_socket, &format!("class:{class}"))
+        .await
+        .expect("subscribed");
+    send_frame(&mut student_socket, typing(conversation)).await;
 
     // Both still reach the teacher, live, without an offset to resume from.
     let join = wait_for(&mut teacher_socket, |f| {
@@ -293,7 +295,7 @@ async fn audit_06_typing_and_presence_never_enter_the_replay_stream() {
 
 /// Waits until `count` hub instances listen on the revocation channel (and so on the
 /// live one, subscribed in the same command).
-async fn revocations_heard_by(settings: &HubSettings, count: i64) -> String {
+pub(crate) async fn revocations_heard_by(settings: &HubSettings, count: i64) -> String {
     let channel = format!("{}auth:revoked", settings.common.redis_key_prefix);
     let mut conn = redis_connection(settings).await;
     for _ in 0..100 {
@@ -354,7 +356,7 @@ async fn audit_11_a_revoked_token_closes_its_users_sockets_promptly() {
         .await
         .expect("closed within 3 s");
     assert_eq!(code, 4401);
-    send_json(&mut other_socket, json!({"type": "ping"})).await;
+    send_frame(&mut other_socket, ClientFrame::Ping).await;
     assert_eq!(
         next_json(&mut other_socket).await["type"],
         json!("pong"),

@@ -7,6 +7,10 @@ use futures::{SinkExt, StreamExt};
 use nexus_auth::{JwtKeys, Role};
 use nexus_config::ConnectionUrl;
 use nexus_hub::{Application, settings::HubSettings};
+use nexus_protocol::{
+    RequestedChannel,
+    hub::{ClientFrame, ErrorFrame, PresenceUser, ServerFrame},
+};
 use nexus_web::ratelimit::Limit;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -40,7 +44,8 @@ async fn settings() -> HubSettings {
     settings
 }
 
-async fn spawn(settings: &HubSettings) -> Hub {
+/// A running hub, not waited for (its Redis may be down on purpose).
+async fn spawn_unchecked(settings: &HubSettings) -> Hub {
     let app = Application::build(settings.clone()).await.expect("build");
     let address = format!("127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -48,6 +53,42 @@ async fn spawn(settings: &HubSettings) -> Hub {
         address,
         settings: settings.clone(),
     }
+}
+
+/// A running hub, ready: its stream follower has its starting point (what is published
+/// from now on is delivered live) and it listens on the live and revocation channels.
+/// Waiting for both replaces a fixed pause before publishing.
+async fn spawn(settings: &HubSettings) -> Hub {
+    let app = Application::build(settings.clone()).await.expect("build");
+    let address = format!("127.0.0.1:{}", app.port());
+    let mut position = app.stream_position();
+    let listening = listening_for_revocations(settings).await;
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    tokio::time::timeout(Duration::from_secs(10), position.changed())
+        .await
+        .expect("the stream follower starts within 10 s")
+        .expect("follower");
+    audit::revocations_heard_by(settings, listening + 1).await;
+    Hub {
+        address,
+        settings: settings.clone(),
+    }
+}
+
+/// How many hub instances listen on this deployment's revocation channel.
+async fn listening_for_revocations(settings: &HubSettings) -> i64 {
+    let mut conn = redis::Client::open(settings.common.redis_url.expose())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let (_, listening): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(format!("{}auth:revoked", settings.common.redis_key_prefix))
+        .query_async(&mut conn)
+        .await
+        .expect("numsub");
+    listening
 }
 
 impl Hub {
@@ -93,8 +134,8 @@ impl Hub {
     /// Connected and authenticated with `?token=`; the `ready` frame consumed.
     async fn connect_as(&self, token: &str) -> Socket {
         let mut socket = self.connect(&format!("?token={token}")).await;
-        let ready = next_json(&mut socket).await;
-        assert_eq!(ready["type"], json!("ready"), "{ready}");
+        let ready = next_server(&mut socket).await;
+        assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
         socket
     }
 
@@ -148,10 +189,61 @@ async fn next_frame(socket: &mut Socket) -> Message {
     }
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+/// The next frame, which must be one of the protocol's server frames.
+async fn next_server(socket: &mut Socket) -> ServerFrame {
     match next_frame(socket).await {
-        Message::Text(text) => serde_json::from_str(&text).expect("json frame"),
+        Message::Text(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not a server frame ({e}): {text}")),
         other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// The next frame, typed (it must be one of the protocol's), as JSON to look into.
+async fn next_json(socket: &mut Socket) -> Value {
+    nexus_protocol::to_value(&next_server(socket).await)
+}
+
+/// An event's data (the notification, the chat message, the presence change…).
+fn data_of(frame: ServerFrame) -> Value {
+    match frame {
+        ServerFrame::Event { data, .. } => data,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn send_frame(socket: &mut Socket, frame: ClientFrame) {
+    socket
+        .send(Message::Text(
+            serde_json::to_string(&frame).expect("json").into(),
+        ))
+        .await
+        .expect("send");
+}
+
+fn auth(token: &str) -> ClientFrame {
+    ClientFrame::Auth {
+        token: Some(token.to_owned()),
+    }
+}
+
+fn resume_from(offset: &str) -> ClientFrame {
+    ClientFrame::Resume {
+        offset: Some(offset.to_owned()),
+    }
+}
+
+fn send_message(conversation: i64, client_message_id: &str, body: &str) -> ClientFrame {
+    ClientFrame::Send {
+        conversation_id: Some(conversation),
+        client_message_id: Some(client_message_id.to_owned()),
+        body: Some(body.to_owned()),
+    }
+}
+
+fn typing(conversation: i64) -> ClientFrame {
+    ClientFrame::Typing {
+        conversation_id: Some(conversation),
+        is_typing: None,
     }
 }
 
@@ -165,11 +257,6 @@ async fn close_code(socket: &mut Socket) -> u16 {
     }
 }
 
-/// Gives the hub's stream reader time to position itself before events are published.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-}
-
 #[tokio::test]
 async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     let settings = settings().await;
@@ -180,7 +267,6 @@ async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     let mut tab_a = first.connect_as(&token).await;
     let mut tab_b = second.connect_as(&token).await;
     let mut stranger = second.connect_as(&other_token).await;
-    settle().await;
 
     let event_id = first.publish(user, "Résultat disponible").await;
     for tab in [&mut tab_a, &mut tab_b] {
@@ -194,7 +280,7 @@ async fn a_notification_reaches_every_tab_of_its_user_on_any_hub_instance() {
     // The other user gets their own event, not this one.
     first.publish(other, "Pour l'autre").await;
     assert_eq!(
-        next_json(&mut stranger).await["data"]["title"],
+        data_of(next_server(&mut stranger).await)["title"],
         json!("Pour l'autre")
     );
 }
@@ -205,25 +291,12 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect("").await;
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": token}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&token)).await;
     assert_eq!(next_json(&mut socket).await["userId"], json!(user));
-    socket
-        .send(Message::Text(json!({"type": "ping"}).to_string().into()))
-        .await
-        .expect("send");
+    send_frame(&mut socket, ClientFrame::Ping).await;
     assert_eq!(next_json(&mut socket).await["type"], json!("pong"));
     let fresh = hub.keys().issue_access(user, Role::Student);
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": fresh}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&fresh)).await;
     assert_eq!(
         next_json(&mut socket).await["type"],
         json!("reauthenticated")
@@ -237,10 +310,9 @@ async fn a_client_authenticates_with_its_first_frame_and_can_renew_its_token_in_
         json!("invalid_frame"),
         "a bad frame is an error frame, the socket stays open"
     );
-    settle().await;
     hub.publish(user, "Toujours là").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("Toujours là")
     );
 }
@@ -276,12 +348,7 @@ async fn an_expiring_token_is_warned_renewed_in_place_and_enforced_at_the_new_ex
     assert_eq!(warning["expiresAt"], json!(short_exp));
 
     let (renewed, renewed_exp) = token_expiring_in(&hub, user, 8);
-    socket
-        .send(Message::Text(
-            json!({"type": "auth", "token": renewed}).to_string().into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, auth(&renewed)).await;
     let reply = next_json(&mut socket).await;
     assert_eq!(
         (reply["type"].clone(), reply["expiresAt"].clone()),
@@ -360,7 +427,6 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "un").await;
     let seen = next_json(&mut socket).await;
     let offset = seen["offset"].as_str().expect("offset").to_owned();
@@ -369,14 +435,7 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     hub.publish(user, "deux").await;
     hub.publish(user, "trois").await;
     let mut socket = hub.connect_as(&token).await;
-    socket
-        .send(Message::Text(
-            json!({"type": "resume", "offset": offset})
-                .to_string()
-                .into(),
-        ))
-        .await
-        .expect("send");
+    send_frame(&mut socket, resume_from(&offset)).await;
     let mut titles = Vec::new();
     loop {
         let frame = next_json(&mut socket).await;
@@ -406,7 +465,6 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "vu").await;
     let offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -420,7 +478,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     hub.publish(user, "en direct").await;
     let live = next_json(&mut socket).await;
     assert_eq!(live["data"]["title"], json!("en direct"));
-    send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+    send_frame(&mut socket, resume_from(&offset)).await;
     let mut titles = Vec::new();
     let resumed = loop {
         let frame = next_json(&mut socket).await;
@@ -442,7 +500,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
 
     hub.publish(user, "après").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("après"),
         "then live events, with no duplicate in between"
     );
@@ -455,7 +513,6 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "vu").await;
     let mut offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -467,13 +524,13 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let mut socket = hub.connect_as(&token).await;
     hub.publish(user, "en direct").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("en direct")
     );
 
     let mut titles = Vec::new();
     let resumed = loop {
-        send_json(&mut socket, json!({"type": "resume", "offset": offset})).await;
+        send_frame(&mut socket, resume_from(&offset)).await;
         let resumed = loop {
             let frame = next_json(&mut socket).await;
             if frame["type"] == json!("resumed") {
@@ -497,7 +554,6 @@ async fn a_slow_consumer_is_disconnected_with_4008() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()
@@ -532,10 +588,9 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    settle().await;
     hub.publish(user, "avant").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("avant")
     );
 
@@ -546,7 +601,7 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     hub.publish(user, "après").await;
     assert_eq!(
-        next_json(&mut socket).await["data"]["title"],
+        data_of(next_server(&mut socket).await)["title"],
         json!("après"),
         "the socket stayed open and the event arrived"
     );
@@ -597,7 +652,7 @@ async fn it_is_not_ready_without_redis_and_says_so() {
         .expect("addr")
         .port();
     settings.common.redis_url = ConnectionUrl::new(format!("redis://127.0.0.1:{port}"));
-    let hub = spawn(&settings).await;
+    let hub = spawn_unchecked(&settings).await;
     let ready = reqwest::get(format!("http://{}/ready", hub.address))
         .await
         .expect("ready");
@@ -635,13 +690,6 @@ async fn class_with_conversation(hub: &Hub) -> ((i64, String), (i64, String), i6
     (teacher, student, conversation)
 }
 
-async fn send_json(socket: &mut Socket, value: Value) {
-    socket
-        .send(Message::Text(value.to_string().into()))
-        .await
-        .expect("send");
-}
-
 #[tokio::test]
 async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_instances() {
     let settings = settings().await;
@@ -650,10 +698,9 @@ async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_in
     let (teacher, student, conversation) = class_with_conversation(&first).await;
     let mut student_socket = first.connect_as(&student.1).await;
     let mut teacher_socket = second.connect_as(&teacher.1).await;
-    settle().await;
 
-    let message = json!({"type": "send", "conversationId": conversation, "clientMessageId": "c-1", "body": "Bonjour Monsieur"});
-    send_json(&mut student_socket, message.clone()).await;
+    let message = send_message(conversation, "c-1", "Bonjour Monsieur");
+    send_frame(&mut student_socket, message.clone()).await;
     let ack = next_json(&mut student_socket).await;
     assert_eq!(ack["type"], json!("ack"), "{ack}");
     let message_id = ack["message"]["id"].as_i64().expect("id");
@@ -679,15 +726,19 @@ async fn a_chat_message_is_stored_then_acknowledged_and_delivered_once_across_in
     );
     // The sender's other tabs get it too: the event goes to every member.
     assert_eq!(
-        next_json(&mut student_socket).await["data"]["message"]["id"],
+        data_of(next_server(&mut student_socket).await)["message"]["id"],
         json!(message_id)
     );
 
     // A retry (say the ack was lost) acknowledges the same message and delivers nothing new.
-    send_json(&mut student_socket, message).await;
+    send_frame(&mut student_socket, message).await;
     let retry = next_json(&mut student_socket).await;
     assert_eq!(retry["message"]["id"], json!(message_id));
-    send_json(&mut teacher_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "t-1", "body": "Bonjour Léa"})).await;
+    send_frame(
+        &mut teacher_socket,
+        send_message(conversation, "t-1", "Bonjour Léa"),
+    )
+    .await;
     let next = loop {
         let frame = next_json(&mut student_socket).await;
         if frame["type"] == json!("event") {
@@ -715,21 +766,20 @@ async fn typing_reaches_the_others_and_strangers_cannot_write() {
     let mut student_socket = hub.connect_as(&student.1).await;
     let mut teacher_socket = hub.connect_as(&teacher.1).await;
     let mut stranger_socket = hub.connect_as(&stranger).await;
-    settle().await;
-    send_json(
-        &mut student_socket,
-        json!({"type": "typing", "conversationId": conversation}),
-    )
-    .await;
+    send_frame(&mut student_socket, typing(conversation)).await;
     let typing = next_json(&mut teacher_socket).await;
     assert_eq!(typing["topic"], json!("typing"));
     assert_eq!(typing["data"]["userId"], json!(student.0));
 
-    send_json(&mut stranger_socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": "s", "body": "intrus"})).await;
+    send_frame(
+        &mut stranger_socket,
+        send_message(conversation, "s", "intrus"),
+    )
+    .await;
     let refused = next_json(&mut stranger_socket).await;
     assert_eq!(refused["type"], json!("error"));
     assert_eq!(refused["code"], json!("not_found"));
-    send_json(&mut stranger_socket, json!({"type": "ping"})).await;
+    send_frame(&mut stranger_socket, ClientFrame::Ping).await;
     assert_eq!(
         next_json(&mut stranger_socket).await["type"],
         json!("pong"),
@@ -746,7 +796,11 @@ async fn a_connection_sending_too_fast_is_told_to_slow_down() {
     let (_, student, conversation) = class_with_conversation(&hub).await;
     let mut socket = hub.connect_as(&student.1).await;
     for n in 0..30 {
-        send_json(&mut socket, json!({"type": "send", "conversationId": conversation, "clientMessageId": format!("r-{n}"), "body": "spam"})).await;
+        send_frame(
+            &mut socket,
+            send_message(conversation, &format!("r-{n}"), "spam"),
+        )
+        .await;
     }
     let mut limited = 0;
     let mut acked = 0;
@@ -774,13 +828,31 @@ async fn wait_for(socket: &mut Socket, pred: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn subscribe(socket: &mut Socket, channel: &str) -> Value {
-    send_json(socket, json!({"type": "subscribe", "channel": channel})).await;
-    wait_for(socket, |f| {
-        f["channel"] == json!(channel)
-            && (f["type"] == json!("subscribed") || f["type"] == json!("error"))
-    })
-    .await
+/// The answer to a `subscribe`: who is online there (class and conversation channels),
+/// or the refusal. Other frames meanwhile (events, pongs) are skipped.
+async fn subscribe(
+    socket: &mut Socket,
+    channel: &str,
+) -> Result<Option<Vec<PresenceUser>>, ErrorFrame> {
+    send_frame(
+        socket,
+        ClientFrame::Subscribe {
+            channel: RequestedChannel::parse(channel),
+        },
+    )
+    .await;
+    loop {
+        match next_server(socket).await {
+            ServerFrame::Subscribed {
+                channel: subscribed,
+                presence,
+            } if subscribed.to_string() == channel => return Ok(presence),
+            ServerFrame::Error(error) if error.channel.as_deref() == Some(channel) => {
+                return Err(error);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -883,20 +955,18 @@ async fn channels_are_open_only_to_those_who_may_read_them() {
         let mut socket = hub.connect_as(&user.1).await;
         for (channel, allowed) in channels {
             let reply = subscribe(&mut socket, channel).await;
-            let got = reply["type"] == json!("subscribed");
-            assert_eq!(got, allowed, "{who} on {channel}: {reply}");
+            assert_eq!(reply.is_ok(), allowed, "{who} on {channel}: {reply:?}");
         }
         let foreign_user = subscribe(&mut socket, &format!("user:{}", user.0 + 100_000)).await;
+        assert!(foreign_user.is_err(), "{who}: another user's channel");
         assert_eq!(
-            foreign_user["type"],
-            json!("error"),
-            "{who}: another user's channel"
+            subscribe(&mut socket, "nonsense")
+                .await
+                .expect_err("refused")
+                .code,
+            "invalid_channel"
         );
-        assert_eq!(
-            subscribe(&mut socket, "nonsense").await["code"],
-            json!("invalid_channel")
-        );
-        send_json(&mut socket, json!({"type": "ping"})).await;
+        send_frame(&mut socket, ClientFrame::Ping).await;
         assert_eq!(
             wait_for(&mut socket, |f| f["type"] == json!("pong")).await["type"],
             json!("pong"),
@@ -918,20 +988,19 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
         .expect("class");
     let channel = format!("class:{class}");
     let mut teacher_socket = second.connect_as(&teacher.1).await;
-    subscribe(&mut teacher_socket, &channel).await;
-    settle().await;
+    subscribe(&mut teacher_socket, &channel)
+        .await
+        .expect("subscribed");
 
     let mut tab_a = first.connect_as(&student.1).await;
-    let joined = subscribe(&mut tab_a, &channel).await;
-    let online: Vec<i64> = joined["presence"]
-        .as_array()
-        .expect("presence")
-        .iter()
-        .map(|p| p["userId"].as_i64().expect("id"))
-        .collect();
+    let joined = subscribe(&mut tab_a, &channel)
+        .await
+        .expect("subscribed")
+        .expect("a class channel has presence");
+    let online: Vec<i64> = joined.iter().map(|p| p.user_id).collect();
     assert!(
         online.contains(&teacher.0) && online.contains(&student.0),
-        "{joined}"
+        "{joined:?}"
     );
     // (The teacher first sees their own join.)
     let join = wait_for(&mut teacher_socket, |f| {
@@ -944,10 +1013,14 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
     );
 
     let mut tab_b = second.connect_as(&student.1).await;
-    subscribe(&mut tab_b, &channel).await;
-    send_json(
+    subscribe(&mut tab_b, &channel).await.expect("subscribed");
+    send_frame(
         &mut tab_b,
-        json!({"type": "activity", "channel": channel, "courseId": 7, "sectionId": "ch1-s2"}),
+        ClientFrame::Activity {
+            channel: RequestedChannel::parse(&channel),
+            course_id: Some(7),
+            section_id: Some("ch1-s2".into()),
+        },
     )
     .await;
     let activity = wait_for(&mut teacher_socket, |f| {
@@ -961,9 +1034,11 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
     );
     assert_eq!(activity["data"]["activity"]["sectionId"], json!("ch1-s2"));
 
-    send_json(
+    send_frame(
         &mut teacher_socket,
-        json!({"type": "presence", "channel": channel}),
+        ClientFrame::Presence {
+            channel: RequestedChannel::parse(&channel),
+        },
     )
     .await;
     let list = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
@@ -986,9 +1061,11 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
 
     drop(tab_a);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    send_json(
+    send_frame(
         &mut teacher_socket,
-        json!({"type": "presence", "channel": channel}),
+        ClientFrame::Presence {
+            channel: RequestedChannel::parse(&channel),
+        },
     )
     .await;
     let still = wait_for(&mut teacher_socket, |f| f["type"] == json!("presence")).await;
@@ -1019,8 +1096,9 @@ async fn course_events_reach_the_course_channel() {
         .await
         .expect("course");
     let mut socket = hub.connect_as(&student.1).await;
-    subscribe(&mut socket, &format!("course:{course}")).await;
-    settle().await;
+    subscribe(&mut socket, &format!("course:{course}"))
+        .await
+        .expect("subscribed");
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()
@@ -1051,7 +1129,6 @@ async fn a_deactivated_account_is_disconnected_at_once_and_a_role_change_asks_to
     let (other, other_token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
     let mut other_socket = hub.connect_as(&other_token).await;
-    settle().await;
     let client = redis::Client::open(settings.common.redis_url.expose()).expect("redis");
     let mut conn = client
         .get_multiplexed_async_connection()

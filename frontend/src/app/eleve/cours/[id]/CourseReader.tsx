@@ -12,6 +12,7 @@ import { LEVELS, categoryLabel, duration } from "@/lib/courses";
 import { SectionBody } from "@/components/SectionBody";
 import { useRequireRole } from "@/components/session";
 import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
+import type { Channel } from "@/lib/ws-protocol";
 
 const STUDENT = ["student"];
 
@@ -26,7 +27,7 @@ function subscribeHash(fn: () => void) {
 const hashSection = () => /^#section-(.+)$/.exec(window.location.hash)?.[1] ?? null;
 
 /** "2 camarades de ta classe sur ce cours" — from the class's presence; nothing when none. */
-function ClassmatesHere({ channel, courseId, me }: { channel: string; courseId: number; me: number }) {
+function ClassmatesHere({ channel, courseId, me }: { channel: Channel; courseId: number; me: number }) {
   const here = onCourse(usePresence(channel, me), courseId);
   if (here === 0) return null;
   return (
@@ -91,7 +92,7 @@ export function CourseReader({ id }: { id: string }) {
   // are shown, and the teacher's live view learns which section is open.
   const { data: classes } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }));
   const classChannels = useMemo(
-    () => (classes?.classes ?? []).filter((c) => !c.archived).map((c) => `class:${c.id}`),
+    () => (classes?.classes ?? []).filter((c) => !c.archived).map((c): Channel => `class:${c.id}`),
     [classes],
   );
   useReportActivity(classChannels, course ? courseId : null, course ? current : null);

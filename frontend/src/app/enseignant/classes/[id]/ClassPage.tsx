@@ -26,7 +26,7 @@ export function ClassPage({ id }: { id: string }) {
     () => api.GET("/api/classes/{id}/progress", { params: { path: { id: Number(id) } } }),
     `${id}:${String(revision)}`,
   );
-  const online = usePresence(allowed && data ? `class:${id}` : null, user?.id);
+  const online = usePresence(allowed && data ? `class:${Number(id)}` : null, user?.id);
   // Someone online who is not on the roster yet (joined meanwhile): reload it.
   const students = data?.students;
   const seen = useRef(new Set<number>());

@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
 /// Longest channel name accepted: `conversation:` and the 19 digits of the largest id.
 pub const MAX_LEN: usize = 32;
 
@@ -63,6 +66,77 @@ impl fmt::Display for Channel {
     }
 }
 
+/// The TypeScript type of a channel's name, written next to the kinds `parse` accepts.
+pub const TS_CHANNEL: &str = "export type Channel = `user:${number}` | `class:${number}` | `course:${number}` | `conversation:${number}`;";
+
+impl Serialize for Channel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Channel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Channel::parse(&raw).map_err(|_| serde::de::Error::custom("not a channel's one spelling"))
+    }
+}
+
+/// A name that is not a channel, kept to echo it back (when short) in the error frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidName {
+    pub raw: String,
+    pub reason: InvalidChannel,
+}
+
+/// The `channel` of a client frame, parsed when the frame is: a channel, or the name that
+/// is not one. A missing or non-string `channel` is an empty, malformed name (the frame
+/// is still the frame its `type` says, answered with `invalid_channel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedChannel(pub Result<Channel, InvalidName>);
+
+impl Default for RequestedChannel {
+    fn default() -> Self {
+        RequestedChannel(Err(InvalidName {
+            raw: String::new(),
+            reason: InvalidChannel::Malformed,
+        }))
+    }
+}
+
+impl From<Channel> for RequestedChannel {
+    fn from(channel: Channel) -> Self {
+        RequestedChannel(Ok(channel))
+    }
+}
+
+impl RequestedChannel {
+    pub fn parse(raw: &str) -> Self {
+        RequestedChannel(Channel::parse(raw).map_err(|reason| InvalidName {
+            raw: raw.to_owned(),
+            reason,
+        }))
+    }
+}
+
+impl Serialize for RequestedChannel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(channel) => channel.serialize(serializer),
+            Err(invalid) => serializer.serialize_str(&invalid.raw),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestedChannel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::String(raw) => RequestedChannel::parse(&raw),
+            _ => RequestedChannel::default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +178,27 @@ mod tests {
             Channel::parse(&format!("class:{}", "1".repeat(8192))),
             Err(InvalidChannel::TooLong)
         );
+    }
+
+    #[test]
+    fn a_channel_travels_as_its_name_and_an_alias_is_kept_only_to_be_refused() {
+        let channel: Channel = serde_json::from_str("\"class:4\"").expect("a channel");
+        assert_eq!(channel, Channel::Class(4));
+        assert_eq!(
+            serde_json::to_string(&channel).expect("json"),
+            "\"class:4\""
+        );
+        assert!(serde_json::from_str::<Channel>("\"class:04\"").is_err());
+        let alias: RequestedChannel =
+            serde_json::from_str("\"class:04\"").expect("a requested channel");
+        assert_eq!(
+            alias.0,
+            Err(InvalidName {
+                raw: "class:04".into(),
+                reason: InvalidChannel::Malformed
+            })
+        );
+        let number: RequestedChannel = serde_json::from_str("4").expect("a requested channel");
+        assert_eq!(number, RequestedChannel::default());
     }
 }
