@@ -149,6 +149,7 @@ pub async fn evaluate(
         let filter = Filter {
             level: Some(&q.level),
             course_id: None,
+            ..Filter::default()
         };
         let started = Instant::now();
         let passages = retriever
@@ -194,6 +195,7 @@ pub async fn evaluate(
         let filter = Filter {
             level: Some(&q.level),
             course_id: None,
+            ..Filter::default()
         };
         let passages = retriever
             .search_with(&q.question, filter, 5, method)
