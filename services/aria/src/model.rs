@@ -145,7 +145,11 @@ pub async fn stream(
 
 /// A client of the `async-openai` crate for an OpenAI-compatible endpoint, on the
 /// service's HTTP client. Without an API key no `Authorization` header is sent
-/// (local servers need none; the crate's own configuration always sends one).
+/// (local servers need none; the crate's own configuration always sends one). The
+/// crate's default executor retries 429, 5xx and refused connections 3 times by
+/// itself: ARIA sends through the plain `ReqwestService` instead, so that its own
+/// retries (before anything is streamed), backoff and circuit breaker stay the only
+/// ones (with the crate's, one question made 9 calls to a failing model instead of 3).
 pub fn openai_client(
     http: &reqwest::Client,
     base_url: &str,
@@ -160,6 +164,7 @@ pub fn openai_client(
                 .unwrap_or_else(|| secrecy::SecretString::from(String::new())),
         },
     )
+    .with_http_service(async_openai::middleware::ReqwestService::new(http.clone()))
 }
 
 /// The crate's configuration for an OpenAI-compatible endpoint.

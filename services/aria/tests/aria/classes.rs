@@ -65,7 +65,8 @@ async fn class_courses(r: &Retriever, class: i64, expected: &[i64]) -> Vec<i64> 
 
 /// The whole scenario, on the backend `r` uses (`aria` on the same one).
 pub async fn class_filter_scenario(aria: &Aria, r: &Retriever) {
-    let (teacher, _) = aria.user(Role::Teacher).await;
+    let (teacher, teacher_token) = aria.user(Role::Teacher).await;
+    let (_, other_teacher_token) = aria.user(Role::Teacher).await;
     let stacks = aria.stacks_course(teacher).await;
     let graphs = aria.graphs_course(teacher).await;
     let (member, member_token) = aria.user(Role::Student).await;
@@ -158,6 +159,17 @@ pub async fn class_filter_scenario(aria: &Aria, r: &Retriever) {
         aria.count("select count(*) from aria_messages").await,
         stored,
         "refused before anything is stored"
+    );
+
+    // Teachers: their own class, not another teacher's.
+    let (status, answer) = aria.chat(&teacher_token, ask(class)).await;
+    assert_eq!(status, StatusCode::OK, "the class's teacher: {answer}");
+    let (status, body) = aria.chat(&other_teacher_token, ask(class)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["details"]["context.classId"],
+        json!("Classe introuvable ou qui n'est pas la tienne."),
+        "{body}"
     );
 }
 
