@@ -79,7 +79,8 @@ if [[ ${BENCH_ARIA_CHAT_ONLY:-0} != 1 ]]; then
         if [[ -n ${ARIA_TEST_QDRANT_URL:-} ]]; then
             echo
             echo "---- 2. retrieval latency over $chunks chunks, Qdrant ($ARIA_TEST_QDRANT_URL)"
-            QDRANT_URL=$ARIA_TEST_QDRANT_URL QDRANT_COLLECTION=bench_$chunks \
+            QDRANT_URL=$ARIA_TEST_QDRANT_URL QDRANT_GRPC_URL=$ARIA_TEST_QDRANT_GRPC_URL \
+                QDRANT_COLLECTION=bench_$chunks \
                 "$BIN/nexus-aria" bench-retrieval "$chunks" 2>/dev/null
         else
             echo "(no Qdrant binary: the Qdrant backend is not measured)"

@@ -27,7 +27,8 @@
 #   SKIP_FRONTEND=1           skip step 5
 #   WEB_NPM_CI=always         npm ci even when node_modules matches the lock file
 #   FUZZ_*                    see scripts/fuzz.sh
-# Exported to the tests: DATABASE_URL, REDIS_URL, ARIA_TEST_QDRANT_URL, QDRANT_BIN,
+# Exported to the tests: DATABASE_URL, REDIS_URL, ARIA_TEST_QDRANT_URL,
+# ARIA_TEST_QDRANT_GRPC_URL, QDRANT_BIN,
 # APP_ENV=test,
 # RUST_BACKTRACE (1 unless set).
 set -euo pipefail

@@ -21,7 +21,8 @@
 #   stop_private_services DIR       stop whatever start_* started in DIR
 #   find_qdrant_bin                 print the Qdrant binary (QDRANT_BIN, PATH, ../shared/bin)
 #   start_qdrant DIR                throw-away Qdrant unless QDRANT_URL; exports
-#                                   ARIA_TEST_QDRANT_URL and QDRANT_BIN
+#                                   ARIA_TEST_QDRANT_URL (REST),
+#                                   ARIA_TEST_QDRANT_GRPC_URL and QDRANT_BIN
 #   stop_qdrant DIR                 stop it
 #   wait_http URL TIMEOUT [PID]     poll until URL answers 200
 #   stop_pid_file FILE [NAME]       TERM (then KILL) the process of a pid file
@@ -550,16 +551,26 @@ find_qdrant_bin() {
 }
 
 # start_qdrant DIR — a throw-away Qdrant on free ports, storage in DIR/qdrant
-# (wiped first), unless QDRANT_URL is given. Exports ARIA_TEST_QDRANT_URL (the
-# tests' Qdrant; QDRANT_URL itself is unset so that every other test keeps the
-# embedded store) and QDRANT_BIN (tests that restart a server start their own).
-# Without a binary: nothing, the Qdrant tests say they are skipped.
+# (wiped first), unless QDRANT_URL is given. Exports ARIA_TEST_QDRANT_URL (its REST
+# address: the tests' scrolls, the backups) and ARIA_TEST_QDRANT_GRPC_URL (the
+# address ARIA's client speaks gRPC to); QDRANT_URL and QDRANT_GRPC_URL themselves
+# are unset so that every other test keeps the embedded store; and QDRANT_BIN (tests
+# that restart a server start their own). A given QDRANT_URL comes with
+# QDRANT_GRPC_URL, or its host on port 6334. Without a binary: nothing, the Qdrant
+# tests say they are skipped.
 start_qdrant() {
     local dir=${1:?usage: start_qdrant DIR} bin http grpc pid
     if [[ -n ${QDRANT_URL:-} ]]; then
         info "QDRANT_URL is set; the Qdrant tests use it ($(mask_url "$QDRANT_URL"))"
         export ARIA_TEST_QDRANT_URL=$QDRANT_URL
-        unset QDRANT_URL
+        if [[ -n ${QDRANT_GRPC_URL:-} ]]; then
+            export ARIA_TEST_QDRANT_GRPC_URL=$QDRANT_GRPC_URL
+        else
+            export ARIA_TEST_QDRANT_GRPC_URL
+            ARIA_TEST_QDRANT_GRPC_URL=$(python3 -c 'import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1]); print(p._replace(netloc=p.netloc.rsplit("@", 1)[-1].split(":")[0] + ":6334").geturl().rstrip("/"))' "$QDRANT_URL")
+        fi
+        unset QDRANT_URL QDRANT_GRPC_URL
         return 0
     fi
     if ! bin=$(find_qdrant_bin); then
@@ -587,7 +598,8 @@ start_qdrant() {
     wait_http "http://127.0.0.1:$http/readyz" 60 "$pid" ||
         die "Qdrant did not start (log: $dir/qdrant/qdrant.log)"
     export ARIA_TEST_QDRANT_URL=http://127.0.0.1:$http
-    unset QDRANT_URL
+    export ARIA_TEST_QDRANT_GRPC_URL=http://127.0.0.1:$grpc
+    unset QDRANT_URL QDRANT_GRPC_URL
 }
 
 # stop_qdrant DIR — stops the Qdrant start_qdrant started there, if any.

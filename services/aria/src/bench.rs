@@ -124,6 +124,7 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
                 let filter = Filter {
                     level: Some(level),
                     course_id: None,
+                    ..Filter::default()
                 };
                 let started = Instant::now();
                 retriever.search_with(question, filter, 5, method).await?;
@@ -146,6 +147,7 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
             let filter = Filter {
                 level: Some(level),
                 course_id: None,
+                ..Filter::default()
             };
             index.dense(&vector, filter, 20);
             scan_ms.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -84,16 +84,17 @@ impl Embedder {
                 api_key,
                 model,
             } => {
-                let mut request = http
-                    .post(format!("{}/embeddings", base_url.trim_end_matches('/')))
-                    .timeout(std::time::Duration::from_secs(30))
-                    .json(&json!({"model": model, "input": texts}));
-                if let Some(key) = api_key {
-                    use secrecy::ExposeSecret;
-                    request = request.bearer_auth(key.expose_secret());
-                }
-                let response = request.send().await?.error_for_status()?;
-                let body: Value = response.json().await?;
+                // Through `async-openai`, the answer read as JSON: servers' shapes
+                // differ from OpenAI's (docs/ARIA.md, "The crates").
+                let client = crate::model::openai_client(http, base_url, api_key.as_ref());
+                let body: Value = tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    client
+                        .embeddings()
+                        .create_byot::<_, Value>(json!({"model": model, "input": texts})),
+                )
+                .await
+                .map_err(|_| anyhow!("embeddings: timed out"))??;
                 let data = body["data"]
                     .as_array()
                     .ok_or_else(|| anyhow!("embeddings: no data"))?;

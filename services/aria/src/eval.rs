@@ -200,6 +200,7 @@ pub async fn evaluate(
         let filter = Filter {
             level: Some(&q.level),
             course_id: None,
+            ..Filter::default()
         };
         let started = Instant::now();
         let passages = retriever
@@ -255,6 +256,7 @@ pub async fn evaluate(
         let filter = Filter {
             level: Some(&q.level),
             course_id: None,
+            ..Filter::default()
         };
         let passages = retriever
             .search_with(&q.question, filter, 5, method)

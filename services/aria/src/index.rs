@@ -68,8 +68,10 @@ pub async fn index_course(conn: &mut PgConnection, course_id: i64) -> sqlx::Resu
                 ));
             }
             sqlx::query(
-                "insert into aria_chunks (course_id, chapter_id, section_id, course_title, chapter_title, section_title, level, category, text)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (course_id, section_id) do nothing",
+                "insert into aria_chunks (course_id, chapter_id, section_id, course_title, chapter_title, section_title, level, category, text, class_ids)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                         coalesce((select array_agg(class_id order by class_id) from course_classes where course_id = $1), '{}'))
+                 on conflict (course_id, section_id) do nothing",
             )
             .bind(course_id)
             .bind(&chapter.id)

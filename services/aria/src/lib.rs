@@ -61,7 +61,8 @@ pub struct AriaSettings {
     pub budget: budget::BudgetSettings,
     /// Sentence embeddings for dense retrieval (`ARIA_EMBEDDINGS`: local, openai, off).
     pub embeddings: Option<embed::EmbeddingSettings>,
-    /// Qdrant instead of the embedded vector store, when `QDRANT_URL` is set.
+    /// Qdrant instead of the embedded vector store, when `QDRANT_URL` (REST, for the
+    /// backups' snapshots) is set; the client speaks gRPC to `QDRANT_GRPC_URL`.
     pub qdrant: Option<qdrant::QdrantSettings>,
     /// Below this cosine similarity a passage found only by the dense side is dropped.
     pub min_similarity: f32,
@@ -103,6 +104,8 @@ impl AriaSettings {
             },
             embeddings: embedding_settings()?,
             qdrant: nexus_config::optional_var("QDRANT_URL").map(|url| qdrant::QdrantSettings {
+                grpc_url: nexus_config::optional_var("QDRANT_GRPC_URL")
+                    .unwrap_or_else(|| qdrant::default_grpc_url(&url)),
                 url,
                 api_key: nexus_config::optional_var("QDRANT_API_KEY")
                     .map(secrecy::SecretString::from),
@@ -163,21 +166,25 @@ pub fn retriever(
     http: &reqwest::Client,
 ) -> retrieval::Retriever {
     let embedder = load_embedder(settings, http);
-    let store = match (&settings.qdrant, &embedder) {
-        (Some(q), Some(_)) => retrieval::Store::Qdrant(
-            qdrant::Qdrant::new(http.clone(), q.clone()),
-            Arc::new(vectors::MemoryIndex::new(None)),
-        ),
-        (qdrant, _) => {
-            if qdrant.is_some() {
-                tracing::warn!(
-                    "QDRANT_URL is set but no embedding model: the in-memory index is used"
-                );
+    let client = match (&settings.qdrant, &embedder) {
+        (Some(q), Some(_)) => match qdrant::Qdrant::new(q.clone()) {
+            Ok(client) => Some(client),
+            Err(error) => {
+                tracing::warn!(%error, "Qdrant client unusable: the in-memory index is used");
+                None
             }
-            retrieval::Store::Memory(Arc::new(vectors::MemoryIndex::new(
-                embedder.as_ref().map(|e| e.name().to_owned()),
-            )))
+        },
+        (Some(_), None) => {
+            tracing::warn!("QDRANT_URL is set but no embedding model: the in-memory index is used");
+            None
         }
+        _ => None,
+    };
+    let store = match client {
+        Some(client) => retrieval::Store::Qdrant(client, Arc::new(vectors::MemoryIndex::new(None))),
+        None => retrieval::Store::Memory(Arc::new(vectors::MemoryIndex::new(
+            embedder.as_ref().map(|e| e.name().to_owned()),
+        ))),
     };
     retrieval::Retriever {
         pool: pool.clone(),

@@ -4,6 +4,12 @@
 //! the end. 429, 5xx, timeouts and refused connections are retried with backoff as
 //! long as nothing was streamed yet; a circuit breaker stops calling an endpoint that
 //! keeps failing. Any failure leaves the caller to answer from the courses.
+//!
+//! The HTTP call, the authentication and the server-sent events go through the
+//! `async-openai` crate, with its "bring your own types" calls: OpenAI-compatible
+//! servers do not all send OpenAI's exact chunk shape (llama.cpp, vLLM and the tests'
+//! stand-ins leave out `id`, `created`, `object`…), which the crate's own types
+//! refuse, so requests and chunks are JSON values read leniently here.
 
 use std::{
     sync::atomic::{AtomicU32, AtomicU64, Ordering},
@@ -137,16 +143,90 @@ pub async fn stream(
     outcome
 }
 
+/// A client of the `async-openai` crate for an OpenAI-compatible endpoint, on the
+/// service's HTTP client. Without an API key no `Authorization` header is sent
+/// (local servers need none; the crate's own configuration always sends one). The
+/// crate's default executor retries 429, 5xx and refused connections 3 times by
+/// itself: ARIA sends through the plain `ReqwestService` instead, so that its own
+/// retries (before anything is streamed), backoff and circuit breaker stay the only
+/// ones (with the crate's, one question made 9 calls to a failing model instead of 3).
+pub fn openai_client(
+    http: &reqwest::Client,
+    base_url: &str,
+    api_key: Option<&secrecy::SecretString>,
+) -> async_openai::Client<Provider> {
+    async_openai::Client::build(
+        http.clone(),
+        Provider {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key
+                .cloned()
+                .unwrap_or_else(|| secrecy::SecretString::from(String::new())),
+        },
+    )
+    .with_http_service(async_openai::middleware::ReqwestService::new(http.clone()))
+}
+
+/// The crate's configuration for an OpenAI-compatible endpoint.
+#[derive(Clone)]
+pub struct Provider {
+    base_url: String,
+    api_key: secrecy::SecretString,
+}
+
+impl async_openai::config::Config for Provider {
+    fn headers(&self) -> reqwest::header::HeaderMap {
+        use secrecy::ExposeSecret;
+        let mut headers = reqwest::header::HeaderMap::new();
+        let key = self.api_key.expose_secret();
+        if !key.is_empty()
+            && let Ok(mut value) = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+        {
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        headers
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn query(&self) -> Vec<(&str, &str)> {
+        Vec::new()
+    }
+
+    fn api_base(&self) -> &str {
+        &self.base_url
+    }
+
+    fn api_key(&self) -> &secrecy::SecretString {
+        &self.api_key
+    }
+}
+
+/// What the crate's error means for retries and the breaker.
+fn model_error(error: async_openai::error::OpenAIError) -> ModelError {
+    use async_openai::error::OpenAIError;
+    match error {
+        OpenAIError::ApiError(e) => ModelError::Status(e.status_code.as_u16()),
+        OpenAIError::Reqwest(e) if e.is_timeout() => ModelError::Timeout,
+        OpenAIError::Reqwest(e) => match e.status() {
+            Some(status) => ModelError::Status(status.as_u16()),
+            None => ModelError::Unreachable,
+        },
+        OpenAIError::JSONDeserialize(..) => ModelError::Malformed,
+        _ => ModelError::Unreachable,
+    }
+}
+
 async fn stream_with_retries(
     client: &reqwest::Client,
     settings: &ModelSettings,
     messages: &[Value],
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, ModelError> {
-    let url = format!(
-        "{}/chat/completions",
-        settings.base_url.trim_end_matches('/')
-    );
+    let openai = openai_client(client, &settings.base_url, settings.api_key.as_ref());
     let body = json!({
         "model": settings.model,
         "messages": messages,
@@ -156,20 +236,16 @@ async fn stream_with_retries(
         "stream_options": {"include_usage": true},
     });
     let started = Instant::now();
+    let chat = openai.chat();
     let mut attempt = 0;
     loop {
-        let mut request = client.post(&url).json(&body);
-        if let Some(key) = &settings.api_key {
-            use secrecy::ExposeSecret;
-            request = request.bearer_auth(key.expose_secret());
-        }
-        let error = match tokio::time::timeout(settings.timeout, request.send()).await {
+        let call = chat.create_stream_byot::<_, Value>(body.clone());
+        let error = match tokio::time::timeout(settings.timeout, call).await {
             Err(_) => ModelError::Timeout,
-            Ok(Err(_)) => ModelError::Unreachable,
-            Ok(Ok(response)) if response.status().is_success() => {
-                return read_stream(response, settings.timeout, started, messages, on_text).await;
+            Ok(Err(error)) => model_error(error),
+            Ok(Ok(chunks)) => {
+                return read_stream(chunks, settings.timeout, started, messages, on_text).await;
             }
-            Ok(Ok(response)) => ModelError::Status(response.status().as_u16()),
         };
         if !error.retryable() || attempt >= settings.retries {
             return Err(error);
@@ -179,65 +255,55 @@ async fn stream_with_retries(
     }
 }
 
-/// Reads server-sent events (`data: {chunk}` lines, then `data: [DONE]`).
+/// Reads the chunks the crate parsed from the server-sent events (it ends the stream
+/// at `data: [DONE]`).
 async fn read_stream(
-    response: reqwest::Response,
+    mut chunks: async_openai::types::stream::StreamResponse<Value>,
     idle: Duration,
     started: Instant,
     messages: &[Value],
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, ModelError> {
     let mut completion = Completion::default();
-    let mut bytes = response.bytes_stream();
-    let mut pending: Vec<u8> = Vec::new();
     let mut pieces = 0u64;
     let mut usage_seen = false;
     loop {
-        let chunk = match tokio::time::timeout(idle, bytes.next()).await {
+        let value = match tokio::time::timeout(idle, chunks.next()).await {
             Err(_) if completion.text.is_empty() => return Err(ModelError::Timeout),
-            Err(_) | Ok(Some(Err(_))) | Ok(None) => {
-                return Err(ModelError::Broken(completion.text.chars().count()));
+            Err(_) => return Err(ModelError::Broken(completion.text.chars().count())),
+            Ok(Some(Err(async_openai::error::OpenAIError::JSONDeserialize(..)))) => {
+                return Err(ModelError::Malformed);
             }
-            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(_))) => return Err(ModelError::Broken(completion.text.chars().count())),
+            Ok(None) => break,
+            Ok(Some(Ok(value))) => value,
         };
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim().strip_prefix("data:") else {
-                continue;
-            };
-            let data = data.trim();
-            if data == "[DONE]" {
-                if !usage_seen {
-                    // Servers that do not report usage: about 4 characters a token.
-                    completion.prompt_tokens = messages
-                        .iter()
-                        .map(|m| m["content"].as_str().map_or(0, str::len) as u64 / 4)
-                        .sum();
-                    completion.completion_tokens = pieces;
-                }
-                completion.text = completion.text.trim().to_owned();
-                return Ok(completion);
-            }
-            let value: Value = serde_json::from_str(data).map_err(|_| ModelError::Malformed)?;
-            if let Some(text) = value["choices"][0]["delta"]["content"].as_str()
-                && !text.is_empty()
-            {
-                completion
-                    .first_token
-                    .get_or_insert_with(|| started.elapsed());
-                pieces += 1;
-                completion.text.push_str(text);
-                on_text(text);
-            }
-            if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
-                usage_seen = true;
-                completion.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0);
-                completion.completion_tokens = usage["completion_tokens"].as_u64().unwrap_or(0);
-            }
+        if let Some(text) = value["choices"][0]["delta"]["content"].as_str()
+            && !text.is_empty()
+        {
+            completion
+                .first_token
+                .get_or_insert_with(|| started.elapsed());
+            pieces += 1;
+            completion.text.push_str(text);
+            on_text(text);
+        }
+        if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+            usage_seen = true;
+            completion.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0);
+            completion.completion_tokens = usage["completion_tokens"].as_u64().unwrap_or(0);
         }
     }
+    if !usage_seen {
+        // Servers that do not report usage: about 4 characters a token.
+        completion.prompt_tokens = messages
+            .iter()
+            .map(|m| m["content"].as_str().map_or(0, str::len) as u64 / 4)
+            .sum();
+        completion.completion_tokens = pieces;
+    }
+    completion.text = completion.text.trim().to_owned();
+    Ok(completion)
 }
 
 #[cfg(test)]

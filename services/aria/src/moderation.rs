@@ -1,6 +1,6 @@
 //! The moderation step: every question (and every generated answer) goes through
 //! local rules, and through the provider's moderation endpoint (`/moderations`, the
-//! OpenAI protocol) when `ARIA_MODERATION_URL` is set. What is flagged is stored in
+//! OpenAI protocol, called through `async-openai`) when `ARIA_MODERATION_URL` is set. What is flagged is stored in
 //! `aria_flags` and surfaced to the student's teachers. A question showing distress
 //! gets a caring answer pointing to help instead of a course answer.
 
@@ -104,21 +104,22 @@ pub async fn provider(
     settings: &ProviderSettings,
     text: &str,
 ) -> Option<String> {
-    let url = format!("{}/moderations", settings.base_url.trim_end_matches('/'));
-    let mut request = client
-        .post(url)
-        .timeout(std::time::Duration::from_secs(10))
-        .json(&json!({"input": text}));
-    if let Some(key) = &settings.api_key {
-        use secrecy::ExposeSecret;
-        request = request.bearer_auth(key.expose_secret());
-    }
-    let response = request.send().await.ok()?;
-    if !response.status().is_success() {
-        tracing::warn!(status = %response.status(), "moderation endpoint failed; local rules only");
-        return None;
-    }
-    let body: Value = response.json().await.ok()?;
+    // Through `async-openai` (its `moderation` calls), the answer read as JSON: the
+    // categories differ between providers and models.
+    let openai = crate::model::openai_client(client, &settings.base_url, settings.api_key.as_ref());
+    let moderations = openai.moderations();
+    let call = moderations.create_byot::<_, Value>(json!({"input": text}));
+    let body = match tokio::time::timeout(std::time::Duration::from_secs(10), call).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "moderation endpoint failed; local rules only");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!("moderation endpoint timed out; local rules only");
+            return None;
+        }
+    };
     let result = &body["results"][0];
     if result["flagged"].as_bool() != Some(true) {
         return None;

@@ -183,7 +183,11 @@ impl Retriever {
         course_id: Option<i64>,
         limit: usize,
     ) -> sqlx::Result<Vec<Passage>> {
-        let filter = |level| Filter { level, course_id };
+        let filter = |level| Filter {
+            level,
+            course_id,
+            ..Filter::default()
+        };
         let own = self
             .search_embedded(question, vector.clone(), filter(level), limit)
             .await?;
@@ -199,6 +203,24 @@ impl Retriever {
             .search_embedded(question, vector, filter(Some(other)), limit)
             .await?;
         Ok(merge_levels(own, others, limit))
+    }
+
+    /// A fused search among the courses assigned to a class (any level: the class's
+    /// teacher chose them).
+    pub async fn search_in_class(
+        &self,
+        question: &str,
+        vector: Option<Vec<f32>>,
+        class_id: i64,
+        course_id: Option<i64>,
+        limit: usize,
+    ) -> sqlx::Result<Vec<Passage>> {
+        let filter = Filter {
+            level: None,
+            course_id,
+            class_id: Some(class_id),
+        };
+        self.search_embedded(question, vector, filter, limit).await
     }
 
     async fn search_prepared(

@@ -36,6 +36,47 @@ pub struct ChatContext {
     /// their latest run and its first failing visible test ([`crate::code_context`]).
     pub attempt_id: Option<i64>,
     pub question_id: Option<String>,
+    /// The student's class: its courses are searched first (a student must belong to
+    /// it, a teacher teach it).
+    pub class_id: Option<i64>,
+}
+
+const CLASS_FIELD: &str = "context.classId";
+
+/// The class a question's context names, if the user may ask in it: a student who is
+/// a member, the teacher of the class, an admin. Otherwise a 422 on the field (a
+/// student must not learn which classes exist).
+async fn context_class(
+    pool: &sqlx::PgPool,
+    user: &CurrentUser,
+    class_id: Option<i64>,
+) -> ApiResult<Option<i64>> {
+    let Some(class_id) = class_id else {
+        return Ok(None);
+    };
+    let query = match user.role {
+        Role::Student => {
+            "select exists(select 1 from class_members where class_id = $1 and student_id = $2)"
+        }
+        Role::Teacher => "select exists(select 1 from classes where id = $1 and teacher_id = $2)",
+        _ => "select exists(select 1 from classes where id = $1 and $2::bigint is not null)",
+    };
+    let allowed: bool = sqlx::query_scalar(query)
+        .bind(class_id)
+        .bind(user.id)
+        .fetch_one(pool)
+        .await?;
+    if !allowed {
+        let message = match user.role {
+            Role::Student => "Tu ne fais pas partie de cette classe.",
+            _ => "Classe introuvable ou qui n'est pas la tienne.",
+        };
+        return Err(ApiError::invalid_fields(vec![(
+            CLASS_FIELD,
+            message.into(),
+        )]));
+    }
+    Ok(Some(class_id))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +220,12 @@ pub async fn ask(
         }
         None => None,
     };
+    let class_id = context_class(
+        pool,
+        user,
+        question.context.as_ref().and_then(|c| c.class_id),
+    )
+    .await?;
     // The question's embedding (CPU, ~15 ms) is computed while the database work
     // below goes on.
     let mut embedding = {
@@ -232,12 +279,22 @@ pub async fn ask(
         )
         .await?;
         let vector = (&mut embedding.0).await.ok().flatten();
-        // The course the student is reading first, when the client says which.
+        // The class's courses first when the client names the class; then the course
+        // the student is reading, when the client says which; then the level's.
         let level = level.as_deref();
-        let mut passages = state
-            .retriever
-            .search_for_level(message, vector.clone(), level, course_id, 5)
-            .await?;
+        let mut passages = Vec::new();
+        if let Some(class_id) = class_id {
+            passages = state
+                .retriever
+                .search_in_class(message, vector.clone(), class_id, course_id, 5)
+                .await?;
+        }
+        if passages.is_empty() {
+            passages = state
+                .retriever
+                .search_for_level(message, vector.clone(), level, course_id, 5)
+                .await?;
+        }
         if passages.is_empty() && course_id.is_some() {
             passages = state
                 .retriever

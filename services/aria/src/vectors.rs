@@ -21,6 +21,8 @@ use sqlx::PgPool;
 pub struct Filter<'a> {
     pub level: Option<&'a str>,
     pub course_id: Option<i64>,
+    /// The courses assigned to this class (`course_classes`).
+    pub class_id: Option<i64>,
 }
 
 const BM25_K1: f32 = 1.2;
@@ -32,6 +34,8 @@ struct Snapshot {
     ids: Vec<i64>,
     course_ids: Vec<i64>,
     levels: Vec<String>,
+    /// The classes each chunk's course is assigned to.
+    class_ids: Vec<Vec<i64>>,
     positions: HashMap<i64, usize>,
     dims: usize,
     /// Row-major; rows without a vector (not embedded yet) are zeros.
@@ -52,6 +56,9 @@ impl Snapshot {
             && filter
                 .course_id
                 .is_none_or(|course| self.course_ids[row] == course)
+            && filter
+                .class_id
+                .is_none_or(|class| self.class_ids[row].contains(&class))
     }
 
     fn idf(&self, lexeme: &str) -> f32 {
@@ -95,6 +102,7 @@ struct Row {
     id: i64,
     course_id: i64,
     level: String,
+    class_ids: Vec<i64>,
     embedding: Option<Vec<f32>>,
     lexemes: Vec<String>,
     frequencies: Vec<f32>,
@@ -154,7 +162,7 @@ impl MemoryIndex {
             .fetch_one(&mut *tx)
             .await?;
         let rows: Vec<Row> = sqlx::query_as(
-            "select k.id, k.course_id, k.level,
+            "select k.id, k.course_id, k.level, k.class_ids,
                     case when k.embedding_model = $1 then k.embedding end as embedding,
                     array(select l.lexeme from unnest(k.search) l) as lexemes,
                     array(select (select sum(case w when 'A' then 3.0 when 'B' then 1.5 else 1.0 end)
@@ -180,6 +188,7 @@ impl MemoryIndex {
             s.ids.push(r.id);
             s.course_ids.push(r.course_id);
             s.levels.push(r.level);
+            s.class_ids.push(r.class_ids);
             match r.embedding {
                 Some(vector) if vector.len() == dims => s.vectors.extend_from_slice(&vector),
                 _ => {
@@ -319,6 +328,7 @@ mod tests {
             ids: vec![1, 2, 3],
             course_ids: vec![10, 20, 10],
             levels: vec!["premiere".into(), "terminale".into(), "terminale".into()],
+            class_ids: vec![vec![7], vec![], vec![7, 8]],
             dims: 2,
             vectors: vec![1.0, 0.0, 0.0, 1.0, 0.6, 0.8],
             lengths: vec![10.0, 10.0, 20.0],
@@ -344,13 +354,29 @@ mod tests {
         let premiere = Filter {
             level: Some("premiere"),
             course_id: None,
+            class_id: None,
         };
         assert_eq!(ids(index.dense(&q, premiere, 3)), [1]);
         let course = Filter {
             level: None,
             course_id: Some(10),
+            class_id: None,
         };
         assert_eq!(ids(index.dense(&q, course, 3)), [3, 1]);
+        let class = |id| Filter {
+            class_id: Some(id),
+            ..Filter::default()
+        };
+        assert_eq!(
+            ids(index.dense(&q, class(7), 3)),
+            [3, 1],
+            "class 7's courses"
+        );
+        assert_eq!(ids(index.dense(&q, class(8), 3)), [3]);
+        assert!(
+            index.dense(&q, class(9), 3).is_empty(),
+            "no course of class 9"
+        );
         assert!(
             index.dense(&[1.0], Filter::default(), 3).is_empty(),
             "wrong dimension"
@@ -386,6 +412,7 @@ mod tests {
             Filter {
                 level: Some("terminale"),
                 course_id: None,
+                class_id: None,
             },
         );
         assert_eq!(filtered.iter().map(|h| h.id).collect::<Vec<_>>(), [3]);

@@ -45,6 +45,8 @@ export type AriaChatRequest = {
     /** A code question of an attempt in progress: ARIA reads its latest run (docs/ARIA.md). */
     attemptId?: number;
     questionId?: string;
+    /** The student's class: its courses are searched first (docs/ARIA.md, "The class filter"). */
+    classId?: number;
   };
 };
 

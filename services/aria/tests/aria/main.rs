@@ -4,6 +4,7 @@
 //! modules below cover streaming, the help policy, budgets and oversight.
 
 mod budget;
+mod classes;
 mod code_context;
 mod consent;
 mod oversight;

@@ -1,7 +1,9 @@
 //! ARIA's Qdrant backend against a real Qdrant server (scripts/test.sh starts one and
-//! exports `ARIA_TEST_QDRANT_URL` and `QDRANT_BIN`): indexing on course events, the
-//! re-index command, unpublishing, payload filters, the hybrid query's fusion, and a
-//! Qdrant that stops in the middle (ARIA answers lexically, then catches up).
+//! exports `ARIA_TEST_QDRANT_URL` (REST), `ARIA_TEST_QDRANT_GRPC_URL` (what ARIA's
+//! `qdrant-client` speaks) and `QDRANT_BIN`): indexing on course events, the re-index
+//! command, unpublishing, payload filters (level, course, class — and a change of a
+//! course's classes), the hybrid query's fusion, and a Qdrant that stops in the middle
+//! (ARIA answers lexically, then catches up).
 //!
 //! Without a server these tests print `SKIPPED` — and fail when `CI` is set while a
 //! Qdrant binary is there: CI must run them, not skip them.
@@ -90,6 +92,10 @@ impl Server {
         format!("http://127.0.0.1:{}", self.http)
     }
 
+    fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc)
+    }
+
     /// Starts the server on its ports and storage (kept across restarts).
     async fn restart(&mut self) {
         let log = std::fs::File::create(self.dir.join("qdrant.log")).expect("log");
@@ -142,12 +148,25 @@ impl Drop for Server {
     }
 }
 
-fn settings(url: &str) -> QdrantSettings {
+fn settings(url: &str, grpc_url: &str) -> QdrantSettings {
     QdrantSettings {
         url: url.to_owned(),
+        grpc_url: grpc_url.to_owned(),
         api_key: std::env::var("QDRANT_API_KEY").ok().map(Into::into),
         collection: format!("nexus_test_{}", uuid::Uuid::new_v4().simple()),
     }
+}
+
+/// A fresh collection on the server scripts/test.sh started (`None`: there is none).
+fn shared_server() -> Option<QdrantSettings> {
+    let url = std::env::var("ARIA_TEST_QDRANT_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let grpc = std::env::var("ARIA_TEST_QDRANT_GRPC_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| nexus_aria::qdrant::default_grpc_url(&url));
+    Some(settings(&url, &grpc))
 }
 
 /// ARIA on this Qdrant collection.
@@ -254,13 +273,9 @@ fn ids(passages: &[nexus_aria::retrieval::Passage]) -> Vec<i64> {
 
 #[tokio::test]
 async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
-    let Some(url) = std::env::var("ARIA_TEST_QDRANT_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(q) = shared_server() else {
         return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
     };
-    let q = settings(&url);
     let aria = aria_on(&q).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
     let stacks = aria.stacks_course(teacher).await;
@@ -285,7 +300,7 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
     let r = retriever(&aria, &q);
     let all = |level| Filter {
         level: Some(level),
-        course_id: None,
+        ..Filter::default()
     };
     let question = "pile parcours graphe nombre flottant";
     let terminale = r
@@ -303,6 +318,7 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
     let one_course = Filter {
         level: Some("terminale"),
         course_id: Some(graphs),
+        class_id: None,
     };
     let graphs_only = r
         .search_with(question, one_course, 5, Method::Fused)
@@ -382,12 +398,52 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
 }
 
 #[tokio::test]
+async fn the_class_filter_on_qdrant_keeps_the_class_s_courses_and_follows_assignments() {
+    let Some(q) = shared_server() else {
+        return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
+    };
+    let aria = aria_on(&q).await;
+    let r = retriever(&aria, &q);
+    crate::classes::class_filter_scenario(&aria, &r).await;
+    let Store::Qdrant(qdrant, _) = &r.store else {
+        unreachable!()
+    };
+    // The payload itself: each point's `class_ids` is its course's current classes.
+    let body: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/collections/{}/points/scroll",
+            q.url, q.collection
+        ))
+        .json(&json!({"limit": 100, "with_payload": ["course_id", "class_ids"]}))
+        .send()
+        .await
+        .expect("scroll")
+        .json()
+        .await
+        .expect("json");
+    let points = body["result"]["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2, "{body}");
+    for point in points {
+        let course = point["payload"]["course_id"].as_i64().expect("course_id");
+        let classes: Vec<i64> = sqlx::query_scalar(
+            "select class_id from course_classes where course_id = $1 order by class_id",
+        )
+        .bind(course)
+        .fetch_all(&aria.pool)
+        .await
+        .expect("classes");
+        assert_eq!(point["payload"]["class_ids"], json!(classes), "{point}");
+    }
+    qdrant.drop_collection().await.expect("drop");
+}
+
+#[tokio::test]
 async fn aria_answers_lexically_while_qdrant_is_down_and_catches_up_after() {
     let Some(bin) = qdrant_bin() else {
         return skipped("no Qdrant binary (QDRANT_BIN, PATH, ../shared/bin/qdrant)");
     };
     let mut server = Server::start(bin).await;
-    let q = settings(&server.url());
+    let q = settings(&server.url(), &server.grpc_url());
     let aria = aria_on(&q).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
     aria.stacks_course(teacher).await;
@@ -447,13 +503,9 @@ async fn aria_answers_lexically_while_qdrant_is_down_and_catches_up_after() {
 /// docs/ARIA.md, with the same floors as the embedded store's test.
 #[tokio::test]
 async fn retrieval_quality_on_qdrant() {
-    let Some(url) = std::env::var("ARIA_TEST_QDRANT_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(q) = shared_server() else {
         return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
     };
-    let q = settings(&url);
     let aria = aria_on(&q).await;
     crate::retrieval::seed_curriculum(&aria).await;
     let r = retriever(&aria, &q);
@@ -489,4 +541,111 @@ async fn retrieval_quality_on_qdrant() {
     let (lexical, fused) = (scores[0].kind("base"), scores[2].kind("base"));
     assert!(lexical.recall_at_5 >= 0.90, "{lexical:?}");
     assert!(fused.recall_at_5 >= 0.85, "{fused:?}");
+}
+
+/// Not a test but a measurement (docs/PERFORMANCE.md, "ARIA's crates"): one hybrid query
+/// (dense + sparse prefetches, RRF, level filter) for each question of the evaluation
+/// set, through `qdrant-client` (gRPC) and through the REST body the hand-written
+/// client sent before 2026-12-05, on the same collection, alternated, 5 rounds.
+/// Run: `scripts/test.sh -p nexus-aria --test aria qdrant_query_latency -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement, run on demand with --ignored"]
+async fn qdrant_query_latency_through_the_crate_and_through_rest() {
+    let Some(q) = shared_server() else {
+        return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
+    };
+    let aria = aria_on(&q).await;
+    crate::retrieval::seed_curriculum(&aria).await;
+    let r = retriever(&aria, &q);
+    for _ in 0..600 {
+        let _ = maintain_index(&r).await;
+        if point_ids(&q).await.len() == 96 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_synced(&aria, &q, 96).await;
+    let Store::Qdrant(qdrant, _) = &r.store else {
+        unreachable!()
+    };
+    let set: Value = serde_json::from_slice(
+        &std::fs::read(nexus_aria::eval::default_questions()).expect("questions"),
+    )
+    .expect("json");
+    let mut inputs = Vec::new();
+    for item in set["questions"].as_array().expect("questions") {
+        let question = item["question"].as_str().expect("question");
+        let level = item["level"].as_str().unwrap_or("terminale").to_owned();
+        let vector = r.question_vector(question).await.expect("vector");
+        let (_, lexemes) = nexus_aria::vectors::version_and_lexemes(&aria.pool, question)
+            .await
+            .expect("lexemes");
+        inputs.push((vector, sparse(lexemes.into_iter().map(|l| (l, 1))), level));
+    }
+    let http = reqwest::Client::new();
+    let url = format!("{}/collections/{}/points/query", q.url, q.collection);
+    let (mut grpc, mut rest) = (Vec::new(), Vec::new());
+    for round in 0..6 {
+        for (vector, lexical, level) in &inputs {
+            let filter = Filter {
+                level: Some(level),
+                ..Filter::default()
+            };
+            let started = std::time::Instant::now();
+            let hits = qdrant
+                .search(Some(vector), lexical, filter, 20)
+                .await
+                .expect("query");
+            let crate_time = started.elapsed();
+            let json_filter = json!({"must": [{"key": "level", "match": {"value": level}}]});
+            let body = json!({
+                "prefetch": [
+                    {"query": vector, "using": "dense", "limit": 80, "filter": json_filter},
+                    {"query": {"indices": lexical.indices, "values": lexical.values},
+                     "using": "lexical", "limit": 80, "filter": json_filter},
+                ],
+                "query": {"fusion": "rrf"}, "limit": 20, "with_payload": false,
+            });
+            let started = std::time::Instant::now();
+            let answer: Value = http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .expect("rest")
+                .json()
+                .await
+                .expect("json");
+            let rest_time = started.elapsed();
+            let rest_ids: HashSet<i64> = answer["result"]["points"]
+                .as_array()
+                .expect("points")
+                .iter()
+                .filter_map(|p| p["id"].as_i64())
+                .collect();
+            let crate_ids: HashSet<i64> = hits.iter().map(|h| h.0).collect();
+            // The same query both ways (RRF ties at the 20th place may pick either).
+            assert!(
+                crate_ids.intersection(&rest_ids).count() >= 15,
+                "{crate_ids:?} {rest_ids:?}"
+            );
+            if round > 0 {
+                grpc.push(crate_time.as_secs_f64() * 1000.0);
+                rest.push(rest_time.as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let quantile = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 - 1.0) * q).round() as usize]
+    };
+    eprintln!(
+        "qdrant hybrid query over 96 points, {} queries each: qdrant-client (gRPC) p50 {:.2} ms p99 {:.2} ms; REST (reqwest + JSON, the former client) p50 {:.2} ms p99 {:.2} ms",
+        grpc.len(),
+        quantile(&mut grpc, 0.5),
+        quantile(&mut grpc, 0.99),
+        quantile(&mut rest, 0.5),
+        quantile(&mut rest, 0.99),
+    );
+    qdrant.drop_collection().await.expect("drop");
 }
