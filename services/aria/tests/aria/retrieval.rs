@@ -74,8 +74,9 @@ async fn retrieval_quality_on_the_evaluation_set_does_not_regress() {
         }
     };
     let lexical = run(Method::Lexical).await;
+    let dense = run(Method::Dense).await;
     let fused = run(Method::Fused).await;
-    eprintln!("lexical {lexical:?}\nfused {fused:?}");
+    eprintln!("lexical {lexical:?}\ndense {dense:?}\nfused {fused:?}");
     assert_eq!(fused.questions, 80);
     assert!(
         lexical.recall_at_5 >= 0.93 && lexical.mrr_at_10 >= 0.88,
