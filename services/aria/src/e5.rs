@@ -490,14 +490,14 @@ impl Model {
             dequantise(&self.word[id * row_bytes..(id + 1) * row_bytes], out);
             let row = &mut out[start..];
             let position = &self.position[p * h..(p + 1) * h];
-            for i in 0..h {
-                row[i] += position[i] + self.token_type[i];
+            for ((x, p), t) in row.iter_mut().zip(position).zip(&self.token_type) {
+                *x += p + t;
             }
             let mean = row.iter().sum::<f32>() / h as f32;
             let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / h as f32;
             let inv = 1.0 / (var + self.eps).sqrt();
-            for i in 0..h {
-                row[i] = (row[i] - mean) * inv * self.ln_weight[i] + self.ln_bias[i];
+            for ((x, w), b) in row.iter_mut().zip(&self.ln_weight).zip(&self.ln_bias) {
+                *x = (*x - mean) * inv * w + b;
             }
         }
         Ok(())
