@@ -301,7 +301,7 @@ impl Model {
         let eps = c.f32()?;
         let qk = c.i32()?;
         ensure!(
-            qk == QK && hidden % QK == 0 && intermediate % QK == 0 && heads > 0,
+            qk == QK && hidden.is_multiple_of(QK) && intermediate.is_multiple_of(QK) && heads > 0,
             "e5: unexpected sizes"
         );
         ensure!(max_positions > 2 && type_vocab >= 1, "e5: unexpected sizes");
@@ -376,7 +376,7 @@ impl Model {
             let _bytes = c.u64()?;
             let size = match dtype {
                 DTYPE_F32 => n * 4,
-                DTYPE_Q4_0 if n % QK == 0 => n / QK * BLOCK_BYTES,
+                DTYPE_Q4_0 if n.is_multiple_of(QK) => n / QK * BLOCK_BYTES,
                 _ => bail!("e5: tensor {name}: unknown type {dtype}"),
             };
             let bytes = offset

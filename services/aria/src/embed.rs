@@ -76,11 +76,8 @@ pub struct LocalModel {
 }
 
 enum Engine {
-    Bert {
-        model: BertModel,
-        tokenizer: Tokenizer,
-    },
-    E5(crate::e5::Model),
+    Bert(Box<(BertModel, Tokenizer)>),
+    E5(Box<crate::e5::Model>),
 }
 
 impl Embedder {
@@ -186,7 +183,7 @@ impl LocalModel {
         let e5 = dir.join(crate::e5::FILE_NAME);
         if e5.is_file() {
             return Ok(Self {
-                engine: Engine::E5(crate::e5::Model::load(&e5)?),
+                engine: Engine::E5(Box::new(crate::e5::Model::load(&e5)?)),
                 name: format!("local:{}", crate::e5::MODEL_NAME),
             });
         }
@@ -216,7 +213,7 @@ impl LocalModel {
                 .unwrap_or_default()
         );
         Ok(Self {
-            engine: Engine::Bert { model, tokenizer },
+            engine: Engine::Bert(Box::new((model, tokenizer))),
             name,
         })
     }
@@ -224,7 +221,7 @@ impl LocalModel {
     pub fn embed(&self, role: Role, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
         match &self.engine {
             Engine::E5(model) => model.embed(role, texts),
-            Engine::Bert { model, tokenizer } => bert_embed(model, tokenizer, texts),
+            Engine::Bert(bert) => bert_embed(&bert.0, &bert.1, texts),
         }
     }
 }
