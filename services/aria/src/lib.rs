@@ -8,6 +8,7 @@ pub mod bench;
 pub mod budget;
 pub mod chat;
 pub mod code_context;
+pub mod e5;
 pub mod embed;
 pub mod eval;
 pub mod index;
@@ -64,13 +65,18 @@ pub struct AriaSettings {
     /// Qdrant instead of the embedded vector store, when `QDRANT_URL` (REST, for the
     /// backups' snapshots) is set; the client speaks gRPC to `QDRANT_GRPC_URL`.
     pub qdrant: Option<qdrant::QdrantSettings>,
-    /// Below this cosine similarity a passage found only by the dense side is dropped.
-    pub min_similarity: f32,
+    /// Below this cosine similarity a passage found only by the dense side is dropped
+    /// (`ARIA_DENSE_MIN_SIMILARITY`; unset: the embedding model's own floor).
+    pub min_similarity: Option<f32>,
+    /// The similarity at which the dense side is fully confident
+    /// (`ARIA_DENSE_FULL_SIMILARITY`; unset: the embedding model's own).
+    pub full_similarity: Option<f32>,
     /// Below this share of the question's weight (and not similar enough) a passage
     /// is dropped.
     pub min_coverage: f32,
-    /// The dense side's weight in the rank fusion (the lexical side's is 1).
-    pub dense_weight: f32,
+    /// The dense side's weight in the rank fusion (the lexical side's is 1;
+    /// `ARIA_DENSE_WEIGHT`; unset: the embedding model's own).
+    pub dense_weight: Option<f32>,
     /// Frames queued for one websocket client; a client that lets more pile up is too
     /// slow and is disconnected (4008).
     pub ws_send_queue: usize,
@@ -111,12 +117,23 @@ impl AriaSettings {
                     .map(secrecy::SecretString::from),
                 collection: nexus_config::var_or("QDRANT_COLLECTION", "nexus_aria_chunks"),
             }),
-            min_similarity: parse_var("ARIA_DENSE_MIN_SIMILARITY", 0.45)?,
-            dense_weight: parse_var("ARIA_DENSE_WEIGHT", 0.5)?,
+            min_similarity: optional_f32("ARIA_DENSE_MIN_SIMILARITY")?,
+            full_similarity: optional_f32("ARIA_DENSE_FULL_SIMILARITY")?,
+            dense_weight: optional_f32("ARIA_DENSE_WEIGHT")?,
             min_coverage: parse_var("ARIA_LEXICAL_MIN_COVERAGE", 0.15)?,
             ws_send_queue: parse_var("ARIA_WS_SEND_QUEUE", 256)?,
         })
     }
+}
+
+fn optional_f32(name: &str) -> anyhow::Result<Option<f32>> {
+    nexus_config::optional_var(name)
+        .map(|raw| {
+            raw.trim()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}"))
+        })
+        .transpose()
 }
 
 fn embedding_settings() -> anyhow::Result<Option<embed::EmbeddingSettings>> {
@@ -126,7 +143,7 @@ fn embedding_settings() -> anyhow::Result<Option<embed::EmbeddingSettings>> {
             "local" => Some(embed::EmbeddingSettings::Local {
                 dir: nexus_config::var_or(
                     "ARIA_EMBEDDING_MODEL_DIR",
-                    ".run/models/all-MiniLM-L6-v2",
+                    ".run/models/multilingual-e5-small",
                 )
                 .into(),
             }),
@@ -186,13 +203,23 @@ pub fn retriever(
             embedder.as_ref().map(|e| e.name().to_owned()),
         ))),
     };
+    let scale = embedder.as_ref().map_or(
+        embed::SimilarityScale::DEFAULT,
+        embed::Embedder::similarity_scale,
+    );
+    let min_similarity = settings.min_similarity.unwrap_or(scale.floor);
+    let full_similarity = settings
+        .full_similarity
+        .unwrap_or(scale.full)
+        .max(min_similarity + 0.01);
     retrieval::Retriever {
         pool: pool.clone(),
         embedder,
         store,
-        min_similarity: settings.min_similarity,
+        min_similarity,
+        full_similarity,
         min_coverage: settings.min_coverage,
-        dense_weight: settings.dense_weight,
+        dense_weight: settings.dense_weight.unwrap_or(scale.dense_weight),
     }
 }
 

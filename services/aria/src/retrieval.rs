@@ -14,7 +14,8 @@
 //!
 //! Each passage's `confidence` (0..1) is the stronger of its two signals: its lexical
 //! `coverage` (the share of the question's IDF weight among its lexemes) and its cosine
-//! similarity mapped linearly from the minimum similarity (0) to 0.8 (1).
+//! similarity mapped linearly from the minimum similarity (0) to the full one (1); both
+//! depend on the embedding model (`Embedder::similarity_scale`).
 
 use std::collections::HashMap;
 
@@ -79,6 +80,8 @@ pub struct Retriever {
     pub embedder: Option<Embedder>,
     pub store: Store,
     pub min_similarity: f32,
+    /// The similarity mapped to a full dense confidence (1).
+    pub full_similarity: f32,
     /// Below this lexical coverage a passage is dropped unless similar enough.
     pub min_coverage: f32,
     /// The dense side's weight in the fusion (the lexical side's is 1).
@@ -128,7 +131,10 @@ impl Retriever {
     /// The question's embedding (`None` without a model, or if it failed).
     pub async fn question_vector(&self, question: &str) -> Option<Vec<f32>> {
         let embedder = self.embedder.as_ref()?;
-        match embedder.embed(vec![question.to_owned()]).await {
+        match embedder
+            .embed(crate::embed::Role::Query, vec![question.to_owned()])
+            .await
+        {
             Ok(mut vectors) => vectors.pop(),
             Err(error) => {
                 tracing::warn!(%error, "question embedding failed; lexical retrieval only");
@@ -365,7 +371,7 @@ impl Retriever {
         .fetch_all(&self.pool)
         .await?;
         let mut by_id: HashMap<i64, Passage> = rows.into_iter().map(|p| (p.id, p)).collect();
-        let span = 0.8 - self.min_similarity;
+        let span = self.full_similarity - self.min_similarity;
         Ok(candidates
             .into_iter()
             .filter_map(|c| {

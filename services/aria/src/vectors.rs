@@ -300,7 +300,7 @@ pub async fn backfill(pool: &PgPool, embedder: &crate::embed::Embedder) -> anyho
             return Ok(done);
         }
         let (ids, texts): (Vec<i64>, Vec<String>) = batch.into_iter().unzip();
-        let vectors = embedder.embed(texts).await?;
+        let vectors = embedder.embed(crate::embed::Role::Passage, texts).await?;
         for (id, vector) in ids.iter().zip(vectors) {
             sqlx::query(
                 "update aria_chunks set embedding = $2, embedding_model = $3, embedded_at = now() where id = $1",

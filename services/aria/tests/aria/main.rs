@@ -708,7 +708,9 @@ async fn the_rest_contract_takes_a_chosen_session_id_and_a_course_slug() {
     assert_eq!(status, StatusCode::NOT_FOUND, "an id that is not one");
 
     // The course being read: by slug or id, its passages only.
-    let question = "Une file ou une pile : le parcours en largeur utilise laquelle ?";
+    // Every word of it is in one course or the other (with multilingual-e5-small the
+    // stacks passage is not similar enough to pass the floor on its own).
+    let question = "Une pile ou une file pour le parcours en largeur ?";
     for (course, expected) in [
         (json!("structures-lineaires"), stacks),
         (json!("Graphes"), graphs),

