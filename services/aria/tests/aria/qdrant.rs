@@ -499,6 +499,22 @@ async fn aria_answers_lexically_while_qdrant_is_down_and_catches_up_after() {
     );
 }
 
+/// The 19 seeded courses published, indexed, embedded and synced to Qdrant (96 points).
+async fn seeded_curriculum_on(q: &QdrantSettings) -> (Aria, Retriever) {
+    let aria = aria_on(q).await;
+    crate::retrieval::seed_curriculum(&aria).await;
+    let r = retriever(&aria, q);
+    for _ in 0..600 {
+        let _ = maintain_index(&r).await;
+        if point_ids(q).await.len() == 96 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_synced(&aria, q, 96).await;
+    (aria, r)
+}
+
 /// The evaluation set on the Qdrant backend (lexical, dense, fused), printed for
 /// docs/ARIA.md, with the same floors as the embedded store's test.
 #[tokio::test]
@@ -506,17 +522,8 @@ async fn retrieval_quality_on_qdrant() {
     let Some(q) = shared_server() else {
         return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
     };
-    let aria = aria_on(&q).await;
-    crate::retrieval::seed_curriculum(&aria).await;
-    let r = retriever(&aria, &q);
-    for _ in 0..600 {
-        let _ = maintain_index(&r).await;
-        if point_ids(&q).await.len() == 96 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_synced(&aria, &q, 96).await;
+    // The service (and its database) must outlive the evaluation.
+    let (_aria, r) = seeded_curriculum_on(&q).await;
     let mut scores = Vec::new();
     for method in [Method::Lexical, Method::Dense, Method::Fused] {
         let s = nexus_aria::eval::evaluate(
@@ -554,17 +561,7 @@ async fn qdrant_query_latency_through_the_crate_and_through_rest() {
     let Some(q) = shared_server() else {
         return skipped("ARIA_TEST_QDRANT_URL is not set (scripts/test.sh starts a Qdrant)");
     };
-    let aria = aria_on(&q).await;
-    crate::retrieval::seed_curriculum(&aria).await;
-    let r = retriever(&aria, &q);
-    for _ in 0..600 {
-        let _ = maintain_index(&r).await;
-        if point_ids(&q).await.len() == 96 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_synced(&aria, &q, 96).await;
+    let (aria, r) = seeded_curriculum_on(&q).await;
     let Store::Qdrant(qdrant, _) = &r.store else {
         unreachable!()
     };
