@@ -232,6 +232,9 @@ async fn connection(mut socket: WebSocket, state: AppState, query_token: Option<
     }
 }
 
+/// How long live events wait for a first client frame, which may be a `resume`.
+const RESUME_GRACE: Duration = Duration::from_millis(500);
+
 /// The connection's loop; returns the close frame to send, if any.
 ///
 /// One timer serves the heartbeat, the expiry warning and the expiry: it is set to
@@ -252,15 +255,20 @@ async fn serve(
     let mut next_ping = last_heard + settings.ping_interval;
     let (mut expiry, mut warning) = session.deadlines(settings.expiry_warning);
     let mut warned = false;
+    // Live events wait in the queue until the client's first frame (a reconnecting
+    // client sends `resume` on `ready`) or RESUME_GRACE: had one come live before the
+    // resume, the resume would replay older events after it, out of order.
+    let mut live_open = false;
+    let gate = last_heard + RESUME_GRACE;
     let next = |next_ping: Instant, warned: bool, warning: Instant, expiry: Instant| {
         let first = next_ping.min(expiry);
         if warned { first } else { first.min(warning) }
     };
-    let timer = tokio::time::sleep_until(next(next_ping, warned, warning, expiry));
+    let timer = tokio::time::sleep_until(next(next_ping, warned, warning, expiry).min(gate));
     tokio::pin!(timer);
     loop {
         tokio::select! {
-            event = events.recv() => {
+            event = events.recv(), if live_open => {
                 let Some(event) = event else {
                     // The registry dropped us: our queue was full.
                     return Some(close(4008, "slow consumer"));
@@ -289,6 +297,7 @@ async fn serve(
                 metrics().messages_in.inc();
                 match frame {
                     Message::Text(text) => {
+                        live_open = true;
                         let expires_at = session.expires_at;
                         match Box::pin(handle_client_frame(&text, state, session, socket)).await {
                             Ok(Some(reply)) => { let _ = socket.send(text_frame(reply)).await; }
@@ -308,6 +317,7 @@ async fn serve(
             }
             () = &mut timer => {
                 let now = Instant::now();
+                live_open |= now >= gate;
                 if now >= expiry {
                     return Some(close(4401, "token expired"));
                 }
@@ -330,7 +340,8 @@ async fn serve(
                         let _ = state.presence.refresh(&presence, user_id, session.id).await;
                     }).await;
                 }
-                timer.as_mut().reset(next(next_ping, warned, warning, expiry));
+                let due = next(next_ping, warned, warning, expiry);
+                timer.as_mut().reset(if live_open { due } else { due.min(gate) });
             }
             _ = &mut stopping => {
                 return Some(close(1012, "service restarting, reconnect"));

@@ -152,6 +152,20 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Polls `/ready` until it answers `status` (the hub noticed an outage, or its end).
+    async fn wait_ready(&self, status: u16) {
+        for _ in 0..200 {
+            let answer = reqwest::get(format!("http://{}/ready", self.address)).await;
+            if answer.is_ok_and(|a| a.status().as_u16() == status) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("/ready never answered {status}");
+    }
+}
+
 async fn publish_to(redis_url: &str, prefix: &str, user_id: i64, title: &str) -> String {
     let client = redis::Client::open(redis_url).expect("redis");
     let mut conn = client
@@ -459,6 +473,55 @@ async fn a_reconnecting_client_gets_what_it_missed_once_then_live_events() {
     );
 }
 
+/// An event published between the reconnection and its `resume` (CI, 2026-12-03: it
+/// came live first, then the resume replayed the older one after it).
+#[tokio::test]
+async fn race_05_an_event_published_while_reconnecting_comes_after_what_was_missed() {
+    let settings = settings().await;
+    let hub = spawn(&settings).await;
+    let (user, token) = hub.user().await;
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "un").await;
+    let offset = next_json(&mut socket).await["offset"]
+        .as_str()
+        .expect("offset")
+        .to_owned();
+    drop(socket);
+
+    hub.publish(user, "deux").await;
+    let mut socket = hub.connect_as(&token).await;
+    hub.publish(user, "trois").await;
+    // Wait until the follower has indexed "trois", and so handed it to the new
+    // connection's queue, before the resume.
+    let mut conn = redis::Client::open(settings.common.redis_url.expose())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let history = format!("{}history:{user}", settings.common.redis_key_prefix);
+    for _ in 0..200 {
+        let indexed: usize = redis::cmd("XLEN")
+            .arg(&history)
+            .query_async(&mut conn)
+            .await
+            .expect("xlen");
+        if indexed >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    send_frame(&mut socket, resume_from(&offset)).await;
+    let mut titles = Vec::new();
+    loop {
+        let frame = next_json(&mut socket).await;
+        if frame["type"] == json!("resumed") {
+            break;
+        }
+        titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
+    }
+    assert_eq!(titles, ["deux", "trois"], "oldest first, once each");
+}
+
 #[tokio::test]
 async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     let settings = settings().await;
@@ -595,10 +658,9 @@ async fn after_a_redis_restart_connections_still_get_their_notifications() {
     );
 
     redis.stop().await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    hub.wait_ready(503).await;
     redis.restart().await;
-    // The relay sends what queued in the outbox meanwhile once Redis is back.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    hub.wait_ready(200).await;
     hub.publish(user, "après").await;
     assert_eq!(
         data_of(next_server(&mut socket).await)["title"],
@@ -1060,7 +1122,33 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
     );
 
     drop(tab_a);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once the hub has seen the first tab close, only the second is in the channel.
+    let key = format!(
+        "{}presence:{channel}",
+        first.settings.common.redis_key_prefix
+    );
+    let mut conn = redis::Client::open(first.settings.common.redis_url.expose())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let mut tabs = usize::MAX;
+    for _ in 0..200 {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .expect("zrange");
+        let prefix = format!("{}:", student.0);
+        tabs = members.iter().filter(|m| m.starts_with(&prefix)).count();
+        if tabs == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(tabs, 1, "the hub did not see the first tab close");
     send_frame(
         &mut teacher_socket,
         ClientFrame::Presence {
