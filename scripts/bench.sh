@@ -37,6 +37,8 @@
 #   BENCH_BASIC (1)           0: skip (a)-(c), run the school and the peer only
 #   BENCH_PEERS (auto)        0: do not run the seed stack even if ../shared/peers exists
 #   BENCH_ROUNDS (1)          catalogue rounds (ours, peer) — alternated
+#   BENCH_PERF (0)            1: sample every process with perf during each scenario and
+#                             print the CPU share per process and nexus-api's hottest symbols
 set -euo pipefail
 
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,6 +59,9 @@ DEMO_PASSWORD=${DEMO_PASSWORD:-'NexusDemo2026!'}
 STUDENT_EMAIL=student@nexus-reussite.fr
 
 ensure_packages wrk curl ca-certificates postgresql-client gcc libc6-dev pkg-config
+if [[ ${BENCH_PERF:-0} == 1 ]]; then
+    command -v perf >/dev/null 2>&1 || ensure_packages linux-perf
+fi
 
 # ---------------------------------------------------------------- build
 if [[ ${NEXUS_SKIP_BUILD:-0} != 1 ]]; then
@@ -159,8 +164,25 @@ run_wrk() {
     echo "=== $name: wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION --latency ==="
     # --timeout 10s: at 64 concurrent logins each one queues behind the
     # Argon2 work of the others; wrk's default 2 s would count them as errors.
+    local perf_pid=""
+    if [[ ${BENCH_PERF:-0} == 1 ]]; then
+        # Where the CPU goes during the scenario: every process, sampled (the first
+        # and last seconds, ramp-up and drain, are left out).
+        perf record -q -a -g -F 499 -o "$BENCH_DIR/perf-$name.data" -- sleep $(( ${BENCH_DURATION%s} - 2 )) \
+            >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --timeout 10s \
         --latency "$@" | tee "$BENCH_DIR/wrk-$name.txt"
+    if [[ -n $perf_pid ]]; then
+        wait "$perf_pid" || true
+        echo "--- CPU by thread name during $name (perf, all cores; nexus-api's workers are tokio-runtime-w)"
+        perf report -q -i "$BENCH_DIR/perf-$name.data" --no-children --sort comm 2>/dev/null |
+            awk 'NF && $1 ~ /%$/ {$1 = $1; print "    " $0}' | head -n 6 || true
+        echo "--- hottest nexus-api symbols during $name"
+        perf report -q -i "$BENCH_DIR/perf-$name.data" --no-children --pid "$API_PID" --sort dso,symbol 2>/dev/null |
+            awk 'NF && $1 ~ /%$/ {$1 = $1; sub(/( -)+$/, ""); print "    " substr($0, 1, 150)}' | head -n 15 || true
+    fi
 }
 
 BENCH_DB_URL=$(url_with_db "$DATABASE_URL" "$BENCH_DB")

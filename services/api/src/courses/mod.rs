@@ -268,17 +268,17 @@ pub struct RawJson(pub String);
 
 impl Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match serde_json::value::RawValue::from_string(self.0.clone()) {
-            Ok(raw) => raw.serialize(serializer),
-            Err(e) => Err(serde::ser::Error::custom(e)),
-        }
+        // Borrowed, not copied: a course's content is ~20 KB.
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
 /// Loads a course if `user` may see it; 404 otherwise (a draft's existence is not revealed).
 pub async fn visible_course(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiResult<CourseDetail> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select c.id, c.title, c.description, c.level, c.category, c.content::text as content,
+        "select c.id, c.title, c.description, c.level, c.category, c.content_text as content,
                 c.prerequisites::text as prerequisites, c.objectives::text as objectives,
                 c.estimated_time, c.is_published, c.created_by, c.updated_at
          from courses c where c.id = $3 and {VISIBLE}"

@@ -120,6 +120,40 @@ async fn another_teacher_can_read_a_published_course_but_not_change_it() {
     );
 }
 
+/// The detail reads the content's JSON text that Postgres keeps next to it (a generated
+/// column): an edit must show at once, to every reader, exactly as written.
+#[tokio::test]
+async fn an_edit_of_the_content_shows_at_once_in_the_detail() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let path = format!("/api/courses/{}", school.course_id);
+    let before = app.get(&path, Some(&school.student.token)).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    let title = json!("Empiler « deux fois » \\ avec des accents : éè");
+    let mut body = course_body("Piles et files");
+    body["content"]["chapters"][0]["sections"][0]["examples"][0]["title"] = title.clone();
+    let edit = app
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&school.teacher.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    for token in [&school.student.token, &school.teacher.token] {
+        let after = app.get(&path, Some(token)).await;
+        assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+        // (The API stores the content normalised: empty lists where the body had none.)
+        assert_eq!(after.body["content"], edit.body["course"]["content"]);
+        assert_eq!(
+            after.body["content"]["chapters"][0]["sections"][0]["examples"][0]["title"],
+            title
+        );
+        assert_ne!(after.body["content"], before.body["content"]);
+    }
+}
+
 #[tokio::test]
 async fn course_content_is_validated_on_write() {
     let app = spawn_app().await;
