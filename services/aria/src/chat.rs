@@ -24,7 +24,9 @@ use tokio::sync::mpsc;
 
 use crate::{
     AppState,
-    tutor::{self, ChatContext, ChatResponse, Event, Question},
+    answer::ChatResponse,
+    sessions::ensure_may_chat,
+    tutor::{self, ChatContext, Event, Question},
 };
 
 pub fn router() -> Router<AppState> {
@@ -83,9 +85,9 @@ pub fn frame(event: &Event) -> ServerFrame {
             Ok(answer) => ServerFrame::AiResponse {
                 content: answer.response.clone(),
                 confidence: answer.confidence,
-                sources: answer.sources.clone(),
+                sources: answer.sources.iter().map(to_value).collect(),
                 session_id: answer.session_id.clone(),
-                metadata: answer.metadata.clone(),
+                metadata: to_value(&answer.metadata),
                 timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             },
             Err(error) => ErrorFrame {
@@ -107,7 +109,7 @@ async fn chat_stream(
     State(state): State<AppState>,
     Json(body): Json<ChatRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    tutor::ensure_may_chat(&user)?;
+    ensure_may_chat(&user)?;
     let (events, mut received) = mpsc::unbounded_channel();
     tutor::spawn(state, user, body.into(), events);
     // Refusals arrive before any text: answer them with their status code.

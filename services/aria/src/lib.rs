@@ -4,6 +4,7 @@
 //! and a websocket), applies the help policy teachers set per assessment, counts tokens
 //! and money against daily budgets, moderates, and lets teachers and parents oversee.
 
+pub mod answer;
 pub mod bench;
 pub mod budget;
 pub mod chat;

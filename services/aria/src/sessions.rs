@@ -1,6 +1,10 @@
-//! Conversations: a user's own sessions (list, read, rename, delete), ratings of
-//! answers, and what the adults around a student see — teachers read their students'
-//! sessions and the moderation flags, parents get a summary without the content.
+//! Conversations: who may have them, a user's own sessions (open, list, read, rename,
+//! delete), ratings of answers, and what the adults around a student see — teachers
+//! read their students' sessions and the moderation flags, parents get a summary
+//! without the content.
+//!
+//! The answer pipeline ([`crate::tutor`]) opens its sessions here; this module does
+//! not depend on it (what both need of an answer is in [`crate::answer`]).
 
 use axum::{
     Router,
@@ -19,11 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::{
-    AppState,
-    metrics::metrics,
-    tutor::{OVERSIGHT_NOTICE, ensure_may_chat},
-};
+use crate::{AppState, answer::OVERSIGHT_NOTICE, metrics::metrics};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,6 +39,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/aria/flags/{id}/review", post(review_flag))
 }
 
+/// Who may ask ARIA: students (it is their tutor), teachers and admins (to try it and
+/// oversee it). Parents see summaries of their child's use.
+pub fn ensure_may_chat(user: &CurrentUser) -> ApiResult<()> {
+    user.require(&[Role::Student, Role::Teacher, Role::Admin])
+}
+
+/// A session id a client may choose: 8 to 100 letters, digits, `-` or `_`.
+pub fn valid_session_id(id: &str) -> bool {
+    (8..=100).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 pub async fn owner(
     executor: impl sqlx::PgExecutor<'_>,
     session_id: &str,
@@ -47,6 +61,44 @@ pub async fn owner(
         .bind(session_id)
         .fetch_optional(executor)
         .await
+}
+
+/// A session to answer in: the one named (the caller's own), or a new one, titled
+/// after its first message. An unknown name is created only when `create_missing`
+/// (the websocket's path, a client-chosen id); otherwise it is a 404.
+pub async fn open(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    named: Option<&str>,
+    create_missing: bool,
+    first_message: &str,
+) -> ApiResult<String> {
+    let id = match named {
+        Some(id) => match owner(&mut *conn, id).await? {
+            Some(owner) if owner == user_id => return Ok(id.to_owned()),
+            None if create_missing && valid_session_id(id) => id.to_owned(),
+            _ => return Err(ApiError::not_found("Session introuvable.")),
+        },
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let title: String = first_message.chars().take(80).collect();
+    let inserted = sqlx::query(
+        "insert into aria_sessions (user_id, session_id, title) values ($1, $2, $3)
+         on conflict (session_id) do nothing",
+    )
+    .bind(user_id)
+    .bind(&id)
+    .bind(title)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // Created meanwhile, by another socket: whose is it?
+        return match owner(&mut *conn, &id).await? {
+            Some(owner) if owner == user_id => Ok(id),
+            _ => Err(ApiError::not_found("Session introuvable.")),
+        };
+    }
+    Ok(id)
 }
 
 /// The session exists and is the user's own; 404 otherwise (another's session is not

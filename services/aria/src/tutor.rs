@@ -1,26 +1,40 @@
-//! One question to ARIA, whichever way it came (JSON, server-sent events, websocket):
-//! checks, storage, moderation, retrieval, the help policy, the budget, generation
-//! (streamed to the caller when it listens) or the answer from the courses, accounting.
+//! One question to ARIA, whichever way it came (JSON, server-sent events, websocket),
+//! answered in named steps. [`ask`] admits the question (who asks, consent, rate, size,
+//! the context it names), sets its budget aside and stores it; then:
+//! 1. `retrieve`: the course passages for it;
+//! 2. `decide`: what to do with it — the support message, a refusal, hints or a full
+//!    explanation (run alongside step 1: both wait for the database);
+//! 3. `generate_or_refuse`: the answer — written in advance (support, refusal), generated
+//!    by the model (streamed to the caller when it listens) or made of the courses;
+//! 4. `store_answer`: the answer and the day's usage, stored; then it is returned.
+//!
+//! Each step takes and returns a type of its own (`Asked`, `Retrieved`, `Decision`,
+//! `Reply`, and [`Metadata`] and [`Source`] as stored and returned).
 //!
 //! Order matters for what is never lost: the question is stored before the model is
 //! called, and the answer is stored whatever the model did. Callers run [`ask`] in a
 //! task of its own, so a client leaving mid-answer does not cancel it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nexus_auth::Role;
 use nexus_web::{ApiError, auth::CurrentUser, error::ApiResult};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlx::types::Json;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
-    AppState, budget,
+    AppState,
+    answer::{ChatResponse, Generation, Metadata, OVERSIGHT_NOTICE, Source},
+    budget::{self, Reservation},
+    code_context::CodeContext,
     metrics::metrics,
-    model::ModelError,
+    model::{Completion, ModelError, ModelSettings},
     moderation,
     policy::{self, HintFilter, Mode},
     retrieval::Passage,
+    sessions::{self, ensure_may_chat},
 };
 
 pub const MAX_MESSAGE_CHARS: usize = 4000;
@@ -123,18 +137,6 @@ pub struct Question {
     pub context: Option<ChatContext>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatResponse {
-    /// Always true (the seed's clients test it); errors are the API's error body.
-    pub success: bool,
-    pub session_id: String,
-    pub response: String,
-    pub confidence: f32,
-    pub sources: Vec<Value>,
-    pub metadata: Value,
-}
-
 /// What a listening caller receives while the answer is prepared.
 #[derive(Debug)]
 pub enum Event {
@@ -147,12 +149,6 @@ pub enum Event {
     },
     /// The end: the stored answer, or why there is none.
     Done(Box<ApiResult<ChatResponse>>),
-}
-
-/// Who may ask ARIA: students (it is their tutor), teachers and admins (to try it and
-/// oversee it). Parents see summaries of their child's use.
-pub fn ensure_may_chat(user: &CurrentUser) -> ApiResult<()> {
-    user.require(&[Role::Student, Role::Teacher, Role::Admin])
 }
 
 /// Runs [`ask`] in a task of its own and sends its events, then `Done`, to `events`.
@@ -177,17 +173,50 @@ pub const UNAVAILABLE: &str = "Le modèle de langage est momentanément indispon
 /// the stored answer, `ai_response`, is this one).
 pub const MODERATED: &str = "La réponse générée a été retenue par la modération";
 
+/// The pipeline (see the module's documentation). Everything the question names is
+/// checked before it is stored; once stored, it gets an answer.
 pub async fn ask(
     state: &AppState,
     user: &CurrentUser,
     question: Question,
     events: Option<&UnboundedSender<Event>>,
 ) -> ApiResult<ChatResponse> {
-    ensure_may_chat(user)?;
     let started = Instant::now();
-    let pool = &state.pool;
+    let message = admit(state, user, &question.message).await?;
+    let context = question.context.as_ref();
+    let scope = scope(&state.pool, user, context).await?;
+    let mut embedding = embed_in_background(state, message);
+    let reservation = reserve(state, user, message).await?;
+    let thread = store_question(&state.pool, user.id, &question, message).await?;
+    let (flag, level) = tokio::join!(
+        moderate(state, user.id, &thread.session_id, "question", message),
+        level_of(state, user, context)
+    );
+    let (flag, level) = (flag?, level?);
+    let asked = Asked {
+        user,
+        message,
+        started,
+        scope,
+        level,
+        thread,
+    };
+    let distress = flag == Some("self_harm");
+    let (retrieved, decision) =
+        retrieve_and_decide(state, &asked, &mut embedding, distress).await?;
+    let reply = generate_or_refuse(state, &asked, &decision, &retrieved.passages, events).await?;
+    let metadata = metadata(&asked, &reply, decision.label(), retrieved.ms);
+    let message_id = store_answer(state, &asked, &reply, &metadata, reservation).await?;
+    Ok(respond(asked, reply, metadata, message_id))
+}
+
+/// Who asks, and what: the right to use ARIA, parental consent, the rate limit, the
+/// message's length. The message, trimmed.
+async fn admit<'a>(state: &AppState, user: &CurrentUser, message: &'a str) -> ApiResult<&'a str> {
+    ensure_may_chat(user)?;
     // The API, the hub and ARIA share the database: the same consent rule everywhere.
-    if user.role == Role::Student && nexus_database::consent::consent_missing(pool, user.id).await?
+    if user.role == Role::Student
+        && nexus_database::consent::consent_missing(&state.pool, user.id).await?
     {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -206,51 +235,93 @@ pub async fn ask(
                     .into();
             error
         })?;
-    let message = question.message.trim();
+    let message = message.trim();
     if message.is_empty() || message.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::invalid_fields(vec![(
             "message",
             "Entre 1 et 4 000 caractères.".into(),
         )]));
     }
-    // The code question named by the context, checked before anything is stored.
-    let code = match &question.context {
+    Ok(message)
+}
+
+/// What the question's context narrows, checked before anything is stored: a refused
+/// context is a 422, not a stored question without an answer.
+struct Scope<'a> {
+    /// The code question being worked on (its help mode may refuse the question).
+    code: Option<CodeContext>,
+    /// The class whose courses are searched first.
+    class_id: Option<i64>,
+    /// The course being read, resolved when searching (an unknown one is ignored).
+    course: Option<&'a CourseRef>,
+}
+
+async fn scope<'a>(
+    pool: &sqlx::PgPool,
+    user: &CurrentUser,
+    context: Option<&'a ChatContext>,
+) -> ApiResult<Scope<'a>> {
+    let code = match context {
         Some(c) => {
             crate::code_context::load(pool, user, c.attempt_id, c.question_id.as_deref()).await?
         }
         None => None,
     };
-    let class_id = context_class(
-        pool,
-        user,
-        question.context.as_ref().and_then(|c| c.class_id),
-    )
-    .await?;
-    // The question's embedding (CPU, ~15 ms) is computed while the database work
-    // below goes on.
-    let mut embedding = {
-        let retriever = state.retriever.clone();
-        let message = message.to_owned();
-        AbortOnDrop(tokio::spawn(async move {
-            retriever.question_vector(&message).await
-        }))
-    };
-    let model = state.settings.model.as_ref();
-    // Budgets are the students' (teachers' and admins' use is counted, not capped).
-    // What the answer may cost is reserved now, atomically, and settled with its
-    // real count when the answer is stored; released if anything fails meanwhile.
-    let mut reservation = match model {
+    let class_id = context_class(pool, user, context.and_then(|c| c.class_id)).await?;
+    Ok(Scope {
+        code,
+        class_id,
+        course: context.and_then(|c| c.current_course.as_ref()),
+    })
+}
+
+/// The question's embedding (CPU, ~15 ms), computed while the database work of the
+/// next steps goes on.
+fn embed_in_background(state: &AppState, message: &str) -> AbortOnDrop<Option<Vec<f32>>> {
+    let retriever = state.retriever.clone();
+    let message = message.to_owned();
+    AbortOnDrop(tokio::spawn(async move {
+        retriever.question_vector(&message).await
+    }))
+}
+
+/// Budgets are the students' (teachers' and admins' use is counted, not capped). What
+/// the answer may cost is reserved now, atomically, and settled with its real count
+/// when the answer is stored; released if anything fails meanwhile.
+async fn reserve(
+    state: &AppState,
+    user: &CurrentUser,
+    message: &str,
+) -> ApiResult<Option<Reservation>> {
+    match &state.settings.model {
         Some(model) if user.role == Role::Student => {
             let tokens =
                 budget::reservation(model.max_tokens, state.settings.history_tokens, message);
-            Some(budget::reserve(pool, &state.settings.budget, user.id, tokens).await?)
+            let reserved = budget::reserve(&state.pool, &state.settings.budget, user.id, tokens);
+            Ok(Some(reserved.await?))
         }
-        _ => None,
-    };
-    // The question is stored before anything else can fail (one transaction: one
-    // wait for the disk).
+        _ => Ok(None),
+    }
+}
+
+/// Where a stored question is.
+struct Thread {
+    session_id: String,
+    question_id: i64,
+}
+
+/// The question is stored before anything else can fail (one transaction: one wait for
+/// the disk), in the session it names or a new one.
+async fn store_question(
+    pool: &sqlx::PgPool,
+    user_id: i64,
+    question: &Question,
+    message: &str,
+) -> ApiResult<Thread> {
     let mut tx = pool.begin().await?;
-    let session_id = open_session(&mut tx, user.id, &question, message).await?;
+    let named = question.session_id.as_deref();
+    let session_id =
+        sessions::open(&mut tx, user_id, named, question.create_missing, message).await?;
     let question_id: i64 = sqlx::query_scalar(
         "insert into aria_messages (session_id, message_type, content) values ($1, 'user', $2) returning id",
     )
@@ -259,273 +330,513 @@ pub async fn ask(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(Thread {
+        session_id,
+        question_id,
+    })
+}
 
-    let (flag, level) = tokio::join!(
-        moderate(state, user.id, &session_id, "question", message),
-        level_of(state, user, question.context.as_ref())
-    );
-    let (flag, level) = (flag?, level?);
-    let search_started = Instant::now();
-    let retrieve = async {
-        if flag == Some("self_harm") {
+/// A question admitted and stored: what the steps that follow need to know of it.
+struct Asked<'a> {
+    user: &'a CurrentUser,
+    /// Trimmed.
+    message: &'a str,
+    /// When the question arrived: the answer's timings count from it.
+    started: Instant,
+    scope: Scope<'a>,
+    /// The student's level (`premiere`, `terminale`): the client's, or their profile's.
+    level: Option<String>,
+    thread: Thread,
+}
+
+/// Step 1's result: the passages, best first, and how long steps 1 and 2 took.
+struct Retrieved {
+    passages: Vec<Passage>,
+    ms: f64,
+}
+
+/// Step 2's result: what to do with the question — decided from the moderation flag,
+/// the help policy and the code question, never from the passages found.
+enum Decision {
+    /// The question shows distress: the support message, nothing else.
+    Support,
+    /// The help policy's mode: a refusal, hints only, or a full explanation.
+    Policy(Mode),
+}
+
+impl Decision {
+    /// The `policy` of the answer's metadata and of `aria_requests_total`.
+    fn label(&self) -> &'static str {
+        match self {
+            Decision::Support => "support",
+            Decision::Policy(mode) => mode.label(),
+        }
+    }
+}
+
+/// Steps 1 and 2, side by side. A question showing distress searches nothing: its
+/// answer is the support message.
+async fn retrieve_and_decide(
+    state: &AppState,
+    asked: &Asked<'_>,
+    embedding: &mut AbortOnDrop<Option<Vec<f32>>>,
+    distress: bool,
+) -> ApiResult<(Retrieved, Decision)> {
+    let started = Instant::now();
+    let search = async {
+        if distress {
             return Ok(Vec::new());
         }
-        let course_id = current_course(
-            pool,
-            question
-                .context
-                .as_ref()
-                .and_then(|c| c.current_course.as_ref()),
-        )
-        .await?;
-        let vector = (&mut embedding.0).await.ok().flatten();
-        // The class's courses first when the client names the class; then the course
-        // the student is reading, when the client says which; then the level's.
-        let level = level.as_deref();
-        let mut passages = Vec::new();
-        if let Some(class_id) = class_id {
-            passages = state
-                .retriever
-                .search_in_class(message, vector.clone(), class_id, course_id, 5)
-                .await?;
-        }
-        if passages.is_empty() {
-            passages = state
-                .retriever
-                .search_for_level(message, vector.clone(), level, course_id, 5)
-                .await?;
-        }
-        if passages.is_empty() && course_id.is_some() {
-            passages = state
-                .retriever
-                .search_for_level(message, vector, level, None, 5)
-                .await?;
-        }
-        Ok::<_, sqlx::Error>(passages)
+        retrieve(state, asked, embedding).await
     };
-    let decide = async {
-        if user.role == Role::Student {
-            policy::decide(pool, user.id, message).await
-        } else {
-            Ok(Mode::Explain)
-        }
-    };
-    let (passages, mode) = tokio::join!(retrieve, decide);
-    let (passages, mut mode) = (passages?, mode?);
-    // A code question of an exam without help is its content, whatever the wording.
-    if let Some(code) = code.as_ref().filter(|c| c.help_mode == "none") {
-        mode = Mode::Refuse(code.title.clone());
-    }
-    let retrieval_ms = search_started.elapsed().as_secs_f64() * 1000.0;
-    metrics().retrieval_seconds.observe(retrieval_ms / 1000.0);
+    let (passages, mode) = tokio::join!(search, help_mode(&state.pool, asked.user, asked.message));
+    let (passages, mode) = (passages?, mode?);
+    let decision = decide(distress, mode, asked.scope.code.as_ref());
+    let ms = millis(started.elapsed());
+    metrics().retrieval_seconds.observe(ms / 1000.0);
     metrics()
         .retrieval_top_score
         .observe(passages.first().map_or(0.0, |p| f64::from(p.confidence)));
+    Ok((Retrieved { passages, ms }, decision))
+}
 
-    let mut generation = if model.is_some() {
-        "fallback"
-    } else {
-        "disabled"
-    };
-    let (mut prompt_tokens, mut completion_tokens) = (0, 0);
-    let mut model_name = "extractive".to_owned();
-    let (retrieval_confidence, extractive) = extractive_answer(&passages, OFF);
-    let mut confidence = retrieval_confidence;
-    let mut first_token_ms = None;
-    let mut model_ms: Option<f64> = None;
-    let (response, sources, policy) = if flag == Some("self_harm") {
-        generation = "skipped";
-        confidence = 1.0;
-        (moderation::SUPPORT.to_owned(), Vec::new(), "support")
-    } else if let Mode::Refuse(title) = &mode {
-        generation = "skipped";
-        confidence = 1.0;
-        (
-            format!(
-                "Tu as une évaluation en cours (« {title} ») : je ne peux pas t'aider sur son contenu tant qu'elle est ouverte. \
-                 Bon courage ! Je peux t'aider sur un autre sujet, ou reviens me voir une fois ta copie rendue."
-            ),
-            Vec::new(),
-            mode.label(),
-        )
-    } else {
-        let mut response = extractive;
-        if let Mode::Hints(title) = &mode {
-            response = format!(
-                "Pendant « {title} », je te donne des pistes plutôt que des solutions.\n\n{response}"
-            );
-        }
-        if let Some(model) = model {
-            let history = recent_history(
-                pool,
-                &session_id,
-                question_id,
-                state.settings.history_tokens,
-            )
+/// Step 1: the class's courses first when the client names the class; then the course
+/// the student is reading, when the client says which; then the level's.
+async fn retrieve(
+    state: &AppState,
+    asked: &Asked<'_>,
+    embedding: &mut AbortOnDrop<Option<Vec<f32>>>,
+) -> sqlx::Result<Vec<Passage>> {
+    let course_id = current_course(&state.pool, asked.scope.course).await?;
+    let vector = (&mut embedding.0).await.ok().flatten();
+    let (retriever, message, level) = (&state.retriever, asked.message, asked.level.as_deref());
+    let mut passages = Vec::new();
+    if let Some(class_id) = asked.scope.class_id {
+        passages = retriever
+            .search_in_class(message, vector.clone(), class_id, course_id, 5)
             .await?;
-            let progress = recent_progress(pool, user).await?;
-            let mut messages = prompt(
-                user,
-                level.as_deref(),
-                &progress,
-                &mode,
-                &passages,
-                &history,
-                message,
-            );
-            // The code question being worked on, last in the system message.
-            if let Some(code) = &code {
-                let block = code.prompt_block(matches!(mode, Mode::Hints(_)));
-                if let Some(Value::String(system)) = messages[0].get_mut("content") {
-                    system.push_str(&block);
-                }
-            }
-            let mut filter = matches!(mode, Mode::Hints(_)).then(HintFilter::default);
-            let mut shown = String::new();
-            let mut first_text = None;
-            let mut on_text = |text: &str| {
-                first_text.get_or_insert_with(|| started.elapsed());
-                let text = match &mut filter {
-                    Some(filter) => filter.push(text),
-                    None => text.to_owned(),
-                };
-                if !text.is_empty() {
-                    shown.push_str(&text);
-                    if let Some(events) = events {
-                        let _ = events.send(Event::Text(text));
-                    }
-                }
-            };
-            let model_started = Instant::now();
-            let outcome =
-                crate::model::stream(&state.http, model, &state.breaker, &messages, &mut on_text)
-                    .await;
-            model_ms = Some(model_started.elapsed().as_secs_f64() * 1000.0);
-            let m = metrics();
-            match outcome {
-                Ok(completion) if !completion.text.is_empty() => {
-                    m.model_requests.with_label_values(&["success"]).inc();
-                    m.model_latency_seconds
-                        .observe(model_started.elapsed().as_secs_f64());
-                    if let Some(first) = completion.first_token {
-                        m.first_token_seconds.observe(first.as_secs_f64());
-                    }
-                    // From the question's arrival to the model's first piece of text.
-                    first_token_ms = first_text.map(|t| t.as_secs_f64() * 1000.0);
-                    if let Some(filter) = &mut filter {
-                        let rest = filter.finish();
-                        if !rest.is_empty() {
-                            shown.push_str(&rest);
-                            if let Some(events) = events {
-                                let _ = events.send(Event::Text(rest));
-                            }
-                        }
-                    }
-                    prompt_tokens = completion.prompt_tokens;
-                    completion_tokens = completion.completion_tokens;
-                    model_name = model.model.clone();
-                    generation = "enabled";
-                    // Grounded answers are as sure as their best passage; without one,
-                    // the model answers alone: low confidence.
-                    confidence = if passages.is_empty() {
-                        0.2
-                    } else {
-                        retrieval_confidence
-                    };
-                    response = shown.trim().to_owned();
-                    if moderate(state, user.id, &session_id, "answer", &response)
-                        .await?
-                        .is_some()
-                    {
-                        generation = "moderated";
-                        response = extractive_answer(&passages, MODERATED).1;
-                    }
-                }
-                outcome => {
-                    let error = outcome.err().unwrap_or(ModelError::Malformed);
-                    m.model_requests.with_label_values(&[error.outcome()]).inc();
-                    tracing::warn!(%error, "model call failed; answering from the courses");
-                    if let Some(events) = events {
-                        let _ = events.send(Event::Notice {
-                            code: "model_unavailable",
-                            message: "Le modèle de langage ne répond pas : voici ce que disent les cours.",
-                        });
-                    }
-                    response = extractive_answer(&passages, UNAVAILABLE).1;
-                }
-            }
-            m.tokens
-                .with_label_values(&["prompt"])
-                .inc_by(prompt_tokens);
-            m.tokens
-                .with_label_values(&["completion"])
-                .inc_by(completion_tokens);
-        }
-        if matches!(mode, Mode::Hints(_)) && generation != "enabled" {
-            response = policy::without_code(&response);
-        }
-        let sources = passages
-            .iter()
-            .take(3)
-            .map(|p| {
-                json!({"courseId": p.course_id, "courseTitle": p.course_title, "level": p.level, "sectionId": p.section_id,
-                       "sectionTitle": p.section_title, "score": p.confidence})
-            })
-            .collect();
-        (response, sources, mode.label())
-    };
+    }
+    if passages.is_empty() {
+        passages = retriever
+            .search_for_level(message, vector.clone(), level, course_id, 5)
+            .await?;
+    }
+    if passages.is_empty() && course_id.is_some() {
+        passages = retriever
+            .search_for_level(message, vector, level, None, 5)
+            .await?;
+    }
+    Ok(passages)
+}
 
-    let mut metadata = json!({
-        "responseTime": started.elapsed().as_millis() as u64,
-        "retrievalMs": retrieval_ms,
-        "modelMs": model_ms,
-        "firstTokenMs": first_token_ms,
-        "tokensUsed": prompt_tokens + completion_tokens,
-        "model": model_name,
-        "generation": generation,
-        "policy": policy,
-        "oversight": OVERSIGHT_NOTICE,
-    });
-    // The answer, the session's last interaction and the day's usage: one transaction.
-    let mut tx = pool.begin().await?;
+/// The help policy binds students; teachers and admins get full explanations.
+async fn help_mode(pool: &sqlx::PgPool, user: &CurrentUser, message: &str) -> sqlx::Result<Mode> {
+    if user.role == Role::Student {
+        policy::decide(pool, user.id, message).await
+    } else {
+        Ok(Mode::Explain)
+    }
+}
+
+/// Step 2: distress first; then the help policy — except that a code question of an
+/// exam without help is its content, whatever the wording.
+fn decide(distress: bool, mode: Mode, code: Option<&CodeContext>) -> Decision {
+    if distress {
+        return Decision::Support;
+    }
+    match code.filter(|c| c.help_mode == "none") {
+        Some(code) => Decision::Policy(Mode::Refuse(code.title.clone())),
+        None => Decision::Policy(mode),
+    }
+}
+
+/// Step 3's result: the answer and how it was made, before it is stored.
+struct Reply {
+    text: String,
+    confidence: f32,
+    sources: Vec<Source>,
+    generation: Generation,
+    model: ModelUse,
+}
+
+/// What the model did for an answer.
+struct ModelUse {
+    /// The model's name; `extractive` when none of its text is in the answer.
+    name: String,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    /// How long the call took, when the model was called.
+    ms: Option<f64>,
+    /// From the question's arrival to the model's first piece of text.
+    first_token_ms: Option<f64>,
+}
+
+impl ModelUse {
+    /// No text of the model's: not called (`ms` is `None`), or failed after `ms`.
+    fn extractive(ms: Option<f64>) -> Self {
+        ModelUse {
+            name: "extractive".to_owned(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            ms,
+            first_token_ms: None,
+        }
+    }
+}
+
+impl Reply {
+    /// The support message or a refusal, written in advance: sure of itself, without
+    /// sources or model.
+    fn written(text: String) -> Self {
+        Reply {
+            text,
+            confidence: 1.0,
+            sources: Vec::new(),
+            generation: Generation::Skipped,
+            model: ModelUse::extractive(None),
+        }
+    }
+
+    /// An answer made of the passages alone: as sure as the best of them.
+    fn from_courses(
+        text: String,
+        passages: &[Passage],
+        generation: Generation,
+        model_ms: Option<f64>,
+    ) -> Self {
+        Reply {
+            text,
+            confidence: confidence(passages),
+            sources: Vec::new(),
+            generation,
+            model: ModelUse::extractive(model_ms),
+        }
+    }
+}
+
+/// Step 3: the support message or a refusal, written in advance, or an answer.
+async fn generate_or_refuse(
+    state: &AppState,
+    asked: &Asked<'_>,
+    decision: &Decision,
+    passages: &[Passage],
+    events: Option<&UnboundedSender<Event>>,
+) -> ApiResult<Reply> {
+    match decision {
+        Decision::Support => Ok(Reply::written(moderation::SUPPORT.to_owned())),
+        Decision::Policy(Mode::Refuse(title)) => Ok(Reply::written(refusal(title))),
+        Decision::Policy(mode) => answer(state, asked, mode, passages, events).await,
+    }
+}
+
+/// The answer to a question on an assessment in progress that allows no help.
+fn refusal(title: &str) -> String {
+    format!(
+        "Tu as une évaluation en cours (« {title} ») : je ne peux pas t'aider sur son contenu tant qu'elle est ouverte. \
+         Bon courage ! Je peux t'aider sur un autre sujet, ou reviens me voir une fois ta copie rendue."
+    )
+}
+
+/// An answer under the help policy: generated when there is a model, from the courses
+/// otherwise. In hints mode, code is removed from it unless the model wrote it (its
+/// text went through the hints filter as it came). Its sources are the best passages.
+async fn answer(
+    state: &AppState,
+    asked: &Asked<'_>,
+    mode: &Mode,
+    passages: &[Passage],
+    events: Option<&UnboundedSender<Event>>,
+) -> ApiResult<Reply> {
+    let mut reply = match &state.settings.model {
+        Some(model) => generate(state, model, asked, mode, passages, events).await?,
+        None => {
+            let text = hinted(mode, extractive_answer(passages, OFF));
+            Reply::from_courses(text, passages, Generation::Disabled, None)
+        }
+    };
+    if matches!(mode, Mode::Hints(_)) && reply.generation != Generation::Enabled {
+        reply.text = policy::without_code(&reply.text);
+    }
+    reply.sources = passages.iter().take(3).map(Source::from).collect();
+    Ok(reply)
+}
+
+/// In hints mode, the answer from the courses (no model) says why it gives no solution.
+fn hinted(mode: &Mode, answer: String) -> String {
+    match mode {
+        Mode::Hints(title) => format!(
+            "Pendant « {title} », je te donne des pistes plutôt que des solutions.\n\n{answer}"
+        ),
+        _ => answer,
+    }
+}
+
+/// Generation proper: the prompt, the model's text shown to the caller as it comes,
+/// then moderated. When the model fails, the answer is from the courses.
+async fn generate(
+    state: &AppState,
+    model: &ModelSettings,
+    asked: &Asked<'_>,
+    mode: &Mode,
+    passages: &[Passage],
+    events: Option<&UnboundedSender<Event>>,
+) -> ApiResult<Reply> {
+    let messages = model_messages(state, asked, mode, passages).await?;
+    let mut shown = Shown::new(events, matches!(mode, Mode::Hints(_)), asked.started);
+    let called = Instant::now();
+    let mut on_text = |text: &str| shown.push(text);
+    let outcome =
+        crate::model::stream(&state.http, model, &state.breaker, &messages, &mut on_text).await;
+    let elapsed = called.elapsed();
+    let completion = match outcome {
+        Ok(completion) if !completion.text.is_empty() => completion,
+        outcome => {
+            let error = outcome.err().unwrap_or(ModelError::Malformed);
+            return Ok(fallback(error, passages, events, elapsed));
+        }
+    };
+    let used = succeeded(model, &completion, elapsed, shown.first_text);
+    let reply = Reply {
+        text: shown.finish(),
+        // Grounded answers are as sure as their best passage; without one, the model
+        // answers alone: low confidence.
+        confidence: if passages.is_empty() {
+            0.2
+        } else {
+            confidence(passages)
+        },
+        sources: Vec::new(),
+        generation: Generation::Enabled,
+        model: used,
+    };
+    let reply = moderated(state, asked, reply, passages).await?;
+    let m = metrics();
+    m.tokens
+        .with_label_values(&["prompt"])
+        .inc_by(reply.model.prompt_tokens);
+    m.tokens
+        .with_label_values(&["completion"])
+        .inc_by(reply.model.completion_tokens);
+    Ok(reply)
+}
+
+/// The model's messages: [`prompt`]'s, from the session's recent exchange and the
+/// student's progress.
+async fn model_messages(
+    state: &AppState,
+    asked: &Asked<'_>,
+    mode: &Mode,
+    passages: &[Passage],
+) -> sqlx::Result<Vec<Value>> {
+    let (pool, thread) = (&state.pool, &asked.thread);
+    let budget = state.settings.history_tokens;
+    let history = recent_history(pool, &thread.session_id, thread.question_id, budget).await?;
+    let progress = recent_progress(pool, asked.user).await?;
+    let system = system_prompt(
+        asked.user,
+        asked.level.as_deref(),
+        &progress,
+        mode,
+        passages,
+        asked.scope.code.as_ref(),
+    );
+    Ok(prompt(system, &history, asked.message))
+}
+
+/// The model answered: its call counted, and what it cost.
+fn succeeded(
+    model: &ModelSettings,
+    completion: &Completion,
+    elapsed: Duration,
+    first_text: Option<Duration>,
+) -> ModelUse {
+    let m = metrics();
+    m.model_requests.with_label_values(&["success"]).inc();
+    m.model_latency_seconds.observe(elapsed.as_secs_f64());
+    if let Some(first) = completion.first_token {
+        m.first_token_seconds.observe(first.as_secs_f64());
+    }
+    ModelUse {
+        name: model.model.clone(),
+        prompt_tokens: completion.prompt_tokens,
+        completion_tokens: completion.completion_tokens,
+        ms: Some(millis(elapsed)),
+        first_token_ms: first_text.map(millis),
+    }
+}
+
+/// The model failed (or wrote nothing): counted, logged, the caller told; the answer
+/// is from the courses.
+fn fallback(
+    error: ModelError,
+    passages: &[Passage],
+    events: Option<&UnboundedSender<Event>>,
+    elapsed: Duration,
+) -> Reply {
+    metrics()
+        .model_requests
+        .with_label_values(&[error.outcome()])
+        .inc();
+    tracing::warn!(%error, "model call failed; answering from the courses");
+    if let Some(events) = events {
+        let _ = events.send(Event::Notice {
+            code: "model_unavailable",
+            message: "Le modèle de langage ne répond pas : voici ce que disent les cours.",
+        });
+    }
+    let text = extractive_answer(passages, UNAVAILABLE);
+    Reply::from_courses(text, passages, Generation::Fallback, Some(millis(elapsed)))
+}
+
+/// The generated answer goes through moderation too. A flagged one (already shown,
+/// perhaps) is stored and returned as the answer from the courses; the model's use
+/// still counts.
+async fn moderated(
+    state: &AppState,
+    asked: &Asked<'_>,
+    mut reply: Reply,
+    passages: &[Passage],
+) -> sqlx::Result<Reply> {
+    let session_id = &asked.thread.session_id;
+    if moderate(state, asked.user.id, session_id, "answer", &reply.text)
+        .await?
+        .is_some()
+    {
+        reply.generation = Generation::Moderated;
+        reply.text = extractive_answer(passages, MODERATED);
+    }
+    Ok(reply)
+}
+
+/// What the caller is shown of the model's text while it is written — each piece,
+/// through the [`HintFilter`] in hints mode — kept to be stored, and when it started.
+struct Shown<'a> {
+    events: Option<&'a UnboundedSender<Event>>,
+    filter: Option<HintFilter>,
+    text: String,
+    started: Instant,
+    /// From the question's arrival to the model's first piece (even one filtered out).
+    first_text: Option<Duration>,
+}
+
+impl<'a> Shown<'a> {
+    fn new(events: Option<&'a UnboundedSender<Event>>, hints: bool, started: Instant) -> Self {
+        Shown {
+            events,
+            filter: hints.then(HintFilter::default),
+            text: String::new(),
+            started,
+            first_text: None,
+        }
+    }
+
+    fn push(&mut self, piece: &str) {
+        self.first_text
+            .get_or_insert_with(|| self.started.elapsed());
+        let piece = match &mut self.filter {
+            Some(filter) => filter.push(piece),
+            None => piece.to_owned(),
+        };
+        self.show(piece);
+    }
+
+    fn show(&mut self, piece: String) {
+        if piece.is_empty() {
+            return;
+        }
+        self.text.push_str(&piece);
+        if let Some(events) = self.events {
+            let _ = events.send(Event::Text(piece));
+        }
+    }
+
+    /// The model is done: what the filter held back is judged and shown; the text.
+    fn finish(mut self) -> String {
+        if let Some(rest) = self.filter.as_mut().map(HintFilter::finish) {
+            self.show(rest);
+        }
+        self.text.trim().to_owned()
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// The answer's metadata as stored: how it was made, and how long it took until now.
+fn metadata(asked: &Asked<'_>, reply: &Reply, policy: &'static str, retrieval_ms: f64) -> Metadata {
+    let model = &reply.model;
+    Metadata {
+        response_time: asked.started.elapsed().as_millis() as u64,
+        retrieval_ms,
+        model_ms: model.ms,
+        first_token_ms: model.first_token_ms,
+        tokens_used: model.prompt_tokens + model.completion_tokens,
+        model: model.name.clone(),
+        generation: reply.generation,
+        policy,
+        oversight: OVERSIGHT_NOTICE,
+        message_id: None,
+        reply_to: None,
+    }
+}
+
+/// Step 4: the answer, the session's last interaction and the day's usage in one
+/// transaction, the budget's reservation settled in it. The answer's row id.
+async fn store_answer(
+    state: &AppState,
+    asked: &Asked<'_>,
+    reply: &Reply,
+    metadata: &Metadata,
+    mut reservation: Option<Reservation>,
+) -> sqlx::Result<i64> {
+    let mut tx = state.pool.begin().await?;
     let message_id: i64 = sqlx::query_scalar(
         "with touched as (update aria_sessions set last_interaction = now() where session_id = $1)
          insert into aria_messages (session_id, message_type, content, metadata, sources, reply_to)
          values ($1, 'assistant', $2, $3, $4, $5) returning id",
     )
-    .bind(&session_id)
-    .bind(&response)
-    .bind(&metadata)
-    .bind(json!(sources))
-    .bind(question_id)
+    .bind(&asked.thread.session_id)
+    .bind(&reply.text)
+    .bind(Json(metadata))
+    .bind(Json(&reply.sources))
+    .bind(asked.thread.question_id)
     .fetch_one(&mut *tx)
     .await?;
-    budget::record(
-        &mut tx,
-        &state.settings.budget,
-        user.id,
-        prompt_tokens,
-        completion_tokens,
-    )
-    .await?;
+    let (settings, model) = (&state.settings.budget, &reply.model);
+    let (prompt, completion) = (model.prompt_tokens, model.completion_tokens);
+    budget::record(&mut tx, settings, asked.user.id, prompt, completion).await?;
     if let Some(reservation) = &mut reservation {
         reservation.settle(&mut tx).await?;
     }
     tx.commit().await?;
-    metadata["messageId"] = json!(message_id);
-    metadata["replyTo"] = json!(question_id);
-    metrics().requests.with_label_values(&[policy]).inc();
+    Ok(message_id)
+}
+
+/// The stored answer as returned: its metadata name its row and its question.
+fn respond(
+    asked: Asked<'_>,
+    reply: Reply,
+    mut metadata: Metadata,
+    message_id: i64,
+) -> ChatResponse {
+    metadata.message_id = Some(message_id);
+    metadata.reply_to = Some(asked.thread.question_id);
+    metrics()
+        .requests
+        .with_label_values(&[metadata.policy])
+        .inc();
     metrics()
         .request_seconds
-        .observe(started.elapsed().as_secs_f64());
-    Ok(ChatResponse {
+        .observe(asked.started.elapsed().as_secs_f64());
+    ChatResponse {
         success: true,
-        session_id,
-        response,
-        confidence,
-        sources,
+        session_id: asked.thread.session_id,
+        response: reply.text,
+        confidence: reply.confidence,
+        sources: reply.sources,
         metadata,
-    })
+    }
 }
 
 /// A task cancelled when its handle is dropped: a request refused after the question's
@@ -537,10 +848,6 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
-
-/// What students are told about who reads their conversations.
-pub const OVERSIGHT_NOTICE: &str =
-    "Tes enseignants peuvent lire tes conversations avec ARIA, et tes parents en voient un résumé.";
 
 /// Runs the moderation step on a text; stores and counts a flag. Returns its category.
 async fn moderate(
@@ -595,49 +902,6 @@ async fn level_of(
     }
 }
 
-/// A session to answer in: the one named (the caller's own), or a new one.
-async fn open_session(
-    conn: &mut sqlx::PgConnection,
-    user_id: i64,
-    question: &Question,
-    first_message: &str,
-) -> ApiResult<String> {
-    let id = match &question.session_id {
-        Some(id) => match crate::sessions::owner(&mut *conn, id).await? {
-            Some(owner) if owner == user_id => return Ok(id.clone()),
-            None if question.create_missing && valid_session_id(id) => id.clone(),
-            _ => return Err(ApiError::not_found("Session introuvable.")),
-        },
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    let title: String = first_message.chars().take(80).collect();
-    let inserted = sqlx::query(
-        "insert into aria_sessions (user_id, session_id, title) values ($1, $2, $3)
-         on conflict (session_id) do nothing",
-    )
-    .bind(user_id)
-    .bind(&id)
-    .bind(title)
-    .execute(&mut *conn)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        // Created meanwhile, by another socket: whose is it?
-        return match crate::sessions::owner(&mut *conn, &id).await? {
-            Some(owner) if owner == user_id => Ok(id),
-            _ => Err(ApiError::not_found("Session introuvable.")),
-        };
-    }
-    Ok(id)
-}
-
-/// A session id a client may choose: 8 to 100 letters, digits, `-` or `_`.
-pub fn valid_session_id(id: &str) -> bool {
-    (8..=100).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// The recent exchange of a session before the question `before` (which goes in
 /// last, separately), oldest first, within `budget` tokens — estimated at 4 characters
 /// a token, the usual figure for French and English with GPT-style tokenizers.
@@ -687,17 +951,16 @@ async fn recent_progress(
     .await
 }
 
-/// The messages sent to the model: who ARIA is and for whom, the help policy, the
-/// course passages to rely on, the recent exchange, the question.
-fn prompt(
+/// Who ARIA is and for whom, the help policy, the course passages to rely on, and the
+/// code question being worked on, last.
+fn system_prompt(
     user: &CurrentUser,
     level: Option<&str>,
     progress: &[(String, i32)],
     mode: &Mode,
     passages: &[Passage],
-    history: &[(String, String)],
-    question: &str,
-) -> Vec<Value> {
+    code: Option<&CodeContext>,
+) -> String {
     let audience = match (user.role, level) {
         (Role::Student, Some("premiere")) => "un élève de Première",
         (Role::Student, Some("terminale")) => "un élève de Terminale",
@@ -741,6 +1004,15 @@ fn prompt(
             passage.excerpt
         ));
     }
+    if let Some(code) = code {
+        system.push_str(&code.prompt_block(matches!(mode, Mode::Hints(_))));
+    }
+    system
+}
+
+/// The messages sent to the model: the system message, the recent exchange, the
+/// question.
+fn prompt(system: String, history: &[(String, String)], question: &str) -> Vec<Value> {
     let mut messages = vec![json!({"role": "system", "content": system})];
     for (kind, content) in history {
         let role = if kind == "assistant" {
@@ -754,18 +1026,20 @@ fn prompt(
     messages
 }
 
-/// The confidence of the passages and the answer made of them alone. Confidence is
-/// the best passage's (see [`crate::retrieval`]), 0 without any passage.
-pub fn extractive_answer(passages: &[Passage], why: &str) -> (f32, String) {
-    let Some(best) = passages.first() else {
-        return (
-            0.0,
-            format!(
-                "{why}, et je n'ai trouvé aucun passage des cours qui corresponde à ta question. \
-                 Essaie avec d'autres mots, ou demande à ton enseignant."
-            ),
+/// The confidence of an answer made of the passages: the best passage's (see
+/// [`crate::retrieval`]), 0 without any passage.
+fn confidence(passages: &[Passage]) -> f32 {
+    passages.first().map_or(0.0, |p| p.confidence)
+}
+
+/// The answer made of the passages alone, `why` first.
+pub fn extractive_answer(passages: &[Passage], why: &str) -> String {
+    if passages.is_empty() {
+        return format!(
+            "{why}, et je n'ai trouvé aucun passage des cours qui corresponde à ta question. \
+             Essaie avec d'autres mots, ou demande à ton enseignant."
         );
-    };
+    }
     let mut answer =
         format!("{why} : voici les passages des cours qui répondent le mieux à ta question.\n");
     for passage in passages.iter().take(3) {
@@ -776,5 +1050,5 @@ pub fn extractive_answer(passages: &[Passage], why: &str) -> (f32, String) {
             passage.excerpt.trim()
         ));
     }
-    (best.confidence, answer)
+    answer
 }

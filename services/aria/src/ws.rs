@@ -42,6 +42,7 @@ use tokio::sync::{mpsc, watch};
 use crate::{
     AppState,
     chat::frame,
+    sessions::{ensure_may_chat, valid_session_id},
     tutor::{self, Event, Question},
 };
 
@@ -60,7 +61,7 @@ pub async fn upgrade(
     {
         return refused;
     }
-    if !tutor::valid_session_id(&session_id) {
+    if !valid_session_id(&session_id) {
         return ApiError::bad_request(
             "invalid_session_id",
             "Identifiant de session invalide (8 à 100 lettres, chiffres, - ou _).",
@@ -192,7 +193,7 @@ pub async fn recheck(state: &AppState, token: &str) -> Option<Close> {
 
 fn may_chat(user: Result<CurrentUser, ApiError>) -> Result<CurrentUser, Close> {
     match user {
-        Ok(user) => tutor::ensure_may_chat(&user)
+        Ok(user) => ensure_may_chat(&user)
             .map(|()| user)
             .map_err(|_| (4403, "ARIA is for students, teachers and admins")),
         Err(error) => Err(handshake::refusal(&error)),
