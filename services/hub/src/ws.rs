@@ -454,15 +454,7 @@ async fn may_subscribe(
             }
         }
         Channel::Course(id) => {
-            let allowed: Option<bool> = sqlx::query_scalar(
-                "select is_published or created_by = $2 or $3 from courses where id = $1",
-            )
-            .bind(id)
-            .bind(user.id)
-            .bind(admin)
-            .fetch_optional(pool)
-            .await?;
-            Ok(allowed.unwrap_or(false))
+            nexus_database::courses::sees_course(pool, user.role, user.id, id).await
         }
     }
 }

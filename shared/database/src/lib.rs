@@ -9,6 +9,7 @@ use sqlx::{
 };
 
 pub mod consent;
+pub mod courses;
 pub mod outbox;
 
 pub use sqlx;

@@ -533,14 +533,8 @@ impl AssessmentInput {
         );
         validate_questions(&self.questions, &mut v);
         if let Some(course_id) = self.course_id {
-            let visible: bool = sqlx::query_scalar(
-                "select exists(select 1 from courses where id = $1 and (is_published or created_by = $2 or $3))",
-            )
-            .bind(course_id)
-            .bind(user.id)
-            .bind(user.role == Role::Admin)
-            .fetch_one(pool)
-            .await?;
+            let visible =
+                nexus_database::courses::sees_course(pool, user.role, user.id, course_id).await?;
             v.check(visible, "courseId", "Cours introuvable.");
         }
         v.finish()

@@ -6,6 +6,7 @@ pub mod content;
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
+use nexus_database::courses::push_visible;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
@@ -74,10 +75,6 @@ pub struct CourseFilter {
     pub mine: Option<bool>,
 }
 
-/// What a role may see: published courses, plus a teacher's own drafts, plus everything
-/// for an admin.
-const VISIBLE: &str = "(c.is_published or $1 = 'admin' or ($1 = 'teacher' and c.created_by = $2))";
-
 /// Published courses (and a teacher's own drafts), filtered, searched, paginated.
 /// Roles: any signed-in user.
 #[utoipa::path(get, path = "/api/courses", tag = "courses",
@@ -112,19 +109,10 @@ async fn list_courses(
         .as_deref()
         .filter(|c| !c.is_empty())
         .map(|c| c.chars().take(50).collect::<String>());
-    // Built per request so that each role's condition is plain SQL the planner can
-    // match to the listing index (a generic `$role = 'admin' or …` defeats it).
     let build = |select: &str| {
         let mut query = QueryBuilder::<Postgres>::new(select);
         query.push(" from courses c where ");
-        match user.role {
-            Role::Admin => query.push("true"),
-            Role::Teacher => query
-                .push("(c.is_published or c.created_by = ")
-                .push_bind(user.id)
-                .push(")"),
-            Role::Student | Role::Parent => query.push("c.is_published"),
-        };
+        push_visible(&mut query, user.role, user.id);
         if let Some(level) = level {
             query.push(" and c.level = ").push_bind(level.to_owned());
         }
@@ -277,18 +265,19 @@ impl Serialize for RawJson {
 
 /// Loads a course if `user` may see it; 404 otherwise (a draft's existence is not revealed).
 pub async fn visible_course(pool: &PgPool, user: &CurrentUser, id: i64) -> ApiResult<CourseDetail> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let mut query = QueryBuilder::new(
         "select c.id, c.title, c.description, c.level, c.category, c.content_text as content,
                 c.prerequisites::text as prerequisites, c.objectives::text as objectives,
                 c.estimated_time, c.is_published, c.created_by, c.updated_at
-         from courses c where c.id = $3 and {VISIBLE}"
-    )))
-    .bind(user.role.as_str())
-    .bind(user.id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| ApiError::not_found("Cours introuvable."))
+         from courses c where c.id = ",
+    );
+    query.push_bind(id).push(" and ");
+    push_visible(&mut query, user.role, user.id);
+    query
+        .build_query_as()
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Cours introuvable."))
 }
 
 /// A course with its chapters, sections, examples and exercises. Roles: any signed-in

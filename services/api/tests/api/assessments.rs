@@ -3,7 +3,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{School, every_type_questions, leaked_answer_keys, objective_questions},
+    fixtures::{School, course_of, every_type_questions, leaked_answer_keys, objective_questions},
     helpers::{TestApp, spawn_app},
 };
 
@@ -651,4 +651,71 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
         .await;
     assert_eq!(after.status, StatusCode::CONFLICT);
     assert_eq!(after.error_code(), "already_submitted");
+}
+
+/// An assessment may name a course its author sees (`nexus_database::courses`, the rule
+/// the catalogue and the hub use): a published one, their own draft; an admin any; not
+/// a colleague's draft, nor a course that does not exist.
+#[tokio::test]
+async fn an_assessment_names_only_a_course_its_author_sees() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let colleague = app.user(Role::Teacher).await;
+    let own_draft = course_of(&app, school.teacher.id, "Mon brouillon", false).await;
+    let their_draft = course_of(&app, colleague.id, "Son brouillon", false).await;
+    let body = |course: i64| {
+        json!({"title": "Sur un cours", "type": "quiz", "courseId": course,
+               "questions": objective_questions()})
+    };
+    for (who, token, course, accepted) in [
+        (
+            "author, published",
+            &school.teacher.token,
+            school.course_id,
+            true,
+        ),
+        ("author, own draft", &school.teacher.token, own_draft, true),
+        (
+            "author, a colleague's draft",
+            &school.teacher.token,
+            their_draft,
+            false,
+        ),
+        (
+            "author, no such course",
+            &school.teacher.token,
+            their_draft + 1000,
+            false,
+        ),
+        (
+            "admin, a teacher's draft",
+            &school.admin.token,
+            their_draft,
+            true,
+        ),
+    ] {
+        let created = app
+            .post("/api/assessments", Some(token), body(course))
+            .await;
+        if accepted {
+            assert_eq!(
+                created.status,
+                StatusCode::CREATED,
+                "{who}: {}",
+                created.body
+            );
+        } else {
+            assert_eq!(
+                created.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{who}: {}",
+                created.body
+            );
+            assert!(
+                created.body.to_string().contains("courseId"),
+                "{who}: {}",
+                created.body
+            );
+        }
+    }
 }
