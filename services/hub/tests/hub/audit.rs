@@ -10,27 +10,6 @@ async fn class_of(hub: &Hub, conversation: i64) -> i64 {
         .expect("class")
 }
 
-async fn redis_connection(settings: &HubSettings) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(settings.common.redis_url.expose())
-        .expect("redis")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection")
-}
-
-async fn resume(socket: &mut Socket, offset: &str) -> (Vec<String>, Value) {
-    send_frame(socket, resume_from(offset)).await;
-    let mut titles = Vec::new();
-    loop {
-        let frame = next_json(socket).await;
-        match frame["type"].as_str() {
-            Some("resumed") | Some("error") => return (titles, frame),
-            Some("event") => titles.push(frame["data"]["title"].as_str().expect("title").into()),
-            _ => {}
-        }
-    }
-}
-
 /// The first frame after connecting: `ready`, or the close code.
 async fn connect_outcome(hub: &Hub, token: &str) -> Result<Socket, u16> {
     let mut socket = hub.connect(&format!("?token={token}")).await;

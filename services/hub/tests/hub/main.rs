@@ -150,9 +150,7 @@ impl Hub {
         )
         .await
     }
-}
 
-impl Hub {
     /// Polls `/ready` until it answers `status` (the hub noticed an outage, or its end).
     async fn wait_ready(&self, status: u16) {
         for _ in 0..200 {
@@ -237,6 +235,29 @@ async fn send_frame(socket: &mut Socket, frame: ClientFrame) {
 fn auth(token: &str) -> ClientFrame {
     ClientFrame::Auth {
         token: Some(token.to_owned()),
+    }
+}
+
+async fn redis_connection(settings: &HubSettings) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(settings.common.redis_url.expose())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection")
+}
+
+/// Sends `resume` and collects the titles of the events replayed, up to the `resumed` (or
+/// `error`) frame, which it returns too.
+async fn resume(socket: &mut Socket, offset: &str) -> (Vec<String>, Value) {
+    send_frame(socket, resume_from(offset)).await;
+    let mut titles = Vec::new();
+    loop {
+        let frame = next_json(socket).await;
+        match frame["type"].as_str() {
+            Some("resumed") | Some("error") => return (titles, frame),
+            Some("event") => titles.push(frame["data"]["title"].as_str().expect("title").into()),
+            _ => {}
+        }
     }
 }
 
@@ -493,11 +514,7 @@ async fn race_05_an_event_published_while_reconnecting_comes_after_what_was_miss
     hub.publish(user, "trois").await;
     // Wait until the follower has indexed "trois", and so handed it to the new
     // connection's queue, before the resume.
-    let mut conn = redis::Client::open(settings.common.redis_url.expose())
-        .expect("redis")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
+    let mut conn = redis_connection(&settings).await;
     let history = format!("{}history:{user}", settings.common.redis_key_prefix);
     for _ in 0..200 {
         let indexed: usize = redis::cmd("XLEN")
@@ -510,15 +527,8 @@ async fn race_05_an_event_published_while_reconnecting_comes_after_what_was_miss
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    send_frame(&mut socket, resume_from(&offset)).await;
-    let mut titles = Vec::new();
-    loop {
-        let frame = next_json(&mut socket).await;
-        if frame["type"] == json!("resumed") {
-            break;
-        }
-        titles.push(frame["data"]["title"].as_str().expect("title").to_owned());
-    }
+    let (titles, resumed) = resume(&mut socket, &offset).await;
+    assert_eq!(resumed["type"], json!("resumed"), "{resumed}");
     assert_eq!(titles, ["deux", "trois"], "oldest first, once each");
 }
 
@@ -1127,11 +1137,7 @@ async fn presence_counts_a_user_with_two_tabs_once_across_instances() {
         "{}presence:{channel}",
         first.settings.common.redis_key_prefix
     );
-    let mut conn = redis::Client::open(first.settings.common.redis_url.expose())
-        .expect("redis")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis connection");
+    let mut conn = redis_connection(&first.settings).await;
     let mut tabs = usize::MAX;
     for _ in 0..200 {
         let members: Vec<String> = redis::cmd("ZRANGE")
