@@ -46,7 +46,9 @@ export function AppHeader() {
 
   return (
     <header className="border-b border-slate-200 bg-white print:hidden dark:border-slate-800 dark:bg-slate-900">
-      <div className="mx-auto flex w-full max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6">
+      {/* md:min-h-16: the row is as tall before the session is known (the logo alone) as
+          after (the links): the page below must not move when it arrives. */}
+      <div className="mx-auto flex w-full max-w-6xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3 sm:px-6 md:min-h-16">
         <Link href="/" className="mr-auto text-lg font-semibold text-accent-700 md:mr-0 dark:text-accent-100">
           Nexus Réussite
         </Link>

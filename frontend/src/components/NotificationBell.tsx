@@ -24,9 +24,12 @@ export function ConnectionState() {
       className="inline-flex items-center gap-1.5 rounded-full border border-slate-200 px-2.5 py-1 text-sm text-slate-700 dark:border-slate-700 dark:text-slate-200"
     >
       <span aria-hidden="true" className={`h-2.5 w-2.5 rounded-full ${s.dot}`} />
-      {/* When all is well, the green dot alone (the header must hold the navigation on
-          one line); any other state is said in words, and the banner below explains. */}
-      <span className={status === "online" ? "sr-only" : undefined}>
+      {/* While connecting or live, the dot alone: the header must hold the navigation on
+          one line, and a pill that widened for "Connexion…" at every page load, then
+          shrank once live, moved the whole page under the pointer (a click on
+          "Commencer" was lost to it). A lost connection is said in words, and the banner
+          below explains. */}
+      <span className={status === "reconnecting" || status === "closed" ? undefined : "sr-only"}>
         <span className="sr-only">Notifications en temps réel : </span>
         {s.text}
       </span>

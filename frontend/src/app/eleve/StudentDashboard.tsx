@@ -17,7 +17,11 @@ export function StudentDashboard() {
   const { allowed, user } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
   const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
-  const { data: classes, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
+  const { data: classes, error: classesError, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
+  // The page comes whole, once both have answered: a summary arriving after the classes
+  // pushed them and the forms below down the page, under the pointer
+  // (tests/e2e/layout.spec.ts).
+  const settled = (dashboard !== null || !!loadError) && (classes !== null || !!classesError);
 
   if (!allowed) return <Loading />;
   return (
@@ -32,17 +36,23 @@ export function StudentDashboard() {
       <ErrorAlert message={loadError} />
       {user && <StudentConsentNotice studentId={user.id} revision={revision} />}
       <EmailVerification />
-      {dashboard ? <StudentSummary dashboard={dashboard} idPrefix="eleve" /> : !loadError && <Loading />}
-      {classes && classes.classes.length > 0 && user && <MyClasses classes={classes.classes} me={user.id} />}
-      <div className="grid items-start gap-4 md:grid-cols-2">
-        <JoinClass
-          onJoined={() => {
-            reload();
-            reloadClasses();
-          }}
-        />
-        <PairingCode />
-      </div>
+      {settled ? (
+        <>
+          {dashboard && <StudentSummary dashboard={dashboard} idPrefix="eleve" />}
+          {classes && classes.classes.length > 0 && user && <MyClasses classes={classes.classes} me={user.id} />}
+          <div className="grid items-start gap-4 md:grid-cols-2">
+            <JoinClass
+              onJoined={() => {
+                reload();
+                reloadClasses();
+              }}
+            />
+            <PairingCode />
+          </div>
+        </>
+      ) : (
+        <Loading />
+      )}
     </div>
   );
 }
