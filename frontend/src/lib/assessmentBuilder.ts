@@ -26,15 +26,20 @@ export function autoGraded(kind: string): boolean {
   return kind !== "code" && kind !== "free_text";
 }
 
-export const ASSESSMENT_KINDS: { value: string; label: string }[] = [
+/** The API's words (Rust enums in shared/database/src/assessments.rs). */
+export type AssessmentKind = Schemas["AssessmentKind"];
+export type HelpMode = Schemas["HelpMode"];
+export type LatePolicy = Schemas["LatePolicy"];
+
+export const ASSESSMENT_KINDS: { value: AssessmentKind; label: string }[] = [
   { value: "quiz", label: "Quiz" },
   { value: "tp", label: "TP" },
   { value: "exam", label: "Examen" },
   { value: "project", label: "Projet" },
 ];
 
-/** ARIA's help modes as the teacher chooses them, explained (services/api: effective_help_mode). */
-export const HELP_MODE_CHOICES: { value: string; label: string; text: string }[] = [
+/** ARIA's help modes as the teacher chooses them, explained (HelpMode::effective). */
+export const HELP_MODE_CHOICES: { value: HelpMode; label: string; text: string }[] = [
   {
     value: "default",
     label: "Selon le type",
@@ -46,13 +51,13 @@ export const HELP_MODE_CHOICES: { value: string; label: string; text: string }[]
 ];
 
 /** What `default` means for a type (as the API resolves it for students and ARIA). */
-export function effectiveHelpMode(mode: string, type: string): string {
+export function effectiveHelpMode(mode: HelpMode, type: AssessmentKind): HelpMode {
   if (mode === "explain" || (mode === "default" && type === "project")) return "explain";
   if (mode === "none" || (mode === "default" && type === "exam")) return "none";
   return "hints";
 }
 
-export const LATE_POLICY_CHOICES: { value: string; label: string; text: string }[] = [
+export const LATE_POLICY_CHOICES: { value: LatePolicy; label: string; text: string }[] = [
   { value: "flag", label: "Noter et signaler le retard", text: "Une copie rendue après le délai (30 s de grâce) est notée et marquée en retard." },
   { value: "refuse", label: "Ne pas noter", text: "Une copie rendue après le délai est gardée pour vous mais n'est pas notée ; l'élève en est averti." },
 ];
@@ -299,13 +304,13 @@ export function toApi(d: DraftQuestion): { question: ApiQuestion } | { errors: D
 /** The settings part of the form. */
 export type DraftSettings = {
   title: string;
-  type: string;
+  type: AssessmentKind;
   description: string;
   courseId: string;
   timeLimitMinutes: string;
   maxAttempts: string;
-  latePolicy: string;
-  helpMode: string;
+  latePolicy: LatePolicy;
+  helpMode: HelpMode;
 };
 
 export function emptySettings(): DraftSettings {

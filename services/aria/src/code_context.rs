@@ -15,6 +15,7 @@
 //! believes ARIA sees the code is told it does not. See docs/ARIA.md.
 
 use nexus_auth::Role;
+use nexus_database::assessments::{AssessmentKind, HelpMode};
 use nexus_web::{ApiError, auth::CurrentUser, error::ApiResult};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -27,10 +28,10 @@ const MAX_VALUE_CHARS: usize = 400;
 /// The code question a student is working on, as the model may see it.
 #[derive(Debug, Clone)]
 pub struct CodeContext {
-    /// The assessment's title and its help mode (`explain`, `hints`, `none`; `default`
-    /// resolved as the policy does): an exam's code question is refused, not hinted.
+    /// The assessment's title and the help mode ARIA applies (`default` resolved by
+    /// the assessment's kind): an exam's code question is refused, not hinted.
     pub title: String,
-    pub help_mode: String,
+    pub help_mode: HelpMode,
     /// The question's statement (what the student sees).
     pub statement: String,
     /// Their latest run, if they ran their code.
@@ -68,7 +69,8 @@ pub struct StoredTest {
 struct Row {
     student_id: i64,
     title: String,
-    help_mode: String,
+    help_mode: HelpMode,
+    kind: AssessmentKind,
     in_progress: bool,
     statement: Option<String>,
     code: Option<String>,
@@ -108,11 +110,7 @@ pub async fn load(
         return Err(invalid(ATTEMPT_FIELD, "Tentative introuvable."));
     }
     let row: Option<Row> = sqlx::query_as(
-        "select r.student_id, a.title,
-                case when a.help_mode <> 'default' then a.help_mode
-                     when a.type = 'exam' then 'none'
-                     when a.type in ('tp', 'quiz') then 'hints'
-                     else 'explain' end as help_mode,
+        "select r.student_id, a.title, a.help_mode, a.type as kind,
                 (r.status = 'in_progress' and (r.deadline_at is null or r.deadline_at > now())) as in_progress,
                 (select q->>'prompt'
                    from jsonb_array_elements(case jsonb_typeof(a.questions)
@@ -158,7 +156,7 @@ pub async fn load(
     };
     Ok(Some(CodeContext {
         title: row.title,
-        help_mode: row.help_mode,
+        help_mode: row.help_mode.effective(row.kind),
         statement,
         run,
     }))

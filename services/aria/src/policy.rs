@@ -16,6 +16,7 @@
 //!   and, whatever it writes, code is removed from its answer ([`HintFilter`]);
 //! - `explain`: full explanations, as outside assessments.
 
+use nexus_database::assessments::{AssessmentKind, HelpMode};
 use sqlx::PgPool;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,8 @@ impl Mode {
 #[derive(Debug, sqlx::FromRow)]
 struct Active {
     title: String,
-    mode: String,
+    help_mode: HelpMode,
+    kind: AssessmentKind,
     /// How many of the question's words (lexemes) the assessment's text contains.
     shared: i32,
     /// How many distinct words the question has.
@@ -110,11 +112,7 @@ pub fn about_the_assessment(question: &str) -> bool {
 pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Result<Mode> {
     let active: Vec<Active> = sqlx::query_as(
         "with q as (select array(select distinct unnest(tsvector_to_array(to_tsvector('nexus_fr', $2)))) as words)
-         select a.title,
-                case when a.help_mode <> 'default' then a.help_mode
-                     when a.type = 'exam' then 'none'
-                     when a.type in ('tp', 'quiz') then 'hints'
-                     else 'explain' end as mode,
+         select a.title, a.help_mode, a.type as kind,
                 (select count(*) from unnest(q.words) w
                   where w = any(tsvector_to_array(
                       to_tsvector('nexus_fr', a.title || ' ' || coalesce(a.description, '') || ' ' || (
@@ -158,8 +156,8 @@ pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Res
     let asks_about_assessment = about_the_assessment(question);
     let mut mode = Mode::Explain;
     for assessment in active {
-        match assessment.mode.as_str() {
-            "none" => {
+        match assessment.help_mode.effective(assessment.kind) {
+            HelpMode::None => {
                 let shares_words = assessment.shared >= 2
                     || (assessment.shared >= 1 && assessment.shared * 3 >= assessment.words);
                 if shares_words || assessment.course_words > 0 || asks_about_assessment {
@@ -168,7 +166,7 @@ pub async fn decide(pool: &PgPool, student_id: i64, question: &str) -> sqlx::Res
                 // Other subjects are answered, but never with a solution meanwhile.
                 mode = Mode::Hints(assessment.title);
             }
-            "hints" if mode == Mode::Explain => mode = Mode::Hints(assessment.title),
+            HelpMode::Hints if mode == Mode::Explain => mode = Mode::Hints(assessment.title),
             _ => {}
         }
     }

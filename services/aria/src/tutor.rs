@@ -18,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 use nexus_auth::Role;
+use nexus_database::assessments::HelpMode;
 use nexus_web::{ApiError, auth::CurrentUser, error::ApiResult};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -444,7 +445,7 @@ fn decide(distress: bool, mode: Mode, code: Option<&CodeContext>) -> Decision {
     if distress {
         return Decision::Support;
     }
-    match code.filter(|c| c.help_mode == "none") {
+    match code.filter(|c| c.help_mode == HelpMode::None) {
         Some(code) => Decision::Policy(Mode::Refuse(code.title.clone())),
         None => Decision::Policy(mode),
     }

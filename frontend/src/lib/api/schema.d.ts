@@ -1604,13 +1604,8 @@ export interface components {
             /** Format: int64 */
             courseId?: number | null;
             description?: string | null;
-            /** @description How ARIA may help during an attempt: `default` (by type), `explain`, `hints`, `none`. */
-            helpMode?: string | null;
-            /**
-             * @description `flag` (default: late submissions are graded and marked late) or `refuse`
-             *     (kept for the teacher, not graded, the student gets 409).
-             */
-            latePolicy?: string | null;
+            helpMode?: components["schemas"]["HelpMode"] | null;
+            latePolicy?: components["schemas"]["LatePolicy"] | null;
             /**
              * Format: int32
              * @description Attempts per student (default 1).
@@ -1623,9 +1618,17 @@ export interface components {
              */
             timeLimitMinutes?: number | null;
             title: string;
-            /** @description `quiz`, `tp`, `exam` or `project`. */
-            type: string;
+            /**
+             * @description A string, so that an unknown word gets its field's French message; OpenAPI
+             *     publishes the words.
+             */
+            type: components["schemas"]["AssessmentKind"];
         };
+        /**
+         * @description What kind of assessment: it sets ARIA's default help and how the web app shows it.
+         * @enum {string}
+         */
+        AssessmentKind: "quiz" | "tp" | "exam" | "project";
         AssessmentList: {
             assessments: components["schemas"]["AssessmentSummary"][];
             pagination: components["schemas"]["Pagination"];
@@ -1698,7 +1701,7 @@ export interface components {
             /** Format: int32 */
             timeLimitMinutes?: number | null;
             title: string;
-            type: string;
+            type: components["schemas"]["AssessmentKind"];
         };
         /** @description `view` tells which shape this is: `teacher` (whole, with answers) or `student`. */
         AssessmentView: (components["schemas"]["TeacherAssessment"] & {
@@ -2246,6 +2249,11 @@ export interface components {
         };
         /** @enum {string} */
         GradeStatus: "correct" | "partial" | "incorrect" | "unanswered" | "pending_review" | "reviewed";
+        /**
+         * @description How ARIA may help a student during an attempt (services/aria/src/policy.rs).
+         * @enum {string}
+         */
+        HelpMode: "default" | "explain" | "hints" | "none";
         HolderCredentials: {
             email: string;
             password: string;
@@ -2278,6 +2286,11 @@ export interface components {
             /** @description The class's join code, as the teacher shows it. */
             code: string;
         };
+        /**
+         * @description What happens to a copy handed in after the deadline.
+         * @enum {string}
+         */
+        LatePolicy: "flag" | "refuse";
         LinkRequest: {
             /** @description The code the student created (case, spaces and dashes do not matter). */
             code: string;
@@ -2749,8 +2762,8 @@ export interface components {
         SettingsUpdate: {
             /** @description Let students see the correct answers and explanations of their graded attempts. */
             answersReleased?: boolean | null;
-            helpMode?: string | null;
-            latePolicy?: string | null;
+            helpMode?: components["schemas"]["HelpMode"] | null;
+            latePolicy?: components["schemas"]["LatePolicy"] | null;
             /** Format: int32 */
             maxAttempts?: number | null;
         };
@@ -2775,13 +2788,13 @@ export interface components {
             /**
              * @description How ARIA helps during an attempt, `default` resolved by type (as ARIA does):
              *     `explain` (full explanations), `hints` (hints, no code) or `none` (questions on
-             *     this assessment refused).
+             *     this assessment refused); never `default`.
              */
-            helpMode: string;
+            helpMode: components["schemas"]["HelpMode"];
             /** Format: int64 */
             id: number;
             /** @description `flag` (a late submission is graded and marked late) or `refuse`. */
-            latePolicy: string;
+            latePolicy: components["schemas"]["LatePolicy"];
             /** Format: int32 */
             maxAttempts: number;
             /** Format: double */
@@ -2794,7 +2807,7 @@ export interface components {
             /** Format: int32 */
             timeLimitMinutes?: number | null;
             title: string;
-            type: string;
+            type: components["schemas"]["AssessmentKind"];
         };
         StudentDashboard: {
             averages: components["schemas"]["Averages"];
@@ -2874,11 +2887,12 @@ export interface components {
             /** Format: int64 */
             courseId?: number | null;
             description?: string | null;
-            helpMode: string;
+            /** @description As the teacher set it (`default`: by the kind). */
+            helpMode: components["schemas"]["HelpMode"];
             /** Format: int64 */
             id: number;
             isPublished: boolean;
-            latePolicy: string;
+            latePolicy: components["schemas"]["LatePolicy"];
             /** Format: int32 */
             maxAttempts: number;
             /** Format: double */
@@ -2888,7 +2902,7 @@ export interface components {
             /** Format: int32 */
             timeLimitMinutes?: number | null;
             title: string;
-            type: string;
+            type: components["schemas"]["AssessmentKind"];
         };
         TeacherDashboard: {
             classes: components["schemas"]["ClassOverview"][];

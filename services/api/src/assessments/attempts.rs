@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use nexus_auth::Role;
+use nexus_database::assessments::LatePolicy;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
@@ -354,7 +355,7 @@ async fn submit_attempt(
     check_answers(&assessment.questions.0, &body.answers)?;
     let now = Utc::now();
     let late = attempt.deadline_at.is_some_and(|d| now > d + GRACE);
-    if late && assessment.late_policy == "refuse" {
+    if late && assessment.late_policy == LatePolicy::Refuse {
         sqlx::query(
             "update assessment_results set answers = $2, status = 'refused', submitted_at = $3, is_late = true where id = $1",
         )

@@ -8,6 +8,7 @@ pub mod questions;
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
+use nexus_database::assessments::{AssessmentKind, HelpMode, LatePolicy};
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
@@ -43,23 +44,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(attempts::router())
 }
 
-pub const TYPES: [&str; 4] = ["quiz", "tp", "exam", "project"];
-
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AssessmentRow {
     pub id: i64,
     pub course_id: Option<i64>,
     pub title: String,
     #[sqlx(rename = "type")]
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub description: Option<String>,
     pub questions: sqlx::types::Json<Vec<Question>>,
     pub max_score: Option<f64>,
     pub time_limit_minutes: Option<i32>,
     pub max_attempts: i32,
-    pub late_policy: String,
+    pub late_policy: LatePolicy,
     pub answers_released: bool,
-    pub help_mode: String,
+    pub help_mode: HelpMode,
     pub is_published: bool,
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -129,15 +128,16 @@ pub struct TeacherAssessment {
     pub course_id: Option<i64>,
     pub title: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub description: Option<String>,
     pub questions: Vec<Question>,
     pub max_score: f64,
     pub time_limit_minutes: Option<i32>,
     pub max_attempts: i32,
-    pub late_policy: String,
+    pub late_policy: LatePolicy,
     pub answers_released: bool,
-    pub help_mode: String,
+    /// As the teacher set it (`default`: by the kind).
+    pub help_mode: HelpMode,
     pub is_published: bool,
     pub publications: Vec<Publication>,
 }
@@ -151,7 +151,7 @@ pub struct StudentAssessment {
     pub id: i64,
     pub title: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub description: Option<String>,
     pub max_score: f64,
     pub time_limit_minutes: Option<i32>,
@@ -165,10 +165,10 @@ pub struct StudentAssessment {
     pub questions: Vec<StudentQuestion>,
     /// How ARIA helps during an attempt, `default` resolved by type (as ARIA does):
     /// `explain` (full explanations), `hints` (hints, no code) or `none` (questions on
-    /// this assessment refused).
-    pub help_mode: String,
+    /// this assessment refused); never `default`.
+    pub help_mode: HelpMode,
     /// `flag` (a late submission is graded and marked late) or `refuse`.
-    pub late_policy: String,
+    pub late_policy: LatePolicy,
     /// Whether the teacher released the corrections (right or wrong per question).
     pub answers_released: bool,
     /// The student's own attempts, oldest first.
@@ -209,16 +209,6 @@ pub async fn attempts_of(
     .await
 }
 
-/// The help mode ARIA applies: `default` means `none` for an exam, `hints` for a quiz
-/// or a TP, `explain` for a project (services/aria/src/policy.rs).
-pub fn effective_help_mode(help_mode: &str, kind: &str) -> &'static str {
-    match (help_mode, kind) {
-        ("explain", _) | ("default", "project") => "explain",
-        ("none", _) | ("default", "exam") => "none",
-        _ => "hints",
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
@@ -245,7 +235,7 @@ impl AssessmentRow {
         StudentAssessment {
             id: self.id,
             title: self.title.clone(),
-            kind: self.kind.clone(),
+            kind: self.kind,
             description: self.description.clone(),
             max_score: self.max_score(),
             time_limit_minutes: self.time_limit_minutes,
@@ -263,8 +253,8 @@ impl AssessmentRow {
             } else {
                 Vec::new()
             },
-            help_mode: effective_help_mode(&self.help_mode, &self.kind).to_owned(),
-            late_policy: self.late_policy.clone(),
+            help_mode: self.help_mode.effective(self.kind),
+            late_policy: self.late_policy,
             answers_released: self.answers_released,
             attempts,
         }
@@ -354,7 +344,7 @@ pub struct AssessmentSummary {
     pub title: String,
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
-    pub kind: String,
+    pub kind: AssessmentKind,
     pub course_id: Option<i64>,
     pub max_score: Option<f64>,
     pub time_limit_minutes: Option<i32>,
@@ -444,8 +434,10 @@ async fn list_assessments(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssessmentInput {
     pub title: String,
-    /// `quiz`, `tp`, `exam` or `project`.
+    /// A string, so that an unknown word gets its field's French message; OpenAPI
+    /// publishes the words.
     #[serde(rename = "type")]
+    #[schema(value_type = AssessmentKind)]
     pub kind: String,
     pub description: Option<String>,
     pub course_id: Option<i64>,
@@ -456,13 +448,12 @@ pub struct AssessmentInput {
     pub max_attempts: Option<i32>,
     /// `flag` (default: late submissions are graded and marked late) or `refuse`
     /// (kept for the teacher, not graded, the student gets 409).
+    #[schema(value_type = Option<LatePolicy>)]
     pub late_policy: Option<String>,
     /// How ARIA may help during an attempt: `default` (by type), `explain`, `hints`, `none`.
+    #[schema(value_type = Option<HelpMode>)]
     pub help_mode: Option<String>,
 }
-
-const LATE_POLICIES: [&str; 2] = ["flag", "refuse"];
-const HELP_MODES: [&str; 4] = ["default", "explain", "hints", "none"];
 
 /// The settings a teacher may give on creation and change at any time.
 fn check_settings(
@@ -477,12 +468,12 @@ fn check_settings(
         "Entre 1 et 100 tentatives.",
     )
     .check(
-        late_policy.is_none_or(|p| LATE_POLICIES.contains(&p)),
+        late_policy.is_none_or(|p| LatePolicy::parse(p).is_some()),
         "latePolicy",
         "flag ou refuse.",
     )
     .check(
-        help_mode.is_none_or(|m| HELP_MODES.contains(&m)),
+        help_mode.is_none_or(|m| HelpMode::parse(m).is_some()),
         "helpMode",
         "default, explain, hints ou none.",
     );
@@ -508,7 +499,7 @@ impl AssessmentInput {
             "Doit contenir entre 1 et 200 caractères.",
         )
         .check(
-            TYPES.contains(&self.kind.as_str()),
+            AssessmentKind::parse(&self.kind).is_some(),
             "type",
             "Type attendu : quiz, tp, exam ou project.",
         )
@@ -720,7 +711,9 @@ pub struct SettingsUpdate {
     /// Let students see the correct answers and explanations of their graded attempts.
     pub answers_released: Option<bool>,
     pub max_attempts: Option<i32>,
+    #[schema(value_type = Option<LatePolicy>)]
     pub late_policy: Option<String>,
+    #[schema(value_type = Option<HelpMode>)]
     pub help_mode: Option<String>,
 }
 
@@ -862,7 +855,7 @@ async fn publish_assessment(
             &NewNotification {
                 kind: "assessment_published",
                 title: format!("Nouvelle évaluation : {}", row.title),
-                body: format!("Une évaluation ({}) est disponible.{due}", row.kind),
+                body: format!("Une évaluation ({}) est disponible.{due}", row.kind.label()),
                 data: json!({ "assessmentId": id, "classId": body.class_id, "closesAt": body.closes_at }),
             },
         )

@@ -171,7 +171,7 @@ export function Builder({ assessment, locked, onSaved }: { assessment: Teacher |
               disabled={locked}
               aria-invalid={errorOf("type") ? true : undefined}
               aria-describedby={errorOf("type") ? "type-erreur" : undefined}
-              onChange={(e) => set({ type: e.target.value })}
+              onChange={(e) => set({ type: ASSESSMENT_KINDS.find((k) => k.value === e.target.value)?.value ?? settings.type })}
             >
               {ASSESSMENT_KINDS.map((k) => (
                 <option key={k.value} value={k.value}>
@@ -390,7 +390,7 @@ function TextField({
   );
 }
 
-function RadioGroup({
+function RadioGroup<T extends string>({
   name,
   legend,
   choices,
@@ -400,10 +400,10 @@ function RadioGroup({
 }: {
   name: string;
   legend: string;
-  choices: { value: string; label: string; text: string }[];
-  value: string;
+  choices: { value: T; label: string; text: string }[];
+  value: T;
   error?: string;
-  onChange: (v: string) => void;
+  onChange: (v: T) => void;
 }) {
   return (
     <fieldset className="space-y-2" aria-invalid={error ? true : undefined} aria-describedby={error ? `${name}-erreur` : undefined}>
