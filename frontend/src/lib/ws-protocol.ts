@@ -33,6 +33,44 @@ export type Activity = { courseId: number | null, sectionId: string | null, at: 
 
 export type AriaClientFrame = { "type": "auth", token: string, } | { "type": "user_message", content: string, timestamp?: string, } | { "type": "ping" };
 
-export type AriaServerFrame = { "type": "connected", sessionId: string, } | { "type": "typing", isTyping: boolean, } | { "type": "ai_chunk", content: string, } | { "type": "ai_response", content: string, confidence: number, sources: Array<JsonValue>, sessionId: string, metadata: JsonValue, timestamp: string, } | { "type": "pong" } | { "type": "error" } & AriaError;
+export type AriaServerFrame = { "type": "connected", sessionId: string, } | { "type": "typing", isTyping: boolean, } | { "type": "ai_chunk", content: string, } | { "type": "ai_response", content: string, confidence: number, sources: Array<AriaSource>, sessionId: string, metadata: AriaMetadata, timestamp: string, } | { "type": "pong" } | { "type": "error" } & AriaError;
 
 export type AriaError = { code: string, message: string, retryAfter?: number, details?: JsonValue, };
+
+export type AriaSource = { courseId: number, courseTitle: string, 
+/**
+ * `premiere` or `terminale`.
+ */
+level: string, 
+/**
+ * The passage's confidence, widened as the stored sources have always held it.
+ */
+score: number, sectionId: string, sectionTitle: string, };
+
+export type AriaGeneration = "enabled" | "disabled" | "fallback" | "moderated" | "skipped";
+
+export type AriaMetadata = { 
+/**
+ * From the question's arrival to the model's first piece of text.
+ */
+firstTokenMs: number | null, generation: AriaGeneration, messageId?: number, 
+/**
+ * The model that wrote the answer, `extractive` when none did.
+ */
+model: string, modelMs: number | null, 
+/**
+ * Who reads the conversation, as the student is told.
+ */
+oversight: string, 
+/**
+ * The help policy applied (`explain`, `hints`, `exam_refused`) or `support`.
+ */
+policy: string, 
+/**
+ * The question answered.
+ */
+replyTo?: number, 
+/**
+ * From the question's arrival to the answer's storage, in milliseconds.
+ */
+responseTime: number, retrievalMs: number, tokensUsed: number, };

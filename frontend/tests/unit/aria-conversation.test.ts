@@ -1,17 +1,30 @@
 import { describe, expect, it } from "vitest";
 import { EMPTY, conversationReducer, sourceHref, type Action, type Answer, type Conversation } from "@/lib/aria/conversation";
-import type { AriaFrame } from "@/lib/aria/types";
+import type { AriaFrame, AriaMetadata } from "@/lib/aria/types";
 
 const run = (actions: Action[], from: Conversation = EMPTY) => actions.reduce(conversationReducer, from);
 const frame = (f: AriaFrame): Action => ({ type: "frame", key: "q1", frame: f });
 const answerOf = (c: Conversation) => c.entries.find((e): e is Answer => e.kind === "answer")!;
+/** Complete metadata, as ARIA's Rust type has it (ws-protocol.ts). */
+const meta = (over: Partial<AriaMetadata>): AriaMetadata => ({
+  firstTokenMs: 12,
+  generation: "enabled",
+  model: "smollm2",
+  modelMs: 80,
+  oversight: "Tes enseignants peuvent lire tes conversations avec ARIA.",
+  policy: "explain",
+  responseTime: 120,
+  retrievalMs: 3,
+  tokensUsed: 40,
+  ...over,
+});
 const response = (over: Partial<Extract<AriaFrame, { type: "ai_response" }>> = {}): AriaFrame => ({
   type: "ai_response",
   content: "Une pile est une structure LIFO.",
   confidence: 0.8,
-  sources: [{ courseId: 3, courseTitle: "Structures", sectionId: "ch1-s2", sectionTitle: "Les piles" }],
+  sources: [{ courseId: 3, courseTitle: "Structures", level: "terminale", score: 0.8, sectionId: "ch1-s2", sectionTitle: "Les piles" }],
   sessionId: "s-1",
-  metadata: { messageId: 42, policy: "explain", generation: "enabled", oversight: "Tes enseignants peuvent lire tes conversations avec ARIA." },
+  metadata: meta({ messageId: 42 }),
   timestamp: "2026-12-02T10:00:00Z",
   ...over,
 });
@@ -40,13 +53,13 @@ describe("conversationReducer", () => {
       { type: "ask", key: "q1", text: "?" },
       frame({ type: "ai_chunk", content: "Une pi" }),
       frame({ type: "error", code: "model_unavailable", message: "Le modèle de langage ne répond pas : voici ce que disent les cours." }),
-      frame(response({ content: "Extrait du cours.", metadata: { messageId: 43, generation: "fallback", policy: "explain" } })),
+      frame(response({ content: "Extrait du cours.", metadata: meta({ messageId: 43, generation: "fallback", model: "extractive", modelMs: null }) })),
     ]);
     expect(answerOf(c)).toMatchObject({ state: "done", text: "Extrait du cours.", generation: "fallback", notice: "Le modèle de langage ne répond pas : voici ce que disent les cours." });
   });
 
   it("marks the exam-mode refusal with its policy (the panel explains it)", () => {
-    const c = run([{ type: "ask", key: "q1", text: "La réponse de l'examen ?" }, frame(response({ content: "Tu as une évaluation en cours…", sources: [], metadata: { messageId: 44, policy: "exam_refused", generation: "skipped" } }))]);
+    const c = run([{ type: "ask", key: "q1", text: "La réponse de l'examen ?" }, frame(response({ content: "Tu as une évaluation en cours…", sources: [], metadata: meta({ messageId: 44, policy: "exam_refused", generation: "skipped" }) }))]);
     expect(answerOf(c)).toMatchObject({ state: "done", policy: "exam_refused", sources: [] });
   });
 

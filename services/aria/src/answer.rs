@@ -1,7 +1,9 @@
 //! What an answer of ARIA is, as returned (JSON, server-sent events, websocket) and as
 //! stored (`aria_messages.sources` and `.metadata`): typed here so that the pipeline
 //! ([`crate::tutor`]) and the conversations ([`crate::sessions`]) share them without
-//! depending on each other.
+//! depending on each other. Its parts (`Source`, `Metadata`, `Generation`) are the
+//! websocket protocol's (`nexus_protocol::aria`): the `ai_response` frame carries them
+//! typed, and the web app gets them as TypeScript.
 //!
 //! The JSON must not change with the types: clients and stored rows read it. Fields
 //! are declared in alphabetical order of their JSON names because the `serde_json`
@@ -10,6 +12,8 @@
 //! `0.800000011920929`). The tests below hold the shapes to the former `json!` ones.
 
 use serde::Serialize;
+
+pub use nexus_protocol::aria::{Generation, Metadata, Source};
 
 use crate::retrieval::Passage;
 
@@ -30,73 +34,16 @@ pub struct ChatResponse {
     pub metadata: Metadata,
 }
 
-/// A course section the answer relies on (the first three passages found). Parents'
-/// summaries count answers per `courseTitle` in the stored sources.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Source {
-    pub course_id: i64,
-    pub course_title: String,
-    pub level: String,
-    /// The passage's confidence, widened as the stored sources have always held it.
-    pub score: f64,
-    pub section_id: String,
-    pub section_title: String,
-}
-
-impl From<&Passage> for Source {
-    fn from(passage: &Passage) -> Self {
-        Source {
-            course_id: passage.course_id,
-            course_title: passage.course_title.clone(),
-            level: passage.level.clone(),
-            score: f64::from(passage.confidence),
-            section_id: passage.section_id.clone(),
-            section_title: passage.section_title.clone(),
-        }
+/// The source a passage gives.
+pub fn source(passage: &Passage) -> Source {
+    Source {
+        course_id: passage.course_id,
+        course_title: passage.course_title.clone(),
+        level: passage.level.clone(),
+        score: f64::from(passage.confidence),
+        section_id: passage.section_id.clone(),
+        section_title: passage.section_title.clone(),
     }
-}
-
-/// How the answer's text was made: the `generation` of its metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Generation {
-    /// Written by the model.
-    Enabled,
-    /// From the courses: no model on this installation.
-    Disabled,
-    /// From the courses: the model failed this time.
-    Fallback,
-    /// From the courses: the model's answer was held back by moderation.
-    Moderated,
-    /// Neither: a refusal or the support message, written in advance.
-    Skipped,
-}
-
-/// How an answer was made, for the student (the oversight notice), the teachers who read
-/// the conversation and the measurements. Stored without `messageId` and `replyTo`,
-/// which the returned answer adds once it is stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Metadata {
-    /// From the question's arrival to the model's first piece of text.
-    pub first_token_ms: Option<f64>,
-    pub generation: Generation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<i64>,
-    /// The model that wrote the answer, `extractive` when none did.
-    pub model: String,
-    pub model_ms: Option<f64>,
-    pub oversight: &'static str,
-    /// The help policy applied (`explain`, `hints`, `exam_refused`) or `support`.
-    pub policy: &'static str,
-    /// The question answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<i64>,
-    /// From the question's arrival to the answer's storage, in milliseconds.
-    pub response_time: u64,
-    pub retrieval_ms: f64,
-    pub tokens_used: u64,
 }
 
 #[cfg(test)]
@@ -137,8 +84,8 @@ mod tests {
             message_id: None,
             model: "extractive".into(),
             model_ms: None,
-            oversight: OVERSIGHT_NOTICE,
-            policy: "hints",
+            oversight: OVERSIGHT_NOTICE.into(),
+            policy: "hints".into(),
             reply_to: None,
             response_time: 42,
             retrieval_ms: 3.25,
@@ -152,7 +99,7 @@ mod tests {
         let p = passage(0.8);
         let before = json!({"courseId": p.course_id, "courseTitle": p.course_title, "level": p.level, "sectionId": p.section_id,
                             "sectionTitle": p.section_title, "score": p.confidence});
-        let source = Source::from(&p);
+        let source = source(&p);
         assert_eq!(text(&source), before.to_string());
         assert_eq!(value(&source), before);
     }
@@ -206,7 +153,7 @@ mod tests {
             session_id: "abcdefgh".into(),
             response: "Réponse".into(),
             confidence: 0.7,
-            sources: vec![Source::from(&passage(0.7))],
+            sources: vec![source(&passage(0.7))],
             metadata: metadata(),
         };
         let (sources, metadata) = (text(&response.sources), text(&response.metadata));

@@ -85,9 +85,9 @@ pub fn frame(event: &Event) -> ServerFrame {
             Ok(answer) => ServerFrame::AiResponse {
                 content: answer.response.clone(),
                 confidence: answer.confidence,
-                sources: answer.sources.iter().map(to_value).collect(),
+                sources: answer.sources.clone(),
                 session_id: answer.session_id.clone(),
-                metadata: to_value(&answer.metadata),
+                metadata: answer.metadata.clone(),
                 timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             },
             Err(error) => ErrorFrame {

@@ -27,7 +27,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
     AppState,
-    answer::{ChatResponse, Generation, Metadata, OVERSIGHT_NOTICE, Source},
+    answer::{self, ChatResponse, Generation, Metadata, OVERSIGHT_NOTICE, Source},
     budget::{self, Reservation},
     code_context::CodeContext,
     metrics::metrics,
@@ -558,7 +558,7 @@ async fn answer(
     if matches!(mode, Mode::Hints(_)) && reply.generation != Generation::Enabled {
         reply.text = policy::without_code(&reply.text);
     }
-    reply.sources = passages.iter().take(3).map(Source::from).collect();
+    reply.sources = passages.iter().take(3).map(answer::source).collect();
     Ok(reply)
 }
 
@@ -775,8 +775,8 @@ fn metadata(asked: &Asked<'_>, reply: &Reply, policy: &'static str, retrieval_ms
         tokens_used: model.prompt_tokens + model.completion_tokens,
         model: model.name.clone(),
         generation: reply.generation,
-        policy,
-        oversight: OVERSIGHT_NOTICE,
+        policy: policy.to_owned(),
+        oversight: OVERSIGHT_NOTICE.to_owned(),
         message_id: None,
         reply_to: None,
     }
@@ -825,7 +825,7 @@ fn respond(
     metadata.reply_to = Some(asked.thread.question_id);
     metrics()
         .requests
-        .with_label_values(&[metadata.policy])
+        .with_label_values(&[metadata.policy.as_str()])
         .inc();
     metrics()
         .request_seconds

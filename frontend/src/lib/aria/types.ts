@@ -3,37 +3,15 @@
 // structs of services/aria/src (tutor.rs, chat.rs, sessions.rs). The stream's frames
 // come from shared/protocol (ws-protocol.ts).
 
-import type { AriaServerFrame } from "@/lib/ws-protocol";
+import type { AriaServerFrame, AriaSource } from "@/lib/ws-protocol";
 
-/** A course section an answer relies on (`sources`, best first, at most 3). */
-export type AriaSource = {
-  courseId: number;
-  courseTitle: string;
-  /** The section's id in the course's content (a string such as "ch2-s1"). */
-  sectionId: string;
-  sectionTitle: string;
-  score?: number;
-};
+/** An answer's parts, generated from ARIA's Rust types (shared/protocol: ws-protocol.ts):
+ * a course section it relies on (`sources`, best first, at most 3), how it was made
+ * (`generation`), its metadata. */
+export type { AriaGeneration, AriaMetadata, AriaSource } from "@/lib/ws-protocol";
 
 /** `explain`, `hints` (an assessment in progress), `exam_refused`, `support`. */
 export type AriaPolicy = "explain" | "hints" | "exam_refused" | "support" | (string & {});
-/** `enabled`, `disabled` (no model), `fallback`, `moderated`, `skipped` (a refusal). */
-export type AriaGeneration = "enabled" | "disabled" | "fallback" | "moderated" | "skipped" | (string & {});
-
-export type AriaMetadata = {
-  responseTime?: number;
-  retrievalMs?: number;
-  modelMs?: number | null;
-  firstTokenMs?: number | null;
-  tokensUsed?: number;
-  model?: string;
-  generation?: AriaGeneration;
-  policy?: AriaPolicy;
-  oversight?: string;
-  /** The stored answer's id: what a rating names. */
-  messageId?: number;
-  replyTo?: number | null;
-};
 
 /** What `POST /api/aria/chat` and `…/chat/stream` accept. */
 export type AriaChatRequest = {
@@ -53,12 +31,8 @@ export type AriaChatRequest = {
 type Frame<K extends AriaServerFrame["type"]> = Extract<AriaServerFrame, { type: K }>;
 
 /** The frames of the SSE stream (and of the websocket: the same JSON), as ARIA's own
- * types say (ws-protocol.ts, generated), with the answer's sources and metadata typed. */
-export type AriaFrame =
-  | Frame<"typing">
-  | Frame<"ai_chunk">
-  | (Omit<Frame<"ai_response">, "sources" | "metadata"> & { sources: AriaSource[]; metadata: AriaMetadata })
-  | Frame<"error">;
+ * types say (ws-protocol.ts, generated). */
+export type AriaFrame = Frame<"typing"> | Frame<"ai_chunk"> | Frame<"ai_response"> | Frame<"error">;
 
 export type AriaSessionSummary = {
   sessionId: string;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use nexus_auth::Role;
-use nexus_protocol::aria::{ClientFrame, ErrorFrame, ServerFrame};
+use nexus_protocol::aria::{ClientFrame, ErrorFrame, Generation, Metadata, ServerFrame};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -29,6 +29,10 @@ async fn connect(aria: &Aria, session: &str, token: Option<&str>) -> Socket {
 
 /// What a socket receives: a frame, or the close and its code.
 #[derive(Debug, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one frame at a time, compared and dropped"
+)]
 enum Received {
     Frame(ServerFrame),
     Closed(Option<u16>),
@@ -98,7 +102,7 @@ fn error_at(frames: &[ServerFrame], at: usize) -> &ErrorFrame {
 }
 
 /// The stored answer's content and metadata, else a panic naming the frames.
-fn response_of(frames: &[ServerFrame]) -> (&str, &Value) {
+fn response_of(frames: &[ServerFrame]) -> (&str, &Metadata) {
     frames
         .iter()
         .find_map(|f| match f {
@@ -170,9 +174,9 @@ async fn the_websocket_streams_the_answer_in_the_contract_frames() {
         );
         assert!(confidence.is_finite(), "{confidence}");
         assert!(!timestamp.is_empty());
-        assert_eq!(metadata["generation"], json!("enabled"));
+        assert_eq!(metadata.generation, Generation::Enabled);
         if n == 0 {
-            assert_eq!(sources[0]["sectionTitle"], json!("Les piles"));
+            assert_eq!(sources[0].section_title, "Les piles");
         }
         assert!(
             frames
@@ -432,7 +436,7 @@ async fn a_stream_that_breaks_off_is_answered_from_the_courses_and_nothing_is_lo
     );
     assert_eq!(error_at(&frames, 3).code, "model_unavailable");
     let (text, metadata) = response_of(&frames);
-    assert_eq!(metadata["generation"], json!("fallback"));
+    assert_eq!(metadata.generation, Generation::Fallback);
     assert!(
         text.contains("LIFO") && text.contains("momentanément indisponible"),
         "{text}"
