@@ -8,6 +8,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+pub mod access;
 pub mod assessments;
 pub mod consent;
 pub mod courses;

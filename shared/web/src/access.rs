@@ -1,39 +1,13 @@
-//! Who may see whom: the relations behind the role rules of the learning domain.
-//! A parent sees their linked children; a teacher the students of their classes; a
-//! student themself; an admin everyone.
+//! The HTTP answers to "who may see whom": the relations themselves are the domain's
+//! (`nexus_database::access`); here they become 403, 404 and 409 in French.
 
-use crate::{ApiError, auth::CurrentUser, error::ApiResult};
 use nexus_auth::Role;
+use nexus_database::access::{self, ClassOwnership};
 use sqlx::PgExecutor;
 
-pub async fn is_parent_of(
-    executor: impl PgExecutor<'_>,
-    parent_id: i64,
-    student_id: i64,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists(select 1 from parent_links where parent_id = $1 and student_id = $2)",
-    )
-    .bind(parent_id)
-    .bind(student_id)
-    .fetch_one(executor)
-    .await
-}
+pub use nexus_database::access::{is_parent_of, teaches};
 
-pub async fn teaches(
-    executor: impl PgExecutor<'_>,
-    teacher_id: i64,
-    student_id: i64,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists(select 1 from class_members m join classes c on c.id = m.class_id
-                       where c.teacher_id = $1 and m.student_id = $2)",
-    )
-    .bind(teacher_id)
-    .bind(student_id)
-    .fetch_one(executor)
-    .await
-}
+use crate::{ApiError, auth::CurrentUser, error::ApiResult};
 
 /// May `user` read this student's learning data (progress, results)? 404 when the
 /// student does not exist or is not theirs to see: the answer does not tell which.
@@ -42,18 +16,7 @@ pub async fn ensure_can_view_student(
     user: &CurrentUser,
     student_id: i64,
 ) -> ApiResult<()> {
-    let allowed = match user.role {
-        Role::Admin => true,
-        Role::Student => user.id == student_id,
-        Role::Parent => is_parent_of(pool, user.id, student_id).await?,
-        Role::Teacher => teaches(pool, user.id, student_id).await?,
-    };
-    let is_student: bool =
-        sqlx::query_scalar("select exists(select 1 from users where id = $1 and role = 'student')")
-            .bind(student_id)
-            .fetch_one(pool)
-            .await?;
-    if allowed && is_student {
+    if access::may_view_student(pool, user.role, user.id, student_id).await? {
         Ok(())
     } else {
         Err(ApiError::not_found("Élève introuvable."))
@@ -68,17 +31,10 @@ async fn owned_class(
     class_id: i64,
 ) -> ApiResult<bool> {
     user.require(&[Role::Teacher, Role::Admin])?;
-    let class: Option<(i64, bool)> =
-        sqlx::query_as("select teacher_id, archived_at is not null from classes where id = $1")
-            .bind(class_id)
-            .fetch_optional(executor)
-            .await?;
-    match class {
-        Some((owner, _)) if owner != user.id && user.role != Role::Admin => {
-            Err(ApiError::forbidden())
-        }
-        Some((_, archived)) => Ok(archived),
-        None => Err(ApiError::not_found("Classe introuvable.")),
+    match access::class_ownership(executor, user.role, user.id, class_id).await? {
+        ClassOwnership::Owned { archived } => Ok(archived),
+        ClassOwnership::Other => Err(ApiError::forbidden()),
+        ClassOwnership::Missing => Err(ApiError::not_found("Classe introuvable.")),
     }
 }
 
@@ -112,26 +68,12 @@ pub fn class_archived() -> ApiError {
     )
 }
 
-/// May `user` see this class (its name, its courses)? Its teacher and admins, its
-/// students, their parents. `None` when the class does not exist.
+/// May `user` see this class (its name, its courses)? `None` when the class does not
+/// exist.
 pub async fn sees_class(
     executor: impl PgExecutor<'_>,
     user: &CurrentUser,
     class_id: i64,
 ) -> sqlx::Result<Option<bool>> {
-    sqlx::query_scalar(
-        "select case $3
-            when 'admin' then true
-            when 'teacher' then c.teacher_id = $2
-            when 'student' then exists(select 1 from class_members m where m.class_id = c.id and m.student_id = $2)
-            else exists(select 1 from class_members m join parent_links l on l.student_id = m.student_id
-                        where m.class_id = c.id and l.parent_id = $2)
-         end
-         from classes c where c.id = $1",
-    )
-    .bind(class_id)
-    .bind(user.id)
-    .bind(user.role.as_str())
-    .fetch_optional(executor)
-    .await
+    access::sees_class(executor, user.role, user.id, class_id).await
 }
