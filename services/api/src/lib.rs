@@ -10,6 +10,7 @@ pub mod cli;
 pub mod code_guard;
 pub mod courses;
 pub mod dashboard;
+pub mod dates;
 pub mod digest;
 pub mod exports;
 pub mod mail;

@@ -25,6 +25,7 @@ use self::questions::{Question, StudentQuestion, validate_questions};
 use crate::{
     access::ensure_class_writable,
     auth::Done,
+    dates,
     notifications::{NewNotification, notify},
     state::AppState,
     validate::{Validator, has_control},
@@ -847,7 +848,7 @@ async fn publish_assessment(
                 .await?;
         let due = body
             .closes_at
-            .map(|c| format!(" À rendre avant le {}.", c.format("%d/%m/%Y à %H:%M UTC")))
+            .map(|c| format!(" À rendre avant le {}.", dates::date_time(c)))
             .unwrap_or_default();
         notify(
             &mut tx,
@@ -936,7 +937,7 @@ pub async fn notify_due_soon(pool: &PgPool) -> anyhow::Result<usize> {
             &NewNotification {
                 kind: "assessment_due_soon",
                 title: format!("À rendre bientôt : {title}"),
-                body: format!("Cette évaluation ferme le {}.", closes_at.format("%d/%m/%Y à %H:%M UTC")),
+                body: format!("Cette évaluation ferme le {}.", dates::date_time(*closes_at)),
                 data: json!({ "assessmentId": assessment_id, "classId": class_id, "closesAt": closes_at }),
             },
         )

@@ -62,7 +62,7 @@ pub fn render(digest: &Digest, web_url: &str, token: &str) -> RenderedMail {
         ("Évaluations", &digest.assessments),
         ("Messages non lus", &digest.messages),
     ];
-    let since = digest.since.format("%d/%m/%Y");
+    let since = crate::dates::short_date(digest.since);
 
     let mut text = format!(
         "Bonjour {},\n\nVoici ce que vous n'avez pas encore lu depuis le {since} :\n",

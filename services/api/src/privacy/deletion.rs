@@ -5,7 +5,7 @@
 //! `POST /api/auth/deletion/cancel`), or an admin.
 
 use axum::{extract::State, http::StatusCode};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use nexus_auth::{Role, password};
 use nexus_web::{
     ApiError, ErrorBody, Json, Path,
@@ -82,30 +82,8 @@ async fn pending(
     sqlx::query_as(sql).bind(user_id).fetch_optional(conn).await
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// `3 janvier 2027` (the UTC date).
-pub fn french_date(at: DateTime<Utc>) -> String {
-    format!(
-        "{} {} {}",
-        at.day(),
-        MONTHS[at.month0() as usize],
-        at.year()
-    )
-}
+/// `3 janvier 2027` (the day in France).
+pub use crate::dates::long_date as french_date;
 
 /// The answer to a sign-in (with the right password) on an account waiting for erasure:
 /// when it happens and how to cancel. Falls back to the plain "disabled" answer for an

@@ -362,7 +362,7 @@ pub async fn produce_pending(
                 };
                 let body = format!(
                     "L'export est prêt à être téléchargé jusqu'au {} (Mes données).",
-                    expires_at.format("%d/%m/%Y à %H:%M UTC")
+                    crate::dates::date_time(expires_at)
                 );
                 notify(
                     &mut tx,

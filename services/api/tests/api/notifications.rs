@@ -304,7 +304,8 @@ async fn publishing_an_assessment_and_its_closing_day_notify_the_class() {
         )
         .await;
     let id = created.body["assessment"]["id"].as_i64().expect("id");
-    let closes = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
+    let closes_at = chrono::Utc::now() + chrono::Duration::hours(3);
+    let closes = closes_at.to_rfc3339();
     app.post(
         &format!("/api/assessments/{id}/publish"),
         Some(&school.teacher.token),
@@ -318,6 +319,19 @@ async fn publishing_an_assessment_and_its_closing_day_notify_the_class() {
         list.body["notifications"][0]["kind"],
         json!("assessment_published")
     );
+    // The kind and the deadline as a student in France reads them: its French name, and
+    // the time in Paris (one or two hours ahead of UTC), not UTC.
+    let body = list.body["notifications"][0]["body"]
+        .as_str()
+        .expect("a body");
+    let paris = closes_at.with_timezone(&chrono_tz::Europe::Paris);
+    let expected = format!(
+        "Une évaluation (examen) est disponible. À rendre avant le {} à {} h {}.",
+        paris.format("%d/%m/%Y"),
+        paris.format("%-H"),
+        paris.format("%M")
+    );
+    assert_eq!(body, expected);
 
     let reminded = nexus_api::assessments::notify_due_soon(&app.pool)
         .await
