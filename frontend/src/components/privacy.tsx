@@ -3,16 +3,22 @@
 // The account's privacy state on the dashboards (docs/PRIVACY.md): the address still to
 // confirm, and the parental consent a student under 15 needs for ARIA and chat.
 import { useState } from "react";
-import { api, errorMessage } from "@/lib/api/client";
+import { api, errorMessage, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { formatDateTime } from "@/lib/format";
 import { Button, ErrorAlert, SuccessNote, SECONDARY_BUTTON } from "./ui";
 
 const notice = "rounded-xl border border-amber-300 bg-amber-50 p-5 text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100";
 
+/** The signed-in user as `EmailVerification` needs it: loaded by the dashboard with the
+ * rest of its data, so that the notice arrives with the page instead of pushing it down
+ * (tests/e2e/layout.spec.ts). */
+export function useMe(enabled: boolean) {
+  return useLoader(enabled, () => api.GET("/api/auth/me"));
+}
+
 /** Shown while the signed-in user's address is not confirmed, with a button to mail the link again. */
-export function EmailVerification() {
-  const { data } = useLoader(true, () => api.GET("/api/auth/me"));
+export function EmailVerification({ me: data }: { me: Schemas["MeResponse"] | null }) {
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -46,9 +52,13 @@ export function EmailVerification() {
   );
 }
 
+/** A student's own consent status (for `StudentConsentNotice`), loaded with the dashboard. */
+export function useOwnConsent(studentId: number | undefined, revision: number) {
+  return useLoader(studentId !== undefined, () => api.GET("/api/students/{id}/consent", { params: { path: { id: studentId! } } }), `${studentId}-${revision}`);
+}
+
 /** A student's own view: what waits for a parent's consent, and how to get it. */
-export function StudentConsentNotice({ studentId, revision }: { studentId: number; revision: number }) {
-  const { data } = useLoader(true, () => api.GET("/api/students/{id}/consent", { params: { path: { id: studentId } } }), revision);
+export function StudentConsentNotice({ consent: data }: { consent: Schemas["ConsentStatus"] | null }) {
   if (!data || !data.blocked) return null;
   return (
     <section aria-labelledby="accord-titre" className={notice} data-testid="consent-notice">

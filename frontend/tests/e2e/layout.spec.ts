@@ -8,8 +8,6 @@ import { apiCall, createClass, createTeacher, PASSWORD, registerStudent, signIn 
 // live it shrank and the whole page jumped up 28 px between a click's mousedown and its
 // mouseup — the click on "Commencer" was lost. Two rules: the header (there from the
 // first paint) never moves; once the page shows its content, nothing moves.
-// (The dashboard's own cards still grow as their data arrives, before that point:
-// docs/FRONTEND.md.)
 
 type Shift = { value: number; sources: string[]; header: boolean };
 
@@ -45,6 +43,20 @@ async function shiftsWhileLoading(page: Page, ready: () => Promise<void>): Promi
   return { before, after };
 }
 
+/** Each page, loaded afresh: its header never moves, and nothing moves once `ready`. */
+async function expectStill(page: Page, pages: [string, () => Promise<void>][]): Promise<void> {
+  for (const [path, ready] of pages) {
+    await page.goto(path);
+    const { before, after } = await shiftsWhileLoading(page, ready);
+    const all = [...before, ...after];
+    expect(all.filter((s) => s.header), `${path}: ${JSON.stringify(all)}`).toEqual([]);
+    // 0.01: a tenth of a "good" page's whole cumulative layout shift (0.1); the header's
+    // jump scored 0.18 to 0.31 on its own.
+    const total = after.reduce((sum, s) => sum + s.value, 0);
+    expect(total, `${path}: ${JSON.stringify(after)}`).toBeLessThan(0.01);
+  }
+}
+
 test("(l) les pages de l'élève ne bougent pas sous le pointeur pendant leur chargement @phone", async ({ page }) => {
   const teacher = await createTeacher("Claire");
   const className = `Terminale NSI — mise en page ${Date.now()}`;
@@ -67,14 +79,28 @@ test("(l) les pages de l'élève ne bougent pas sous le pointeur pendant leur ch
     ["/eleve/evaluations", () => expect(page.getByRole("link", { name: title })).toBeVisible()],
     [`/eleve/evaluations/${id}`, () => expect(page.getByRole("button", { name: "Commencer" })).toBeVisible()],
   ];
-  for (const [path, ready] of pages) {
-    await page.goto(path);
-    const { before, after } = await shiftsWhileLoading(page, ready);
-    const all = [...before, ...after];
-    expect(all.filter((s) => s.header), `${path}: ${JSON.stringify(all)}`).toEqual([]);
-    // 0.01: a tenth of a "good" page's whole cumulative layout shift (0.1); the header's
-    // jump scored 0.18 to 0.31 on its own.
-    const total = after.reduce((sum, s) => sum + s.value, 0);
-    expect(total, `${path}: ${JSON.stringify(after)}`).toBeLessThan(0.01);
-  }
+  await expectStill(page, pages);
+});
+
+test("(l2) les pages de l'enseignant ne bougent pas sous le pointeur pendant leur chargement", async ({ page }) => {
+  const teacher = await createTeacher("Claire");
+  const className = `Première NSI — mise en page ${Date.now()}`;
+  const cls = await createClass(teacher.token, className);
+  const student = await registerStudent("Inès", "Moreau");
+  await apiCall("POST", "/api/classes/join", student.token, { code: cls.joinCode });
+  const title = `DS stable ${Date.now().toString(36)}`;
+  await apiCall("POST", "/api/assessments", teacher.token, {
+    title,
+    type: "exam",
+    questions: [{ id: "q1", type: "true_false", prompt: "Un arbre binaire a au plus deux enfants par nœud.", correct: true, points: 1 }],
+  });
+
+  await recordShifts(page);
+  await signIn(page, teacher.email, PASSWORD, /\/enseignant$/);
+  const pages: [string, () => Promise<void>][] = [
+    ["/enseignant", () => expect(page.getByText(className).first()).toBeVisible()],
+    [`/enseignant/classes/${cls.id}`, () => expect(page.getByText(/Moreau/).first()).toBeVisible()],
+    ["/enseignant/evaluations", () => expect(page.getByText(title).first()).toBeVisible()],
+  ];
+  await expectStill(page, pages);
 });

@@ -8,7 +8,7 @@ import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { usePresence } from "@/components/presence";
 import { StudentSummary } from "@/components/StudentSummary";
-import { EmailVerification, StudentConsentNotice } from "@/components/privacy";
+import { EmailVerification, StudentConsentNotice, useMe, useOwnConsent } from "@/components/privacy";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
 
 const STUDENT = ["student"];
@@ -18,10 +18,13 @@ export function StudentDashboard() {
   const { revision } = useNotifications();
   const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
   const { data: classes, error: classesError, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
-  // The page comes whole, once both have answered: a summary arriving after the classes
-  // pushed them and the forms below down the page, under the pointer
-  // (tests/e2e/layout.spec.ts).
-  const settled = (dashboard !== null || !!loadError) && (classes !== null || !!classesError);
+  const { data: me, error: meError } = useMe(allowed);
+  const { data: consent, error: consentError } = useOwnConsent(allowed ? user?.id : undefined, revision);
+  // The page comes whole, once all four have answered: a summary arriving after the
+  // classes, or the address-to-confirm notice after the summary, pushed what was below
+  // down the page, under the pointer (tests/e2e/layout.spec.ts).
+  const answered = (data: unknown, error: string | null) => data !== null || !!error;
+  const settled = answered(dashboard, loadError) && answered(classes, classesError) && answered(me, meError) && answered(consent, consentError);
 
   if (!allowed) return <Loading />;
   return (
@@ -34,10 +37,10 @@ export function StudentDashboard() {
         </p>
       </div>
       <ErrorAlert message={loadError} />
-      {user && <StudentConsentNotice studentId={user.id} revision={revision} />}
-      <EmailVerification />
       {settled ? (
         <>
+          <StudentConsentNotice consent={consent} />
+          <EmailVerification me={me} />
           {dashboard && <StudentSummary dashboard={dashboard} idPrefix="eleve" />}
           {classes && classes.classes.length > 0 && user && <MyClasses classes={classes.classes} me={user.id} />}
           <div className="grid items-start gap-4 md:grid-cols-2">

@@ -10,7 +10,7 @@ import { CLASS_LEVELS, formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { StudentSummary } from "@/components/StudentSummary";
-import { EmailVerification, ParentConsent } from "@/components/privacy";
+import { EmailVerification, ParentConsent, useMe } from "@/components/privacy";
 import { ChildDataExport } from "./ChildDataExport";
 import { ChildDeletion } from "./ChildDeletion";
 import { Button, Card, ErrorAlert, Field, Loading, SuccessNote } from "@/components/ui";
@@ -22,6 +22,7 @@ export function ParentDashboard() {
   const { revision } = useNotifications();
   const params = useSearchParams();
   const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/parent"), revision);
+  const { data: me } = useMe(allowed);
 
   if (!allowed) return <Loading />;
   const children = dashboard?.children ?? [];
@@ -35,7 +36,7 @@ export function ParentDashboard() {
         <p className="text-slate-700 dark:text-slate-300">Bonjour {user?.firstName}</p>
       </div>
       <ErrorAlert message={loadError} />
-      <EmailVerification />
+      <EmailVerification me={me} />
       {!dashboard && !loadError && <Loading />}
       {dashboard && children.length === 0 && (
         <Card>
