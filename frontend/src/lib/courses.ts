@@ -1,5 +1,5 @@
-// French labels for the courses' levels and categories (docs/LEARNING.md).
-export const LEVELS: Record<string, string> = { premiere: "Première", terminale: "Terminale" };
+// French labels for the courses' categories (docs/LEARNING.md); the levels' are
+// CLASS_LEVELS in format.ts.
 
 export const CATEGORIES: Record<string, string> = {
   algorithmique: "Algorithmique",

@@ -1,4 +1,6 @@
 // French formatting (Europe/Paris, 24 h, decimal comma).
+import type { Schemas } from "@/lib/api/client";
+
 const TZ = "Europe/Paris";
 
 const dateTime = new Intl.DateTimeFormat("fr-FR", {
@@ -50,7 +52,15 @@ export const ASSESSMENT_TYPES: Record<string, string> = {
   homework: "Devoir",
 };
 
-export const CLASS_LEVELS: Record<string, string> = { premiere: "Première", terminale: "Terminale" };
+/** Première or Terminale: a student's, a class's or a course's level. */
+export type ClassLevel = Schemas["ClassLevel"];
+
+export const CLASS_LEVELS: Record<ClassLevel, string> = { premiere: "Première", terminale: "Terminale" };
+
+/** The level a form field holds, or null when it holds neither word. */
+export function classLevelOf(value: FormDataEntryValue | null | undefined): ClassLevel | null {
+  return value === "premiere" || value === "terminale" ? value : null;
+}
 
 export const ATTEMPT_STATUS: Record<string, string> = {
   in_progress: "En cours",

@@ -5,7 +5,7 @@ const course = {
   id: 7,
   title: "Récursivité",
   description: null,
-  level: "terminale",
+  level: "terminale" as const,
   category: "algorithmique",
   estimatedTime: 90,
   isPublished: false,

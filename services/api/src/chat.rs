@@ -106,15 +106,12 @@ async fn open_direct(
     State(state): State<AppState>,
     Json(body): Json<DirectRequest>,
 ) -> ApiResult<Json<ConversationOpened>> {
-    let other: Option<String> =
+    let other: Option<nexus_auth::Role> =
         sqlx::query_scalar("select role from users where id = $1 and is_active")
             .bind(body.user_id)
             .fetch_optional(&state.pool)
             .await?;
-    let role = other
-        .as_deref()
-        .and_then(nexus_auth::Role::parse)
-        .ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))?;
+    let role = other.ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))?;
     let id = nexus_chat::direct_conversation(
         &state.pool,
         member(&user),

@@ -6,6 +6,7 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::{Role, tokens};
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     access::{class_archived, sees_class},
@@ -20,7 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     access::{ensure_class_owner, ensure_class_writable},
-    auth::{Done, accounts::is_class_level},
+    auth::Done,
     code_guard,
     notifications::{NewNotification, notify},
     state::AppState,
@@ -45,7 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ClassView {
     pub id: i64,
     pub name: String,
-    pub level: String,
+    pub level: ClassLevel,
     pub school_year: String,
     pub teacher_id: i64,
     pub teacher_name: String,
@@ -124,7 +125,7 @@ async fn list_classes(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewClass {
     pub name: String,
-    /// `premiere` or `terminale`.
+    #[schema(value_type = ClassLevel)]
     pub level: String,
     /// e.g. `2026-2027`.
     pub school_year: String,
@@ -146,7 +147,7 @@ fn validate_class(name: &str, level: &str, year: &str) -> ApiResult<()> {
             "Doit contenir entre 1 et 100 caractères.",
         )
         .check(
-            is_class_level(level),
+            ClassLevel::parse(level).is_some(),
             "level",
             "Niveau attendu : premiere ou terminale.",
         )
@@ -321,6 +322,7 @@ async fn get_class(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClassUpdate {
     pub name: Option<String>,
+    #[schema(value_type = Option<ClassLevel>)]
     pub level: Option<String>,
     pub school_year: Option<String>,
     /// `true` archives the class (read-only, no new members), `false` restores it.
@@ -614,7 +616,7 @@ pub struct ClassInvitation {
     pub id: i64,
     pub class_id: i64,
     pub class_name: String,
-    pub level: String,
+    pub level: ClassLevel,
     pub teacher_name: String,
     pub created_at: DateTime<Utc>,
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
+use nexus_database::levels::ClassLevel;
 use nexus_web::{ErrorBody, Json, auth::CurrentUser, error::ApiResult};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -74,7 +75,7 @@ pub struct StudentInfo {
     pub id: i64,
     pub first_name: String,
     pub last_name: String,
-    pub class_level: Option<String>,
+    pub class_level: Option<ClassLevel>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -262,7 +263,7 @@ struct StudentSignals {
 pub struct ClassOverview {
     pub class_id: i64,
     pub name: String,
-    pub level: String,
+    pub level: ClassLevel,
     pub student_count: i64,
     pub assessments: Vec<AssessmentStats>,
     pub students_at_risk: Vec<AtRiskStudent>,
@@ -303,7 +304,7 @@ async fn teacher_dashboard(
 ) -> ApiResult<Json<TeacherDashboard>> {
     user.require(&[Role::Teacher])?;
     let pool = &state.pool;
-    let classes: Vec<(i64, String, String, i64)> = sqlx::query_as(
+    let classes: Vec<(i64, String, ClassLevel, i64)> = sqlx::query_as(
         "select c.id, c.name, c.level, (select count(*) from class_members m where m.class_id = c.id)
          from classes c where c.teacher_id = $1 and c.archived_at is null order by c.name",
     )

@@ -5,6 +5,7 @@
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::{Role, tokens};
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult, net::ClientIp,
 };
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    auth::{Done, MeResponse, accounts::is_class_level, me_response},
+    auth::{Done, MeResponse, me_response},
     code_guard,
     state::AppState,
     users::get_existing_user,
@@ -39,6 +40,7 @@ pub struct ProfileUpdate {
     /// An empty string removes the phone number.
     pub phone: Option<String>,
     /// Students only.
+    #[schema(value_type = Option<ClassLevel>)]
     pub class_level: Option<String>,
     /// Students only; empty removes it.
     pub school_name: Option<String>,
@@ -77,7 +79,7 @@ async fn update_me(
     }
     if let Some(level) = &body.class_level {
         v.check(
-            is_class_level(level),
+            ClassLevel::parse(level).is_some(),
             "classLevel",
             "Niveau attendu : premiere ou terminale.",
         );
@@ -195,7 +197,7 @@ pub struct LinkedPerson {
     pub first_name: String,
     pub last_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub class_level: Option<String>,
+    pub class_level: Option<ClassLevel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub school_name: Option<String>,
     pub linked_at: DateTime<Utc>,

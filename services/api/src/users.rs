@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
@@ -35,15 +36,14 @@ pub struct UserView {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    #[schema(value_type = String, example = "student")]
-    pub role: String,
+    pub role: Role,
     pub phone: Option<String>,
     pub is_active: bool,
     pub is_verified: bool,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub class_level: Option<String>,
+    pub class_level: Option<ClassLevel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub school_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,7 +274,8 @@ pub struct UserUpdate {
     pub email: Option<String>,
     /// Empty to remove it.
     pub phone: Option<String>,
-    /// Students only: `premiere` or `terminale`.
+    /// Students only.
+    #[schema(value_type = Option<ClassLevel>)]
     pub class_level: Option<String>,
     /// Students only; empty to remove it.
     pub school_name: Option<String>,
@@ -299,7 +300,7 @@ async fn update_user(
 ) -> ApiResult<Json<UserResponse>> {
     user.require(&[Role::Admin])?;
     let current = get_existing_user(&state.pool, id).await?;
-    let is_student = current.role == "student";
+    let is_student = current.role == Role::Student;
     let email = body.email.as_deref().map(crate::validate::normalize_email);
     let phone = body.phone.as_deref().map(str::trim);
     let school = body.school_name.as_deref().map(str::trim);
@@ -316,7 +317,7 @@ async fn update_user(
     v.phone("phone", phone.filter(|p| !p.is_empty()));
     if let Some(level) = &body.class_level {
         v.check(
-            is_student && accounts::is_class_level(level),
+            is_student && ClassLevel::parse(level).is_some(),
             "classLevel",
             if is_student {
                 "Niveau attendu : premiere ou terminale."
@@ -393,6 +394,7 @@ async fn update_user(
 pub struct RoleRequest {
     pub role: Role,
     /// Needed when making a student of someone without a student profile.
+    #[schema(value_type = Option<ClassLevel>)]
     pub class_level: Option<String>,
 }
 
@@ -427,7 +429,7 @@ async fn set_user_role(
         let level = body.class_level.as_deref().unwrap_or_default();
         Validator::new()
             .check(
-                accounts::is_class_level(level),
+                ClassLevel::parse(level).is_some(),
                 "classLevel",
                 "Niveau attendu : premiere ou terminale.",
             )

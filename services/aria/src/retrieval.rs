@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use nexus_database::levels::ClassLevel;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -185,12 +186,12 @@ impl Retriever {
         &self,
         question: &str,
         vector: Option<Vec<f32>>,
-        level: Option<&str>,
+        level: Option<ClassLevel>,
         course_id: Option<i64>,
         limit: usize,
     ) -> sqlx::Result<Vec<Passage>> {
-        let filter = |level| Filter {
-            level,
+        let filter = |level: Option<ClassLevel>| Filter {
+            level: level.map(ClassLevel::as_str),
             course_id,
             ..Filter::default()
         };
@@ -198,8 +199,8 @@ impl Retriever {
             .search_embedded(question, vector.clone(), filter(level), limit)
             .await?;
         let other = match level {
-            Some("terminale") => Some("premiere"),
-            Some("premiere") if own.is_empty() => Some("terminale"),
+            Some(ClassLevel::Terminale) => Some(ClassLevel::Premiere),
+            Some(ClassLevel::Premiere) if own.is_empty() => Some(ClassLevel::Terminale),
             _ => None,
         };
         let Some(other) = other else {

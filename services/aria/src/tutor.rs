@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use nexus_auth::Role;
 use nexus_database::assessments::HelpMode;
+use nexus_database::levels::ClassLevel;
 use nexus_web::{ApiError, auth::CurrentUser, error::ApiResult};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -345,8 +346,8 @@ struct Asked<'a> {
     /// When the question arrived: the answer's timings count from it.
     started: Instant,
     scope: Scope<'a>,
-    /// The student's level (`premiere`, `terminale`): the client's, or their profile's.
-    level: Option<String>,
+    /// The student's level: the client's, or their profile's.
+    level: Option<ClassLevel>,
     thread: Thread,
 }
 
@@ -410,7 +411,7 @@ async fn retrieve(
 ) -> sqlx::Result<Vec<Passage>> {
     let course_id = current_course(&state.pool, asked.scope.course).await?;
     let vector = (&mut embedding.0).await.ok().flatten();
-    let (retriever, message, level) = (&state.retriever, asked.message, asked.level.as_deref());
+    let (retriever, message, level) = (&state.retriever, asked.message, asked.level);
     let mut passages = Vec::new();
     if let Some(class_id) = asked.scope.class_id {
         passages = retriever
@@ -635,7 +636,7 @@ async fn model_messages(
     let progress = recent_progress(pool, asked.user).await?;
     let system = system_prompt(
         asked.user,
-        asked.level.as_deref(),
+        asked.level,
         &progress,
         mode,
         passages,
@@ -892,10 +893,10 @@ async fn level_of(
     state: &AppState,
     user: &CurrentUser,
     context: Option<&ChatContext>,
-) -> sqlx::Result<Option<String>> {
-    match context.and_then(|c| c.user_level.clone()) {
-        Some(level) if level == "premiere" || level == "terminale" => Ok(Some(level)),
-        _ => sqlx::query_scalar("select class_level from student_profiles where user_id = $1")
+) -> sqlx::Result<Option<ClassLevel>> {
+    match context.and_then(|c| c.user_level.as_deref().and_then(ClassLevel::parse)) {
+        Some(level) => Ok(Some(level)),
+        None => sqlx::query_scalar("select class_level from student_profiles where user_id = $1")
             .bind(user.id)
             .fetch_optional(&state.pool)
             .await
@@ -956,15 +957,15 @@ async fn recent_progress(
 /// code question being worked on, last.
 fn system_prompt(
     user: &CurrentUser,
-    level: Option<&str>,
+    level: Option<ClassLevel>,
     progress: &[(String, i32)],
     mode: &Mode,
     passages: &[Passage],
     code: Option<&CodeContext>,
 ) -> String {
     let audience = match (user.role, level) {
-        (Role::Student, Some("premiere")) => "un élève de Première",
-        (Role::Student, Some("terminale")) => "un élève de Terminale",
+        (Role::Student, Some(ClassLevel::Premiere)) => "un élève de Première",
+        (Role::Student, Some(ClassLevel::Terminale)) => "un élève de Terminale",
         (Role::Student, _) => "un élève de lycée",
         _ => "un enseignant de NSI",
     };

@@ -8,10 +8,14 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
+#[macro_use]
+mod words;
+
 pub mod access;
 pub mod assessments;
 pub mod consent;
 pub mod courses;
+pub mod levels;
 pub mod outbox;
 
 pub use sqlx;

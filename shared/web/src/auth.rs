@@ -104,7 +104,7 @@ impl Authenticator {
     /// still signed in to the session the token belongs to (signing out or a password
     /// reset revokes the session's refresh-token family, and with it the access token).
     pub async fn load(&self, claims: &nexus_auth::AccessClaims) -> Result<CurrentUser, ApiError> {
-        let row: Option<(String, bool, bool)> = sqlx::query_as(
+        let row: Option<(Role, bool, bool)> = sqlx::query_as(
             "select u.role, u.is_active,
                     $2::uuid is null or exists(select 1 from auth_tokens t
                         where t.family_id = $2 and t.user_id = u.id and t.token_type = 'refresh'
@@ -124,8 +124,6 @@ impl Authenticator {
         if !session_live {
             return Err(session_revoked());
         }
-        let role = Role::parse(&role)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role:?} in users")))?;
         Ok(CurrentUser {
             id: claims.user_id,
             role,

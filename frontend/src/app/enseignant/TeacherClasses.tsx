@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { CLASS_LEVELS, formatDate } from "@/lib/format";
+import { CLASS_LEVELS, classLevelOf, formatDate } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { Button, Card, ErrorAlert, Field, Loading } from "@/components/ui";
@@ -63,7 +63,7 @@ function ClassList({ classes }: { classes: Schemas["ClassView"][] }) {
               {c.name}
             </Link>
             <p className="text-sm text-slate-600 dark:text-slate-300">
-              {CLASS_LEVELS[c.level] ?? c.level} · {c.schoolYear} · {c.studentCount} élève{c.studentCount > 1 ? "s" : ""}
+              {CLASS_LEVELS[c.level]} · {c.schoolYear} · {c.studentCount} élève{c.studentCount > 1 ? "s" : ""}
             </p>
           </div>
           <p className="text-sm text-slate-700 dark:text-slate-300">
@@ -128,7 +128,7 @@ function NewClass({ onCreated }: { onCreated: () => void }) {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    const body = { name: String(f.get("name") ?? ""), level: String(f.get("level") ?? ""), schoolYear: String(f.get("schoolYear") ?? "").trim() };
+    const body = { name: String(f.get("name") ?? ""), level: classLevelOf(f.get("level")) ?? "terminale", schoolYear: String(f.get("schoolYear") ?? "").trim() };
     setBusy(true);
     setError(null);
     setErrors({});

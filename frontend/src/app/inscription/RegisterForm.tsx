@@ -5,6 +5,7 @@ import { useState } from "react";
 import { useRouter } from "next/navigation";
 import { errorMessage, fieldErrors, homeOf, publicApi, signIn } from "@/lib/api/client";
 import { Button, Card, ErrorAlert, Field } from "@/components/ui";
+import { classLevelOf } from "@/lib/format";
 
 type Role = "student" | "parent";
 
@@ -44,7 +45,7 @@ export function RegisterForm() {
         firstName: get("firstName"),
         lastName: get("lastName"),
         role,
-        classLevel: role === "student" ? get("classLevel") || null : null,
+        classLevel: role === "student" ? classLevelOf(get("classLevel")) : null,
         dateOfBirth: role === "student" ? get("dateOfBirth") || null : null,
         schoolName: get("schoolName") || null,
       },

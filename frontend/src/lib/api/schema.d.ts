@@ -1618,10 +1618,7 @@ export interface components {
              */
             timeLimitMinutes?: number | null;
             title: string;
-            /**
-             * @description A string, so that an unknown word gets its field's French message; OpenAPI
-             *     publishes the words.
-             */
+            /** @description `quiz`, `tp`, `exam` or `project`. */
             type: components["schemas"]["AssessmentKind"];
         };
         /**
@@ -1904,9 +1901,14 @@ export interface components {
             createdAt: string;
             /** Format: int64 */
             id: number;
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             teacherName: string;
         };
+        /**
+         * @description Première or Terminale.
+         * @enum {string}
+         */
+        ClassLevel: "premiere" | "terminale";
         ClassList: {
             classes: components["schemas"]["ClassView"][];
             pagination: components["schemas"]["Pagination"];
@@ -1916,7 +1918,7 @@ export interface components {
             assessments: components["schemas"]["AssessmentStats"][];
             /** Format: int64 */
             classId: number;
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             name: string;
             /** Format: int64 */
             studentCount: number;
@@ -1955,7 +1957,7 @@ export interface components {
              * @description When the join code stops working; `null` removes the expiry.
              */
             joinCodeExpiresAt?: string | null;
-            level?: string | null;
+            level?: components["schemas"]["ClassLevel"] | null;
             name?: string | null;
             /** @description `true` replaces the join code (the old one stops working). */
             regenerateJoinCode?: boolean | null;
@@ -1976,7 +1978,7 @@ export interface components {
              * @description When the join code stops working, if ever (teacher and admins only).
              */
             joinCodeExpiresAt?: string | null;
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             name: string;
             schoolYear: string;
             /** Format: int64 */
@@ -2067,7 +2069,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             isPublished: boolean;
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             objectives: string[];
             prerequisites: string[];
             title: string;
@@ -2084,8 +2086,7 @@ export interface components {
              * @description Minutes.
              */
             estimatedTime?: number | null;
-            /** @description `premiere` or `terminale`. */
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             objectives?: string[];
             prerequisites?: string[];
             title: string;
@@ -2128,7 +2129,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             isPublished: boolean;
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             title: string;
         };
         DataExport: {
@@ -2296,7 +2297,7 @@ export interface components {
             code: string;
         };
         LinkedPerson: {
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             email: string;
             firstName: string;
             /** Format: int64 */
@@ -2361,8 +2362,7 @@ export interface components {
          *     send it.
          */
         NewAccount: {
-            /** @description Required for students: `premiere` or `terminale`. */
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             /** @description Sent by the seed's registration form: when present, must equal `password`. */
             confirmPassword?: string | null;
             /**
@@ -2383,8 +2383,7 @@ export interface components {
             schoolName?: string | null;
         };
         NewClass: {
-            /** @description `premiere` or `terminale`. */
-            level: string;
+            level: components["schemas"]["ClassLevel"];
             name: string;
             /** @description e.g. `2026-2027`. */
             schoolYear: string;
@@ -2462,8 +2461,8 @@ export interface components {
             requestedAt: string;
             /** Format: int64 */
             requestedBy: number;
-            requestedByRole: string;
-            role: string;
+            requestedByRole: components["schemas"]["Role"];
+            role: components["schemas"]["Role"];
             /** Format: int64 */
             userId: number;
         };
@@ -2495,8 +2494,7 @@ export interface components {
         ProfileUpdate: {
             /** @description Students only, e.g. `2026-2027`; empty removes it. */
             academicYear?: string | null;
-            /** @description Students only. */
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             firstName?: string | null;
             lastName?: string | null;
             /** @description An empty string removes the phone number. */
@@ -2704,8 +2702,7 @@ export interface components {
         /** @enum {string} */
         Role: "student" | "parent" | "teacher" | "admin";
         RoleRequest: {
-            /** @description Needed when making a student of someone without a student profile. */
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             role: components["schemas"]["Role"];
         };
         RosterEntry: {
@@ -2822,7 +2819,7 @@ export interface components {
             weeklyActivity: components["schemas"]["WeekActivity"][];
         };
         StudentInfo: {
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             firstName: string;
             /** Format: int64 */
             id: number;
@@ -2830,7 +2827,7 @@ export interface components {
         };
         StudentProfile: {
             academicYear?: string | null;
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             schoolName?: string | null;
         };
         StudentProgressResponse: {
@@ -2959,8 +2956,7 @@ export interface components {
             user: components["schemas"]["UserView"];
         };
         UserUpdate: {
-            /** @description Students only: `premiere` or `terminale`. */
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             /** @description A new address must be confirmed again (the account is marked unverified). */
             email?: string | null;
             firstName?: string | null;
@@ -2973,7 +2969,7 @@ export interface components {
         /** @description A user as the API shows it; the student profile fields are set for students. */
         UserView: {
             academicYear?: string | null;
-            classLevel?: string | null;
+            classLevel?: components["schemas"]["ClassLevel"] | null;
             /** Format: date-time */
             createdAt: string;
             email: string;
@@ -2986,8 +2982,7 @@ export interface components {
             lastLoginAt?: string | null;
             lastName: string;
             phone?: string | null;
-            /** @example student */
-            role: string;
+            role: components["schemas"]["Role"];
             schoolName?: string | null;
         };
         VerifyRequest: {
@@ -6686,8 +6681,7 @@ export interface operations {
     list_courses: {
         parameters: {
             query?: {
-                /** @description `premiere` or `terminale`. */
-                level?: string;
+                level?: components["schemas"]["ClassLevel"];
                 /** @description e.g. `algorithmique`, `programmation`, `reseaux`, `donnees`. */
                 category?: string;
                 /** @description Full-text search in French: accents and plurals do not matter. */

@@ -435,8 +435,9 @@ async fn list_assessments(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssessmentInput {
     pub title: String,
-    /// A string, so that an unknown word gets its field's French message; OpenAPI
-    /// publishes the words.
+    /// `quiz`, `tp`, `exam` or `project`.
+    // A string, so that an unknown word gets its field's French message; OpenAPI
+    // publishes the words.
     #[serde(rename = "type")]
     #[schema(value_type = AssessmentKind)]
     pub kind: String,

@@ -1,6 +1,7 @@
 //! Creating accounts, from registration or by an admin: one validation, one transaction.
 
 use nexus_auth::{Role, password};
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError,
     error::{ApiResult, unique_violation},
@@ -23,7 +24,8 @@ pub struct NewAccount {
     /// Self-registration: `student` or `parent`; admins may create any role.
     pub role: Role,
     pub phone: Option<String>,
-    /// Required for students: `premiere` or `terminale`.
+    /// Required for students.
+    #[schema(value_type = Option<ClassLevel>)]
     pub class_level: Option<String>,
     pub school_name: Option<String>,
     /// Sent by the seed's registration form: when present, must equal `password`.
@@ -33,10 +35,6 @@ pub struct NewAccount {
     #[serde(alias = "birthDate")]
     #[schema(example = "2010-09-01")]
     pub date_of_birth: Option<String>,
-}
-
-pub fn is_class_level(value: &str) -> bool {
-    matches!(value, "premiere" | "terminale")
 }
 
 /// Validates and stores a new account (and a student's profile); the id of the account.
@@ -65,7 +63,7 @@ pub async fn create(pool: &PgPool, account: NewAccount) -> ApiResult<i64> {
         v.fail("password", reason);
     }
     match (account.role, account.class_level.as_deref()) {
-        (Role::Student, Some(level)) if is_class_level(level) => {}
+        (Role::Student, Some(level)) if ClassLevel::parse(level).is_some() => {}
         (Role::Student, _) => {
             v.fail("classLevel", "Niveau attendu : premiere ou terminale.");
         }

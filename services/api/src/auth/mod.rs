@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::{extract::State, http::StatusCode};
 use nexus_auth::{Role, password};
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json,
     auth::{CurrentUser, account_disabled, announce_revocation},
@@ -129,7 +130,7 @@ struct Credentials {
     email: String,
     first_name: String,
     last_name: String,
-    role: String,
+    role: Role,
     password_hash: String,
     is_active: bool,
 }
@@ -230,8 +231,7 @@ async fn login(
         return Err(crate::privacy::deletion::login_refusal(&state.pool, account.id).await?);
     }
     state.limiter.reset("login_failures", &pair).await;
-    let role = Role::parse(&account.role)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role")))?;
+    let role = account.role;
     let mut tx = state.pool.begin().await?;
     let session = Uuid::new_v4();
     let refresh_token = tokens::issue_refresh(
@@ -324,7 +324,7 @@ async fn refresh(
     if !stored.is_live() {
         return Err(invalid_refresh());
     }
-    let (role, active): (String, bool) =
+    let (role, active): (Role, bool) =
         sqlx::query_as("select role, is_active from users where id = $1")
             .bind(stored.user_id)
             .fetch_one(&mut *tx)
@@ -332,8 +332,6 @@ async fn refresh(
     if !active {
         return Err(account_disabled());
     }
-    let role =
-        Role::parse(&role).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role")))?;
     tokens::mark_used(&mut *tx, stored.id).await?;
     let refresh_token = tokens::issue_refresh(
         &mut *tx,
@@ -400,14 +398,14 @@ pub struct MeResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StudentProfile {
-    pub class_level: Option<String>,
+    pub class_level: Option<ClassLevel>,
     pub school_name: Option<String>,
     pub academic_year: Option<String>,
 }
 
 pub fn me_response(user: UserView) -> MeResponse {
-    let profile = (user.role == "student").then(|| StudentProfile {
-        class_level: user.class_level.clone(),
+    let profile = (user.role == Role::Student).then(|| StudentProfile {
+        class_level: user.class_level,
         school_name: user.school_name.clone(),
         academic_year: user.academic_year.clone(),
     });

@@ -7,6 +7,7 @@ use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_database::courses::push_visible;
+use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
@@ -22,7 +23,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use self::content::CourseContent;
 use crate::{
     access::ensure_class_writable,
-    auth::{Done, accounts::is_class_level},
+    auth::Done,
     notifications::{NewNotification, notify},
     state::AppState,
     validate::{Validator, has_control},
@@ -44,7 +45,7 @@ pub struct CourseSummary {
     pub id: i64,
     pub title: String,
     pub description: Option<String>,
-    pub level: String,
+    pub level: ClassLevel,
     pub category: Option<String>,
     /// Estimated time in minutes.
     pub duration: Option<i32>,
@@ -61,7 +62,7 @@ pub struct CourseList {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct CourseFilter {
-    /// `premiere` or `terminale`.
+    #[param(value_type = Option<ClassLevel>)]
     pub level: Option<String>,
     /// e.g. `algorithmique`, `programmation`, `reseaux`, `donnees`.
     #[param(max_length = 50)]
@@ -233,7 +234,7 @@ pub struct CourseDetail {
     pub id: i64,
     pub title: String,
     pub description: Option<String>,
-    pub level: String,
+    pub level: ClassLevel,
     pub category: Option<String>,
     #[schema(value_type = CourseContent)]
     pub content: RawJson,
@@ -303,7 +304,7 @@ async fn get_course(
 pub struct CourseInput {
     pub title: String,
     pub description: Option<String>,
-    /// `premiere` or `terminale`.
+    #[schema(value_type = ClassLevel)]
     pub level: String,
     /// Lower-case slug, e.g. `algorithmique`.
     pub category: Option<String>,
@@ -334,7 +335,7 @@ impl CourseInput {
             "Au plus 5 000 caractères.",
         )
         .check(
-            is_class_level(&self.level),
+            ClassLevel::parse(&self.level).is_some(),
             "level",
             "Niveau attendu : premiere ou terminale.",
         )

@@ -14,6 +14,8 @@
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use nexus_auth::Role;
+use nexus_database::levels::ClassLevel;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -28,13 +30,13 @@ struct Profile {
     email: String,
     first_name: String,
     last_name: String,
-    role: String,
+    role: Role,
     phone: Option<String>,
     date_of_birth: Option<NaiveDate>,
     is_verified: bool,
     created_at: DateTime<Utc>,
     last_login_at: Option<DateTime<Utc>>,
-    class_level: Option<String>,
+    class_level: Option<ClassLevel>,
     school_name: Option<String>,
     academic_year: Option<String>,
 }

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::audit;
-use crate::{state::AppState, validate::normalize_email};
+use crate::{dates, state::AppState, validate::normalize_email};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,7 +52,7 @@ pub struct DeletionStatus {
     /// When the account will be erased.
     pub erase_after: Option<DateTime<Utc>>,
     #[schema(value_type = Option<String>)]
-    pub requested_by_role: Option<String>,
+    pub requested_by_role: Option<Role>,
     /// Whether the caller may cancel it.
     pub can_cancel: bool,
     pub message: String,
@@ -61,7 +61,7 @@ pub struct DeletionStatus {
 #[derive(sqlx::FromRow)]
 struct Pending {
     requested_by: i64,
-    requested_by_role: String,
+    requested_by_role: Role,
     requested_at: DateTime<Utc>,
     erase_after: DateTime<Utc>,
     was_active: bool,
@@ -82,9 +82,6 @@ async fn pending(
     sqlx::query_as(sql).bind(user_id).fetch_optional(conn).await
 }
 
-/// `3 janvier 2027` (the day in France).
-pub use crate::dates::long_date as french_date;
-
 /// The answer to a sign-in (with the right password) on an account waiting for erasure:
 /// when it happens and how to cancel. Falls back to the plain "disabled" answer for an
 /// account an admin disabled.
@@ -93,7 +90,7 @@ pub async fn login_refusal(pool: &sqlx::PgPool, user_id: i64) -> ApiResult<ApiEr
     let Some(p) = pending(&mut conn, user_id, false).await? else {
         return Ok(nexus_web::auth::account_disabled());
     };
-    let date = french_date(p.erase_after);
+    let date = dates::long_date(p.erase_after);
     let self_asked = p.requested_by == user_id;
     let message = if self_asked {
         format!(
@@ -101,7 +98,7 @@ pub async fn login_refusal(pool: &sqlx::PgPool, user_id: i64) -> ApiResult<ApiEr
              Pour l'annuler, choisissez « Annuler la suppression » et saisissez à nouveau votre mot de passe."
         )
     } else {
-        let by = if p.requested_by_role == "parent" {
+        let by = if p.requested_by_role == Role::Parent {
             "par votre parent"
         } else {
             "par l'administration"
@@ -152,7 +149,7 @@ async fn open_request(
     target: i64,
 ) -> ApiResult<DeletionStatus> {
     let mut tx = state.pool.begin().await?;
-    let row: Option<(String, bool, Option<DateTime<Utc>>)> =
+    let row: Option<(Role, bool, Option<DateTime<Utc>>)> =
         sqlx::query_as("select role, is_active, anonymised_at from users where id = $1 for update")
             .bind(target)
             .fetch_optional(&mut *tx)
@@ -167,11 +164,11 @@ async fn open_request(
             "deletion_pending",
             format!(
                 "La suppression de ce compte est déjà demandée (effacement le {}).",
-                french_date(p.erase_after)
+                dates::long_date(p.erase_after)
             ),
         ));
     }
-    if role == "admin" {
+    if role == Role::Admin {
         let others: i64 = sqlx::query_scalar(
             "select count(*) from users u where u.role = 'admin' and u.is_active and u.id <> $1
                and not exists (select 1 from deletion_requests d where d.user_id = u.id)",
@@ -228,11 +225,11 @@ async fn open_request(
         pending: true,
         requested_at: Some(requested_at),
         erase_after: Some(erase_after),
-        requested_by_role: Some(actor.role.as_str().to_owned()),
+        requested_by_role: Some(actor.role),
         can_cancel: actor.id != target,
         message: format!(
             "Le compte est désactivé. Il sera effacé définitivement le {}, sauf annulation d'ici là.",
-            french_date(erase_after)
+            dates::long_date(erase_after)
         ),
     })
 }
@@ -446,14 +443,14 @@ pub async fn child_deletion_status(
         pending: p.is_some(),
         requested_at: p.as_ref().map(|p| p.requested_at),
         erase_after: p.as_ref().map(|p| p.erase_after),
-        requested_by_role: p.as_ref().map(|p| p.requested_by_role.clone()),
+        requested_by_role: p.as_ref().map(|p| p.requested_by_role),
         can_cancel: p
             .as_ref()
             .is_some_and(|p| user.role == Role::Admin || p.requested_by == user.id),
         message: match &p {
             Some(p) => format!(
                 "Suppression demandée : le compte sera effacé le {}.",
-                french_date(p.erase_after)
+                dates::long_date(p.erase_after)
             ),
             None => "Aucune suppression en attente.".into(),
         },
@@ -561,11 +558,9 @@ pub struct PendingDeletion {
     pub user_id: i64,
     pub name: String,
     pub email: String,
-    #[schema(value_type = String)]
-    pub role: String,
+    pub role: Role,
     pub requested_by: i64,
-    #[schema(value_type = String)]
-    pub requested_by_role: String,
+    pub requested_by_role: Role,
     pub requested_at: DateTime<Utc>,
     pub erase_after: DateTime<Utc>,
 }

@@ -11,6 +11,8 @@
 //! cascade); messages sent to others are blanked and shown as deleted.
 
 use chrono::{DateTime, Utc};
+use nexus_auth::Role;
+use nexus_database::levels::ClassLevel;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
@@ -32,7 +34,7 @@ pub async fn erase_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Eras
         // account (a random secret nobody knows, in the format sign-in can read).
         let unusable = nexus_auth::password::hash(nexus_auth::tokens::generate()).await?;
         let mut tx = pool.begin().await?;
-        let due: Option<(i64, String)> = sqlx::query_as(
+        let due: Option<(i64, Role)> = sqlx::query_as(
             "select d.user_id, d.requested_by_role from deletion_requests d
              where d.erase_after <= $1 order by d.erase_after limit 1 for update skip locked",
         )
@@ -60,7 +62,7 @@ pub async fn erase_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Eras
 }
 
 async fn erase_one(conn: &mut PgConnection, user_id: i64, unusable: &str) -> anyhow::Result<u64> {
-    let (role, email, class_level): (String, String, Option<String>) = sqlx::query_as(
+    let (role, email, class_level): (Role, String, Option<ClassLevel>) = sqlx::query_as(
         "select u.role, u.email, p.class_level from users u
          left join student_profiles p on p.user_id = u.id where u.id = $1 for update of u",
     )
@@ -77,10 +79,10 @@ async fn erase_one(conn: &mut PgConnection, user_id: i64, unusable: &str) -> any
     .await?;
     let mut grades_kept = 0;
     if keeps {
-        let (first, last) = match role.as_str() {
-            "student" => ("Élève", "anonyme"),
-            "teacher" => ("Enseignant", "anonyme"),
-            _ => ("Compte", "anonyme"),
+        let (first, last) = match role {
+            Role::Student => ("Élève", "anonyme"),
+            Role::Teacher => ("Enseignant", "anonyme"),
+            Role::Parent | Role::Admin => ("Compte", "anonyme"),
         };
         let placeholder: i64 = sqlx::query_scalar(
             "insert into users (email, password_hash, first_name, last_name, role, is_active, anonymised_at)
@@ -93,7 +95,7 @@ async fn erase_one(conn: &mut PgConnection, user_id: i64, unusable: &str) -> any
         .bind(unusable)
         .bind(first)
         .bind(last)
-        .bind(&role)
+        .bind(role)
         .fetch_one(&mut *conn)
         .await?;
         if let Some(level) = class_level {

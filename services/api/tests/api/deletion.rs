@@ -212,7 +212,7 @@ async fn a_deleted_account_is_disabled_at_once_and_erased_only_after_the_grace_p
     assert_eq!(login.status, StatusCode::FORBIDDEN, "{}", login.body);
     assert_eq!(login.error_code(), "deletion_pending");
     let message = login.body["error"].as_str().expect("message");
-    let date = nexus_api::privacy::deletion::french_date(erase_after);
+    let date = nexus_api::dates::long_date(erase_after);
     assert!(message.contains(&date), "{message} / {date}");
     assert!(message.contains("Annuler la suppression"), "{message}");
     assert_eq!(login.body["details"]["canCancel"], json!(true));

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { formatDate, formatDateTime } from "@/lib/format";
+import { classLevelOf, formatDate, formatDateTime, type ClassLevel } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
 import { DeleteUser, PendingDeletions } from "./Deletions";
@@ -159,7 +159,7 @@ function SearchForm({ initial, onSearch }: { initial: Filters; onSearch: (f: Fil
 function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChanged: () => void }) {
   const name = `${user.firstName} ${user.lastName}`;
   const [role, setRole] = useState<Role>(user.role as Role);
-  const [level, setLevel] = useState("terminale");
+  const [level, setLevel] = useState<ClassLevel>("terminale");
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -215,7 +215,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
                   <label htmlFor={`${roleId}-niveau`} className="sr-only">
                     Niveau de {name}
                   </label>
-                  <select id={`${roleId}-niveau`} className={`${select} py-1.5`} value={level} onChange={(e) => setLevel(e.target.value)}>
+                  <select id={`${roleId}-niveau`} className={`${select} py-1.5`} value={level} onChange={(e) => setLevel(classLevelOf(e.target.value) ?? "terminale")}>
                     <option value="premiere">Première</option>
                     <option value="terminale">Terminale</option>
                   </select>
@@ -284,7 +284,7 @@ function EditUser({ user, onSaved }: { user: User; onSaved: (message: string) =>
       lastName: text("lastName"),
       email: text("email"),
       phone: text("phone"),
-      ...(student ? { classLevel: text("classLevel"), schoolName: text("schoolName") } : {}),
+      ...(student ? { classLevel: classLevelOf(form.get("classLevel")), schoolName: text("schoolName") } : {}),
     };
     setBusy(true);
     setError(null);

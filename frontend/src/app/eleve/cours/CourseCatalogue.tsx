@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useId, useState } from "react";
 import { api } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { CATEGORIES, LEVELS, categoryLabel, duration } from "@/lib/courses";
+import { CATEGORIES, categoryLabel, duration } from "@/lib/courses";
+import { CLASS_LEVELS, classLevelOf, type ClassLevel } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { useNotifications } from "@/components/notifications";
 import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
@@ -18,7 +19,7 @@ const selectClass =
 export function CourseCatalogue() {
   const { allowed, user } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
-  const [filters, setFilters] = useState({ level: "", category: "", q: "", page: 1 });
+  const [filters, setFilters] = useState<{ level: ClassLevel | ""; category: string; q: string; page: number }>({ level: "", category: "", q: "", page: 1 });
   const { data, error } = useLoader(
     allowed,
     () =>
@@ -86,11 +87,11 @@ export function CourseCatalogue() {
             <select
               id={`${ids}-niveau`}
               value={filters.level}
-              onChange={(e) => setFilters((f) => ({ ...f, level: e.target.value, page: 1 }))}
+              onChange={(e) => setFilters((f) => ({ ...f, level: classLevelOf(e.target.value) ?? "", page: 1 }))}
               className={selectClass}
             >
               <option value="">Tous les niveaux</option>
-              {Object.entries(LEVELS).map(([v, l]) => (
+              {Object.entries(CLASS_LEVELS).map(([v, l]) => (
                 <option key={v} value={v}>
                   {l}
                 </option>
@@ -145,7 +146,7 @@ export function CourseCatalogue() {
                     </Link>
                   </h3>
                   <p className="mt-1 flex flex-wrap gap-2 text-sm">
-                    <span className="rounded-full bg-slate-100 px-2 py-0.5 text-slate-800 dark:bg-slate-800 dark:text-slate-100">{LEVELS[c.level] ?? c.level}</span>
+                    <span className="rounded-full bg-slate-100 px-2 py-0.5 text-slate-800 dark:bg-slate-800 dark:text-slate-100">{CLASS_LEVELS[c.level]}</span>
                     {c.category && (
                       <span className="rounded-full bg-accent-50 px-2 py-0.5 text-accent-800 dark:bg-slate-800 dark:text-accent-100">{categoryLabel(c.category)}</span>
                     )}

@@ -5,7 +5,8 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { CATEGORIES, LEVELS, categoryLabel, duration } from "@/lib/courses";
+import { CATEGORIES, categoryLabel, duration } from "@/lib/courses";
+import { CLASS_LEVELS, classLevelOf } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { Button, Card, ErrorAlert, Field, LabelledSelect, Loading } from "@/components/ui";
 
@@ -73,7 +74,7 @@ function CourseList({ courses }: { courses: Schemas["CourseSummary"][] }) {
             {c.title}
           </Link>
           <p className="text-sm text-slate-600 dark:text-slate-300">
-            {[LEVELS[c.level] ?? c.level, categoryLabel(c.category), duration(c.duration)].filter(Boolean).join(" · ")}
+            {[CLASS_LEVELS[c.level], categoryLabel(c.category), duration(c.duration)].filter(Boolean).join(" · ")}
           </p>
         </li>
       ))}
@@ -93,7 +94,7 @@ function NewCourse() {
     const description = String(f.get("description") ?? "").trim();
     const body = {
       title: String(f.get("title") ?? ""),
-      level: String(f.get("level") ?? ""),
+      level: classLevelOf(f.get("level")) ?? "terminale",
       category: String(f.get("category") ?? "") || null,
       description: description || null,
       content: { chapters: [] },
@@ -118,7 +119,7 @@ function NewCourse() {
         <ErrorAlert message={error} />
         <Field id="cours-titre" name="title" label="Titre du cours" error={errors.title} required maxLength={200} />
         <LabelledSelect id="cours-niveau" name="level" label="Niveau" defaultValue="terminale" error={errors.level}>
-          {Object.entries(LEVELS).map(([value, label]) => (
+          {Object.entries(CLASS_LEVELS).map(([value, label]) => (
             <option key={value} value={value}>
               {label}
             </option>

@@ -1,5 +1,6 @@
 // Helpers of the teacher's course editor (pure: unit-tested in tests/unit/authoring.test.ts).
 import type { Schemas } from "@/lib/api/client";
+import type { ClassLevel } from "@/lib/format";
 
 export type Chapter = Schemas["Chapter"];
 export type Section = Schemas["Section"];
@@ -9,7 +10,7 @@ export type CourseInput = Schemas["CourseInput"];
 export type Draft = {
   title: string;
   description: string;
-  level: string;
+  level: ClassLevel;
   category: string;
   estimatedTime: string;
   prerequisites: string;

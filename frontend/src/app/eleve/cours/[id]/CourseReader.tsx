@@ -8,7 +8,8 @@ import { api, errorMessage, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
 import { onCourse } from "@/lib/hub/presence";
 import { usePresence, useReportActivity } from "@/components/presence";
-import { LEVELS, categoryLabel, duration } from "@/lib/courses";
+import { categoryLabel, duration } from "@/lib/courses";
+import { CLASS_LEVELS } from "@/lib/format";
 import { SectionBody } from "@/components/SectionBody";
 import { useRequireRole } from "@/components/session";
 import { Button, ErrorAlert, Loading, ProgressBar } from "@/components/ui";
@@ -170,7 +171,7 @@ export function CourseReader({ id }: { id: string }) {
         <BackLink />
         <h1 className="mt-2 text-2xl font-bold">{course.title}</h1>
         <p className="mt-1 flex flex-wrap gap-x-3 text-sm text-slate-700 dark:text-slate-300">
-          <span>{LEVELS[course.level] ?? course.level}</span>
+          <span>{CLASS_LEVELS[course.level]}</span>
           {course.category && <span>{categoryLabel(course.category)}</span>}
           {course.estimatedTime ? <span>{duration(course.estimatedTime)}</span> : null}
         </p>

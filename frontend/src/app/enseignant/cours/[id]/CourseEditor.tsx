@@ -5,7 +5,8 @@ import { useRouter } from "next/navigation";
 import { useDeferredValue, useEffect, useRef, useState } from "react";
 import { api, errorMessage, fieldErrors, type Schemas } from "@/lib/api/client";
 import { useLoader } from "@/lib/useLoader";
-import { CATEGORIES, LEVELS, categoryLabel } from "@/lib/courses";
+import { CATEGORIES, categoryLabel } from "@/lib/courses";
+import { CLASS_LEVELS, classLevelOf } from "@/lib/format";
 import { formatDateTime } from "@/lib/format";
 import { useRequireRole } from "@/components/session";
 import { ConfirmDialog } from "@/components/confirm";
@@ -305,8 +306,8 @@ export function CourseEditor({ id }: { id: string }) {
         <div className="grid gap-4 md:grid-cols-2">
           <Field id="edit-titre" label="Titre du cours" value={draft.title} onChange={(e) => update({ title: e.target.value })} error={errors.title} maxLength={200} />
           <div className="grid grid-cols-2 gap-4">
-            <LabelledSelect id="edit-niveau" label="Niveau" value={draft.level} onChange={(e) => update({ level: e.target.value })} error={errors.level}>
-              {Object.entries(LEVELS).map(([value, label]) => (
+            <LabelledSelect id="edit-niveau" label="Niveau" value={draft.level} onChange={(e) => update({ level: classLevelOf(e.target.value) ?? draft.level })} error={errors.level}>
+              {Object.entries(CLASS_LEVELS).map(([value, label]) => (
                 <option key={value} value={value}>
                   {label}
                 </option>
