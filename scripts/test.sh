@@ -20,7 +20,7 @@
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
 #   QDRANT_URL                the Qdrant for ARIA's Qdrant tests; unset: a private
 #                             one from QDRANT_BIN, PATH or ../shared/bin/qdrant
-#   SKIP_LINT=1               skip cargo fmt --check and clippy
+#   SKIP_LINT=1               skip cargo fmt --check, clippy, the Docker checks and pyflakes
 #   SKIP_OPS=1                skip the nginx/Prometheus checks (scripts/test-ops.sh)
 #   SKIP_BACKUP=1             skip the backup/restore proof (scripts/test-backup.sh)
 #   SKIP_FUZZ=1               skip step 4
@@ -102,6 +102,11 @@ if [[ ${SKIP_LINT:-0} != 1 ]]; then
     cargo clippy --workspace --all-targets --locked -- -D warnings || lint_rc=$?
     info "Dockerfile (hadolint) and compose files (docker-compose config)"
     bash "$NEXUS_ROOT/scripts/check-docker.sh" || lint_rc=$?
+    # The pytest suites (tests/ops, tests/backup): Debian's pyflakes, for Debian's
+    # interpreter (the one that runs them).
+    info "pyflakes tests/"
+    ensure_packages python3-pyflakes
+    /usr/bin/python3 -m pyflakes tests/ || lint_rc=$?
 fi
 
 # ---------------------------------------------------------------- tests
