@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { apiCall, createClass, createTeacher, PASSWORD, registerStudent, signIn } from "./helpers";
+import { apiCall, createClass, createTeacher, DEMO_PASSWORD, login, PASSWORD, registerStudent, signIn, unique } from "./helpers";
 
 // Nothing moves under the pointer once it can be clicked. The browser's own layout-shift
 // entries (Layout Instability API) are collected from the first paint until the page has
@@ -101,6 +101,38 @@ test("(l2) les pages de l'enseignant ne bougent pas sous le pointeur pendant leu
     ["/enseignant", () => expect(page.getByText(className).first()).toBeVisible()],
     [`/enseignant/classes/${cls.id}`, () => expect(page.getByText(/Moreau/).first()).toBeVisible()],
     ["/enseignant/evaluations", () => expect(page.getByText(title).first()).toBeVisible()],
+  ];
+  await expectStill(page, pages);
+});
+
+test("(l3) les pages du parent ne bougent pas sous le pointeur pendant leur chargement @phone", async ({ page }) => {
+  const teacher = await createTeacher("Claire");
+  const cls = await createClass(teacher.token, `Terminale NSI — parents stables ${Date.now()}`);
+  const child = await registerStudent("Léo", "Fontaine");
+  await apiCall("POST", "/api/classes/join", child.token, { code: cls.joinCode });
+  const pairing = await apiCall("POST", "/api/me/pairing-code", child.token);
+  const parentEmail = unique("sophie");
+  await apiCall("POST", "/api/auth/register", null, { email: parentEmail, password: PASSWORD, firstName: "Sophie", lastName: "Fontaine", role: "parent" });
+  const parent = await login(parentEmail, PASSWORD);
+  await apiCall("POST", "/api/me/children", parent, { code: String(pairing.code) });
+
+  await recordShifts(page);
+  await signIn(page, parentEmail, PASSWORD, /\/parent$/);
+  const pages: [string, () => Promise<void>][] = [
+    ["/parent", () => expect(page.getByRole("heading", { name: /Léo Fontaine/ })).toBeVisible()],
+    [`/bilan/${child.id}`, () => expect(page.getByText(/Léo/).first()).toBeVisible()],
+  ];
+  await expectStill(page, pages);
+});
+
+test("(l4) les pages de l'administrateur ne bougent pas sous le pointeur pendant leur chargement", async ({ page }) => {
+  await recordShifts(page);
+  await signIn(page, "admin@nexus-reussite.fr", DEMO_PASSWORD, /\/admin$/);
+  const pages: [string, () => Promise<void>][] = [
+    ["/admin", () => expect(page.getByRole("heading", { name: "Comptes" })).toBeVisible()],
+    ["/admin/utilisateurs", () => expect(page.getByText("admin@nexus-reussite.fr").first()).toBeVisible()],
+    // The journal is empty on a fresh database, a table once anything was audited.
+    ["/admin/journal", () => expect(page.getByTestId("audit-log").or(page.getByText("Aucune entrée."))).toBeVisible()],
   ];
   await expectStill(page, pages);
 });
