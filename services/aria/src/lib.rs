@@ -31,6 +31,7 @@ use axum::Router;
 use nexus_config::{CommonSettings, parse_var};
 use nexus_web::{
     auth::Authenticator,
+    background::Stop,
     health::Dependencies,
     ratelimit::{Limit, RateLimiter},
     redis_conn::Redis,
@@ -227,6 +228,17 @@ pub fn retriever(
 /// One round of index maintenance: the chunks follow the courses, missing vectors are
 /// computed, the vector store follows the vectors. Returns the courses re-indexed.
 pub async fn maintain_index(retriever: &retrieval::Retriever) -> anyhow::Result<usize> {
+    maintain_index_until(retriever, &Stop::default()).await
+}
+
+/// [`maintain_index`] as the service's sync loop runs it: once the service stops, the
+/// embedding backlog is left for the next start (at most the batch in progress is
+/// lost, its transaction rolled back), so a stop does not wait for thousands of
+/// passages to be embedded.
+pub async fn maintain_index_until(
+    retriever: &retrieval::Retriever,
+    stop: &Stop,
+) -> anyhow::Result<usize> {
     let pool = &retriever.pool;
     let courses = index::sync(pool).await?;
     if let retrieval::Store::Memory(index) = &retriever.store {
@@ -234,9 +246,12 @@ pub async fn maintain_index(retriever: &retrieval::Retriever) -> anyhow::Result<
         index.ensure_fresh(pool, None).await?;
     }
     if let Some(embedder) = &retriever.embedder {
-        let embedded = vectors::backfill(pool, embedder).await?;
+        let embedded = vectors::backfill(pool, embedder, stop).await?;
         if embedded > 0 {
             tracing::info!(chunks = embedded, "ARIA chunks embedded");
+        }
+        if stop.is_stopping() {
+            return Ok(courses);
         }
     }
     match &retriever.store {
@@ -368,7 +383,7 @@ impl Application {
             .spawn("index sync", |stop| async move {
                 let mut tick = tokio::time::interval(interval);
                 while stop.during(tick.tick()).await.is_some() {
-                    match maintain_index(&retriever).await {
+                    match maintain_index_until(&retriever, &stop).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
                         Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),

@@ -5,8 +5,18 @@ use nexus_aria::{
 /// `nexus-aria` serves; `nexus-aria reindex` rebuilds the index (chunks and vectors);
 /// `nexus-aria eval [questions.json]` measures retrieval quality on a seeded database,
 /// `nexus-aria bench-retrieval [chunks]` its speed at scale.
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run());
+    // Once stopped, an embedding the index sync abandoned (CPU work on a blocking
+    // thread, seconds in a debug build) is not waited for: dropping the runtime would.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings = AriaSettings::from_env()?;
     let _sentry = nexus_web::service::init(SERVICE, &settings.common);
     let command = std::env::args().nth(1);

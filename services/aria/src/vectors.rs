@@ -284,9 +284,17 @@ impl MemoryIndex {
 /// Computes the vectors that are missing (new chunks, or another model's), a batch at
 /// a time, until none is left. Replicas share the work (`skip locked`). Returns how
 /// many were embedded.
-pub async fn backfill(pool: &PgPool, embedder: &crate::embed::Embedder) -> anyhow::Result<usize> {
+/// Embeds the chunks without a vector of the embedder's model, 16 at a time, until none
+/// is left or `stop` says the service is stopping: then the batch in progress is
+/// abandoned (its transaction rolls back, its rows stay to embed) and the embedding
+/// itself, CPU work on a blocking thread, is not waited for.
+pub async fn backfill(
+    pool: &PgPool,
+    embedder: &crate::embed::Embedder,
+    stop: &nexus_web::background::Stop,
+) -> anyhow::Result<usize> {
     let mut done = 0;
-    loop {
+    while !stop.is_stopping() {
         let mut tx = pool.begin().await?;
         let batch: Vec<(i64, String)> = sqlx::query_as(
             "select id, course_title || ' — ' || chapter_title || ' — ' || section_title || E'\\n' || text
@@ -300,7 +308,13 @@ pub async fn backfill(pool: &PgPool, embedder: &crate::embed::Embedder) -> anyho
             return Ok(done);
         }
         let (ids, texts): (Vec<i64>, Vec<String>) = batch.into_iter().unzip();
-        let vectors = embedder.embed(crate::embed::Role::Passage, texts).await?;
+        let Some(vectors) = stop
+            .during(embedder.embed(crate::embed::Role::Passage, texts))
+            .await
+        else {
+            break;
+        };
+        let vectors = vectors?;
         for (id, vector) in ids.iter().zip(vectors) {
             sqlx::query(
                 "update aria_chunks set embedding = $2, embedding_model = $3, embedded_at = now() where id = $1",
@@ -315,6 +329,7 @@ pub async fn backfill(pool: &PgPool, embedder: &crate::embed::Embedder) -> anyho
         tx.commit().await?;
         done += ids.len();
     }
+    Ok(done)
 }
 
 #[cfg(test)]

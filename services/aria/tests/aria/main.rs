@@ -11,6 +11,7 @@ mod oversight;
 mod policy;
 mod qdrant;
 mod retrieval;
+mod shutdown;
 mod streaming;
 
 use std::time::Duration;
