@@ -11,14 +11,6 @@ text_enum! {
 }
 
 impl ClassLevel {
-    /// Its name in what a user reads, as the web app writes it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ClassLevel::Premiere => "Première",
-            ClassLevel::Terminale => "Terminale",
-        }
-    }
-
     /// The other year: where ARIA looks when a student's own year has too little.
     pub fn other(self) -> ClassLevel {
         match self {
