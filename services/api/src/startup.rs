@@ -40,6 +40,7 @@ impl Application {
             keys: jwt.clone(),
             pool: pool.clone(),
             api_limit: Some((limiter.clone(), settings.rate_limits.api_per_user)),
+            sessions: Some(Arc::new(nexus_web::auth::session_cache())),
         };
         let state = AppState {
             mailer: Mailer::from_settings(&settings.mail)?,
@@ -50,6 +51,7 @@ impl Application {
             authenticator,
             code: crate::assessments::code::CodeRunner::new(),
             mail_wake: crate::mail::queue::Wake::default(),
+            course_bodies: Arc::new(crate::courses::course_bodies()),
             settings: Arc::new(settings),
         };
         let (api, spec) = openapi::split(openapi::api_router().with_state(state.clone()));
@@ -81,6 +83,22 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Without its listener the course cache stays off (every read goes to Postgres).
+        let (pool, bodies) = (self.state.pool.clone(), self.state.course_bodies.clone());
+        self.service.background().spawn("course cache", |stop| {
+            nexus_web::cache::run_invalidation(pool, crate::courses::COURSE_CHANGED, bodies, stop)
+        });
+        if let Some(sessions) = self.state.authenticator.sessions.clone() {
+            let pool = self.state.pool.clone();
+            self.service.background().spawn("session cache", |stop| {
+                nexus_web::cache::run_invalidation(
+                    pool,
+                    nexus_web::auth::AUTH_CHANGED,
+                    sessions,
+                    stop,
+                )
+            });
+        }
         if self.state.settings.run_worker {
             // They stop with the service, after the requests, each finishing its round.
             let (state, background) = (&self.state, self.service.background());

@@ -20,6 +20,8 @@ pub struct AppState {
     pub code: crate::assessments::code::CodeRunner,
     /// Wakes this process's mail delivery after a request queued a mail.
     pub mail_wake: crate::mail::queue::Wake,
+    /// The JSON of published courses' details, by id (`courses::CourseBodies`).
+    pub course_bodies: Arc<crate::courses::CourseBodies>,
 }
 
 impl FromRef<AppState> for Authenticator {

@@ -251,7 +251,7 @@ async fn set_user_status(
     }
     tx.commit().await?;
     if !body.is_active {
-        nexus_web::auth::announce_revocation(&state.redis, id).await;
+        state.authenticator.revoked(&state.redis, id).await;
     }
     tracing::info!(
         admin = user.id,
@@ -447,7 +447,7 @@ async fn set_user_role(
         .await?;
     account_event(&mut tx, id, "role_changed").await?;
     tx.commit().await?;
-    nexus_web::auth::announce_revocation(&state.redis, id).await;
+    state.authenticator.revoked(&state.redis, id).await;
     tracing::info!(admin = user.id, user_id = id, role = %body.role, "role changed");
     Ok(Json(UserResponse {
         success: true,

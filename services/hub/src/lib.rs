@@ -66,6 +66,10 @@ impl Application {
                 keys,
                 pool: pool.clone(),
                 api_limit: None,
+                // A socket is checked when it opens and again on each revocation
+                // announcement, which may arrive before the database's notification: a
+                // session cache here could let a revoked socket pass that second check.
+                sessions: None,
             },
             redis: redis.clone(),
             registry: Registry::default(),

@@ -2,7 +2,13 @@
 //!
 //! Besides the JWT checks (signature, HS256 only, `exp`, `aud`, `type`), the user's row
 //! is read on every request: a deactivated account or a changed role takes effect at
-//! once, not when the access token expires. It is one primary-key lookup.
+//! once, not when the access token expires. It is one primary-key lookup — or none, in a
+//! service that keeps a [`SessionCache`]: then a session seen live is remembered until a
+//! trigger announces a change to its user (role, active, a revoked refresh token), which
+//! the process that made the change applies before it answers, and the other replicas
+//! when the notification reaches them (see `cache`).
+
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -10,9 +16,11 @@ use axum::{
 };
 use nexus_auth::{JwtError, JwtKeys, Role};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::{
     ApiError,
+    cache::NotifiedCache,
     ratelimit::{Limit, RateLimiter},
 };
 
@@ -44,7 +52,22 @@ pub struct Authenticator {
     pub pool: PgPool,
     /// The per-user API limit (contract: 100 / min), checked for every authenticated call.
     pub api_limit: Option<(RateLimiter, Limit)>,
+    /// Sessions known live; `None`: every request reads the user's row.
+    pub sessions: Option<Arc<SessionCache>>,
 }
+
+/// A user's sessions known live (the token's `sid`, `None` for tokens without one) and
+/// their role, by user id. Kept exact by [`AUTH_CHANGED`] notifications (triggers on
+/// `users` and `auth_tokens`, migration `20261206000400`) and [`Authenticator::revoked`].
+pub type SessionCache = NotifiedCache<i64, Arc<[(Option<Uuid>, Role)]>>;
+pub const AUTH_CHANGED: &str = "nexus_auth_changed";
+
+pub fn session_cache() -> SessionCache {
+    NotifiedCache::new("sessions", 50_000, Duration::from_secs(600))
+}
+
+/// A user keeps at most this many sessions in the cache (phone, laptop, school computer…).
+const SESSIONS_PER_USER: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentUser {
@@ -104,6 +127,21 @@ impl Authenticator {
     /// still signed in to the session the token belongs to (signing out or a password
     /// reset revokes the session's refresh-token family, and with it the access token).
     pub async fn load(&self, claims: &nexus_auth::AccessClaims) -> Result<CurrentUser, ApiError> {
+        let ticket = self.sessions.as_ref().and_then(|cache| cache.ticket());
+        let known = self
+            .sessions
+            .as_ref()
+            .and_then(|cache| cache.get(&claims.user_id));
+        if let Some(&(_, role)) = known
+            .iter()
+            .flat_map(|sessions| sessions.iter())
+            .find(|(sid, _)| *sid == claims.sid)
+        {
+            return Ok(CurrentUser {
+                id: claims.user_id,
+                role,
+            });
+        }
         let row: Option<(Role, bool, bool)> = sqlx::query_as(
             "select u.role, u.is_active,
                     $2::uuid is null or exists(select 1 from auth_tokens t
@@ -124,10 +162,35 @@ impl Authenticator {
         if !session_live {
             return Err(session_revoked());
         }
+        if let (Some(cache), Some(ticket)) = (&self.sessions, ticket) {
+            // The user's other sessions known live stay (no change to the user since the
+            // ticket, or the insert is refused).
+            let sessions: Arc<[_]> = known
+                .iter()
+                .flat_map(|sessions| sessions.iter())
+                .take(SESSIONS_PER_USER - 1)
+                .copied()
+                .chain([(claims.sid, role)])
+                .collect();
+            cache.insert(ticket, claims.user_id, sessions);
+        }
         Ok(CurrentUser {
             id: claims.user_id,
             role,
         })
+    }
+}
+
+impl Authenticator {
+    /// After a change that ends some of `user_id`'s sessions or changes their role has
+    /// committed: this process forgets their sessions at once (the others when the
+    /// trigger's notification reaches them), and the services holding the user's sockets
+    /// check them again ([`announce_revocation`]).
+    pub async fn revoked(&self, redis: &crate::redis_conn::Redis, user_id: i64) {
+        if let Some(cache) = &self.sessions {
+            cache.invalidate(&user_id);
+        }
+        announce_revocation(redis, user_id).await;
     }
 }
 

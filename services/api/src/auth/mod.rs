@@ -12,7 +12,7 @@ use nexus_auth::{Role, password};
 use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json,
-    auth::{CurrentUser, account_disabled, announce_revocation},
+    auth::{CurrentUser, account_disabled},
     error::ApiResult,
     net::ClientIp,
     ratelimit::Limit,
@@ -314,7 +314,10 @@ async fn refresh(
     if stored.used_at.is_some() {
         let revoked = tokens::revoke_family(&mut *tx, family).await?;
         tx.commit().await?;
-        announce_revocation(&state.redis, stored.user_id).await;
+        state
+            .authenticator
+            .revoked(&state.redis, stored.user_id)
+            .await;
         tracing::warn!(user_id = stored.user_id, %family, revoked, "refresh token reused: family revoked");
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
@@ -376,7 +379,7 @@ async fn logout(
             tokens::revoke_family(&mut *tx, family).await?;
             tx.commit().await?;
             // The session's access tokens stop working now; its open sockets close.
-            announce_revocation(&state.redis, user_id).await;
+            state.authenticator.revoked(&state.redis, user_id).await;
         }
     }
     Ok(Json(Done {
@@ -570,7 +573,10 @@ async fn confirm_password_reset(
     tokens::mark_used(&mut *tx, stored.id).await?;
     let ended = tokens::revoke_all_refresh(&mut *tx, stored.user_id).await?;
     tx.commit().await?;
-    announce_revocation(&state.redis, stored.user_id).await;
+    state
+        .authenticator
+        .revoked(&state.redis, stored.user_id)
+        .await;
     state.limiter.reset("login_failures_account", &email).await;
     tracing::info!(
         user_id = stored.user_id,

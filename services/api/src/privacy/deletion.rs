@@ -8,10 +8,7 @@ use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use nexus_auth::{Role, password};
 use nexus_web::{
-    ApiError, ErrorBody, Json, Path,
-    auth::{CurrentUser, announce_revocation},
-    error::ApiResult,
-    net::ClientIp,
+    ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult, net::ClientIp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -212,7 +209,7 @@ async fn open_request(
     .await?;
     tx.commit().await?;
     // Access tokens and open sockets (hub, ARIA) of the account stop working now.
-    announce_revocation(&state.redis, target).await;
+    state.authenticator.revoked(&state.redis, target).await;
     tracing::info!(
         actor = actor.id,
         user_id = target,

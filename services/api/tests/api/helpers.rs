@@ -12,6 +12,10 @@ pub const PASSWORD: &str = "Tr0mpette-Bleue";
 pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
+    /// The process's course cache, for the tests of its invalidation.
+    pub course_bodies: std::sync::Arc<nexus_api::courses::CourseBodies>,
+    /// The process's session cache, likewise.
+    pub sessions: std::sync::Arc<nexus_web::auth::SessionCache>,
     pub settings: ApiSettings,
     pub client: reqwest::Client,
     pub mailbox: PathBuf,
@@ -81,10 +85,14 @@ pub async fn spawn_app_with(settings: ApiSettings) -> TestApp {
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.state().pool.clone();
+    let course_bodies = app.state().course_bodies.clone();
+    let sessions = (app.state().authenticator.sessions.clone()).expect("the API caches sessions");
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         address,
         pool,
+        course_bodies,
+        sessions,
         mailbox: settings.mail.mailbox_dir.clone(),
         settings,
         client: reqwest::Client::builder()

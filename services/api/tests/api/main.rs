@@ -5,6 +5,7 @@
 mod assessments;
 mod auth;
 mod authorization;
+mod caches;
 mod catalogue;
 mod chat;
 mod classes;
