@@ -19,6 +19,10 @@ export function TeacherClasses() {
   const { data: classes, error, reload } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
   const { data: dashboard, error: dashError } = useLoader(allowed, () => api.GET("/api/dashboard/teacher"), revision);
 
+  // The page comes whole, once both have answered: the summary arriving after the
+  // classes pushed the list down, under the pointer (tests/e2e/layout.spec.ts, l2).
+  const settled = (classes !== null || !!error) && (dashboard !== null || !!dashError);
+
   if (!allowed) return <Loading />;
   const active = classes?.classes.filter((c) => !c.archived) ?? [];
   const archived = classes?.classes.filter((c) => c.archived) ?? [];
@@ -29,26 +33,30 @@ export function TeacherClasses() {
         <p className="text-slate-700 dark:text-slate-300">Bonjour {user?.firstName}</p>
       </div>
       <ErrorAlert message={error ?? dashError} />
-      {dashboard && <Summary dashboard={dashboard} />}
-      <div className="grid items-start gap-6 lg:grid-cols-[2fr_1fr]">
-        <div className="space-y-6">
-          <Card title="Classes actives" id="classes-actives">
-            {!classes && !error ? (
-              <Loading />
-            ) : active.length === 0 ? (
-              <p className="text-slate-700 dark:text-slate-300">Aucune classe active pour l&apos;instant : créez-en une.</p>
-            ) : (
-              <ClassList classes={active} />
-            )}
-          </Card>
-          {archived.length > 0 && (
-            <Card title="Classes archivées" id="classes-archivees">
-              <ClassList classes={archived} />
-            </Card>
-          )}
-        </div>
-        <NewClass onCreated={reload} />
-      </div>
+      {!settled ? (
+        <Loading />
+      ) : (
+        <>
+          {dashboard && <Summary dashboard={dashboard} />}
+          <div className="grid items-start gap-6 lg:grid-cols-[2fr_1fr]">
+            <div className="space-y-6">
+              <Card title="Classes actives" id="classes-actives">
+                {active.length === 0 ? (
+                  <p className="text-slate-700 dark:text-slate-300">Aucune classe active pour l&apos;instant : créez-en une.</p>
+                ) : (
+                  <ClassList classes={active} />
+                )}
+              </Card>
+              {archived.length > 0 && (
+                <Card title="Classes archivées" id="classes-archivees">
+                  <ClassList classes={archived} />
+                </Card>
+              )}
+            </div>
+            <NewClass onCreated={reload} />
+          </div>
+        </>
+      )}
     </div>
   );
 }
