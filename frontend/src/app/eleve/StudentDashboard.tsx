@@ -16,15 +16,14 @@ const STUDENT = ["student"];
 export function StudentDashboard() {
   const { allowed, user } = useRequireRole(STUDENT);
   const { revision } = useNotifications();
-  const { data: dashboard, error: loadError, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
-  const { data: classes, error: classesError, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
-  const { data: me, error: meError } = useMe(allowed);
-  const { data: consent, error: consentError } = useOwnConsent(allowed ? user?.id : undefined, revision);
+  const { data: dashboard, error: loadError, settled: dashboardSettled, reload } = useLoader(allowed, () => api.GET("/api/dashboard/student"), revision);
+  const { data: classes, settled: classesSettled, reload: reloadClasses } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
+  const { data: me, settled: meSettled } = useMe(allowed);
+  const { data: consent, settled: consentSettled } = useOwnConsent(allowed ? user?.id : undefined, revision);
   // The page comes whole, once all four have answered: a summary arriving after the
   // classes, or the address-to-confirm notice after the summary, pushed what was below
   // down the page, under the pointer (tests/e2e/layout.spec.ts).
-  const answered = (data: unknown, error: string | null) => data !== null || !!error;
-  const settled = answered(dashboard, loadError) && answered(classes, classesError) && answered(me, meError) && answered(consent, consentError);
+  const settled = dashboardSettled && classesSettled && meSettled && consentSettled;
 
   if (!allowed) return <Loading />;
   return (

@@ -16,12 +16,12 @@ const TEACHER = ["teacher"];
 export function TeacherClasses() {
   const { allowed, user } = useRequireRole(TEACHER);
   const { revision } = useNotifications();
-  const { data: classes, error, reload } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
-  const { data: dashboard, error: dashError } = useLoader(allowed, () => api.GET("/api/dashboard/teacher"), revision);
+  const { data: classes, error, settled: classesSettled, reload } = useLoader(allowed, () => api.GET("/api/classes", { params: { query: { limit: 100 } } }), revision);
+  const { data: dashboard, error: dashError, settled: dashboardSettled } = useLoader(allowed, () => api.GET("/api/dashboard/teacher"), revision);
 
   // The page comes whole, once both have answered: the summary arriving after the
   // classes pushed the list down, under the pointer (tests/e2e/layout.spec.ts, l2).
-  const settled = (classes !== null || !!error) && (dashboard !== null || !!dashError);
+  const settled = classesSettled && dashboardSettled;
 
   if (!allowed) return <Loading />;
   const active = classes?.classes.filter((c) => !c.archived) ?? [];
