@@ -25,6 +25,14 @@ async fn cached(app: &TestApp, id: i64, token: &str) {
     .await;
 }
 
+/// Asks `path` as `token` until the answer is `status`: a change reaching a cache.
+async fn until_status(api: &TestApp, what: &str, path: &str, token: &str, status: StatusCode) {
+    eventually(what, || async {
+        (api.get(path, Some(token)).await.status == status).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn every_change_through_the_api_shows_at_once() {
     let app = spawn_app().await;
@@ -123,10 +131,13 @@ async fn another_replica_and_changes_outside_the_api_reach_the_cache() {
         .await
         .expect("unpublish in SQL");
     for api in [&app, &replica] {
-        eventually("a course unpublished in SQL to disappear", || async {
-            let answer = api.get(&path, Some(student)).await;
-            (answer.status == StatusCode::NOT_FOUND).then_some(())
-        })
+        until_status(
+            api,
+            "a course unpublished in SQL to disappear",
+            &path,
+            student,
+            StatusCode::NOT_FOUND,
+        )
         .await;
     }
 }
@@ -199,10 +210,13 @@ async fn a_closed_session_or_a_disabled_account_never_passes_the_cache() {
     assert_eq!(logout.status, StatusCode::OK, "{}", logout.body);
     let me = app.get("/api/auth/me", Some(&student.token)).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);
-    eventually("the other replica to refuse the closed session", || async {
-        let me = replica.get("/api/auth/me", Some(&student.token)).await;
-        (me.status == StatusCode::UNAUTHORIZED).then_some(())
-    })
+    until_status(
+        &replica,
+        "the other replica to refuse the closed session",
+        "/api/auth/me",
+        &student.token,
+        StatusCode::UNAUTHORIZED,
+    )
     .await;
 
     // An account disabled by an administrator on the other replica.
@@ -221,12 +235,12 @@ async fn a_closed_session_or_a_disabled_account_never_passes_the_cache() {
         replica.get("/api/auth/me", Some(&other.token)).await.status,
         StatusCode::FORBIDDEN
     );
-    eventually(
+    until_status(
+        &app,
         "the first replica to refuse the disabled account",
-        || async {
-            let me = app.get("/api/auth/me", Some(&other.token)).await;
-            (me.status == StatusCode::FORBIDDEN).then_some(())
-        },
+        "/api/auth/me",
+        &other.token,
+        StatusCode::FORBIDDEN,
     )
     .await;
 
@@ -242,10 +256,13 @@ async fn a_closed_session_or_a_disabled_account_never_passes_the_cache() {
         .execute(&app.pool)
         .await
         .expect("demote in SQL");
-    eventually("the demotion to apply", || async {
-        let users = app.get("/api/users", Some(&boss.token)).await;
-        (users.status == StatusCode::FORBIDDEN).then_some(())
-    })
+    until_status(
+        &app,
+        "the demotion to apply",
+        "/api/users",
+        &boss.token,
+        StatusCode::FORBIDDEN,
+    )
     .await;
     // And a refresh token revoked in SQL ends the session.
     let third = app.user(Role::Parent).await;
@@ -255,9 +272,12 @@ async fn a_closed_session_or_a_disabled_account_never_passes_the_cache() {
         .execute(&app.pool)
         .await
         .expect("revoke in SQL");
-    eventually("the revocation in SQL to apply", || async {
-        let me = app.get("/api/auth/me", Some(&third.token)).await;
-        (me.status == StatusCode::UNAUTHORIZED).then_some(())
-    })
+    until_status(
+        &app,
+        "the revocation in SQL to apply",
+        "/api/auth/me",
+        &third.token,
+        StatusCode::UNAUTHORIZED,
+    )
     .await;
 }
