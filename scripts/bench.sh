@@ -8,7 +8,8 @@
 #   (c) course list/detail on the demo data, quiz submissions
 #   (d) a school (scripts/bench/school.sql: 10,000 courses, 1,000 students, 40 classes,
 #       a year of attempts): the catalogue (list, search, detail), the student dashboard
-#       (200 students in turn) and a class's progress (its 40 teachers in turn)
+#       (200 students in turn) and a class's progress (its 40 teachers in turn), each
+#       also with `Cache-Control: no-cache` (read from the database every time)
 #   (e) when ../shared/peers/ exists (the seed's Flask + SQLAlchemy + Gunicorn stack),
 #       the same catalogue requests against it at 10,000 courses, each scenario run
 #       right after ours on the same machine and Postgres, and the ratio printed
@@ -313,6 +314,12 @@ BENCH_CONNECTIONS=8 BENCH_PAIRS=$BENCH_DIR/students.pairs \
     run_wrk dashboard-student-c8 -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
 BENCH_CONNECTIONS=8 BENCH_PAIRS=$BENCH_DIR/teachers.pairs \
     run_wrk class-progress-c8 -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+# The same pages read from the database on every request (`Cache-Control: no-cache`):
+# what a first visit, or the visit after a change, costs.
+BENCH_FRESH=1 BENCH_PAIRS=$BENCH_DIR/students.pairs \
+    run_wrk dashboard-student-fresh -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+BENCH_FRESH=1 BENCH_PAIRS=$BENCH_DIR/teachers.pairs \
+    run_wrk class-progress-fresh -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
 
 # summary_line NAME LABEL — one summary row from wrk's saved output.
 summary_line() {
@@ -376,6 +383,8 @@ results=$BENCH_DIR/results-$stamp.txt
     summary_line dashboard-student-c8 "  same, 8 connections"
     summary_line class-progress "GET /api/classes/{id}/progress"
     summary_line class-progress-c8 "  same, 8 connections"
+    summary_line dashboard-student-fresh "student dashboard, no-cache"
+    summary_line class-progress-fresh "class progress, no-cache"
     if [[ -n $PEER_BASE ]]; then
         echo
         echo "seed stack (../shared/peers: Flask + SQLAlchemy, Gunicorn $(nproc)x2+1 sync workers), same Postgres,"

@@ -1,10 +1,17 @@
 //! Dashboards: what each role needs at a glance, one request each.
 
-use axum::extract::State;
+use std::time::{Duration, Instant};
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_database::levels::ClassLevel;
-use nexus_web::{ErrorBody, Json, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json,
+    auth::CurrentUser,
+    cache::{Keep, NotifiedCache, json_body, wants_fresh},
+    error::ApiResult,
+};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -132,9 +139,10 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
                 r.max_score::float8 as max_score,
                 case when r.status = 'graded' then round(r.score / nullif(r.max_score, 0) * 100, 1)::float8 end as percentage,
                 r.submitted_at
-         from assessment_results r join assessments a on a.id = r.assessment_id
-         where r.student_id = $1 and r.status <> 'in_progress'
-         order by r.submitted_at desc nulls last limit 10",
+         from (select * from assessment_results where student_id = $1 and status <> 'in_progress'
+               order by submitted_at desc nulls last, id desc limit 10) r
+         join assessments a on a.id = r.assessment_id
+         order by r.submitted_at desc nulls last, r.id desc",
     )
     .bind(student_id)
     .fetch_all(pool)
@@ -176,6 +184,53 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
     })
 }
 
+/// Students' dashboards as their JSON, by student id: the body of
+/// `GET /api/dashboard/student` and each child of the parent's. The
+/// `nexus_student_changed` notifications (triggers of migration `20261206000500`, on every
+/// table a dashboard shows) keep it exact on every replica; what changes with the time
+/// alone (an assessment opening or closing, a new week) is kept only until then
+/// ([`next_change`]). At most [`DASHBOARDS_CAPACITY`] students (~10 KB each).
+pub type Dashboards = NotifiedCache<i64, Bytes>;
+pub const STUDENT_CHANGED: &str = "nexus_student_changed";
+pub const DASHBOARDS_CAPACITY: usize = 5_000;
+
+pub fn dashboards() -> Dashboards {
+    NotifiedCache::new("dashboards", DASHBOARDS_CAPACITY, Duration::from_secs(600))
+}
+
+/// When the student's dashboard changes with no write: the next opening or closing of an
+/// assessment given to one of their classes, or the next Monday (Europe/Paris, the
+/// weekly activity's weeks), whichever comes first.
+async fn next_change(pool: &PgPool, student_id: i64) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "select least(
+             (select min(t) from class_members m
+              join assessment_classes p on p.class_id = m.class_id,
+              lateral (values (p.opens_at), (p.closes_at)) as times(t)
+              where m.student_id = $1 and t > now()),
+             (date_trunc('week', now() at time zone 'Europe/Paris') + interval '1 week')
+                 at time zone 'Europe/Paris')",
+    )
+    .bind(student_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// The student's dashboard, as JSON, from the cache or read now.
+async fn overview_json(state: &AppState, student_id: i64, fresh: bool) -> ApiResult<Bytes> {
+    let read = async {
+        let overview = student_overview(&state.pool, student_id).await?;
+        let until = next_change(&state.pool, student_id).await?;
+        let body = serde_json::to_vec(&overview).map_err(|e| ApiError::internal(e.into()))?;
+        // The database's clock says when; this process counts it on its own.
+        let left = (until - Utc::now()).to_std().unwrap_or_default();
+        Ok::<_, ApiError>((Bytes::from(body), Keep::Until(Instant::now() + left)))
+    };
+    (state.dashboards)
+        .get_or_read(student_id, fresh, read)
+        .await
+}
+
 /// Progress per course, assessments due, recent results and averages. Roles: student.
 #[utoipa::path(get, path = "/api/dashboard/student", tag = "dashboard",
     security(("bearer" = [])),
@@ -186,9 +241,11 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
 async fn student_dashboard(
     user: CurrentUser,
     State(state): State<AppState>,
-) -> ApiResult<Json<StudentDashboard>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     user.require(&[Role::Student])?;
-    Ok(Json(student_overview(&state.pool, user.id).await?))
+    let body = overview_json(&state, user.id, wants_fresh(&headers)).await?;
+    Ok(json_body(body))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -206,7 +263,8 @@ pub struct ParentDashboard {
 async fn parent_dashboard(
     user: CurrentUser,
     State(state): State<AppState>,
-) -> ApiResult<Json<ParentDashboard>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     user.require(&[Role::Parent])?;
     let children: Vec<i64> = sqlx::query_scalar(
         "select student_id from parent_links where parent_id = $1 order by student_id",
@@ -214,13 +272,16 @@ async fn parent_dashboard(
     .bind(user.id)
     .fetch_all(&state.pool)
     .await?;
-    let mut overviews = Vec::with_capacity(children.len());
-    for child in children {
-        overviews.push(student_overview(&state.pool, child).await?);
+    // A `ParentDashboard`, written from its children's JSON.
+    let mut body = br#"{"children":["#.to_vec();
+    for (i, child) in children.into_iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&overview_json(&state, child, wants_fresh(&headers)).await?);
     }
-    Ok(Json(ParentDashboard {
-        children: overviews,
-    }))
+    body.extend_from_slice(b"]}");
+    Ok(json_body(Bytes::from(body)))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

@@ -1,10 +1,15 @@
 //! Progress: a student records how far they are in a course and which sections they
 //! have completed; parents see their children's, teachers their classes', admins all.
 
-use axum::extract::State;
+use axum::{body::Bytes, extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
-use nexus_web::{ApiError, ErrorBody, Json, Path, auth::CurrentUser, error::ApiResult};
+use nexus_web::{
+    ApiError, ErrorBody, Json, Path,
+    auth::CurrentUser,
+    cache::{Keep, NotifiedCache, json_body, wants_fresh},
+    error::ApiResult,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -278,22 +283,48 @@ async fn class_progress(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> ApiResult<Json<ClassProgressResponse>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     ensure_class_owner(&state.pool, &user, id).await?;
-    let progress = sqlx::query_as(
-        "select u.id as student_id, u.first_name || ' ' || u.last_name as student_name, c.id as course_id,
-                c.title as course_title, coalesce(p.progress_percentage, 0) as progress_percentage,
-                p.last_accessed, p.completed_at
-         from class_members m join users u on u.id = m.student_id
-         join course_classes cc on cc.class_id = m.class_id join courses c on c.id = cc.course_id
-         left join student_progress p on p.student_id = u.id and p.course_id = c.id
-         where m.class_id = $1 order by u.last_name, u.first_name, c.id",
+    let read = async {
+        let progress: Vec<ClassProgressRow> = sqlx::query_as(
+            "select u.id as student_id, u.first_name || ' ' || u.last_name as student_name, c.id as course_id,
+                    c.title as course_title, coalesce(p.progress_percentage, 0) as progress_percentage,
+                    p.last_accessed, p.completed_at
+             from class_members m join users u on u.id = m.student_id
+             join course_classes cc on cc.class_id = m.class_id join courses c on c.id = cc.course_id
+             left join student_progress p on p.student_id = u.id and p.course_id = c.id
+             where m.class_id = $1 order by u.last_name, u.first_name, c.id",
+        )
+        .bind(id)
+        .fetch_all(&state.pool)
+        .await?;
+        let body = ClassProgressResponse {
+            success: true,
+            progress,
+        };
+        let body = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
+        Ok::<_, ApiError>((Bytes::from(body), Keep::Yes))
+    };
+    let body = (state.class_progress)
+        .get_or_read(id, wants_fresh(&headers), read)
+        .await?;
+    Ok(json_body(body))
+}
+
+/// Classes' progress tables as their JSON, by class id (the body of
+/// `GET /api/classes/{id}/progress`; who may read it is checked on every request). The
+/// `nexus_class_changed` notifications (migration `20261206000500`) keep it exact on every
+/// replica. At most [`CLASS_PROGRESS_CAPACITY`] classes (~100 KB each for 25 students and
+/// 25 courses).
+pub type ClassProgressCache = NotifiedCache<i64, Bytes>;
+pub const CLASS_CHANGED: &str = "nexus_class_changed";
+pub const CLASS_PROGRESS_CAPACITY: usize = 500;
+
+pub fn class_progress_cache() -> ClassProgressCache {
+    NotifiedCache::new(
+        "class progress",
+        CLASS_PROGRESS_CAPACITY,
+        std::time::Duration::from_secs(600),
     )
-    .bind(id)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(Json(ClassProgressResponse {
-        success: true,
-        progress,
-    }))
 }

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::{extract::Request, middleware::Next, response::Response};
 use nexus_web::{
-    auth::Authenticator, health::Dependencies, ratelimit::RateLimiter, redis_conn::Redis,
-    service::Service,
+    auth::Authenticator, cache::Invalidations, health::Dependencies, ratelimit::RateLimiter,
+    redis_conn::Redis, service::Service,
 };
 
 use crate::{mail::Mailer, openapi, settings::ApiSettings, state::AppState};
@@ -36,12 +37,21 @@ impl Application {
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let limiter = RateLimiter::new(redis.clone());
         let jwt = nexus_web::auth::jwt_keys(common);
+        let sessions = Arc::new(nexus_web::auth::session_cache());
         let authenticator = Authenticator {
             keys: jwt.clone(),
             pool: pool.clone(),
             api_limit: Some((limiter.clone(), settings.rate_limits.api_per_user)),
-            sessions: Some(Arc::new(nexus_web::auth::session_cache())),
+            sessions: Some(sessions.clone()),
         };
+        let course_bodies = Arc::new(crate::courses::course_bodies());
+        let dashboards = Arc::new(crate::dashboard::dashboards());
+        let class_progress = Arc::new(crate::progress::class_progress_cache());
+        let invalidations = Invalidations::default()
+            .with(crate::courses::COURSE_CHANGED, course_bodies.clone())
+            .with(nexus_web::auth::AUTH_CHANGED, sessions)
+            .with(crate::dashboard::STUDENT_CHANGED, dashboards.clone())
+            .with(crate::progress::CLASS_CHANGED, class_progress.clone());
         let state = AppState {
             mailer: Mailer::from_settings(&settings.mail)?,
             pool: pool.clone(),
@@ -51,10 +61,17 @@ impl Application {
             authenticator,
             code: crate::assessments::code::CodeRunner::new(),
             mail_wake: crate::mail::queue::Wake::default(),
-            course_bodies: Arc::new(crate::courses::course_bodies()),
+            course_bodies,
+            dashboards,
+            class_progress,
+            invalidations: Arc::new(invalidations),
             settings: Arc::new(settings),
         };
         let (api, spec) = openapi::split(openapi::api_router().with_state(state.clone()));
+        let api = api.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            settle_writes,
+        ));
         let routes = Router::new().merge(api).merge(openapi::docs_router(spec));
         let service = Service::bind(
             SERVICE,
@@ -83,22 +100,11 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // Without its listener the course cache stays off (every read goes to Postgres).
-        let (pool, bodies) = (self.state.pool.clone(), self.state.course_bodies.clone());
-        self.service.background().spawn("course cache", |stop| {
-            nexus_web::cache::run_invalidation(pool, crate::courses::COURSE_CHANGED, bodies, stop)
-        });
-        if let Some(sessions) = self.state.authenticator.sessions.clone() {
-            let pool = self.state.pool.clone();
-            self.service.background().spawn("session cache", |stop| {
-                nexus_web::cache::run_invalidation(
-                    pool,
-                    nexus_web::auth::AUTH_CHANGED,
-                    sessions,
-                    stop,
-                )
-            });
-        }
+        // Without their listener the caches stay off (every read goes to Postgres).
+        let (pool, invalidations) = (self.state.pool.clone(), self.state.invalidations.clone());
+        self.service
+            .background()
+            .spawn("cache listener", |stop| invalidations.run(pool, stop));
         if self.state.settings.run_worker {
             // They stop with the service, after the requests, each finishing its round.
             let (state, background) = (&self.state, self.service.background());
@@ -120,4 +126,19 @@ impl Application {
         }
         self.service.run_until_stopped(shutdown).await
     }
+}
+
+/// After a request that changed something, waits until the caches of this process have
+/// heard of it (`Invalidations::settle`): the client's next request reads its change.
+async fn settle_writes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reads = request.method().is_safe();
+    let response = next.run(request).await;
+    if !reads && response.status().is_success() {
+        state.invalidations.settle(&state.pool).await;
+    }
+    response
 }

@@ -22,6 +22,12 @@ pub struct AppState {
     pub mail_wake: crate::mail::queue::Wake,
     /// The JSON of published courses' details, by id (`courses::CourseBodies`).
     pub course_bodies: Arc<crate::courses::CourseBodies>,
+    /// Students' dashboards, by student id (`dashboard::Dashboards`).
+    pub dashboards: Arc<crate::dashboard::Dashboards>,
+    /// Classes' progress tables, by class id (`progress::ClassProgressCache`).
+    pub class_progress: Arc<crate::progress::ClassProgressCache>,
+    /// The listener that keeps the caches above (and the sessions') exact.
+    pub invalidations: Arc<nexus_web::cache::Invalidations>,
 }
 
 impl FromRef<AppState> for Authenticator {

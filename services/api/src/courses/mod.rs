@@ -6,8 +6,8 @@ pub mod content;
 use axum::{
     body::Bytes,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
@@ -16,7 +16,7 @@ use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
-    cache::NotifiedCache,
+    cache::{Keep, NotifiedCache, json_body, wants_fresh},
     error::ApiResult,
     pagination::{PageQuery, Pagination},
 };
@@ -301,32 +301,31 @@ async fn get_course(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let cache = &state.course_bodies;
-    let ticket = cache.ticket();
     // Only published courses are kept, and every signed-in user may see a published
     // course (`push_visible`): a hit needs no check of who asks.
-    let body = match cache.get(&id) {
-        Some(body) => body,
-        None => {
-            let course = visible_course(&state.pool, &user, id).await?;
-            let body =
-                Bytes::from(serde_json::to_vec(&course).map_err(|e| ApiError::internal(e.into()))?);
-            if let (true, Some(ticket)) = (course.is_published, ticket) {
-                cache.insert(ticket, id, body.clone());
-            }
-            body
-        }
+    let read = async {
+        let course = visible_course(&state.pool, &user, id).await?;
+        let body = serde_json::to_vec(&course).map_err(|e| ApiError::internal(e.into()))?;
+        let keep = if course.is_published {
+            Keep::Yes
+        } else {
+            Keep::No
+        };
+        Ok::<_, ApiError>((Bytes::from(body), keep))
     };
-    let json = HeaderValue::from_static("application/json");
-    Ok(([(header::CONTENT_TYPE, json)], body).into_response())
+    let body = (state.course_bodies)
+        .get_or_read(id, wants_fresh(&headers), read)
+        .await?;
+    Ok(json_body(body))
 }
 
 /// The body of `GET /api/courses/{id}` for published courses, by id: the same for every
 /// reader, and the API's hottest read (~17 KB each). The `nexus_course_changed`
 /// notifications (a trigger on `courses`, migration `20261206000300`) keep it exact on
-/// every replica; the handlers that change a course also drop it at once
-/// ([`forget_course`]). At most [`COURSE_BODIES_CAPACITY`] courses (~20 MB).
+/// every replica (and a request that changed one answers only once this process heard of
+/// it: `Invalidations::settle`). At most [`COURSE_BODIES_CAPACITY`] courses (~20 MB).
 pub type CourseBodies = NotifiedCache<i64, Bytes>;
 pub const COURSE_CHANGED: &str = "nexus_course_changed";
 pub const COURSE_BODIES_CAPACITY: usize = 1_000;
@@ -337,12 +336,6 @@ pub fn course_bodies() -> CourseBodies {
         COURSE_BODIES_CAPACITY,
         std::time::Duration::from_secs(600),
     )
-}
-
-/// After a change to a course commits: this process's next read sees it, without waiting
-/// for the notification.
-fn forget_course(state: &AppState, id: i64) {
-    state.course_bodies.invalidate(&id);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -531,7 +524,6 @@ async fn replace_course(
         course_event(&mut tx, id, "updated").await?;
     }
     tx.commit().await?;
-    forget_course(&state, id);
     Ok(Json(CourseSaved {
         success: true,
         course: visible_course(&state.pool, &user, id).await?,
@@ -563,7 +555,6 @@ async fn delete_course(
         course_event(&mut tx, id, "unpublished").await?;
     }
     tx.commit().await?;
-    forget_course(&state, id);
     Ok(Json(Done {
         success: true,
         message: "Cours supprimé.".into(),
@@ -681,7 +672,6 @@ async fn unpublish_course(
             course_event(&mut tx, id, "unpublished").await?;
         }
         tx.commit().await?;
-        forget_course(&state, id);
     }
     Ok(Json(CourseSaved {
         success: true,

@@ -1,8 +1,10 @@
 //! What the API keeps in memory — the detail of published courses
-//! (`courses::CourseBodies`) and the sessions it found live (`auth::SessionCache`): every
-//! change must show at once to the process that made it, and to the others as soon as the
-//! notification arrives, whoever made it (another replica, a script in SQL); a student
-//! never sees a course they may not see, a closed session never passes.
+//! (`courses::CourseBodies`), the sessions it found live (`auth::SessionCache`), students'
+//! dashboards (`dashboard::Dashboards`) and classes' progress tables
+//! (`progress::ClassProgressCache`): every change must show at once to the process that
+//! made it, and to the others as soon as the notification arrives, whoever made it
+//! (another replica, a script in SQL); a student never sees a course they may not see, a
+//! closed session never passes.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -10,7 +12,7 @@ use serde_json::json;
 use nexus_auth::Role;
 
 use crate::{
-    fixtures::{School, course_body},
+    fixtures::{School, assessment_of, course_body, course_of, every_type_questions},
     helpers::{TestApp, TestUser, eventually, spawn_app, spawn_app_with},
 };
 
@@ -20,7 +22,7 @@ async fn cached(app: &TestApp, id: i64, token: &str) {
     eventually("the course to be cached", || async {
         let answer = app.get(&format!("/api/courses/{id}"), Some(token)).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        app.course_bodies.get(&id).map(|_| ())
+        app.state.course_bodies.get(&id).map(|_| ())
     })
     .await;
 }
@@ -74,7 +76,7 @@ async fn every_change_through_the_api_shows_at_once() {
     let draft = app.get(&path, Some(teacher)).await;
     assert_eq!(draft.body["isPublished"], json!(false));
     assert!(
-        app.course_bodies.get(&id).is_none(),
+        app.state.course_bodies.get(&id).is_none(),
         "a draft is never cached"
     );
 
@@ -161,7 +163,7 @@ async fn the_cache_is_off_while_its_listener_is_disconnected() {
     .expect("terminate the listener");
     assert_eq!(cut, vec![true], "one listener per process");
     eventually("the cache to be emptied", || async {
-        app.course_bodies.is_empty().then_some(())
+        app.state.course_bodies.is_empty().then_some(())
     })
     .await;
     // It comes back on by itself and caches again.
@@ -185,7 +187,13 @@ async fn session_cached(app: &TestApp, user: &TestUser) {
     eventually("the session to be cached", || async {
         let me = app.get("/api/auth/me", Some(&user.token)).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.body);
-        app.sessions.get(&user.id).map(|_| ())
+        app.state
+            .authenticator
+            .sessions
+            .as_ref()
+            .expect("the API caches sessions")
+            .get(&user.id)
+            .map(|_| ())
     })
     .await;
 }
@@ -280,4 +288,204 @@ async fn a_closed_session_or_a_disabled_account_never_passes_the_cache() {
         StatusCode::UNAUTHORIZED,
     )
     .await;
+}
+
+/// A page as one user reads it, and whether the cache holds its answer.
+type Reader<'a> = (&'a str, &'a str, &'a dyn Fn() -> bool);
+
+/// Reads each page until it is cached, runs `change` (SQL), then for each: a fresh read
+/// (`Cache-Control: no-cache`) must differ from the answer before — the change is
+/// visible — and the ordinary read must come to equal it once the notification arrived.
+async fn follows(app: &TestApp, readers: &[Reader<'_>], change: &str) {
+    let mut before = Vec::new();
+    for (path, token, is_cached) in readers {
+        eventually("the answer to be cached", || async {
+            let answer = app.get(path, Some(token)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+            is_cached().then_some(())
+        })
+        .await;
+        before.push(app.get(path, Some(token)).await.body);
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(change.to_owned()))
+        .execute(&app.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{change}: {e}"));
+    for ((path, token, _), before) in readers.iter().zip(before) {
+        let fresh = app.get_fresh(path, Some(token)).await.body;
+        assert_ne!(
+            fresh, before,
+            "{path} after `{change}`: the change shows in a fresh read"
+        );
+        eventually(&format!("{path} to show `{change}`"), || async {
+            (app.get(path, Some(token)).await.body == fresh).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn dashboards_and_class_progress_follow_every_change_written_in_sql() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let (student, class, course) = (school.student.id, school.class_id, school.course_id);
+    let teacher = school.teacher.id;
+    let first = assessment_of(&app, teacher, every_type_questions(), Some(class)).await;
+    let second = assessment_of(&app, teacher, every_type_questions(), Some(class)).await;
+    sqlx::query("insert into student_progress (student_id, course_id, progress_percentage) values ($1, $2, 10)")
+        .bind(student)
+        .bind(course)
+        .execute(&app.pool)
+        .await
+        .expect("progress");
+
+    let dashboard = "/api/dashboard/student";
+    let classes = format!("/api/classes/{class}/progress");
+    let is_dashboard_cached = || app.state.dashboards.get(&student).is_some();
+    let is_class_cached = || app.state.class_progress.get(&class).is_some();
+    let (s_token, p_token, t_token) = (
+        &school.student.token,
+        &school.parent.token,
+        &school.teacher.token,
+    );
+    // What the student's and the parent's dashboards and the teacher's table show.
+    let both: [Reader; 3] = [
+        (dashboard, s_token, &is_dashboard_cached),
+        ("/api/dashboard/parent", p_token, &is_dashboard_cached),
+        (&classes, t_token, &is_class_cached),
+    ];
+    for change in [
+        format!(
+            "update student_progress set progress_percentage = progress_percentage + 5 where student_id = {student}"
+        ),
+        format!("update users set first_name = first_name || 'e' where id = {student}"),
+        format!("update courses set title = title || ' !' where id = {course}"),
+    ] {
+        follows(&app, &both, &change).await;
+    }
+    let dashboards = &both[..2];
+    for change in [
+        format!("insert into section_progress (student_id, course_id, section_id, completed_at) values ({student}, {course}, 'ch2-s1-bis', now())"),
+        format!("update student_profiles set class_level = case class_level when 'premiere' then 'terminale' else 'premiere' end where user_id = {student}"),
+        format!("update assessments set title = 'Quiz renommé' where id = {first}"),
+        format!("update assessments set max_attempts = 1 where id = {second}"),
+        format!("insert into assessment_results (assessment_id, student_id, attempt_number, status, score, max_score, submitted_at)
+                 values ({first}, {student}, 1, 'graded', 3, 10, now())"),
+        format!("update assessment_classes set closes_at = now() - interval '1 second' where assessment_id = {second}"),
+    ] {
+        follows(&app, dashboards, &change).await;
+    }
+    // A new assessment given to the class, taken back, given again, then the class
+    // archived: due, not due, due, not due.
+    let third = assessment_of(&app, teacher, every_type_questions(), None).await;
+    let give = format!(
+        "insert into assessment_classes (assessment_id, class_id, opens_at) values ({third}, {class}, now() - interval '1 minute')"
+    );
+    for change in [
+        give.clone(),
+        format!("delete from assessment_classes where assessment_id = {third}"),
+        give,
+        format!("update classes set archived_at = now() where id = {class}"),
+    ] {
+        follows(&app, dashboards, &change).await;
+    }
+    let other = course_of(&app, teacher, "Graphes", true).await;
+    for change in [
+        format!("insert into course_classes (course_id, class_id) values ({other}, {class})"),
+        format!("delete from class_members where class_id = {class} and student_id = {student}"),
+    ] {
+        follows(&app, &both[2..], &change).await;
+    }
+    let change = format!("delete from student_progress where student_id = {student}");
+    follows(&app, dashboards, &change).await;
+}
+
+#[tokio::test]
+async fn a_dashboard_is_kept_only_until_an_assessment_opens() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let quiz = assessment_of(&app, school.teacher.id, every_type_questions(), None).await;
+    // Given to the class, opening in two seconds: no write will say when it opened.
+    sqlx::query("insert into assessment_classes (assessment_id, class_id, opens_at) values ($1, $2, now() + interval '2 seconds')")
+        .bind(quiz)
+        .bind(school.class_id)
+        .execute(&app.pool)
+        .await
+        .expect("assign");
+    let token = &school.student.token;
+    eventually("the dashboard to be cached", || async {
+        let answer = app.get("/api/dashboard/student", Some(token)).await;
+        assert_eq!(answer.body["dueAssessments"], json!([]), "not open yet");
+        app.state.dashboards.get(&school.student.id).map(|_| ())
+    })
+    .await;
+    eventually("the assessment to be due once open", || async {
+        let answer = app.get("/api/dashboard/student", Some(token)).await;
+        (answer.body["dueAssessments"][0]["assessmentId"] == json!(quiz)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn what_a_request_changes_shows_in_the_next_one() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let course = school.course_id;
+    let classes = format!("/api/classes/{}/progress", school.class_id);
+    // Each round: both pages cached, then a change through the API, read right after its
+    // answer (the API answers a write once its caches heard of it).
+    for percentage in [20, 35, 50, 65, 80] {
+        eventually("both pages cached", || async {
+            app.get("/api/dashboard/student", Some(&school.student.token))
+                .await;
+            app.get(&classes, Some(&school.teacher.token)).await;
+            let cached = app.state.dashboards.get(&school.student.id).is_some()
+                && app.state.class_progress.get(&school.class_id).is_some();
+            cached.then_some(())
+        })
+        .await;
+        let saved = app
+            .request(
+                Method::PUT,
+                &format!("/api/courses/{course}/progress"),
+                Some(&school.student.token),
+                Some(json!({"progressPercentage": percentage})),
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let dashboard = app
+            .get("/api/dashboard/student", Some(&school.student.token))
+            .await;
+        assert_eq!(
+            dashboard.body["courses"][0]["progressPercentage"],
+            json!(percentage)
+        );
+        let table = app.get(&classes, Some(&school.teacher.token)).await;
+        assert_eq!(
+            table.body["progress"][0]["progressPercentage"],
+            json!(percentage)
+        );
+    }
+    // The race above is rarely lost even without the wait (a notification takes a fraction
+    // of a millisecond), so the wait itself is checked: once `settle` returns, a change
+    // committed before it has emptied the entry — read straight after the commit, it
+    // would most often still be there.
+    for round in 0..20 {
+        eventually("the dashboard cached", || async {
+            app.get("/api/dashboard/student", Some(&school.student.token))
+                .await;
+            app.state.dashboards.get(&school.student.id).map(|_| ())
+        })
+        .await;
+        sqlx::query("update student_progress set time_spent_seconds = time_spent_seconds + 1 where student_id = $1")
+            .bind(school.student.id)
+            .execute(&app.pool)
+            .await
+            .expect("change");
+        app.state.invalidations.settle(&app.pool).await;
+        assert!(
+            app.state.dashboards.get(&school.student.id).is_none(),
+            "round {round}: settle returned before the notification"
+        );
+    }
 }

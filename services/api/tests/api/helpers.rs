@@ -12,10 +12,8 @@ pub const PASSWORD: &str = "Tr0mpette-Bleue";
 pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
-    /// The process's course cache, for the tests of its invalidation.
-    pub course_bodies: std::sync::Arc<nexus_api::courses::CourseBodies>,
-    /// The process's session cache, likewise.
-    pub sessions: std::sync::Arc<nexus_web::auth::SessionCache>,
+    /// The process's state: its caches, for the tests of their invalidation.
+    pub state: nexus_api::state::AppState,
     pub settings: ApiSettings,
     pub client: reqwest::Client,
     pub mailbox: PathBuf,
@@ -85,14 +83,12 @@ pub async fn spawn_app_with(settings: ApiSettings) -> TestApp {
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.state().pool.clone();
-    let course_bodies = app.state().course_bodies.clone();
-    let sessions = (app.state().authenticator.sessions.clone()).expect("the API caches sessions");
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         address,
         pool,
-        course_bodies,
-        sessions,
+        state,
         mailbox: settings.mail.mailbox_dir.clone(),
         settings,
         client: reqwest::Client::builder()
@@ -110,9 +106,28 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
+        self.send(
+            self.client
+                .request(method, format!("{}{}", self.address, path)),
+            token,
+            body,
+        )
+        .await
+    }
+
+    /// A GET that asks for a value read now, not a cached one (`Cache-Control: no-cache`).
+    pub async fn get_fresh(&self, path: &str, token: Option<&str>) -> Answer {
+        let request = (self.client.get(format!("{}{}", self.address, path)))
+            .header("cache-control", "no-cache");
+        self.send(request, token, None).await
+    }
+
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
