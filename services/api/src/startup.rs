@@ -45,10 +45,12 @@ impl Application {
             sessions: Some(sessions.clone()),
         };
         let course_bodies = Arc::new(crate::courses::course_bodies());
+        let catalogue_pages = Arc::new(crate::courses::catalogue_pages());
         let dashboards = Arc::new(crate::dashboard::dashboards());
         let class_progress = Arc::new(crate::progress::class_progress_cache());
         let invalidations = Invalidations::default()
             .with(crate::courses::COURSE_CHANGED, course_bodies.clone())
+            .with(crate::courses::COURSE_CHANGED, catalogue_pages.clone())
             .with(nexus_web::auth::AUTH_CHANGED, sessions)
             .with(crate::dashboard::STUDENT_CHANGED, dashboards.clone())
             .with(crate::progress::CLASS_CHANGED, class_progress.clone());
@@ -62,6 +64,7 @@ impl Application {
             code: crate::assessments::code::CodeRunner::new(),
             mail_wake: crate::mail::queue::Wake::default(),
             course_bodies,
+            catalogue_pages,
             dashboards,
             class_progress,
             invalidations: Arc::new(invalidations),

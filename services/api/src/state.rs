@@ -22,6 +22,8 @@ pub struct AppState {
     pub mail_wake: crate::mail::queue::Wake,
     /// The JSON of published courses' details, by id (`courses::CourseBodies`).
     pub course_bodies: Arc<crate::courses::CourseBodies>,
+    /// Pages of the catalogue as students and parents get them (`courses::CataloguePages`).
+    pub catalogue_pages: Arc<crate::courses::CataloguePages>,
     /// Students' dashboards, by student id (`dashboard::Dashboards`).
     pub dashboards: Arc<crate::dashboard::Dashboards>,
     /// Classes' progress tables, by class id (`progress::ClassProgressCache`).

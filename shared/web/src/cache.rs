@@ -200,24 +200,36 @@ pub fn json_body(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, json)], body).into_response()
 }
 
+/// A key a notification's payload can name.
+pub trait NotifiedKey: Hash + Eq + Sized + Send + 'static {
+    /// The key a payload names; `None` empties the whole cache (a payload naming no key,
+    /// or a cache whose keys no payload names one by one).
+    fn from_payload(payload: &str) -> Option<Self>;
+}
+
+/// Row ids.
+impl NotifiedKey for i64 {
+    fn from_payload(payload: &str) -> Option<Self> {
+        payload.parse().ok()
+    }
+}
+
 /// What the listener does with a cache.
 trait Listened: Send + Sync {
     fn name(&self) -> &'static str;
-    /// A notification on the cache's channel: its payload is the key of a changed row
-    /// (anything else empties the whole cache).
     fn notified(&self, payload: &str);
     fn set_live(&self, live: bool);
 }
 
-impl<V: Clone + Send> Listened for NotifiedCache<i64, V> {
+impl<K: NotifiedKey, V: Clone + Send> Listened for NotifiedCache<K, V> {
     fn name(&self) -> &'static str {
         self.name
     }
 
     fn notified(&self, payload: &str) {
-        match payload.parse::<i64>() {
-            Ok(key) => self.invalidate(&key),
-            Err(_) => self.clear(true),
+        match K::from_payload(payload) {
+            Some(key) => self.invalidate(&key),
+            None => self.clear(true),
         }
     }
 
@@ -241,10 +253,10 @@ pub struct Invalidations {
 
 impl Invalidations {
     /// `cache` drops what the notifications on `channel` name.
-    pub fn with<V: Clone + Send + 'static>(
+    pub fn with<K: NotifiedKey, V: Clone + Send + 'static>(
         mut self,
         channel: &'static str,
-        cache: Arc<NotifiedCache<i64, V>>,
+        cache: Arc<NotifiedCache<K, V>>,
     ) -> Self {
         self.caches.push((channel, cache));
         self

@@ -7,7 +7,7 @@ use axum::{
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
@@ -16,7 +16,7 @@ use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
-    cache::{Keep, NotifiedCache, json_body, wants_fresh},
+    cache::{Keep, NotifiedCache, NotifiedKey, json_body, wants_fresh},
     error::ApiResult,
     pagination::{PageQuery, Pagination},
 };
@@ -97,13 +97,82 @@ async fn list_courses(
     State(state): State<AppState>,
     Query(filter): Query<CourseFilter>,
     Query(page): Query<PageQuery>,
-) -> ApiResult<Json<CourseList>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     // A class's courses are listed only to who may see the class.
     if let Some(class_id) = filter.class_id
         && nexus_web::access::sees_class(&state.pool, &user, class_id).await? != Some(true)
     {
         return Err(ApiError::not_found("Classe introuvable."));
     }
+    let blank = |text: &Option<String>| text.as_deref().is_none_or(|t| t.trim().is_empty());
+    // Students and parents see published courses only: a page of the plain catalogue is
+    // the same for all of them.
+    let shared = matches!(user.role, Role::Student | Role::Parent)
+        && blank(&filter.q)
+        && filter.class_id.is_none()
+        && !filter.mine.unwrap_or(false);
+    if !shared {
+        return Ok(Json(read_list(&state, &user, &filter, &page).await?).into_response());
+    }
+    // As `read_list` reads them (the length of a key is bounded like the filters').
+    let short = |text: &Option<String>| {
+        (text.as_deref())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(50).collect::<String>())
+    };
+    let key = CataloguePage {
+        level: short(&filter.level),
+        category: short(&filter.category),
+        page: page.page(),
+        limit: page.limit(),
+    };
+    let read = async {
+        let list = read_list(&state, &user, &filter, &page).await?;
+        let body = serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.into()))?;
+        Ok::<_, ApiError>((Bytes::from(body), Keep::Yes))
+    };
+    let body = (state.catalogue_pages)
+        .get_or_read(key, wants_fresh(&headers), read)
+        .await?;
+    Ok(json_body(body))
+}
+
+/// A page of the plain catalogue as every student and parent gets it: the body of
+/// `GET /api/courses` with these filters and no search, class or `mine`. Any change to a
+/// course (`nexus_course_changed`, on insert, update and delete) empties the whole cache:
+/// a course moves between pages and totals. At most [`CATALOGUE_PAGES_CAPACITY`] pages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CataloguePage {
+    level: Option<String>,
+    category: Option<String>,
+    page: u32,
+    limit: u32,
+}
+
+impl NotifiedKey for CataloguePage {
+    fn from_payload(_: &str) -> Option<Self> {
+        None
+    }
+}
+
+pub type CataloguePages = NotifiedCache<CataloguePage, Bytes>;
+pub const CATALOGUE_PAGES_CAPACITY: usize = 2_000;
+
+pub fn catalogue_pages() -> CataloguePages {
+    NotifiedCache::new(
+        "catalogue pages",
+        CATALOGUE_PAGES_CAPACITY,
+        std::time::Duration::from_secs(600),
+    )
+}
+
+async fn read_list(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: &CourseFilter,
+    page: &PageQuery,
+) -> ApiResult<CourseList> {
     let q = filter
         .q
         .as_deref()
@@ -228,10 +297,10 @@ async fn list_courses(
             .await?;
         (total, courses)
     };
-    Ok(Json(CourseList {
+    Ok(CourseList {
         courses,
         pagination: page.pagination(total),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

@@ -1,5 +1,6 @@
 //! What the API keeps in memory — the detail of published courses
-//! (`courses::CourseBodies`), the sessions it found live (`auth::SessionCache`), students'
+//! (`courses::CourseBodies`), the catalogue's pages as students and parents get them
+//! (`courses::CataloguePages`), the sessions it found live (`auth::SessionCache`), students'
 //! dashboards (`dashboard::Dashboards`) and classes' progress tables
 //! (`progress::ClassProgressCache`): every change must show at once to the process that
 //! made it, and to the others as soon as the notification arrives, whoever made it
@@ -488,4 +489,63 @@ async fn what_a_request_changes_shows_in_the_next_one() {
             "round {round}: settle returned before the notification"
         );
     }
+}
+
+#[tokio::test]
+async fn the_catalogue_students_get_follows_every_change_and_never_shows_a_draft() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let teacher = school.teacher.id;
+    let course = school.course_id;
+    let page = "/api/courses?level=terminale&page=1&limit=50";
+    let is_cached = || !app.state.catalogue_pages.is_empty();
+    let readers: [Reader; 2] = [
+        (page, &school.student.token, &is_cached),
+        (page, &school.parent.token, &is_cached),
+    ];
+    for change in [
+        format!("insert into courses (title, description, level, category, content, created_by, is_published)
+                 values ('Graphes', 'Parcours', 'terminale', 'algorithmique', '{{\"chapters\": []}}', {teacher}, true)"),
+        format!("update courses set title = 'Piles renommées' where id = {course}"),
+        format!("update courses set is_published = false where id = {course}"),
+        format!("update courses set is_published = true where id = {course}"),
+        format!("delete from courses where id = {course}"),
+    ] {
+        follows(&app, &readers, &change).await;
+    }
+
+    // A draft: its author lists it, a student never, whatever the teacher's request left.
+    let draft = course_of(&app, teacher, "Brouillon secret", false).await;
+    for _ in 0..2 {
+        let mine = app.get(page, Some(&school.teacher.token)).await;
+        let ids: Vec<_> = mine.body["courses"]
+            .as_array()
+            .expect("courses")
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect();
+        assert!(ids.contains(&json!(draft)), "the author sees their draft");
+        let theirs = app.get(page, Some(&school.student.token)).await;
+        assert!(
+            !theirs.body.to_string().contains("Brouillon secret"),
+            "a student never sees a draft: {}",
+            theirs.body
+        );
+    }
+
+    // Published through the API: the next page the student asks for has it.
+    let published = app
+        .post(
+            &format!("/api/courses/{draft}/publish"),
+            Some(&school.teacher.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    let theirs = app.get(page, Some(&school.student.token)).await;
+    assert!(
+        theirs.body.to_string().contains("Brouillon secret"),
+        "{}",
+        theirs.body
+    );
 }
