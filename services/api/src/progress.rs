@@ -323,7 +323,7 @@ pub const CLASS_PROGRESS_CAPACITY: usize = 500;
 
 pub fn class_progress_cache() -> ClassProgressCache {
     NotifiedCache::new(
-        "class progress",
+        "class_progress",
         CLASS_PROGRESS_CAPACITY,
         std::time::Duration::from_secs(600),
     )

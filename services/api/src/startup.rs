@@ -9,7 +9,12 @@ use nexus_web::{
     redis_conn::Redis, service::Service,
 };
 
-use crate::{mail::Mailer, openapi, settings::ApiSettings, state::AppState};
+use crate::{
+    mail::Mailer,
+    openapi,
+    settings::ApiSettings,
+    state::{AppState, Shared},
+};
 
 pub const SERVICE: &str = "nexus-api";
 
@@ -54,7 +59,7 @@ impl Application {
             .with(nexus_web::auth::AUTH_CHANGED, sessions)
             .with(crate::dashboard::STUDENT_CHANGED, dashboards.clone())
             .with(crate::progress::CLASS_CHANGED, class_progress.clone());
-        let state = AppState {
+        let state = AppState::new(Shared {
             mailer: Mailer::from_settings(&settings.mail)?,
             pool: pool.clone(),
             redis: redis.clone(),
@@ -69,7 +74,7 @@ impl Application {
             class_progress,
             invalidations: Arc::new(invalidations),
             settings: Arc::new(settings),
-        };
+        });
         let (api, spec) = openapi::split(openapi::api_router().with_state(state.clone()));
         let api = api.layer(axum::middleware::from_fn_with_state(
             state.clone(),

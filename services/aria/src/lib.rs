@@ -297,9 +297,9 @@ pub struct AppState {
     pub sockets: revocation::Sockets,
 }
 
-impl axum::extract::FromRef<AppState> for Authenticator {
-    fn from_ref(state: &AppState) -> Self {
-        state.authenticator.clone()
+impl nexus_web::auth::HasAuthenticator for AppState {
+    fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
     }
 }
 

@@ -11,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{FromRef, FromRequestParts},
+    extract::FromRequestParts,
     http::{header, request::Parts},
 };
 use nexus_auth::{JwtError, JwtKeys, Role};
@@ -209,15 +209,20 @@ pub fn account_disabled() -> ApiError {
     )
 }
 
+/// A service's state that authenticates requests (the [`CurrentUser`] extractor borrows
+/// it: no clone per request).
+pub trait HasAuthenticator {
+    fn authenticator(&self) -> &Authenticator;
+}
+
 impl<S> FromRequestParts<S> for CurrentUser
 where
-    S: Send + Sync,
-    Authenticator: FromRef<S>,
+    S: HasAuthenticator + Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let auth = Authenticator::from_ref(state);
+        let auth = state.authenticator();
         let token = bearer_token(parts)
             .ok_or_else(|| ApiError::unauthorized("missing_token", "Authentification requise."))?;
         let claims = auth.verify(token)?;

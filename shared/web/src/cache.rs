@@ -1,8 +1,8 @@
 //! In-process caches that Postgres keeps exact.
 //!
 //! A trigger on the cached table calls `pg_notify(channel, id)` in the transaction that
-//! changes a row; [`run_invalidation`] listens on that channel and drops the entry when the
-//! change commits (well under a millisecond later on one machine).
+//! changes a row; [`Invalidations::run`] listens on that channel and drops the entry when
+//! the change commits (well under a millisecond later on one machine).
 //!
 //! Two rules keep a stale value out:
 //! - A reader takes a [`Ticket`] *before* it reads the database, and its value is stored
@@ -22,7 +22,10 @@ use std::{
     collections::HashMap,
     future::Future,
     hash::Hash,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -31,9 +34,29 @@ use axum::{
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
+use prometheus::{IntCounterVec, Opts};
 use sqlx::PgPool;
 
 use crate::background::Stop;
+
+/// `cache_lookups_total{cache, outcome}`: `hit`, `miss` (read from the database, then
+/// kept unless invalidated meanwhile), `fresh` (`Cache-Control: no-cache`), `off` (the
+/// listener is disconnected: read from the database, not kept).
+fn lookups() -> &'static IntCounterVec {
+    static METRIC: std::sync::OnceLock<IntCounterVec> = std::sync::OnceLock::new();
+    METRIC.get_or_init(|| {
+        let metric = IntCounterVec::new(
+            Opts::new(
+                "cache_lookups_total",
+                "Lookups in the in-process caches, by outcome",
+            ),
+            &["cache", "outcome"],
+        )
+        .expect("valid metric definition");
+        let _ = nexus_telemetry::registry().register(Box::new(metric.clone()));
+        metric
+    })
+}
 
 pub struct NotifiedCache<K, V> {
     name: &'static str,
@@ -141,12 +164,16 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
         Read: Future<Output = Result<(V, Keep), E>>,
     {
         if fresh {
+            lookups().with_label_values(&[self.name, "fresh"]).inc();
             return Ok(read.await?.0);
         }
         if let Some(value) = self.get(&key) {
+            lookups().with_label_values(&[self.name, "hit"]).inc();
             return Ok(value);
         }
         let ticket = self.ticket();
+        let outcome = if ticket.is_some() { "miss" } else { "off" };
+        lookups().with_label_values(&[self.name, outcome]).inc();
         let (value, keep) = read.await?;
         if let Some(ticket) = ticket {
             match keep {
@@ -248,7 +275,7 @@ pub struct Invalidations {
     caches: Vec<(&'static str, Arc<dyn Listened>)>,
     /// `settle` calls waiting for their notification, by token.
     waiting: Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>,
-    connected: std::sync::atomic::AtomicBool,
+    connected: AtomicBool,
 }
 
 impl Invalidations {
@@ -294,8 +321,7 @@ impl Invalidations {
             };
             backoff = Duration::from_millis(100);
             self.set_live(true);
-            self.connected
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.connected.store(true, Ordering::SeqCst);
             tracing::debug!("caches on");
             loop {
                 match stop.during(listener.try_recv()).await {
@@ -335,8 +361,7 @@ impl Invalidations {
     }
 
     fn go_off(&self) {
-        self.connected
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.connected.store(false, Ordering::SeqCst);
         self.set_live(false);
         // The caches are empty and off: nothing stale can be served to those waiting.
         self.waiting().clear();
@@ -348,7 +373,7 @@ impl Invalidations {
     /// (Postgres delivers a session's notifications in commit order: when the one sent
     /// here arrives, those before it have been applied.)
     pub async fn settle(&self, pool: &PgPool) {
-        if !self.connected.load(std::sync::atomic::Ordering::SeqCst) {
+        if !self.connected.load(Ordering::SeqCst) {
             return; // the caches are off
         }
         let token = uuid::Uuid::new_v4().to_string();
@@ -367,7 +392,7 @@ impl Invalidations {
             self.waiting().remove(&token);
             // Whether the caches saw the changes is unknown: they start over.
             tracing::warn!("cache notifications did not settle; caches emptied");
-            self.set_live(self.connected.load(std::sync::atomic::Ordering::SeqCst));
+            self.set_live(self.connected.load(Ordering::SeqCst));
         }
     }
 }

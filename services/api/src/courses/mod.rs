@@ -161,7 +161,7 @@ pub const CATALOGUE_PAGES_CAPACITY: usize = 2_000;
 
 pub fn catalogue_pages() -> CataloguePages {
     NotifiedCache::new(
-        "catalogue pages",
+        "catalogue_pages",
         CATALOGUE_PAGES_CAPACITY,
         std::time::Duration::from_secs(600),
     )
@@ -401,7 +401,7 @@ pub const COURSE_BODIES_CAPACITY: usize = 1_000;
 
 pub fn course_bodies() -> CourseBodies {
     NotifiedCache::new(
-        "course bodies",
+        "course_bodies",
         COURSE_BODIES_CAPACITY,
         std::time::Duration::from_secs(600),
     )
