@@ -59,8 +59,16 @@ create trigger student_progress_notify_change after insert or update or delete o
     for each row execute function student_rows_notify_change();
 create trigger section_progress_notify_change after insert or update or delete on section_progress
     for each row execute function student_rows_notify_change();
-create trigger assessment_results_notify_change after insert or update or delete on assessment_results
+-- An attempt's answers change at every autosave; the dashboard shows its status and score.
+create trigger assessment_results_notify_change after insert or delete on assessment_results
     for each row execute function student_rows_notify_change();
+create trigger assessment_results_notify_update after update on assessment_results
+    for each row when (old.status is distinct from new.status or old.score is distinct from new.score
+                       or old.max_score is distinct from new.max_score
+                       or old.submitted_at is distinct from new.submitted_at
+                       or old.student_id is distinct from new.student_id
+                       or old.assessment_id is distinct from new.assessment_id)
+    execute function student_rows_notify_change();
 create trigger class_members_notify_change after insert or update or delete on class_members
     for each row execute function student_rows_notify_change();
 

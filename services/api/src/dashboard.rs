@@ -189,7 +189,7 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
 /// `nexus_student_changed` notifications (triggers of migration `20261206000500`, on every
 /// table a dashboard shows) keep it exact on every replica; what changes with the time
 /// alone (an assessment opening or closing, a new week) is kept only until then
-/// ([`next_change`]). At most [`DASHBOARDS_CAPACITY`] students (~10 KB each).
+/// ([`next_change`]). At most [`DASHBOARDS_CAPACITY`] students (~11 KB each: ~55 MB).
 pub type Dashboards = NotifiedCache<i64, Bytes>;
 pub const STUDENT_CHANGED: &str = "nexus_student_changed";
 pub const DASHBOARDS_CAPACITY: usize = 5_000;

@@ -315,11 +315,11 @@ async fn class_progress(
 /// Classes' progress tables as their JSON, by class id (the body of
 /// `GET /api/classes/{id}/progress`; who may read it is checked on every request). The
 /// `nexus_class_changed` notifications (migration `20261206000500`) keep it exact on every
-/// replica. At most [`CLASS_PROGRESS_CAPACITY`] classes (~100 KB each for 25 students and
-/// 25 courses).
+/// replica. At most [`CLASS_PROGRESS_CAPACITY`] classes (~145 KB each for 25 students and
+/// 25 courses: ~45 MB).
 pub type ClassProgressCache = NotifiedCache<i64, Bytes>;
 pub const CLASS_CHANGED: &str = "nexus_class_changed";
-pub const CLASS_PROGRESS_CAPACITY: usize = 500;
+pub const CLASS_PROGRESS_CAPACITY: usize = 300;
 
 pub fn class_progress_cache() -> ClassProgressCache {
     NotifiedCache::new(

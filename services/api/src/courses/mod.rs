@@ -141,7 +141,8 @@ async fn list_courses(
 /// A page of the plain catalogue as every student and parent gets it: the body of
 /// `GET /api/courses` with these filters and no search, class or `mine`. Any change to a
 /// course (`nexus_course_changed`, on insert, update and delete) empties the whole cache:
-/// a course moves between pages and totals. At most [`CATALOGUE_PAGES_CAPACITY`] pages.
+/// a course moves between pages and totals. At most [`CATALOGUE_PAGES_CAPACITY`] pages
+/// (~5 KB for ten courses, ~50 KB for a hundred).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CataloguePage {
     level: Option<String>,
@@ -157,7 +158,7 @@ impl NotifiedKey for CataloguePage {
 }
 
 pub type CataloguePages = NotifiedCache<CataloguePage, Bytes>;
-pub const CATALOGUE_PAGES_CAPACITY: usize = 2_000;
+pub const CATALOGUE_PAGES_CAPACITY: usize = 1_000;
 
 pub fn catalogue_pages() -> CataloguePages {
     NotifiedCache::new(

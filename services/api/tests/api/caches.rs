@@ -372,6 +372,7 @@ async fn dashboards_and_class_progress_follow_every_change_written_in_sql() {
         format!("update assessments set max_attempts = 1 where id = {second}"),
         format!("insert into assessment_results (assessment_id, student_id, attempt_number, status, score, max_score, submitted_at)
                  values ({first}, {student}, 1, 'graded', 3, 10, now())"),
+        format!("update assessment_results set score = 7 where assessment_id = {first} and student_id = {student}"),
         format!("update assessment_classes set closes_at = now() - interval '1 second' where assessment_id = {second}"),
     ] {
         follows(&app, dashboards, &change).await;
@@ -406,8 +407,8 @@ async fn a_dashboard_is_kept_only_until_an_assessment_opens() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let quiz = assessment_of(&app, school.teacher.id, every_type_questions(), None).await;
-    // Given to the class, opening in two seconds: no write will say when it opened.
-    sqlx::query("insert into assessment_classes (assessment_id, class_id, opens_at) values ($1, $2, now() + interval '2 seconds')")
+    // Given to the class, opening in three seconds: no write will say when it opened.
+    sqlx::query("insert into assessment_classes (assessment_id, class_id, opens_at) values ($1, $2, now() + interval '3 seconds')")
         .bind(quiz)
         .bind(school.class_id)
         .execute(&app.pool)
