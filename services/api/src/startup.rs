@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::{extract::Request, middleware::Next, response::Response};
+use axum::{Router, extract::Request, middleware::Next, response::Response};
 use nexus_web::{
     auth::Authenticator, cache::Invalidations, health::Dependencies, ratelimit::RateLimiter,
     redis_conn::Redis, service::Service,

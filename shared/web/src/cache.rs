@@ -300,6 +300,8 @@ impl Invalidations {
     pub async fn run(self: Arc<Self>, pool: PgPool, stop: Stop) {
         let mut channels: Vec<&str> = self.caches.iter().map(|(channel, _)| *channel).collect();
         channels.push(SETTLED);
+        channels.sort_unstable();
+        channels.dedup();
         let mut backoff = Duration::from_millis(100);
         while !stop.is_stopping() {
             let listener = async {
