@@ -586,6 +586,11 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
+    // Another user's socket tells when the hub's stream follower (which reads in order)
+    // has read the missed events: before that, one of them could reach the new socket
+    // live (seen in CI under load, 2026-12-05).
+    let (witness, witness_token) = hub.user().await;
+    let mut witness_socket = hub.connect_as(&witness_token).await;
     hub.publish(user, "vu").await;
     let mut offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -594,6 +599,11 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     drop(socket);
     hub.publish(user, "manqué 1").await;
     hub.publish(user, "manqué 2").await;
+    hub.publish(witness, "témoin").await;
+    assert_eq!(
+        next_json(&mut witness_socket).await["data"]["title"],
+        json!("témoin")
+    );
     let mut socket = hub.connect_as(&token).await;
     hub.publish(user, "en direct").await;
     assert_eq!(
