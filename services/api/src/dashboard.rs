@@ -2,14 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, response::Response};
+use axum::{body::Bytes, extract::State, response::Response};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json,
     auth::CurrentUser,
-    cache::{Keep, NotifiedCache, json_body, wants_fresh},
+    cache::{Fresh, Keep, NotifiedCache, json_body, json_bytes},
     error::ApiResult,
 };
 use serde::Serialize;
@@ -221,10 +221,10 @@ async fn overview_json(state: &AppState, student_id: i64, fresh: bool) -> ApiRes
     let read = async {
         let overview = student_overview(&state.pool, student_id).await?;
         let until = next_change(&state.pool, student_id).await?;
-        let body = serde_json::to_vec(&overview).map_err(|e| ApiError::internal(e.into()))?;
+        let body = json_bytes(&overview)?;
         // The database's clock says when; this process counts it on its own.
         let left = (until - Utc::now()).to_std().unwrap_or_default();
-        Ok::<_, ApiError>((Bytes::from(body), Keep::Until(Instant::now() + left)))
+        Ok::<_, ApiError>((body, Keep::Until(Instant::now() + left)))
     };
     (state.dashboards)
         .get_or_read(student_id, fresh, read)
@@ -241,10 +241,10 @@ async fn overview_json(state: &AppState, student_id: i64, fresh: bool) -> ApiRes
 async fn student_dashboard(
     user: CurrentUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Fresh(fresh): Fresh,
 ) -> ApiResult<Response> {
     user.require(&[Role::Student])?;
-    let body = overview_json(&state, user.id, wants_fresh(&headers)).await?;
+    let body = overview_json(&state, user.id, fresh).await?;
     Ok(json_body(body))
 }
 
@@ -263,7 +263,7 @@ pub struct ParentDashboard {
 async fn parent_dashboard(
     user: CurrentUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Fresh(fresh): Fresh,
 ) -> ApiResult<Response> {
     user.require(&[Role::Parent])?;
     let children: Vec<i64> = sqlx::query_scalar(
@@ -278,7 +278,7 @@ async fn parent_dashboard(
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&overview_json(&state, child, wants_fresh(&headers)).await?);
+        body.extend_from_slice(&overview_json(&state, child, fresh).await?);
     }
     body.extend_from_slice(b"]}");
     Ok(json_body(Bytes::from(body)))

@@ -1,13 +1,13 @@
 //! Progress: a student records how far they are in a course and which sections they
 //! have completed; parents see their children's, teachers their classes', admins all.
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, response::Response};
+use axum::{body::Bytes, extract::State, response::Response};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path,
     auth::CurrentUser,
-    cache::{Keep, NotifiedCache, json_body, wants_fresh},
+    cache::{Fresh, Keep, NotifiedCache, json_body, json_bytes},
     error::ApiResult,
 };
 use serde::{Deserialize, Serialize};
@@ -283,7 +283,7 @@ async fn class_progress(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    Fresh(fresh): Fresh,
 ) -> ApiResult<Response> {
     ensure_class_owner(&state.pool, &user, id).await?;
     let read = async {
@@ -303,12 +303,10 @@ async fn class_progress(
             success: true,
             progress,
         };
-        let body = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.into()))?;
-        Ok::<_, ApiError>((Bytes::from(body), Keep::Yes))
+        let body = json_bytes(&body)?;
+        Ok::<_, ApiError>((body, Keep::Yes))
     };
-    let body = (state.class_progress)
-        .get_or_read(id, wants_fresh(&headers), read)
-        .await?;
+    let body = (state.class_progress).get_or_read(id, fresh, read).await?;
     Ok(json_body(body))
 }
 

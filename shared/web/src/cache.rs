@@ -31,13 +31,14 @@ use std::{
 
 use axum::{
     body::Bytes,
-    http::{HeaderMap, HeaderValue, header},
+    extract::FromRequestParts,
+    http::{HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use prometheus::{IntCounterVec, Opts};
 use sqlx::PgPool;
 
-use crate::background::Stop;
+use crate::{ApiError, background::Stop};
 
 /// `cache_lookups_total{cache, outcome}`: `hit`, `miss` (read from the database, then
 /// kept unless invalidated meanwhile), `fresh` (`Cache-Control: no-cache`), `off` (the
@@ -158,7 +159,7 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
 
     /// The value of `key`: the cached one, or else `read`'s, then kept as it says (unless
     /// something was invalidated during the read). `fresh` (the request said
-    /// `Cache-Control: no-cache`, see [`wants_fresh`]) reads and leaves the cache as it is.
+    /// `Cache-Control: no-cache`, see [`Fresh`]) reads and leaves the cache as it is.
     pub async fn get_or_read<E, Read>(&self, key: K, fresh: bool, read: Read) -> Result<V, E>
     where
         Read: Future<Output = Result<(V, Keep), E>>,
@@ -211,14 +212,28 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
 /// Whether the request asks for a value read now rather than a kept one
 /// (`Cache-Control: no-cache`, as a browser's reload sends): it then costs what a miss
 /// costs (how the benchmarks measure a miss, and the tests compare a cached answer with
-/// the database's).
-pub fn wants_fresh(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"))
+/// the database's). An extractor that reads the header in place (no copy of the headers
+/// on the cached reads' path).
+#[derive(Debug, Clone, Copy)]
+pub struct Fresh(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for Fresh {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let fresh = (parts.headers.get_all(header::CACHE_CONTROL).iter())
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"));
+        Ok(Self(fresh))
+    }
+}
+
+/// `value` encoded as JSON, to be kept in a cache.
+pub fn json_bytes<T: serde::Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(e.into()))
 }
 
 /// A response whose body is JSON already encoded (a cached value).

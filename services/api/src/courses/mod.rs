@@ -6,7 +6,7 @@ pub mod content;
 use axum::{
     body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
-    cache::{Keep, NotifiedCache, NotifiedKey, json_body, wants_fresh},
+    cache::{Fresh, Keep, NotifiedCache, NotifiedKey, json_body, json_bytes},
     error::ApiResult,
     pagination::{PageQuery, Pagination},
 };
@@ -97,7 +97,7 @@ async fn list_courses(
     State(state): State<AppState>,
     Query(filter): Query<CourseFilter>,
     Query(page): Query<PageQuery>,
-    headers: HeaderMap,
+    Fresh(fresh): Fresh,
 ) -> ApiResult<Response> {
     // A class's courses are listed only to who may see the class.
     if let Some(class_id) = filter.class_id
@@ -129,11 +129,11 @@ async fn list_courses(
     };
     let read = async {
         let list = read_list(&state, &user, &filter, &page).await?;
-        let body = serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.into()))?;
-        Ok::<_, ApiError>((Bytes::from(body), Keep::Yes))
+        let body = json_bytes(&list)?;
+        Ok::<_, ApiError>((body, Keep::Yes))
     };
     let body = (state.catalogue_pages)
-        .get_or_read(key, wants_fresh(&headers), read)
+        .get_or_read(key, fresh, read)
         .await?;
     Ok(json_body(body))
 }
@@ -371,23 +371,21 @@ async fn get_course(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    Fresh(fresh): Fresh,
 ) -> ApiResult<Response> {
     // Only published courses are kept, and every signed-in user may see a published
     // course (`push_visible`): a hit needs no check of who asks.
     let read = async {
         let course = visible_course(&state.pool, &user, id).await?;
-        let body = serde_json::to_vec(&course).map_err(|e| ApiError::internal(e.into()))?;
+        let body = json_bytes(&course)?;
         let keep = if course.is_published {
             Keep::Yes
         } else {
             Keep::No
         };
-        Ok::<_, ApiError>((Bytes::from(body), keep))
+        Ok::<_, ApiError>((body, keep))
     };
-    let body = (state.course_bodies)
-        .get_or_read(id, wants_fresh(&headers), read)
-        .await?;
+    let body = (state.course_bodies).get_or_read(id, fresh, read).await?;
     Ok(json_body(body))
 }
 
