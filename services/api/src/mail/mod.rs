@@ -1,7 +1,7 @@
 //! Outgoing mail: SMTP when `SMTP_URL` is set, otherwise the dev mailbox, a directory of
 //! `.eml` files the operator reads (documented in the README).
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use lettre::{
@@ -20,7 +20,13 @@ pub mod queue;
 pub struct Mailer {
     from: Mailbox,
     transport: Transport,
+    send_timeout: Duration,
 }
+
+/// How long one mail may take through SMTP, from connecting to the server's last answer.
+/// lettre's own timeout covers the connection only: a server that accepts and then says
+/// nothing would otherwise hold the queue (and its row lock) forever.
+pub const SMTP_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 enum Transport {
@@ -56,12 +62,25 @@ impl Mailer {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .context("SMTP_URL is invalid")?
-                    .timeout(Some(std::time::Duration::from_secs(10)))
+                    .timeout(Some(Duration::from_secs(10)))
                     .build(),
             ),
             None => Transport::Mailbox(settings.mailbox_dir.clone()),
         };
-        Ok(Self { from, transport })
+        Ok(Self {
+            from,
+            transport,
+            send_timeout: SMTP_SEND_TIMEOUT,
+        })
+    }
+
+    /// The same mailer, giving up on a mail after `timeout` instead of
+    /// [`SMTP_SEND_TIMEOUT`].
+    pub fn with_send_timeout(self, timeout: Duration) -> Self {
+        Self {
+            send_timeout: timeout,
+            ..self
+        }
     }
 
     /// Sends a mail now (the mail queue calls it, and retries on failure).
@@ -98,7 +117,15 @@ impl Mailer {
     async fn deliver(&self, message: Message) -> anyhow::Result<()> {
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.context("sending through SMTP")?;
+                tokio::time::timeout(self.send_timeout, smtp.send(message))
+                    .await
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "the SMTP server did not finish within {} s",
+                            self.send_timeout.as_secs_f32()
+                        )
+                    })?
+                    .context("sending through SMTP")?;
             }
             Transport::Mailbox(dir) => {
                 tokio::fs::create_dir_all(dir)

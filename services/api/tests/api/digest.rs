@@ -30,12 +30,30 @@ struct SmtpSink {
     _child: tokio::process::Child,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A port where nobody listens (connections are refused), kept ours until the sink takes
+/// it: a port merely looked up and let go can be handed to the next socket bound — once,
+/// the test's own API server, which the mailer then spoke SMTP to.
+struct ReservedPort {
+    port: u16,
+    socket: tokio::net::TcpSocket,
+}
+
+fn reserve_port() -> ReservedPort {
+    // Bound without SO_REUSEADDR and not listening: no other bind gets this port.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    ReservedPort { port, socket }
+}
+
+impl ReservedPort {
+    /// Lets the port go, for the sink to bind it now.
+    fn release(self) -> u16 {
+        drop(self.socket);
+        self.port
+    }
 }
 
 impl SmtpSink {
@@ -391,8 +409,8 @@ async fn categories_turned_off_stay_out_and_a_weekly_digest_waits_its_week() {
 
 #[tokio::test]
 async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retried() {
-    let port = free_port();
-    let app = app_sending_to(port).await;
+    let away = reserve_port();
+    let app = app_sending_to(away.port).await;
     let student = app.user(Role::Student).await;
     app.request(
         reqwest::Method::PUT,
@@ -415,7 +433,7 @@ async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retrie
         error.is_some_and(|e| !e.contains("TP tris")),
         "the error, never the content"
     );
-    let sink = SmtpSink::start(port).await;
+    let sink = SmtpSink::start(away.release()).await;
     let mailer = Mailer::from_settings(&app.settings.mail).expect("mailer");
     let now = deliver_due(&app.pool, &mailer, start + chrono::Duration::seconds(30))
         .await
@@ -440,13 +458,69 @@ async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retrie
     );
 }
 
+/// A server that accepts and then says nothing (a wrong port, a stuck relay): the mail
+/// fails after the send timeout and waits for its retry, and the queue's row is not held.
+#[tokio::test]
+async fn a_mail_to_an_smtp_server_that_never_answers_fails_after_the_timeout() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let app = app_sending_to(port).await;
+    let student = app.user(Role::Student).await;
+    app.request(
+        reqwest::Method::PUT,
+        "/api/me/notification-preferences",
+        Some(&student.token),
+        Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
+    )
+    .await;
+    notify_one(&app, student.id, "result_graded", "Note : TP tris", "16/20").await;
+    let start = Utc::now() + chrono::Duration::hours(25);
+    assert_eq!(
+        send_due(&app.pool, &app.settings, start)
+            .await
+            .expect("digests"),
+        1
+    );
+    let mailer = Mailer::from_settings(&app.settings.mail)
+        .expect("mailer")
+        .with_send_timeout(Duration::from_secs(2));
+    let delivery = tokio::time::timeout(
+        Duration::from_secs(20),
+        deliver_due(&app.pool, &mailer, start),
+    )
+    .await
+    .expect("the delivery gave up on the silent server")
+    .expect("deliver");
+    assert_eq!((delivery.sent, delivery.failed), (0, 1));
+    let (attempts, error): (i32, Option<String>) =
+        sqlx::query_as("select attempts, last_error from mail_queue where sent_at is null")
+            .fetch_one(&app.pool)
+            .await
+            .expect("queued");
+    assert_eq!(attempts, 1);
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("did not finish")),
+        "{error:?}"
+    );
+}
+
 /// Account mails go through the same queue as digests: a reset link asked while the
 /// SMTP server is away is not lost, arrives once it is back, still works, and the queue
 /// does not keep a usable copy of its token once sent.
 #[tokio::test]
 async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token() {
-    let port = free_port();
-    let app = app_sending_to(port).await;
+    let away = reserve_port();
+    let app = app_sending_to(away.port).await;
     let student = app.user(Role::Student).await;
     let asked = app
         .post(
@@ -469,12 +543,12 @@ async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token()
     .await;
     let mailer = Mailer::from_settings(&app.settings.mail).expect("mailer");
     let start = Utc::now();
-    let away = deliver_due(&app.pool, &mailer, start)
+    let outage = deliver_due(&app.pool, &mailer, start)
         .await
         .expect("deliver");
-    assert_eq!((away.sent, away.failed), (0, 1), "nobody listens yet");
+    assert_eq!((outage.sent, outage.failed), (0, 1), "nobody listens yet");
 
-    let sink = SmtpSink::start(port).await;
+    let sink = SmtpSink::start(away.release()).await;
     let back = deliver_due(&app.pool, &mailer, start + chrono::Duration::minutes(2))
         .await
         .expect("deliver");
