@@ -1,6 +1,9 @@
 //! Dashboards: what each role needs at a glance, one request each.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
 
 use axum::{body::Bytes, extract::State, response::Response};
 use chrono::{DateTime, Utc};
@@ -12,14 +15,14 @@ use nexus_web::{
     cache::{Fresh, Keep, NotifiedCache, json_body, json_bytes},
     error::ApiResult,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    assessments::attempts::student_average,
-    progress::{CourseProgress, progress_of},
+    assessments::attempts::STUDENT_AVERAGE,
+    progress::{CourseProgress, PROGRESS_VIEW},
     state::AppState,
 };
 
@@ -39,21 +42,22 @@ pub const AT_RISK_SCORE: f64 = 50.0;
 /// …or they have done nothing (course or assessment) for this many days.
 pub const AT_RISK_INACTIVE_DAYS: i64 = 14;
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct DueAssessment {
     pub assessment_id: i64,
     pub title: String,
     #[serde(rename = "type")]
-    #[sqlx(rename = "type")]
     pub kind: String,
     pub closes_at: Option<DateTime<Utc>>,
     pub attempts_used: i64,
     pub max_attempts: i32,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct RecentResult {
     pub attempt_id: i64,
     pub assessment_id: i64,
@@ -98,69 +102,105 @@ pub struct StudentDashboard {
     pub weekly_activity: Vec<WeekActivity>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct WeekActivity {
     /// The Monday the week starts on, `YYYY-MM-DD`.
     pub week_start: String,
     pub sections_completed: i64,
 }
 
-async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDashboard> {
-    let student = sqlx::query_as(
-        "select u.id, u.first_name, u.last_name, p.class_level from users u
-         left join student_profiles p on p.user_id = u.id where u.id = $1",
+/// The assessments the student can still take: open now in one of their classes, not yet
+/// submitted, attempts left (`$1`: the student).
+const DUE_ASSESSMENTS: &str = "select a.id as assessment_id, a.title, a.type,
+        case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at,
+        (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used,
+        a.max_attempts
+    from assessments a
+    join assessment_classes p on p.assessment_id = a.id
+    join class_members m on m.class_id = p.class_id and m.student_id = $1
+    join classes c on c.id = p.class_id and c.archived_at is null
+    where p.opens_at <= now() and (p.closes_at is null or p.closes_at > now())
+      and not exists(select 1 from assessment_results r where r.assessment_id = a.id and r.student_id = $1
+                     and r.status in ('submitted', 'graded'))
+    group by a.id
+    having (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) < a.max_attempts
+    order by closes_at nulls last, a.id limit 20";
+
+/// The student's (`$1`) ten last attempts handed in.
+const RECENT_RESULTS: &str = "select r.id as attempt_id, r.assessment_id,
+        (select a.title from assessments a where a.id = r.assessment_id) as title, r.status,
+        r.score::float8 as score, r.max_score::float8 as max_score,
+        case when r.status = 'graded' then round(r.score / nullif(r.max_score, 0) * 100, 1)::float8 end as percentage,
+        r.submitted_at
+    from assessment_results r where r.student_id = $1 and r.status <> 'in_progress'
+    order by r.submitted_at desc nulls last, r.id desc limit 10";
+
+/// Sections the student (`$1`) completed each of the last 8 weeks (Monday, Europe/Paris).
+const WEEKLY_ACTIVITY: &str = "select to_char(w, 'YYYY-MM-DD') as week_start, coalesce(done.n, 0) as sections_completed
+    from generate_series(date_trunc('week', now() at time zone 'Europe/Paris') - interval '7 weeks',
+                         date_trunc('week', now() at time zone 'Europe/Paris'), interval '1 week') w
+    left join (select date_trunc('week', s.completed_at at time zone 'Europe/Paris') as week, count(*) as n
+               from section_progress s
+               where s.student_id = $1 and s.completed_at
+                     >= (date_trunc('week', now() at time zone 'Europe/Paris') - interval '7 weeks') at time zone 'Europe/Paris'
+               group by 1) done on done.week = w";
+
+/// When the student's (`$1`) dashboard changes with no write: the next opening or closing
+/// of an assessment given to one of their classes, or the next Monday (Europe/Paris, the
+/// weekly activity's weeks), whichever comes first.
+const NEXT_CHANGE: &str = "select least(
+        (select min(t) from class_members m
+         join assessment_classes p on p.class_id = m.class_id,
+         lateral (values (p.opens_at), (p.closes_at)) as times(t)
+         where m.student_id = $1 and t > now()),
+        (date_trunc('week', now() at time zone 'Europe/Paris') + interval '1 week') at time zone 'Europe/Paris')";
+
+/// The whole dashboard in one statement (a miss is one round trip, not seven): the
+/// student's columns, each list as a JSON array of its query's rows (read back into the
+/// types above, which checks their shape), the average and [`NEXT_CHANGE`].
+static OVERVIEW: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "select u.id, u.first_name, u.last_name, sp.class_level,
+            (select coalesce(json_agg(q order by q.last_accessed desc), '[]')
+             from ({PROGRESS_VIEW} where p.student_id = $1 and c.is_published) q) as courses,
+            (select coalesce(json_agg(q order by q.closes_at nulls last, q.assessment_id), '[]')
+             from ({DUE_ASSESSMENTS}) q) as due_assessments,
+            (select coalesce(json_agg(q order by q.submitted_at desc nulls last, q.attempt_id desc), '[]')
+             from ({RECENT_RESULTS}) q) as recent_results,
+            (select json_agg(q order by q.week_start) from ({WEEKLY_ACTIVITY}) q) as weekly_activity,
+            ({STUDENT_AVERAGE}) as score_percentage,
+            ({NEXT_CHANGE}) as next_change
+         from users u left join student_profiles sp on sp.user_id = u.id where u.id = $1"
     )
-    .bind(student_id)
-    .fetch_one(pool)
-    .await?;
-    let courses = progress_of(pool, student_id).await?;
-    let due_assessments = sqlx::query_as(
-        "select a.id as assessment_id, a.title, a.type,
-                case when bool_or(p.closes_at is null) then null else max(p.closes_at) end as closes_at,
-                (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) as attempts_used,
-                a.max_attempts
-         from assessments a
-         join assessment_classes p on p.assessment_id = a.id
-         join class_members m on m.class_id = p.class_id and m.student_id = $1
-         join classes c on c.id = p.class_id and c.archived_at is null
-         where p.opens_at <= now() and (p.closes_at is null or p.closes_at > now())
-           and not exists(select 1 from assessment_results r where r.assessment_id = a.id and r.student_id = $1
-                          and r.status in ('submitted', 'graded'))
-         group by a.id
-         having (select count(*) from assessment_results r where r.assessment_id = a.id and r.student_id = $1) < a.max_attempts
-         order by closes_at nulls last, a.id limit 20",
-    )
-    .bind(student_id)
-    .fetch_all(pool)
-    .await?;
-    let recent_results = sqlx::query_as(
-        "select r.id as attempt_id, r.assessment_id, a.title, r.status, r.score::float8 as score,
-                r.max_score::float8 as max_score,
-                case when r.status = 'graded' then round(r.score / nullif(r.max_score, 0) * 100, 1)::float8 end as percentage,
-                r.submitted_at
-         from (select * from assessment_results where student_id = $1 and status <> 'in_progress'
-               order by submitted_at desc nulls last, id desc limit 10) r
-         join assessments a on a.id = r.assessment_id
-         order by r.submitted_at desc nulls last, r.id desc",
-    )
-    .bind(student_id)
-    .fetch_all(pool)
-    .await?;
-    let weekly_activity = sqlx::query_as(
-        "select to_char(w, 'YYYY-MM-DD') as week_start, count(s.completed_at) as sections_completed
-         from generate_series(date_trunc('week', now() at time zone 'Europe/Paris') - interval '7 weeks',
-                              date_trunc('week', now() at time zone 'Europe/Paris'), interval '1 week') w
-         left join section_progress s on s.student_id = $1
-              and date_trunc('week', s.completed_at at time zone 'Europe/Paris') = w
-         group by w order by w",
-    )
-    .bind(student_id)
-    .fetch_all(pool)
-    .await?;
+});
+
+#[derive(sqlx::FromRow)]
+struct OverviewRow {
+    #[sqlx(flatten)]
+    student: StudentInfo,
+    courses: sqlx::types::Json<Vec<CourseProgress>>,
+    due_assessments: sqlx::types::Json<Vec<DueAssessment>>,
+    recent_results: sqlx::types::Json<Vec<RecentResult>>,
+    weekly_activity: sqlx::types::Json<Vec<WeekActivity>>,
+    score_percentage: Option<f64>,
+    next_change: DateTime<Utc>,
+}
+
+/// The student's dashboard and when it changes with no write.
+async fn student_overview(
+    pool: &PgPool,
+    student_id: i64,
+) -> sqlx::Result<(StudentDashboard, DateTime<Utc>)> {
+    let row: OverviewRow = sqlx::query_as(sqlx::AssertSqlSafe(OVERVIEW.as_str()))
+        .bind(student_id)
+        .fetch_one(pool)
+        .await?;
+    let courses = row.courses.0;
     let started = courses.len();
     let averages = Averages {
-        score_percentage: student_average(pool, student_id).await?,
+        score_percentage: row.score_percentage,
         progress_percentage: (started > 0).then(|| {
             (courses
                 .iter()
@@ -174,14 +214,15 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
         courses_started: started,
         courses_completed: courses.iter().filter(|c| c.completed_at.is_some()).count(),
     };
-    Ok(StudentDashboard {
-        student,
+    let dashboard = StudentDashboard {
+        student: row.student,
         courses,
-        due_assessments,
-        recent_results,
+        due_assessments: row.due_assessments.0,
+        recent_results: row.recent_results.0,
         averages,
-        weekly_activity,
-    })
+        weekly_activity: row.weekly_activity.0,
+    };
+    Ok((dashboard, row.next_change))
 }
 
 /// Students' dashboards as their JSON, by student id: the body of
@@ -189,7 +230,7 @@ async fn student_overview(pool: &PgPool, student_id: i64) -> ApiResult<StudentDa
 /// `nexus_student_changed` notifications (triggers of migration `20261206000500`, on every
 /// table a dashboard shows) keep it exact on every replica; what changes with the time
 /// alone (an assessment opening or closing, a new week) is kept only until then
-/// ([`next_change`]). At most [`DASHBOARDS_CAPACITY`] students (~11 KB each: ~55 MB).
+/// ([`NEXT_CHANGE`]). At most [`DASHBOARDS_CAPACITY`] students (~11 KB each: ~55 MB).
 pub type Dashboards = NotifiedCache<i64, Bytes>;
 pub const STUDENT_CHANGED: &str = "nexus_student_changed";
 pub const DASHBOARDS_CAPACITY: usize = 5_000;
@@ -198,29 +239,10 @@ pub fn dashboards() -> Dashboards {
     NotifiedCache::new("dashboards", DASHBOARDS_CAPACITY, Duration::from_secs(600))
 }
 
-/// When the student's dashboard changes with no write: the next opening or closing of an
-/// assessment given to one of their classes, or the next Monday (Europe/Paris, the
-/// weekly activity's weeks), whichever comes first.
-async fn next_change(pool: &PgPool, student_id: i64) -> sqlx::Result<DateTime<Utc>> {
-    sqlx::query_scalar(
-        "select least(
-             (select min(t) from class_members m
-              join assessment_classes p on p.class_id = m.class_id,
-              lateral (values (p.opens_at), (p.closes_at)) as times(t)
-              where m.student_id = $1 and t > now()),
-             (date_trunc('week', now() at time zone 'Europe/Paris') + interval '1 week')
-                 at time zone 'Europe/Paris')",
-    )
-    .bind(student_id)
-    .fetch_one(pool)
-    .await
-}
-
 /// The student's dashboard, as JSON, from the cache or read now.
 async fn overview_json(state: &AppState, student_id: i64, fresh: bool) -> ApiResult<Bytes> {
     let read = async {
-        let overview = student_overview(&state.pool, student_id).await?;
-        let until = next_change(&state.pool, student_id).await?;
+        let (overview, until) = student_overview(&state.pool, student_id).await?;
         let body = json_bytes(&overview)?;
         // The database's clock says when; this process counts it on its own.
         let left = (until - Utc::now()).to_std().unwrap_or_default();

@@ -42,8 +42,11 @@ pub struct ProgressUpdate {
     pub time_spent_seconds: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// Also read from the dashboard's JSON rows (snake_case, as the columns): hence
+/// `Deserialize` and the rename for serializing only.
+#[derive(Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
 pub struct CourseProgress {
     pub course_id: i64,
     pub title: String,
@@ -63,13 +66,15 @@ pub struct ProgressResponse {
     pub progress: CourseProgress,
 }
 
-const PROGRESS_VIEW: &str = "select p.course_id, c.title, p.progress_percentage, p.time_spent_seconds, p.started_at,
-        p.last_accessed, p.completed_at,
-        (select count(*) from section_progress s where s.student_id = p.student_id and s.course_id = p.course_id
-            and s.completed_at is not null) as sections_completed,
-        coalesce((select array_agg(s.section_id order by s.section_id) from section_progress s
-            where s.student_id = p.student_id and s.course_id = p.course_id and s.completed_at is not null), '{}') as completed_sections
-    from student_progress p join courses c on c.id = p.course_id";
+/// The rows of [`CourseProgress`], to complete with a `where` on `p` (student_progress)
+/// and `c` (courses). Completed sections come from `section_progress_done_idx` alone.
+pub(crate) const PROGRESS_VIEW: &str = "select p.course_id, c.title, p.progress_percentage, p.time_spent_seconds, p.started_at,
+        p.last_accessed, p.completed_at, done.n as sections_completed,
+        coalesce(done.ids, '{}') as completed_sections
+    from student_progress p join courses c on c.id = p.course_id
+    cross join lateral (select count(*) as n, array_agg(s.section_id order by s.section_id) as ids
+        from section_progress s
+        where s.student_id = p.student_id and s.course_id = p.course_id and s.completed_at is not null) done";
 
 /// Record one's progress in a course (published, or visible to the student).
 /// Roles: student.
@@ -287,14 +292,23 @@ async fn class_progress(
 ) -> ApiResult<Response> {
     ensure_class_owner(&state.pool, &user, id).await?;
     let read = async {
+        // Every student × every course of the class. The students are ranked once (25
+        // names compared, not 625 rows), and their progress rows are read by student id
+        // from an array: joined to `class_members` instead, the planner hashes the whole
+        // `student_progress` table (5 ms at 1,000 students, 1 ms this way).
         let progress: Vec<ClassProgressRow> = sqlx::query_as(
-            "select u.id as student_id, u.first_name || ' ' || u.last_name as student_name, c.id as course_id,
-                    c.title as course_title, coalesce(p.progress_percentage, 0) as progress_percentage,
-                    p.last_accessed, p.completed_at
-             from class_members m join users u on u.id = m.student_id
-             join course_classes cc on cc.class_id = m.class_id join courses c on c.id = cc.course_id
-             left join student_progress p on p.student_id = u.id and p.course_id = c.id
-             where m.class_id = $1 order by u.last_name, u.first_name, c.id",
+            "select s.id as student_id, s.name as student_name, c.id as course_id, c.title as course_title,
+                    coalesce(p.progress_percentage, 0) as progress_percentage, p.last_accessed, p.completed_at
+             from (select u.id, u.first_name || ' ' || u.last_name as name,
+                          row_number() over (order by u.last_name, u.first_name, u.id) as rank
+                   from class_members m join users u on u.id = m.student_id where m.class_id = $1) s
+             cross join (select c.id, c.title from course_classes cc join courses c on c.id = cc.course_id
+                         where cc.class_id = $1) c
+             left join (select p.student_id, p.course_id, p.progress_percentage, p.last_accessed, p.completed_at
+                        from student_progress p
+                        where p.student_id = any(array(select m.student_id from class_members m where m.class_id = $1))) p
+                  on p.student_id = s.id and p.course_id = c.id
+             order by s.rank, c.id",
         )
         .bind(id)
         .fetch_all(&state.pool)

@@ -773,15 +773,17 @@ async fn grade_attempt(
     }))
 }
 
-/// Average score (as a percentage) of a student's graded attempts, for dashboards.
+/// A student's (`$1`) mean graded score, in percent of the maximum, one decimal: for
+/// dashboards and reports.
+pub(crate) const STUDENT_AVERAGE: &str =
+    "select round(avg(score / nullif(max_score, 0)) * 100, 1)::float8 from assessment_results
+     where student_id = $1 and status = 'graded'";
+
 pub async fn student_average(pool: &PgPool, student_id: i64) -> sqlx::Result<Option<f64>> {
-    sqlx::query_scalar(
-        "select round(avg(score / nullif(max_score, 0)) * 100, 1)::float8 from assessment_results
-         where student_id = $1 and status = 'graded'",
-    )
-    .bind(student_id)
-    .fetch_one(pool)
-    .await
+    sqlx::query_scalar(STUDENT_AVERAGE)
+        .bind(student_id)
+        .fetch_one(pool)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
