@@ -164,6 +164,21 @@ async fn class_message(app: &TestApp, class_id: i64, sender: i64, body: &str) {
     .expect("message");
 }
 
+/// A student on daily digests with one unread grade ("Note : TP tris : 16/20"); returns
+/// a time their digest is due.
+async fn a_daily_digest_due(app: &TestApp) -> DateTime<Utc> {
+    let student = app.user(Role::Student).await;
+    app.request(
+        reqwest::Method::PUT,
+        "/api/me/notification-preferences",
+        Some(&student.token),
+        Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
+    )
+    .await;
+    notify_one(app, student.id, "result_graded", "Note : TP tris", "16/20").await;
+    Utc::now() + chrono::Duration::hours(25)
+}
+
 /// Queues the digests due at `now` and delivers the queue, as the worker does.
 async fn run_jobs(app: &TestApp, now: DateTime<Utc>) -> (usize, usize) {
     let queued = send_due(&app.pool, &app.settings, now)
@@ -411,16 +426,7 @@ async fn categories_turned_off_stay_out_and_a_weekly_digest_waits_its_week() {
 async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retried() {
     let away = reserve_port();
     let app = app_sending_to(away.port).await;
-    let student = app.user(Role::Student).await;
-    app.request(
-        reqwest::Method::PUT,
-        "/api/me/notification-preferences",
-        Some(&student.token),
-        Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
-    )
-    .await;
-    notify_one(&app, student.id, "result_graded", "Note : TP tris", "16/20").await;
-    let start = Utc::now() + chrono::Duration::hours(25);
+    let start = a_daily_digest_due(&app).await;
     // Nobody listens on the port: queued, not sent, to be retried in a minute.
     assert_eq!(run_jobs(&app, start).await, (1, 0));
     let (attempts, error): (i32, Option<String>) =
@@ -473,16 +479,7 @@ async fn a_mail_to_an_smtp_server_that_never_answers_fails_after_the_timeout() {
         }
     });
     let app = app_sending_to(port).await;
-    let student = app.user(Role::Student).await;
-    app.request(
-        reqwest::Method::PUT,
-        "/api/me/notification-preferences",
-        Some(&student.token),
-        Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
-    )
-    .await;
-    notify_one(&app, student.id, "result_graded", "Note : TP tris", "16/20").await;
-    let start = Utc::now() + chrono::Duration::hours(25);
+    let start = a_daily_digest_due(&app).await;
     assert_eq!(
         send_due(&app.pool, &app.settings, start)
             .await
