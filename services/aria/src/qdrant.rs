@@ -187,13 +187,15 @@ impl Qdrant {
     }
 
     /// Creates the collection (dense + sparse vectors, payload indexes) if missing.
-    pub async fn ensure_collection(&self, dims: usize) -> anyhow::Result<()> {
-        if self
-            .client
+    async fn exists(&self) -> anyhow::Result<bool> {
+        self.client
             .collection_exists(self.name())
             .await
-            .context("qdrant unreachable")?
-        {
+            .context("qdrant unreachable")
+    }
+
+    pub async fn ensure_collection(&self, dims: usize) -> anyhow::Result<()> {
+        if self.exists().await? {
             return Ok(());
         }
         let mut vectors = VectorsConfigBuilder::default();
@@ -283,16 +285,20 @@ impl Qdrant {
             (id, classes)
         })
         .collect();
-        let Some(dims) = sqlx::query_scalar::<_, Option<i32>>(
+        let dims = sqlx::query_scalar::<_, Option<i32>>(
             "select max(cardinality(embedding)) from aria_chunks where embedding_model = $1",
         )
         .bind(model)
         .fetch_one(pool)
-        .await?
-        else {
-            return Ok((0, 0));
-        };
-        self.ensure_collection(dims as usize).await?;
+        .await?;
+        match dims {
+            Some(dims) => self.ensure_collection(dims as usize).await?,
+            // Nothing embedded (every course unpublished, or the backlog not embedded
+            // yet): no size to create the collection with, but the points of chunks
+            // that are gone must still go.
+            None if !self.exists().await? => return Ok((0, 0)),
+            None => {}
+        }
         let present = self.points().await?;
         let missing: Vec<i64> = wanted
             .keys()
