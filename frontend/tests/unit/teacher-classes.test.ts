@@ -9,16 +9,25 @@ describe("teacher classes helpers", () => {
   });
 
   it("builds the students × courses grid and each student's last activity", () => {
-    const grid = progressGrid([
-      { studentId: 1, studentName: "A", courseId: 7, courseTitle: "Récursivité", progressPercentage: 50, lastAccessed: "2026-12-01T10:00:00Z" },
-      { studentId: 1, studentName: "A", courseId: 3, courseTitle: "Arbres", progressPercentage: 0, lastAccessed: "2026-12-02T09:00:00Z" },
-      { studentId: 2, studentName: "B", courseId: 7, courseTitle: "Récursivité", progressPercentage: 100, lastAccessed: null },
-    ]);
+    const grid = progressGrid({
+      courses: [
+        { id: 3, title: "Récursivité" },
+        { id: 7, title: "Arbres" },
+      ],
+      students: [
+        { id: 1, lastAccessed: "2026-12-02T09:00:00Z", progress: [50, 0] },
+        { id: 2, lastAccessed: null, progress: [100, 0] },
+      ],
+    });
     expect(grid.courses.map((c) => c.title)).toEqual(["Arbres", "Récursivité"]);
-    expect(grid.cell(1, 7)).toBe(50);
-    expect(grid.cell(2, 3)).toBeNull();
+    expect(grid.cell(1, 3)).toBe(50);
+    expect(grid.cell(2, 3)).toBe(100);
+    expect(grid.cell(2, 7)).toBe(0);
+    expect(grid.cell(3, 3)).toBeNull();
+    expect(grid.cell(1, 9)).toBeNull();
     expect(grid.lastActivity(1)).toBe("2026-12-02T09:00:00Z");
     expect(grid.lastActivity(2)).toBeNull();
+    expect(progressGrid(undefined).courses).toEqual([]);
   });
 
   it("shades the heatmap by progress", () => {

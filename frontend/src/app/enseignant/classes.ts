@@ -13,33 +13,28 @@ export function currentSchoolYear(now: Date = new Date()): string {
   return now.getMonth() >= 7 ? `${y}-${y + 1}` : `${y - 1}-${y}`;
 }
 
-export type ProgressRow = {
-  studentId: number;
-  studentName: string;
-  courseId: number;
-  courseTitle: string;
-  progressPercentage: number;
-  lastAccessed?: string | null;
+/** `GET /api/classes/{id}/progress`: the class's courses, and per student one percentage per course in the same order. */
+export type ClassProgress = {
+  courses: readonly { id: number; title: string }[];
+  students: readonly { id: number; lastAccessed?: string | null; progress: readonly number[] }[];
 };
 
-/** The progress rows as a students × courses grid, with each student's last activity. */
-export function progressGrid(rows: readonly ProgressRow[]): {
+/** The class's progress as a students × courses grid (courses by title), with each student's last activity. */
+export function progressGrid(table: ClassProgress | null | undefined): {
   courses: { id: number; title: string }[];
   cell: (studentId: number, courseId: number) => number | null;
   lastActivity: (studentId: number) => string | null;
 } {
-  const courses = new Map<number, string>();
-  const cells = new Map<string, number>();
-  const last = new Map<number, string>();
-  for (const r of rows) {
-    courses.set(r.courseId, r.courseTitle);
-    cells.set(`${r.studentId}:${r.courseId}`, r.progressPercentage);
-    if (r.lastAccessed && (!last.has(r.studentId) || r.lastAccessed > last.get(r.studentId)!)) last.set(r.studentId, r.lastAccessed);
-  }
+  const courses = table?.courses ?? [];
+  const column = new Map(courses.map((c, i) => [c.id, i]));
+  const students = new Map((table?.students ?? []).map((s) => [s.id, s]));
   return {
-    courses: [...courses].map(([id, title]) => ({ id, title })).sort((a, b) => a.title.localeCompare(b.title, "fr")),
-    cell: (s, c) => cells.get(`${s}:${c}`) ?? null,
-    lastActivity: (s) => last.get(s) ?? null,
+    courses: [...courses].sort((a, b) => a.title.localeCompare(b.title, "fr")),
+    cell: (s, c) => {
+      const i = column.get(c);
+      return i === undefined ? null : (students.get(s)?.progress[i] ?? null);
+    },
+    lastActivity: (s) => students.get(s)?.lastAccessed ?? null,
   };
 }
 

@@ -1885,6 +1885,12 @@ export interface components {
             children: components["schemas"]["LinkedPerson"][];
             success: boolean;
         };
+        /** @description A course assigned to the class: a column of its progress table. */
+        ClassCourse: {
+            /** Format: int64 */
+            id: number;
+            title: string;
+        };
         ClassDetail: {
             class: components["schemas"]["ClassView"];
             /** @description Invitations not yet accepted, for the class's teacher and admins. */
@@ -1925,27 +1931,31 @@ export interface components {
             studentsAtRisk: components["schemas"]["AtRiskStudent"][];
         };
         ClassProgressResponse: {
-            /** @description One row per student and course assigned to the class (0 % when not started). */
-            progress: components["schemas"]["ClassProgressRow"][];
+            /** @description The courses assigned to the class, by id. */
+            courses: components["schemas"]["ClassCourse"][];
+            /**
+             * @description The class's students (by last name, first name), each with one percentage per
+             *     course.
+             */
+            students: components["schemas"]["ClassStudentProgress"][];
             success: boolean;
-        };
-        ClassProgressRow: {
-            /** Format: date-time */
-            completedAt?: string | null;
-            /** Format: int64 */
-            courseId: number;
-            courseTitle: string;
-            /** Format: date-time */
-            lastAccessed?: string | null;
-            /** Format: int32 */
-            progressPercentage: number;
-            /** Format: int64 */
-            studentId: number;
-            studentName: string;
         };
         ClassResponse: {
             class: components["schemas"]["ClassView"];
             success: boolean;
+        };
+        /** @description A student of the class: a row of its progress table. */
+        ClassStudentProgress: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: date-time
+             * @description Their latest activity in the class's courses (none yet: null).
+             */
+            lastAccessed?: string | null;
+            name: string;
+            /** @description Their percentage in each course, in the order of `courses` (0 when not started). */
+            progress: number[];
         };
         ClassUpdate: {
             /** @description `true` archives the class (read-only, no new members), `false` restores it. */

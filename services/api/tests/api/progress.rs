@@ -2,7 +2,10 @@ use nexus_auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::{fixtures::School, helpers::spawn_app};
+use crate::{
+    fixtures::{self, School},
+    helpers::spawn_app,
+};
 
 #[tokio::test]
 async fn completing_sections_computes_the_course_progress() {
@@ -112,9 +115,125 @@ async fn parents_and_teachers_see_the_progress_of_their_students_only() {
             Some(&school.teacher.token),
         )
         .await;
-    assert_eq!(class.body["progress"][0]["progressPercentage"], json!(40));
     assert_eq!(
-        class.body["progress"][0]["studentId"],
-        json!(school.student.id)
+        class.body["courses"],
+        json!([{"id": school.course_id, "title": "Piles et files"}])
+    );
+    let row = &class.body["students"][0];
+    assert_eq!(row["id"], json!(school.student.id), "{}", class.body);
+    assert_eq!(row["progress"], json!([40]), "{}", class.body);
+    assert!(row["lastAccessed"].is_string(), "{}", class.body);
+}
+
+#[tokio::test]
+async fn a_class_s_progress_is_a_students_by_courses_table() {
+    let app = spawn_app().await;
+    let school = School::new(&app).await;
+    let path = format!("/api/classes/{}/progress", school.class_id);
+    // Two more students (one who never opened a course), a second course; an
+    // unpublished course of another class must not show.
+    let second = fixtures::course_of(&app, school.teacher.id, "Graphes", true).await;
+    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
+        .bind(second)
+        .bind(school.class_id)
+        .execute(&app.pool)
+        .await
+        .expect("assign");
+    let elsewhere = fixtures::course_of(&app, school.teacher.id, "Ailleurs", true).await;
+    let (other_class, _) = fixtures::class_of(&app, school.teacher.id).await;
+    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
+        .bind(elsewhere)
+        .bind(other_class)
+        .execute(&app.pool)
+        .await
+        .expect("assign elsewhere");
+    let (busy, idle) = (app.user(Role::Student).await, app.user(Role::Student).await);
+    for s in [&busy, &idle] {
+        fixtures::add_member(&app, school.class_id, s.id).await;
+    }
+    sqlx::query(
+        "insert into student_progress (student_id, course_id, progress_percentage, last_accessed)
+         values ($1, $2, 30, '2026-12-01T08:00:00Z'), ($1, $3, 70, '2026-12-02T09:00:00Z'),
+                ($1, $4, 90, '2026-12-03T10:00:00Z')",
+    )
+    .bind(busy.id)
+    .bind(school.course_id)
+    .bind(second)
+    .bind(elsewhere)
+    .execute(&app.pool)
+    .await
+    .expect("progress");
+
+    let table = app.get_fresh(&path, Some(&school.teacher.token)).await;
+    assert_eq!(table.status, StatusCode::OK, "{}", table.body);
+    let courses: Vec<i64> = table.body["courses"]
+        .as_array()
+        .expect("courses")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    let mut expected = vec![school.course_id, second];
+    expected.sort_unstable();
+    assert_eq!(courses, expected, "the class's courses, by id");
+    let students = table.body["students"].as_array().expect("students");
+    let mut ids: Vec<i64> = students
+        .iter()
+        .map(|s| s["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    let mut members = vec![school.student.id, busy.id, idle.id];
+    members.sort_unstable();
+    assert_eq!(ids, members, "every member once");
+    let row = |id: i64| {
+        students
+            .iter()
+            .find(|s| s["id"] == json!(id))
+            .expect("student")
+            .clone()
+    };
+    let by_course = |first: i64, second_value: i64| {
+        if courses[0] == school.course_id {
+            json!([first, second_value])
+        } else {
+            json!([second_value, first])
+        }
+    };
+    let busy_row = row(busy.id);
+    assert_eq!(
+        busy_row["progress"],
+        by_course(30, 70),
+        "in the order of `courses`"
+    );
+    assert_eq!(
+        busy_row["lastAccessed"],
+        json!("2026-12-02T09:00:00Z"),
+        "the latest activity in this class's courses, not another class's"
+    );
+    let name: String =
+        sqlx::query_scalar("select first_name || ' ' || last_name from users where id = $1")
+            .bind(busy.id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("name");
+    assert_eq!(busy_row["name"], json!(name));
+    let idle_row = row(idle.id);
+    assert_eq!(idle_row["progress"], json!([0, 0]));
+    assert!(idle_row["lastAccessed"].is_null());
+
+    // A class without courses: every student, no column.
+    let (empty, _) = fixtures::class_of(&app, school.teacher.id).await;
+    fixtures::add_member(&app, empty, idle.id).await;
+    let bare = app
+        .get_fresh(
+            &format!("/api/classes/{empty}/progress"),
+            Some(&school.teacher.token),
+        )
+        .await;
+    assert_eq!(bare.body["courses"], json!([]), "{}", bare.body);
+    assert_eq!(
+        bare.body["students"][0]["progress"],
+        json!([]),
+        "{}",
+        bare.body
     );
 }

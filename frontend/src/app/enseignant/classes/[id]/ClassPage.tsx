@@ -11,7 +11,7 @@ import { useNotifications } from "@/components/notifications";
 import { usePresence } from "@/components/presence";
 import { ConfirmDialog } from "@/components/confirm";
 import { Button, Card, ErrorAlert, Field, Loading, SECONDARY_BUTTON, SuccessNote } from "@/components/ui";
-import { heatClass, progressGrid } from "../../classes";
+import { type ClassProgress, heatClass, progressGrid } from "../../classes";
 import { GradeExport, RosterImport } from "./RosterTools";
 
 const TEACHER = ["teacher", "admin"];
@@ -46,7 +46,6 @@ export function ClassPage({ id }: { id: string }) {
   if (!allowed) return <Loading />;
   if (!data) return error ? <ErrorAlert message={error} /> : <Loading />;
   const cls = data.class;
-  const rows = progress?.progress ?? [];
   const refresh = () => {
     reload();
     reloadProgress();
@@ -73,7 +72,7 @@ export function ClassPage({ id }: { id: string }) {
         </p>
       )}
       <ErrorAlert message={error} />
-      <LiveClass online={online} students={students ?? []} rows={rows} teacherId={cls.teacherId} />
+      <LiveClass online={online} students={students ?? []} progress={progress} teacherId={cls.teacherId} />
       <div className="grid items-start gap-6 lg:grid-cols-2">
         <JoinCode cls={cls} onChanged={reload} />
         <div className="space-y-6">
@@ -81,7 +80,7 @@ export function ClassPage({ id }: { id: string }) {
           <Invite cls={cls} invitations={data.invitations ?? []} onChanged={reload} />
         </div>
       </div>
-      <Roster cls={cls} students={students ?? []} rows={rows} online={online} onRemoved={refresh} />
+      <Roster cls={cls} students={students ?? []} progress={progress} online={online} onRemoved={refresh} />
       <div className="grid items-start gap-6 lg:grid-cols-2">
         <GradeExport classId={cls.id} />
         <RosterImport classId={cls.id} archived={cls.archived} onImported={refresh} />
@@ -291,7 +290,6 @@ function shortDateTime(iso: string): string {
   return `${formatShortDate(iso)}, ${time.replace(":", " h ")}`;
 }
 
-type Row = Schemas["ClassProgressRow"];
 type Student = Schemas["RosterEntry"];
 
 /** Titles of the assessments students report taking: the teacher's own list, loaded when first needed. */
@@ -312,12 +310,12 @@ function useAssessmentTitles(online: Online): Record<number, string> {
   return titles;
 }
 
-/** Course titles for the activity reported: the progress rows, else GET /api/courses/{id}. */
-function useCourseTitles(online: Online, rows: Row[]): Record<number, string> {
+/** Course titles for the activity reported: the class's courses, else GET /api/courses/{id}. */
+function useCourseTitles(online: Online, progress: ClassProgress | null | undefined): Record<number, string> {
   const [fetched, setFetched] = useState<Record<number, string>>({});
   const asked = useRef(new Set<number>());
   const known: Record<number, string> = {};
-  for (const r of rows) known[r.courseId] = r.courseTitle;
+  for (const c of progress?.courses ?? []) known[c.id] = c.title;
   const missing = [...new Set(Object.values(online).map((a) => a?.courseId))].filter(
     (c): c is number => typeof c === "number" && !(c in known) && !(c in fetched),
   );
@@ -335,8 +333,8 @@ function useCourseTitles(online: Online, rows: Row[]): Record<number, string> {
   return { ...fetched, ...known };
 }
 
-function LiveClass({ online, students, rows, teacherId }: { online: Online; students: Student[]; rows: Row[]; teacherId: number }) {
-  const titles = useCourseTitles(online, rows);
+function LiveClass({ online, students, progress, teacherId }: { online: Online; students: Student[]; progress: ClassProgress | null | undefined; teacherId: number }) {
+  const titles = useCourseTitles(online, progress);
   const exams = useAssessmentTitles(online);
   const here = students.filter((s) => s.id in online);
   const others = Object.keys(online)
@@ -372,8 +370,8 @@ function LiveClass({ online, students, rows, teacherId }: { online: Online; stud
   );
 }
 
-function Roster({ cls, students, rows, online, onRemoved }: { cls: Cls; students: Student[]; rows: Row[]; online: Online; onRemoved: () => void }) {
-  const grid = progressGrid(rows);
+function Roster({ cls, students, progress, online, onRemoved }: { cls: Cls; students: Student[]; progress: ClassProgress | null | undefined; online: Online; onRemoved: () => void }) {
+  const grid = progressGrid(progress);
   const sorted = [...students].sort((a, b) => `${a.lastName} ${a.firstName}`.localeCompare(`${b.lastName} ${b.firstName}`, "fr"));
   return (
     <Card title="Élèves et progression" id="eleves">
