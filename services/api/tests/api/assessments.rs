@@ -54,13 +54,7 @@ async fn a_student_takes_a_quiz_of_every_type_and_objective_questions_are_graded
         .await;
     assert_eq!(view.status, StatusCode::OK);
     assert_no_answers("assessment view", &view.body);
-    let started = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let started = app.start_attempt(id, &school.student.token).await;
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     assert_no_answers("attempt start", &started.body);
     let attempt = started.body["attempt"]["id"].as_i64().expect("attempt");
@@ -69,13 +63,7 @@ async fn a_student_takes_a_quiz_of_every_type_and_objective_questions_are_graded
         "single": 1, "multi": [2], "tf": true, "short": "  PILE. ", "num": "15", "order": ["a", "b", "c"],
         "code": "def f():\n    return 1", "free": "Parce que."
     }});
-    let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
-            answers,
-        )
-        .await;
+    let submitted = app.submit(attempt, &school.student.token, answers).await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     assert_no_answers("submission", &submitted.body);
     let result = &submitted.body["attempt"];
@@ -177,21 +165,11 @@ async fn teachers_grade_only_their_own_assessments() {
         json!({"title": "TP", "type": "tp", "questions": every_type_questions()}),
     )
     .await;
-    let attempt = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await
-        .body["attempt"]["id"]
-        .clone();
-    app.post(
-        &format!("/api/attempts/{attempt}/submit"),
-        Some(&school.student.token),
-        json!({"answers": {}}),
-    )
-    .await;
+    let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
+        .as_i64()
+        .expect("attempt");
+    app.submit(attempt, &school.student.token, json!({"answers": {}}))
+        .await;
     let other = app.user(Role::Teacher).await;
     for (method, path, body) in [
         (Method::GET, format!("/api/assessments/{id}"), None),
@@ -256,17 +234,17 @@ async fn the_attempt_limit_and_the_window_are_enforced_by_the_server() {
         "starting again returns the attempt in progress"
     );
     assert_eq!(resumed.body["attempt"]["id"], first.body["attempt"]["id"]);
-    let attempt = first.body["attempt"]["id"].clone();
-    app.post(
-        &format!("/api/attempts/{attempt}/submit"),
-        Some(&school.student.token),
+    let attempt = first.body["attempt"]["id"].as_i64().expect("attempt");
+    app.submit(
+        attempt,
+        &school.student.token,
         json!({"answers": {"q1": 1, "q2": true}}),
     )
     .await;
     let resubmit = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"q1": 0}}),
         )
         .await;
@@ -287,36 +265,18 @@ async fn the_attempt_limit_and_the_window_are_enforced_by_the_server() {
         json!({"classId": school.class_id, "opensAt": "2099-01-01T08:00:00Z", "closesAt": "2099-01-01T10:00:00Z"}),
     )
     .await;
-    let early = app
-        .post(
-            &format!("/api/assessments/{future}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let early = app.start_attempt(future, &school.student.token).await;
     assert_eq!(early.error_code(), "assessment_not_open");
     sqlx::query("update assessment_classes set opens_at = now() - interval '2 hours', closes_at = now() - interval '1 hour' where assessment_id = $1")
         .bind(future)
         .execute(&app.pool)
         .await
         .expect("close");
-    let late = app
-        .post(
-            &format!("/api/assessments/{future}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let late = app.start_attempt(future, &school.student.token).await;
     assert_eq!(late.error_code(), "assessment_closed");
 
     let outsider = app.user(Role::Student).await;
-    let not_mine = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&outsider.token),
-            json!({}),
-        )
-        .await;
+    let not_mine = app.start_attempt(id, &outsider.token).await;
     assert_eq!(
         not_mine.status,
         StatusCode::NOT_FOUND,
@@ -335,13 +295,7 @@ async fn a_late_submission_is_flagged_or_refused_as_the_teacher_chose_and_never_
             json!({"title": format!("Chrono {policy}"), "type": "exam", "questions": objective_questions(), "timeLimitMinutes": 30, "latePolicy": policy}),
         )
         .await;
-        let started = app
-            .post(
-                &format!("/api/assessments/{id}/attempts"),
-                Some(&school.student.token),
-                json!({}),
-            )
-            .await;
+        let started = app.start_attempt(id, &school.student.token).await;
         let deadline = started.body["attempt"]["deadlineAt"]
             .as_str()
             .expect("deadline")
@@ -360,9 +314,9 @@ async fn a_late_submission_is_flagged_or_refused_as_the_teacher_chose_and_never_
             .await
             .expect("age");
         let submitted = app
-            .post(
-                &format!("/api/attempts/{attempt}/submit"),
-                Some(&school.student.token),
+            .submit(
+                attempt,
+                &school.student.token,
                 json!({"answers": {"q1": 1, "q2": true}}),
             )
             .await;
@@ -410,15 +364,9 @@ async fn answers_of_the_wrong_shape_are_refused_without_closing_the_attempt() {
         json!({"title": "Forme", "type": "quiz", "questions": every_type_questions()}),
     )
     .await;
-    let attempt = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await
-        .body["attempt"]["id"]
-        .clone();
+    let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
+        .as_i64()
+        .expect("attempt");
     for answers in [
         json!({"single": "b"}),
         json!({"multi": 1}),
@@ -427,18 +375,14 @@ async fn answers_of_the_wrong_shape_are_refused_without_closing_the_attempt() {
         json!({"ghost": 1}),
     ] {
         let answer = app
-            .post(
-                &format!("/api/attempts/{attempt}/submit"),
-                Some(&school.student.token),
-                json!({"answers": answers}),
-            )
+            .submit(attempt, &school.student.token, json!({"answers": answers}))
             .await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{answers}");
     }
     let fine = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"single": 0}}),
         )
         .await;
@@ -466,12 +410,7 @@ async fn questions_are_validated_and_frozen_once_students_start() {
         json!({"title": "Figé", "type": "quiz", "questions": objective_questions()}),
     )
     .await;
-    app.post(
-        &format!("/api/assessments/{id}/attempts"),
-        Some(&school.student.token),
-        json!({}),
-    )
-    .await;
+    app.start_attempt(id, &school.student.token).await;
     let edit = app
         .request(
             Method::PUT,
@@ -502,14 +441,7 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
         json!({"title": "DS chronométré", "type": "exam", "questions": every_type_questions(), "timeLimitMinutes": 30}),
     )
     .await;
-    let attempt = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await
-        .body["attempt"]["id"]
+    let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
         .as_i64()
         .expect("attempt");
     let path = format!("/api/attempts/{attempt}/answers");
@@ -529,13 +461,7 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
 
     // A reload: both the start route (the attempt in progress) and the attempt return it,
     // with no grade and no score.
-    let resumed = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let resumed = app.start_attempt(id, &school.student.token).await;
     assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
     assert_eq!(resumed.body["attempt"]["draftAnswers"], draft);
     assert_eq!(resumed.body["attempt"]["score"], Value::Null);
@@ -633,11 +559,7 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
     .await
     .expect("back in time");
     let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
-            json!({"answers": draft}),
-        )
+        .submit(attempt, &school.student.token, json!({"answers": draft}))
         .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     assert!(submitted.body["attempt"].get("draftAnswers").is_none());

@@ -54,13 +54,7 @@ async fn published(app: &TestApp, school: &School, questions: Value) -> i64 {
 }
 
 async fn start(app: &TestApp, school: &School, id: i64) -> (i64, Value) {
-    let started = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let started = app.start_attempt(id, &school.student.token).await;
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     (
         started.body["attempt"]["id"].as_i64().expect("attempt"),
@@ -195,9 +189,9 @@ async fn submitting_grades_every_test_with_partial_credit_and_the_teacher_can_ov
     // Right on the visible tests, wrong on the hidden one (hard-coded answers).
     let cheat = "def somme_paires(t):\n    print('All tests passed!')\n    return {(1, 2, 3, 4): 6, (): 0, (2, 4): 6}.get(tuple(t), 0)\n";
     let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"paires": cheat}}),
         )
         .await;
@@ -267,9 +261,9 @@ async fn an_infinite_loop_submitted_is_a_timeout_and_zero_not_a_stuck_server() {
     let id = published(&app, &school, json!([question])).await;
     let (attempt, _) = start(&app, &school, id).await;
     let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"paires": "def somme_paires(t):\n    while True:\n        pass\n"}}),
         )
         .await;

@@ -112,9 +112,9 @@ async fn race_01_an_edit_racing_an_attempt_start_never_grades_against_unseen_que
         // The student answers what they were shown; the grade is out of what they saw.
         let attempt = start.body["attempt"]["id"].as_i64().expect("attempt");
         let submitted = app
-            .post(
-                &format!("/api/attempts/{attempt}/submit"),
-                Some(&school.student.token),
+            .submit(
+                attempt,
+                &school.student.token,
                 json!({"answers": {"q1": 1, "q2": true}}),
             )
             .await;

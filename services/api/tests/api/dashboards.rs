@@ -47,21 +47,10 @@ async fn each_role_gets_its_dashboard() {
     )
     .await;
     for (id, answers) in [(done, json!({"q1": 1, "q2": false})), (manual, json!({}))] {
-        let attempt = app
-            .post(
-                &format!("/api/assessments/{id}/attempts"),
-                Some(&school.student.token),
-                json!({}),
-            )
-            .await
-            .body["attempt"]["id"]
-            .clone();
-        app.post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
-            json!({"answers": answers}),
-        )
-        .await;
+        let attempt =
+            app.start_attempt(id, &school.student.token).await.body["attempt"]["id"].clone();
+        app.submit(attempt, &school.student.token, json!({"answers": answers}))
+            .await;
     }
     let idle = app.user(Role::Student).await;
     add_member(&app, school.class_id, idle.id).await;

@@ -150,6 +150,24 @@ impl TestApp {
         self.request(Method::PATCH, path, token, Some(body)).await
     }
 
+    /// `POST /api/assessments/{assessment}/attempts`: start an attempt (or resume the
+    /// one in progress).
+    pub async fn start_attempt(&self, assessment: impl std::fmt::Display, token: &str) -> Answer {
+        let path = format!("/api/assessments/{assessment}/attempts");
+        self.post(&path, Some(token), serde_json::json!({})).await
+    }
+
+    /// `POST /api/attempts/{attempt}/submit` with `body` (`{"answers": …}`).
+    pub async fn submit(
+        &self,
+        attempt: impl std::fmt::Display,
+        token: &str,
+        body: Value,
+    ) -> Answer {
+        let path = format!("/api/attempts/{attempt}/submit");
+        self.post(&path, Some(token), body).await
+    }
+
     pub async fn raw(
         &self,
         method: Method,

@@ -55,18 +55,12 @@ async fn take_quiz(app: &TestApp, school: &School) -> i64 {
         Some(school.class_id),
     )
     .await;
-    let attempt = app
-        .post(
-            &format!("/api/assessments/{id}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let attempt = app.start_attempt(id, &school.student.token).await;
     let attempt = attempt.body["attempt"]["id"].as_i64().expect("attempt");
     let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"q1": 1, "q2": true}}),
         )
         .await;

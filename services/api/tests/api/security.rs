@@ -549,18 +549,12 @@ async fn audit_10_right_or_wrong_per_question_stays_hidden_until_the_answers_are
         Some(school.class_id),
     )
     .await;
-    let started = app
-        .post(
-            &format!("/api/assessments/{quiz}/attempts"),
-            Some(&school.student.token),
-            json!({}),
-        )
-        .await;
+    let started = app.start_attempt(quiz, &school.student.token).await;
     let attempt = started.body["attempt"]["id"].as_i64().expect("attempt");
     let submitted = app
-        .post(
-            &format!("/api/attempts/{attempt}/submit"),
-            Some(&school.student.token),
+        .submit(
+            attempt,
+            &school.student.token,
             json!({"answers": {"q1": 0, "q2": true}}),
         )
         .await;

@@ -141,21 +141,11 @@ async fn the_demo_curriculum_seeds_idempotently_and_its_quizzes_grade_their_own_
             .iter()
             .map(|q| (q["id"].as_str().expect("id").to_owned(), correct_answer(q)))
             .collect();
-        let attempt = app
-            .post(
-                &format!("/api/assessments/{id}/attempts"),
-                Some(&student),
-                json!({}),
-            )
-            .await;
+        let attempt = app.start_attempt(id, &student).await;
         assert_eq!(attempt.status, StatusCode::CREATED, "{}", attempt.body);
         let attempt_id = attempt.body["attempt"]["id"].as_i64().expect("attempt");
         let result = app
-            .post(
-                &format!("/api/attempts/{attempt_id}/submit"),
-                Some(&student),
-                json!({"answers": answers}),
-            )
+            .submit(attempt_id, &student, json!({"answers": answers}))
             .await;
         assert_eq!(
             result.body["attempt"]["score"], result.body["attempt"]["maxScore"],
