@@ -837,12 +837,7 @@ impl World {
             "fresh_course" => fixtures::course_of(app, teacher, "Brouillon", false).await.to_string(),
             "assigned_course" => {
                 let course = fixtures::course_of(app, teacher, "Attribué", true).await;
-                sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-                    .bind(course)
-                    .bind(s.class_id)
-                    .execute(&app.pool)
-                    .await
-                    .expect("assign");
+                fixtures::assign_course(app, course, s.class_id).await;
                 course.to_string()
             }
             "fresh_assessment" => fixtures::assessment_of(app, teacher, fixtures::objective_questions(), None).await.to_string(),

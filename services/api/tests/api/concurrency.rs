@@ -196,12 +196,7 @@ async fn course_with_sections(
     .fetch_one(&app.pool)
     .await
     .expect("course");
-    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-        .bind(course)
-        .bind(school.class_id)
-        .execute(&app.pool)
-        .await
-        .expect("assign");
+    fixtures::assign_course(app, course, school.class_id).await;
     (course, ids)
 }
 
@@ -249,12 +244,7 @@ async fn race_05_publishing_a_course_ten_times_at_once_notifies_each_student_onc
     let app = roomy_app().await;
     let school = School::new(&app).await;
     let course = fixtures::course_of(&app, school.teacher.id, "Graphes", false).await;
-    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-        .bind(course)
-        .bind(school.class_id)
-        .execute(&app.pool)
-        .await
-        .expect("assign");
+    fixtures::assign_course(&app, course, school.class_id).await;
     let path = format!("/api/courses/{course}/publish");
     let publishes = (0..10).map(|_| app.post(&path, Some(&school.teacher.token), json!({})));
     // All ten have read the course as a draft before any of them publishes it.

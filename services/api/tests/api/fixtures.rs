@@ -66,12 +66,7 @@ impl School {
         let (class_id, join_code) = class_of(app, teacher.id).await;
         add_member(app, class_id, student.id).await;
         let course_id = course_of(app, teacher.id, "Piles et files", true).await;
-        sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-            .bind(course_id)
-            .bind(class_id)
-            .execute(&app.pool)
-            .await
-            .expect("assign");
+        assign_course(app, course_id, class_id).await;
         School {
             teacher,
             student,
@@ -102,6 +97,15 @@ pub async fn add_member(app: &TestApp, class_id: i64, student_id: i64) {
         .execute(&app.pool)
         .await
         .expect("member");
+}
+
+pub async fn assign_course(app: &TestApp, course_id: i64, class_id: i64) {
+    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
+        .bind(course_id)
+        .bind(class_id)
+        .execute(&app.pool)
+        .await
+        .expect("assign");
 }
 
 pub async fn course_of(app: &TestApp, teacher_id: i64, title: &str, published: bool) -> i64 {

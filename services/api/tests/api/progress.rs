@@ -130,23 +130,13 @@ async fn a_class_s_progress_is_a_students_by_courses_table() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let path = format!("/api/classes/{}/progress", school.class_id);
-    // Two more students (one who never opened a course), a second course; an
-    // unpublished course of another class must not show.
+    // Two more students (one who never opened a course), a second course; a
+    // course of another class must not show.
     let second = fixtures::course_of(&app, school.teacher.id, "Graphes", true).await;
-    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-        .bind(second)
-        .bind(school.class_id)
-        .execute(&app.pool)
-        .await
-        .expect("assign");
+    fixtures::assign_course(&app, second, school.class_id).await;
     let elsewhere = fixtures::course_of(&app, school.teacher.id, "Ailleurs", true).await;
     let (other_class, _) = fixtures::class_of(&app, school.teacher.id).await;
-    sqlx::query("insert into course_classes (course_id, class_id) values ($1, $2)")
-        .bind(elsewhere)
-        .bind(other_class)
-        .execute(&app.pool)
-        .await
-        .expect("assign elsewhere");
+    fixtures::assign_course(&app, elsewhere, other_class).await;
     let (busy, idle) = (app.user(Role::Student).await, app.user(Role::Student).await);
     for s in [&busy, &idle] {
         fixtures::add_member(&app, school.class_id, s.id).await;
