@@ -50,6 +50,10 @@ pub struct AriaSettings {
     pub chat_limit: Limit,
     /// How often the index catches up with course changes.
     pub sync_interval: Duration,
+    /// How long one round of the sync loop embeds missing vectors before it brings the
+    /// store up to date and starts the next round (at least one batch per round), so a
+    /// large backlog never holds back an unpublished course's removal.
+    pub embed_round: Duration,
     /// The OpenAI-compatible endpoint, when one is configured (`OPENAI_BASE_URL` or
     /// `OPENAI_API_KEY`); without one ARIA answers extractively.
     pub model: Option<model::ModelSettings>,
@@ -93,6 +97,7 @@ impl AriaSettings {
                 Duration::from_secs(60),
             ),
             sync_interval: Duration::from_secs(parse_var("ARIA_INDEX_SYNC_SECONDS", 5)?),
+            embed_round: Duration::from_secs(parse_var("ARIA_INDEX_EMBED_SECONDS", 5)?),
             model: model_settings()?,
             breaker_failures: parse_var("ARIA_BREAKER_FAILURES", 5)?,
             breaker_cooldown: Duration::from_secs(parse_var("ARIA_BREAKER_COOLDOWN_SECONDS", 30)?),
@@ -225,19 +230,23 @@ pub fn retriever(
     }
 }
 
-/// One round of index maintenance: the chunks follow the courses, missing vectors are
-/// computed, the vector store follows the vectors. Returns the courses re-indexed.
+/// Index maintenance until nothing is left to do: the chunks follow the courses, every
+/// missing vector is computed, the vector store follows the vectors. Returns the courses
+/// re-indexed. (`nexus-aria reindex` and the tests; the service runs bounded rounds.)
 pub async fn maintain_index(retriever: &retrieval::Retriever) -> anyhow::Result<usize> {
-    maintain_index_until(retriever, &Stop::default()).await
+    maintain_index_round(retriever, &Stop::default(), None).await
 }
 
-/// [`maintain_index`] as the service's sync loop runs it: once the service stops, the
-/// embedding backlog is left for the next start (at most the batch in progress is
-/// lost, its transaction rolled back), so a stop does not wait for thousands of
-/// passages to be embedded.
-pub async fn maintain_index_until(
+/// One round of [`maintain_index`] as the service's sync loop runs it. Missing vectors
+/// are computed for at most `embed_budget` (then the batch in progress ends), so the next
+/// round's re-indexing — an unpublished course leaving the index — never waits behind
+/// a whole backlog; the store then follows what was embedded so far. Once the service
+/// stops, the backlog is left for the next start (at most the batch in progress is
+/// lost, its transaction rolled back).
+pub async fn maintain_index_round(
     retriever: &retrieval::Retriever,
     stop: &Stop,
+    embed_budget: Option<Duration>,
 ) -> anyhow::Result<usize> {
     let pool = &retriever.pool;
     let courses = index::sync(pool).await?;
@@ -246,7 +255,7 @@ pub async fn maintain_index_until(
         index.ensure_fresh(pool, None).await?;
     }
     if let Some(embedder) = &retriever.embedder {
-        let embedded = vectors::backfill(pool, embedder, stop).await?;
+        let embedded = vectors::backfill(pool, embedder, stop, embed_budget).await?;
         if embedded > 0 {
             tracing::info!(chunks = embedded, "ARIA chunks embedded");
         }
@@ -382,12 +391,13 @@ impl Application {
     ) -> std::io::Result<()> {
         let retriever = self.state.retriever.clone();
         let interval = self.state.settings.sync_interval;
+        let embed_round = self.state.settings.embed_round;
         self.service
             .background()
             .spawn("index sync", |stop| async move {
                 let mut tick = tokio::time::interval(interval);
                 while stop.during(tick.tick()).await.is_some() {
-                    match maintain_index_until(&retriever, &stop).await {
+                    match maintain_index_round(&retriever, &stop, Some(embed_round)).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(courses = n, "ARIA index updated"),
                         Err(error) => tracing::warn!(%error, "ARIA index sync failed; retrying"),

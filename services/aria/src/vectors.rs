@@ -281,18 +281,19 @@ impl MemoryIndex {
     }
 }
 
-/// Computes the vectors that are missing (new chunks, or another model's), a batch at
-/// a time, until none is left. Replicas share the work (`skip locked`). Returns how
-/// many were embedded.
 /// Embeds the chunks without a vector of the embedder's model, 16 at a time, until none
-/// is left or `stop` says the service is stopping: then the batch in progress is
+/// is left, `budget` has run out (checked after each batch: at least one batch is
+/// embedded) or `stop` says the service is stopping: then the batch in progress is
 /// abandoned (its transaction rolls back, its rows stay to embed) and the embedding
-/// itself, CPU work on a blocking thread, is not waited for.
+/// itself, CPU work on a blocking thread, is not waited for. Replicas share the work
+/// (`skip locked`). Returns how many were embedded.
 pub async fn backfill(
     pool: &PgPool,
     embedder: &crate::embed::Embedder,
     stop: &nexus_web::background::Stop,
+    budget: Option<std::time::Duration>,
 ) -> anyhow::Result<usize> {
+    let started = std::time::Instant::now();
     let mut done = 0;
     while !stop.is_stopping() {
         let mut tx = pool.begin().await?;
@@ -328,6 +329,9 @@ pub async fn backfill(
         crate::index::bump_version(&mut tx).await?;
         tx.commit().await?;
         done += ids.len();
+        if budget.is_some_and(|budget| started.elapsed() >= budget) {
+            break;
+        }
     }
     Ok(done)
 }

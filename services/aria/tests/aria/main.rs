@@ -31,6 +31,12 @@ pub struct Aria {
     pub redis_prefix: String,
 }
 
+/// rustls' crypto provider, which every HTTP client of the tests (reqwest) needs:
+/// installed by whichever test builds one first (once per process).
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub async fn spawn(limit: u64) -> Aria {
     spawn_with(limit, None).await
 }
@@ -44,7 +50,7 @@ pub async fn spawn_configured(
     model: Option<nexus_aria::model::ModelSettings>,
     configure: impl FnOnce(&mut AriaSettings),
 ) -> Aria {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls();
     let mut settings = AriaSettings::from_env().expect("settings");
     let url = nexus_testkit::fresh_database("aria").await;
     let pool = nexus_database::connect_with_retry(&url, 4, Duration::from_secs(10))
@@ -323,6 +329,56 @@ async fn the_index_follows_publication_and_unpublication() {
         .await
         .expect("unpublish");
     aria.wait_indexed(course, 0).await;
+}
+
+/// One sync round embeds for a bounded time (here a single batch of 16), so a course
+/// unpublished while a large backlog is embedded leaves the index at the next round,
+/// not once the whole backlog is done.
+#[tokio::test]
+async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() {
+    let aria = spawn_configured(100, None, |s| s.embed_round = Duration::ZERO).await;
+    let settings = AriaSettings::from_env().expect("settings");
+    assert!(
+        settings.embeddings.is_some(),
+        "ARIA_EMBEDDINGS: scripts/test.sh installs the embedding model"
+    );
+    retrieval::seed_curriculum(&aria).await;
+    let unembedded = "select count(*) from aria_chunks where embedding is null";
+    for _ in 0..300 {
+        if aria.count("select count(*) from aria_chunks").await == 96 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let backlog = aria.count(unembedded).await;
+    assert!(
+        backlog > 32,
+        "the curriculum's 96 chunks wait to be embedded ({backlog} left)"
+    );
+    let course: i64 = sqlx::query_scalar(
+        "update courses set is_published = false
+         where id = (select min(id) from courses) returning id",
+    )
+    .fetch_one(&aria.pool)
+    .await
+    .expect("unpublish");
+    // However slow the embedding on a busy machine: the removal comes first.
+    for _ in 0..1200 {
+        if aria.indexed(course).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        aria.indexed(course).await,
+        0,
+        "the unpublished course left the index"
+    );
+    let left = aria.count(unembedded).await;
+    assert!(
+        left > 0,
+        "the course left the index only once the backlog was done"
+    );
 }
 
 #[tokio::test]

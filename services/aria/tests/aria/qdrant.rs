@@ -74,6 +74,8 @@ struct Server {
 
 impl Server {
     async fn start(bin: PathBuf) -> Self {
+        // Its readiness is asked over reqwest, before any ARIA is spawned.
+        crate::install_tls();
         let dir =
             std::env::temp_dir().join(format!("nexus-qdrant-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
