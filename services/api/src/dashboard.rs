@@ -20,11 +20,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    assessments::attempts::STUDENT_AVERAGE,
-    progress::{CourseProgress, PROGRESS_VIEW},
-    state::AppState,
-};
+use crate::{assessments::attempts::STUDENT_AVERAGE, state::AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,11 +85,26 @@ pub struct StudentInfo {
     pub class_level: Option<ClassLevel>,
 }
 
+/// A course the student started, as the dashboard shows it: its progress, not which
+/// sections are done (`GET /api/students/{id}/progress` says, for the course reader).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+#[schema(rename_all = "camelCase")]
+pub struct DashboardCourse {
+    pub course_id: i64,
+    pub title: String,
+    pub progress_percentage: i32,
+    pub time_spent_seconds: i64,
+    pub started_at: DateTime<Utc>,
+    pub last_accessed: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StudentDashboard {
     pub student: StudentInfo,
-    pub courses: Vec<CourseProgress>,
+    pub courses: Vec<DashboardCourse>,
     pub due_assessments: Vec<DueAssessment>,
     pub recent_results: Vec<RecentResult>,
     pub averages: Averages,
@@ -110,6 +121,12 @@ pub struct WeekActivity {
     pub week_start: String,
     pub sections_completed: i64,
 }
+
+/// The published courses the student (`$1`) started.
+const COURSES: &str = "select p.course_id, c.title, p.progress_percentage, p.time_spent_seconds,
+        p.started_at, p.last_accessed, p.completed_at
+    from student_progress p join courses c on c.id = p.course_id
+    where p.student_id = $1 and c.is_published";
 
 /// The assessments the student can still take: open now in one of their classes, not yet
 /// submitted, attempts left (`$1`: the student).
@@ -164,7 +181,7 @@ static OVERVIEW: LazyLock<String> = LazyLock::new(|| {
     format!(
         "select u.id, u.first_name, u.last_name, sp.class_level,
             (select coalesce(json_agg(q order by q.last_accessed desc), '[]')
-             from ({PROGRESS_VIEW} where p.student_id = $1 and c.is_published) q) as courses,
+             from ({COURSES}) q) as courses,
             (select coalesce(json_agg(q order by q.closes_at nulls last, q.assessment_id), '[]')
              from ({DUE_ASSESSMENTS}) q) as due_assessments,
             (select coalesce(json_agg(q order by q.submitted_at desc nulls last, q.attempt_id desc), '[]')
@@ -180,7 +197,7 @@ static OVERVIEW: LazyLock<String> = LazyLock::new(|| {
 struct OverviewRow {
     #[sqlx(flatten)]
     student: StudentInfo,
-    courses: sqlx::types::Json<Vec<CourseProgress>>,
+    courses: sqlx::types::Json<Vec<DashboardCourse>>,
     due_assessments: sqlx::types::Json<Vec<DueAssessment>>,
     recent_results: sqlx::types::Json<Vec<RecentResult>>,
     weekly_activity: sqlx::types::Json<Vec<WeekActivity>>,
@@ -238,7 +255,8 @@ async fn student_overview(
 /// `nexus_student_changed` notifications (triggers of migration `20261206000500`, on every
 /// table a dashboard shows) keep it exact on every replica; what changes with the time
 /// alone (an assessment opening or closing, a new week) is kept only until then
-/// ([`NEXT_CHANGE`]). At most [`DASHBOARDS_CAPACITY`] students (~11 KB each: ~55 MB).
+/// ([`NEXT_CHANGE`]). At most [`DASHBOARDS_CAPACITY`] students (~9 KB each in the
+/// benchmark's school: ~45 MB).
 pub type Dashboards = NotifiedCache<i64, Bytes>;
 pub const STUDENT_CHANGED: &str = "nexus_student_changed";
 pub const DASHBOARDS_CAPACITY: usize = 5_000;

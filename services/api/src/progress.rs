@@ -42,11 +42,8 @@ pub struct ProgressUpdate {
     pub time_spent_seconds: Option<i64>,
 }
 
-// Also read from the dashboard's JSON rows (snake_case, as the columns): hence
-// `Deserialize` and the rename for serializing only (the schema's names stay camelCase).
-#[derive(Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all(serialize = "camelCase"))]
-#[schema(rename_all = "camelCase")]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CourseProgress {
     pub course_id: i64,
     pub title: String,

@@ -2142,6 +2142,25 @@ export interface components {
             level: components["schemas"]["ClassLevel"];
             title: string;
         };
+        /**
+         * @description A course the student started, as the dashboard shows it: its progress, not which
+         *     sections are done (`GET /api/students/{id}/progress` says, for the course reader).
+         */
+        DashboardCourse: {
+            /** Format: date-time */
+            completedAt?: string | null;
+            /** Format: int64 */
+            courseId: number;
+            /** Format: date-time */
+            lastAccessed: string;
+            /** Format: int32 */
+            progressPercentage: number;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: int64 */
+            timeSpentSeconds: number;
+            title: string;
+        };
         DataExport: {
             /** Format: date-time */
             createdAt: string;
@@ -2818,7 +2837,7 @@ export interface components {
         };
         StudentDashboard: {
             averages: components["schemas"]["Averages"];
-            courses: components["schemas"]["CourseProgress"][];
+            courses: components["schemas"]["DashboardCourse"][];
             dueAssessments: components["schemas"]["DueAssessment"][];
             recentResults: components["schemas"]["RecentResult"][];
             student: components["schemas"]["StudentInfo"];
