@@ -338,19 +338,28 @@ async fn the_index_follows_publication_and_unpublication() {
 async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() {
     let aria = spawn_configured(100, None, |s| s.embed_round = Duration::ZERO).await;
     let settings = AriaSettings::from_env().expect("settings");
+    let retriever = nexus_aria::retriever(&settings, &aria.pool, &reqwest::Client::new());
     assert!(
-        settings.embeddings.is_some(),
-        "ARIA_EMBEDDINGS: scripts/test.sh installs the embedding model"
+        retriever.dense(),
+        "ARIA_EMBEDDING_MODEL_DIR: scripts/test.sh installs the embedding model"
     );
+    let started = std::time::Instant::now();
     retrieval::seed_curriculum(&aria).await;
     let unembedded = "select count(*) from aria_chunks where embedding is null";
-    for _ in 0..300 {
+    // Generous waits: in a debug build one batch of 16 passages takes ~60 s on 2 cores
+    // (more in the full suite), and the sync may index the courses in two rounds with a
+    // batch between them.
+    for _ in 0..6000 {
         if aria.count("select count(*) from aria_chunks").await == 96 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let backlog = aria.count(unembedded).await;
+    eprintln!(
+        "96 chunks after {:?}, {backlog} to embed",
+        started.elapsed()
+    );
     assert!(
         backlog > 32,
         "the curriculum's 96 chunks wait to be embedded ({backlog} left)"
@@ -363,7 +372,7 @@ async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() 
     .await
     .expect("unpublish");
     // However slow the embedding on a busy machine: the removal comes first.
-    for _ in 0..1200 {
+    for _ in 0..6000 {
         if aria.indexed(course).await == 0 {
             break;
         }
@@ -375,6 +384,10 @@ async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() 
         "the unpublished course left the index"
     );
     let left = aria.count(unembedded).await;
+    eprintln!(
+        "unpublished after {:?}, {left} still to embed",
+        started.elapsed()
+    );
     assert!(
         left > 0,
         "the course left the index only once the backlog was done"
