@@ -244,13 +244,25 @@ impl Aria {
     }
 
     pub async fn wait_indexed(&self, course: i64, expected: i64) {
-        for _ in 0..100 {
-            if self.indexed(course).await == expected {
+        let chunks = format!("select count(*) from aria_chunks where course_id = {course}");
+        self.wait_count(&chunks, expected, Duration::from_secs(10))
+            .await;
+    }
+
+    /// Asks `sql` (a count) every 100 ms until it answers `expected`; panics after `limit`.
+    pub async fn wait_count(&self, sql: &str, expected: i64, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let count = self.count(sql).await;
+            if count == expected {
                 return;
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "`{sql}` never reached {expected} in {limit:?} (last: {count})"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("course {course} never reached {expected} chunks");
     }
 }
 
@@ -349,12 +361,9 @@ async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() 
     // Generous waits: in a debug build one batch of 16 passages takes ~60 s on 2 cores
     // (more in the full suite), and the sync may index the courses in two rounds with a
     // batch between them.
-    for _ in 0..6000 {
-        if aria.count("select count(*) from aria_chunks").await == 96 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let patience = Duration::from_secs(600);
+    aria.wait_count("select count(*) from aria_chunks", 96, patience)
+        .await;
     let backlog = aria.count(unembedded).await;
     eprintln!(
         "96 chunks after {:?}, {backlog} to embed",
@@ -372,17 +381,8 @@ async fn an_unpublished_course_leaves_the_index_while_the_backlog_is_embedded() 
     .await
     .expect("unpublish");
     // However slow the embedding on a busy machine: the removal comes first.
-    for _ in 0..6000 {
-        if aria.indexed(course).await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        aria.indexed(course).await,
-        0,
-        "the unpublished course left the index"
-    );
+    let chunks = format!("select count(*) from aria_chunks where course_id = {course}");
+    aria.wait_count(&chunks, 0, patience).await;
     let left = aria.count(unembedded).await;
     eprintln!(
         "unpublished after {:?}, {left} still to embed",
