@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{
-    PgPool,
+    Connection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -23,6 +23,9 @@ pub use sqlx;
 /// The schema, embedded in every binary that runs migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../database/migrations");
 
+/// A connection idle this long is checked before it serves again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// A pool that connects lazily: a service starts (and answers `/health`, and `/ready`
 /// with 503) while Postgres is still coming up, instead of crashing in a loop.
 pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
@@ -34,6 +37,21 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300))
+        // sqlx pings every connection twice: when it is handed out and when it comes back
+        // (each a round trip, and a wake-up of its Postgres backend). The ping on return
+        // stays: a connection that broke while in use is closed there. The one on
+        // checkout is kept only for a connection that sat idle for a while, which may
+        // have been cut since (Postgres restarted, a proxy's timeout); one that fails is
+        // closed and another taken.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options.application_name("nexus")))
 }
 
