@@ -61,6 +61,11 @@ impl Application {
         let state = AppState::new(Shared {
             mailer: Mailer::from_settings(&settings.mail)?,
             pool: pool.clone(),
+            // A quarter of the pool's size more, opened only as dashboards are read.
+            generic_plans: nexus_database::lazy_pool_with_generic_plans(
+                common.database_url.expose(),
+                common.database_max_connections.div_ceil(4).max(2),
+            )?,
             redis: redis.clone(),
             limiter,
             jwt,

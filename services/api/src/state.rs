@@ -32,6 +32,9 @@ impl std::ops::Deref for AppState {
 
 pub struct Shared {
     pub pool: PgPool,
+    /// Connections that plan each statement once for all its parameters, for the
+    /// students' dashboards (`nexus_database::lazy_pool_with_generic_plans`).
+    pub generic_plans: PgPool,
     pub redis: Redis,
     pub limiter: RateLimiter,
     pub jwt: JwtKeys,

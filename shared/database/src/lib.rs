@@ -29,10 +29,28 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// A pool that connects lazily: a service starts (and answers `/health`, and `/ready`
 /// with 503) while Postgres is still coming up, instead of crashing in a loop.
 pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    Ok(pool_options(max_connections).connect_lazy_with(connect_options(url)?))
+}
+
+/// A lazy pool whose connections make one plan per prepared statement, for every value
+/// of its parameters (`plan_cache_mode = force_generic_plan`), instead of planning anew
+/// for a value Postgres thinks unusual. For a statement that costs more to plan than to
+/// run and whose best plan does not depend on its parameters (a student's dashboard);
+/// without a transaction around each call to set the mode (three round trips more).
+pub fn lazy_pool_with_generic_plans(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = connect_options(url)?.options([("plan_cache_mode", "force_generic_plan")]);
+    Ok(pool_options(max_connections).connect_lazy_with(options))
+}
+
+fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     let options: PgConnectOptions = url
         .parse()
         .context("DATABASE_URL is not a valid Postgres URL")?;
-    Ok(PgPoolOptions::new()
+    Ok(options.application_name("nexus"))
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(5))
@@ -52,7 +70,6 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
                 Ok(true)
             })
         })
-        .connect_lazy_with(options.application_name("nexus")))
 }
 
 /// Connects, retrying for a while: used by commands that cannot work without the database.
