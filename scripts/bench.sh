@@ -9,7 +9,7 @@
 #   (d) a school (scripts/bench/school.sql: 10,000 courses, 1,000 students, 40 classes,
 #       a year of attempts): the catalogue (list, search, detail), the student dashboard
 #       (200 students in turn) and a class's progress (its 40 teachers in turn); the
-#       list, the detail and the two pages also with `Cache-Control: no-cache` (read
+#       list, the search, the detail and the two pages also with `Cache-Control: no-cache` (read
 #       from the database every time, as on a miss of the API's caches)
 #   (e) when ../shared/peers/ exists (the seed's Flask + SQLAlchemy + Gunicorn stack),
 #       the same catalogue requests against it at 10,000 courses, each scenario run
@@ -309,6 +309,7 @@ run_wrk search-10k -H "Authorization: Bearer $TOKEN" "$COURSES_SEARCH"
 # no-cache`): what a miss costs.
 run_wrk courses-10k-fresh -H "Authorization: Bearer $TOKEN" -H "Cache-Control: no-cache" "$COURSES_LIST"
 run_wrk course-10k-fresh -H "Authorization: Bearer $TOKEN" -H "Cache-Control: no-cache" "$BASE/api/courses/$COURSE_10K"
+run_wrk search-10k-fresh -H "Authorization: Bearer $TOKEN" -H "Cache-Control: no-cache" "$COURSES_SEARCH"
 BENCH_CONNECTIONS=8 run_wrk courses-10k-c8 -H "Authorization: Bearer $TOKEN" "$COURSES_LIST"
 BENCH_CONNECTIONS=8 run_wrk course-10k-c8 -H "Authorization: Bearer $TOKEN" "$BASE/api/courses/$COURSE_10K"
 
@@ -392,6 +393,7 @@ results=$BENCH_DIR/results-$stamp.txt
     summary_line search-10k "GET /api/courses?q= (10k)"
     summary_line courses-10k-fresh "GET /api/courses, no-cache"
     summary_line course-10k-fresh "GET /api/courses/{id}, no-cache"
+    summary_line search-10k-fresh "GET /api/courses?q=, no-cache"
     summary_line courses-10k-c8 "GET /api/courses (10k, 8 c)"
     summary_line course-10k-c8 "GET /api/courses/{id} (10k, 8 c)"
     summary_line dashboard-student "GET /api/dashboard/student"

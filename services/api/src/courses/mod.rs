@@ -105,11 +105,9 @@ async fn list_courses(
     {
         return Err(ApiError::not_found("Classe introuvable."));
     }
-    let blank = |text: &Option<String>| text.as_deref().is_none_or(|t| t.trim().is_empty());
-    // Students and parents see published courses only: a page of the plain catalogue is
-    // the same for all of them.
+    // Students and parents see published courses only: a page of the catalogue, searched
+    // or not, is the same for all of them.
     let shared = matches!(user.role, Role::Student | Role::Parent)
-        && blank(&filter.q)
         && filter.class_id.is_none()
         && !filter.mine.unwrap_or(false);
     if !shared {
@@ -122,6 +120,7 @@ async fn list_courses(
             .map(|t| t.chars().take(50).collect::<String>())
     };
     let key = CataloguePage {
+        search: search_words(&filter.q),
         level: short(&filter.level),
         category: short(&filter.category),
         page: page.page(),
@@ -138,13 +137,14 @@ async fn list_courses(
     Ok(json_body(body))
 }
 
-/// A page of the plain catalogue as every student and parent gets it: the body of
-/// `GET /api/courses` with these filters and no search, class or `mine`. Any change to a
-/// course (`nexus_course_changed`, on insert, update and delete) empties the whole cache:
-/// a course moves between pages and totals. At most [`CATALOGUE_PAGES_CAPACITY`] pages
-/// (~5 KB for ten courses, ~50 KB for a hundred).
+/// A page of the catalogue as every student and parent gets it: the body of
+/// `GET /api/courses` with these filters and search, and no class or `mine`. Any change
+/// to a course (`nexus_course_changed`, on insert, update and delete) empties the whole
+/// cache: a course moves between pages, totals and searches. At most
+/// [`CATALOGUE_PAGES_CAPACITY`] pages (~5 KB for ten courses, ~50 KB for a hundred).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CataloguePage {
+    search: Option<String>,
     level: Option<String>,
     category: Option<String>,
     page: u32,
@@ -168,18 +168,22 @@ pub fn catalogue_pages() -> CataloguePages {
     )
 }
 
+/// What a search looks for: the words given, trimmed, at most 200 characters; none for
+/// a blank search.
+fn search_words(q: &Option<String>) -> Option<String> {
+    q.as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(200).collect())
+}
+
 async fn read_list(
     state: &AppState,
     user: &CurrentUser,
     filter: &CourseFilter,
     page: &PageQuery,
 ) -> ApiResult<CourseList> {
-    let q = filter
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(|q| q.chars().take(200).collect::<String>());
+    let q = search_words(&filter.q);
     let level = filter.level.as_deref().filter(|l| !l.is_empty());
     let category = filter
         .category

@@ -496,11 +496,33 @@ async fn the_catalogue_students_get_follows_every_change_and_never_shows_a_draft
     let teacher = school.teacher.id;
     let course = school.course_id;
     let page = "/api/courses?level=terminale&page=1&limit=50";
+    // A search finds the school's course (« Piles et files ») and the one inserted below,
+    // not this one, which the page lists: the two answers differ.
+    sqlx::query(
+        "insert into courses (title, description, level, category, content, created_by, is_published)
+         values ('Tri fusion', 'Diviser pour régner', 'terminale', 'algorithmique', '{\"chapters\": []}', $1, true)",
+    )
+    .bind(teacher)
+    .execute(&app.pool)
+    .await
+    .expect("course");
+    let search = "/api/courses?q=piles%20or%20graphes&level=terminale&page=1&limit=50";
+    // The page is read (and cached) first: the search is cached once there are two.
     let is_cached = || !app.state.catalogue_pages.is_empty();
-    let readers: [Reader; 2] = [
+    let both_cached = || app.state.catalogue_pages.len() == 2;
+    let readers: [Reader; 4] = [
         (page, &school.student.token, &is_cached),
         (page, &school.parent.token, &is_cached),
+        (search, &school.student.token, &both_cached),
+        (search, &school.parent.token, &both_cached),
     ];
+    // The page cached first never answers the search (nor the other way round).
+    for _ in 0..2 {
+        let listed = app.get(page, Some(&school.student.token)).await.body;
+        let found = app.get(search, Some(&school.student.token)).await.body;
+        assert!(listed.to_string().contains("Tri fusion"), "{listed}");
+        assert!(!found.to_string().contains("Tri fusion"), "{found}");
+    }
     for change in [
         format!("insert into courses (title, description, level, category, content, created_by, is_published)
                  values ('Graphes', 'Parcours', 'terminale', 'algorithmique', '{{\"chapters\": []}}', {teacher}, true)"),
