@@ -36,7 +36,7 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
 /// of its parameters (`plan_cache_mode = force_generic_plan`), instead of planning anew
 /// for a value Postgres thinks unusual. For a statement that costs more to plan than to
 /// run and whose best plan does not depend on its parameters (a student's dashboard);
-/// without a transaction around each call to set the mode (three round trips more).
+/// without a transaction around each call to set the mode (two round trips more).
 pub fn lazy_pool_with_generic_plans(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = connect_options(url)?.options([("plan_cache_mode", "force_generic_plan")]);
     Ok(pool_options(max_connections).connect_lazy_with(options))
