@@ -538,6 +538,11 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
+    // Another user's socket tells when the hub's stream follower (which reads in order)
+    // has read the missed event: before that, it could reach the new socket live (seen
+    // in CI under load, 2026-12-06), as in `race_04_a_resume_in_pieces_…`.
+    let (witness, witness_token) = hub.user().await;
+    let mut witness_socket = hub.connect_as(&witness_token).await;
     hub.publish(user, "vu").await;
     let offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -545,6 +550,11 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
         .to_owned();
     drop(socket);
     hub.publish(user, "manqué").await;
+    hub.publish(witness, "témoin").await;
+    assert_eq!(
+        next_json(&mut witness_socket).await["data"]["title"],
+        json!("témoin")
+    );
 
     // Reconnected: a live event arrives between `ready` and `resume`.
     let mut socket = hub.connect_as(&token).await;
