@@ -164,6 +164,32 @@ impl Hub {
     }
 }
 
+/// Another user's socket, to tell when the hub's stream follower (which reads the stream
+/// in order) has read every event published before: until then, an event published for a
+/// user who is not connected could still reach their next socket live (seen in CI under
+/// load, 2026-12-05 and 2026-12-06).
+struct Witness {
+    user: i64,
+    socket: Socket,
+}
+
+impl Witness {
+    async fn connect(hub: &Hub) -> Self {
+        let (user, token) = hub.user().await;
+        let socket = hub.connect_as(&token).await;
+        Self { user, socket }
+    }
+
+    /// Returns once the follower has read everything published so far.
+    async fn caught_up(&mut self, hub: &Hub) {
+        hub.publish(self.user, "témoin").await;
+        assert_eq!(
+            next_json(&mut self.socket).await["data"]["title"],
+            json!("témoin")
+        );
+    }
+}
+
 async fn publish_to(redis_url: &str, prefix: &str, user_id: i64, title: &str) -> String {
     let client = redis::Client::open(redis_url).expect("redis");
     let mut conn = client
@@ -538,11 +564,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    // Another user's socket tells when the hub's stream follower (which reads in order)
-    // has read the missed event: before that, it could reach the new socket live (seen
-    // in CI under load, 2026-12-06), as in `race_04_a_resume_in_pieces_…`.
-    let (witness, witness_token) = hub.user().await;
-    let mut witness_socket = hub.connect_as(&witness_token).await;
+    let mut witness = Witness::connect(&hub).await;
     hub.publish(user, "vu").await;
     let offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -550,11 +572,7 @@ async fn race_04_resume_after_a_live_event_replays_what_was_missed() {
         .to_owned();
     drop(socket);
     hub.publish(user, "manqué").await;
-    hub.publish(witness, "témoin").await;
-    assert_eq!(
-        next_json(&mut witness_socket).await["data"]["title"],
-        json!("témoin")
-    );
+    witness.caught_up(&hub).await;
 
     // Reconnected: a live event arrives between `ready` and `resume`.
     let mut socket = hub.connect_as(&token).await;
@@ -596,11 +614,7 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     let hub = spawn(&settings).await;
     let (user, token) = hub.user().await;
     let mut socket = hub.connect_as(&token).await;
-    // Another user's socket tells when the hub's stream follower (which reads in order)
-    // has read the missed events: before that, one of them could reach the new socket
-    // live (seen in CI under load, 2026-12-05).
-    let (witness, witness_token) = hub.user().await;
-    let mut witness_socket = hub.connect_as(&witness_token).await;
+    let mut witness = Witness::connect(&hub).await;
     hub.publish(user, "vu").await;
     let mut offset = next_json(&mut socket).await["offset"]
         .as_str()
@@ -609,11 +623,7 @@ async fn race_04_a_resume_in_pieces_after_a_live_event_replays_everything_missed
     drop(socket);
     hub.publish(user, "manqué 1").await;
     hub.publish(user, "manqué 2").await;
-    hub.publish(witness, "témoin").await;
-    assert_eq!(
-        next_json(&mut witness_socket).await["data"]["title"],
-        json!("témoin")
-    );
+    witness.caught_up(&hub).await;
     let mut socket = hub.connect_as(&token).await;
     hub.publish(user, "en direct").await;
     assert_eq!(
