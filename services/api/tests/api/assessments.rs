@@ -3,26 +3,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{School, course_of, every_type_questions, leaked_answer_keys, objective_questions},
-    helpers::{TestApp, spawn_app},
+    fixtures::{
+        School, course_of, every_type_questions, leaked_answer_keys, objective_answers,
+        objective_questions,
+    },
+    helpers::spawn_app,
 };
-
-async fn create_and_publish(app: &TestApp, school: &School, body: Value) -> i64 {
-    let created = app
-        .post("/api/assessments", Some(&school.teacher.token), body)
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.body["assessment"]["id"].as_i64().expect("id");
-    let published = app
-        .post(
-            &format!("/api/assessments/{id}/publish"),
-            Some(&school.teacher.token),
-            json!({"classId": school.class_id}),
-        )
-        .await;
-    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
-    id
-}
 
 fn assert_no_answers(what: &str, body: &Value) {
     let leaked = leaked_answer_keys(body);
@@ -39,12 +25,12 @@ fn assert_no_answers(what: &str, body: &Value) {
 async fn a_student_takes_a_quiz_of_every_type_and_objective_questions_are_graded_at_once() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let id = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "Piles", "type": "quiz", "questions": every_type_questions()}),
-    )
-    .await;
+    let id = school
+        .publish_assessment(
+            &app,
+            json!({"title": "Piles", "type": "quiz", "questions": every_type_questions()}),
+        )
+        .await;
 
     let view = app
         .get(
@@ -159,12 +145,12 @@ async fn a_student_takes_a_quiz_of_every_type_and_objective_questions_are_graded
 async fn teachers_grade_only_their_own_assessments() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let id = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "TP", "type": "tp", "questions": every_type_questions()}),
-    )
-    .await;
+    let id = school
+        .publish_assessment(
+            &app,
+            json!({"title": "TP", "type": "tp", "questions": every_type_questions()}),
+        )
+        .await;
     let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
         .as_i64()
         .expect("attempt");
@@ -222,7 +208,7 @@ async fn teachers_grade_only_their_own_assessments() {
 async fn the_attempt_limit_and_the_window_are_enforced_by_the_server() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let id = create_and_publish(&app, &school, json!({"title": "Quiz", "type": "quiz", "questions": objective_questions(), "maxAttempts": 1})).await;
+    let id = school.publish_assessment(&app, json!({"title": "Quiz", "type": "quiz", "questions": objective_questions(), "maxAttempts": 1})).await;
     let start_path = format!("/api/assessments/{id}/attempts");
     let start = || app.post(&start_path, Some(&school.student.token), json!({}));
     let first = start().await;
@@ -235,12 +221,8 @@ async fn the_attempt_limit_and_the_window_are_enforced_by_the_server() {
     );
     assert_eq!(resumed.body["attempt"]["id"], first.body["attempt"]["id"]);
     let attempt = first.body["attempt"]["id"].as_i64().expect("attempt");
-    app.submit(
-        attempt,
-        &school.student.token,
-        json!({"answers": {"q1": 1, "q2": true}}),
-    )
-    .await;
+    app.submit(attempt, &school.student.token, objective_answers())
+        .await;
     let resubmit = app
         .submit(
             attempt,
@@ -253,12 +235,12 @@ async fn the_attempt_limit_and_the_window_are_enforced_by_the_server() {
     assert_eq!(no_more.status, StatusCode::CONFLICT);
     assert_eq!(no_more.error_code(), "no_attempts_left");
 
-    let future = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "Plus tard", "type": "exam", "questions": objective_questions()}),
-    )
-    .await;
+    let future = school
+        .publish_assessment(
+            &app,
+            json!({"title": "Plus tard", "type": "exam", "questions": objective_questions()}),
+        )
+        .await;
     app.post(
         &format!("/api/assessments/{future}/publish"),
         Some(&school.teacher.token),
@@ -289,10 +271,7 @@ async fn a_late_submission_is_flagged_or_refused_as_the_teacher_chose_and_never_
     let app = spawn_app().await;
     let school = School::new(&app).await;
     for policy in ["flag", "refuse"] {
-        let id = create_and_publish(
-            &app,
-            &school,
-            json!({"title": format!("Chrono {policy}"), "type": "exam", "questions": objective_questions(), "timeLimitMinutes": 30, "latePolicy": policy}),
+        let id = school.publish_assessment(&app, json!({"title": format!("Chrono {policy}"), "type": "exam", "questions": objective_questions(), "timeLimitMinutes": 30, "latePolicy": policy}),
         )
         .await;
         let started = app.start_attempt(id, &school.student.token).await;
@@ -314,11 +293,7 @@ async fn a_late_submission_is_flagged_or_refused_as_the_teacher_chose_and_never_
             .await
             .expect("age");
         let submitted = app
-            .submit(
-                attempt,
-                &school.student.token,
-                json!({"answers": {"q1": 1, "q2": true}}),
-            )
+            .submit(attempt, &school.student.token, objective_answers())
             .await;
         let stored: (String, bool, serde_json::Value) =
             sqlx::query_as("select status, is_late, answers from assessment_results where id = $1")
@@ -358,12 +333,12 @@ async fn a_late_submission_is_flagged_or_refused_as_the_teacher_chose_and_never_
 async fn answers_of_the_wrong_shape_are_refused_without_closing_the_attempt() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let id = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "Forme", "type": "quiz", "questions": every_type_questions()}),
-    )
-    .await;
+    let id = school
+        .publish_assessment(
+            &app,
+            json!({"title": "Forme", "type": "quiz", "questions": every_type_questions()}),
+        )
+        .await;
     let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
         .as_i64()
         .expect("attempt");
@@ -404,28 +379,25 @@ async fn questions_are_validated_and_frozen_once_students_start() {
     let unknown_type = app.post("/api/assessments", Some(&school.teacher.token), json!({"title": "X", "type": "quiz", "questions": [{"id": "a", "type": "essay", "prompt": "?", "points": 1}]})).await;
     assert_eq!(unknown_type.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let id = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "Figé", "type": "quiz", "questions": objective_questions()}),
-    )
-    .await;
+    let id = school
+        .publish_assessment(
+            &app,
+            json!({"title": "Figé", "type": "quiz", "questions": objective_questions()}),
+        )
+        .await;
     app.start_attempt(id, &school.student.token).await;
     let edit = app
-        .request(
-            Method::PUT,
+        .put(
             &format!("/api/assessments/{id}"),
             Some(&school.teacher.token),
-            Some(json!({"title": "Figé", "type": "quiz", "questions": objective_questions()})),
+            json!({"title": "Figé", "type": "quiz", "questions": objective_questions()}),
         )
         .await;
     assert_eq!(edit.status, StatusCode::CONFLICT);
     let delete = app
-        .request(
-            Method::DELETE,
+        .delete(
             &format!("/api/assessments/{id}"),
             Some(&school.teacher.token),
-            None,
         )
         .await;
     assert_eq!(delete.status, StatusCode::CONFLICT);
@@ -435,10 +407,7 @@ async fn questions_are_validated_and_frozen_once_students_start() {
 async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_until_the_deadline() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let id = create_and_publish(
-        &app,
-        &school,
-        json!({"title": "DS chronométré", "type": "exam", "questions": every_type_questions(), "timeLimitMinutes": 30}),
+    let id = school.publish_assessment(&app, json!({"title": "DS chronométré", "type": "exam", "questions": every_type_questions(), "timeLimitMinutes": 30}),
     )
     .await;
     let attempt = app.start_attempt(id, &school.student.token).await.body["attempt"]["id"]
@@ -448,11 +417,10 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
     let draft = json!({"single": 1, "code": "def f():\n    return 42", "free": "Une pile."});
 
     let saved = app
-        .request(
-            Method::PUT,
+        .put(
             &path,
             Some(&school.student.token),
-            Some(json!({"answers": draft})),
+            json!({"answers": draft}),
         )
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
@@ -507,22 +475,16 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
 
     // Checked like a submission; nothing stored when refused.
     let wrong = app
-        .request(
-            Method::PUT,
+        .put(
             &path,
             Some(&school.student.token),
-            Some(json!({"answers": {"nope": 1}})),
+            json!({"answers": {"nope": 1}}),
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let other = app.user(Role::Student).await;
     let stranger = app
-        .request(
-            Method::PUT,
-            &path,
-            Some(&other.token),
-            Some(json!({"answers": {}})),
-        )
+        .put(&path, Some(&other.token), json!({"answers": {}}))
         .await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND, "not theirs");
     let still = app
@@ -542,11 +504,10 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
     .await
     .expect("age");
     let late = app
-        .request(
-            Method::PUT,
+        .put(
             &path,
             Some(&school.student.token),
-            Some(json!({"answers": {"single": 0}})),
+            json!({"answers": {"single": 0}}),
         )
         .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
@@ -564,12 +525,7 @@ async fn answers_saved_during_an_attempt_come_back_to_their_student_ungraded_unt
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     assert!(submitted.body["attempt"].get("draftAnswers").is_none());
     let after = app
-        .request(
-            Method::PUT,
-            &path,
-            Some(&school.student.token),
-            Some(json!({"answers": {}})),
-        )
+        .put(&path, Some(&school.student.token), json!({"answers": {}}))
         .await;
     assert_eq!(after.status, StatusCode::CONFLICT);
     assert_eq!(after.error_code(), "already_submitted");

@@ -212,13 +212,7 @@ async fn a_deactivated_account_cannot_log_in_and_its_tokens_stop_working() {
     assert_eq!(login.error_code(), "account_disabled");
     let me = app.get("/api/auth/me", Some(&student.token)).await;
     assert_eq!(me.status, StatusCode::FORBIDDEN);
-    let refresh = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let refresh = app.refresh(&student.refresh_token).await;
     assert_eq!(refresh.status, StatusCode::FORBIDDEN);
 }
 
@@ -226,13 +220,7 @@ async fn a_deactivated_account_cannot_log_in_and_its_tokens_stop_working() {
 async fn refresh_rotates_the_pair_and_the_old_refresh_token_is_used_up() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    let rotated = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let rotated = app.refresh(&student.refresh_token).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let new_refresh = rotated.body["refreshToken"].as_str().expect("refresh");
     assert_ne!(new_refresh, student.refresh_token);
@@ -242,13 +230,7 @@ async fn refresh_rotates_the_pair_and_the_old_refresh_token_is_used_up() {
         StatusCode::OK
     );
 
-    let next = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": new_refresh}),
-        )
-        .await;
+    let next = app.refresh(&new_refresh).await;
     assert_eq!(next.status, StatusCode::OK);
 }
 
@@ -257,57 +239,32 @@ async fn reusing_a_refresh_token_revokes_its_whole_family() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
     let stolen = student.refresh_token.clone();
-    let legit = app
-        .post("/api/auth/refresh", None, json!({"refreshToken": stolen}))
-        .await;
+    let legit = app.refresh(&stolen).await;
     let legit_refresh = legit.body["refreshToken"]
         .as_str()
         .expect("refresh")
         .to_owned();
 
-    let replay = app
-        .post("/api/auth/refresh", None, json!({"refreshToken": stolen}))
-        .await;
+    let replay = app.refresh(&stolen).await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.error_code(), "refresh_token_reused");
 
     // The legitimate holder's newer token belongs to the same family: revoked too.
-    let after = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": legit_refresh}),
-        )
-        .await;
+    let after = app.refresh(&legit_refresh).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     assert_eq!(after.error_code(), "invalid_refresh_token");
 
     // Another session of the same user (another family) is untouched.
     let other = app.login(&student.email, PASSWORD).await;
     let other_refresh = other.body["refreshToken"].as_str().expect("refresh");
-    assert_eq!(
-        app.post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": other_refresh})
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.refresh(&other_refresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn an_unknown_or_expired_refresh_token_is_refused() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    let unknown = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": "not-a-token"}),
-        )
-        .await;
+    let unknown = app.refresh("not-a-token").await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     sqlx::query(
         "update auth_tokens set expires_at = now() - interval '1 second' where user_id = $1",
@@ -316,13 +273,7 @@ async fn an_unknown_or_expired_refresh_token_is_refused() {
     .execute(&app.pool)
     .await
     .expect("expire");
-    let expired = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let expired = app.refresh(&student.refresh_token).await;
     assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
     assert_eq!(expired.error_code(), "invalid_refresh_token");
 }
@@ -340,13 +291,7 @@ async fn logout_ends_the_session_of_the_refresh_token() {
         .await;
     assert_eq!(out.status, StatusCode::OK);
     assert_eq!(out.body["success"], json!(true));
-    let refresh = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let refresh = app.refresh(&student.refresh_token).await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
     // Logging out with an unknown token answers the same (it reveals nothing).
     assert_eq!(

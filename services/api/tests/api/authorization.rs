@@ -646,13 +646,7 @@ impl World {
     async fn new(app: &TestApp) -> World {
         let school = School::new(app).await;
         let target = app.user(Role::Parent).await;
-        let assessment = fixtures::assessment_of(
-            app,
-            school.teacher.id,
-            fixtures::objective_questions(),
-            Some(school.class_id),
-        )
-        .await;
+        let assessment = school.quiz(app).await;
         let attempt = fixtures::attempt_of(app, assessment, school.student.id, "graded").await;
         let other_teacher = app.user(Role::Teacher).await;
         fixtures::class_of(app, other_teacher.id).await;

@@ -50,12 +50,7 @@ async fn every_change_through_the_api_shows_at_once() {
 
     cached(&app, id, student).await;
     let edit = app
-        .request(
-            Method::PUT,
-            &path,
-            Some(teacher),
-            Some(course_body("Piles, files et deques")),
-        )
+        .put(&path, Some(teacher), course_body("Piles, files et deques"))
         .await;
     assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
     for token in [student, parent] {
@@ -86,9 +81,7 @@ async fn every_change_through_the_api_shows_at_once() {
         .await;
     assert_eq!(published.status, StatusCode::OK, "{}", published.body);
     cached(&app, id, student).await;
-    let deleted = app
-        .request(Method::DELETE, &path, Some(teacher), None)
-        .await;
+    let deleted = app.delete(&path, Some(teacher)).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
     for token in [student, teacher] {
         assert_eq!(
@@ -110,11 +103,10 @@ async fn another_replica_and_changes_outside_the_api_reach_the_cache() {
     // A teacher's edit on the first replica reaches the second's copy.
     cached(&replica, id, student).await;
     let edit = app
-        .request(
-            Method::PUT,
+        .put(
             &path,
             Some(&school.teacher.token),
-            Some(course_body("Modifié ailleurs")),
+            course_body("Modifié ailleurs"),
         )
         .await;
     assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
@@ -447,11 +439,10 @@ async fn what_a_request_changes_shows_in_the_next_one() {
         })
         .await;
         let saved = app
-            .request(
-                Method::PUT,
+            .put(
                 &format!("/api/courses/{course}/progress"),
                 Some(&school.student.token),
-                Some(json!({"progressPercentage": percentage})),
+                json!({"progressPercentage": percentage}),
             )
             .await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
@@ -554,14 +545,7 @@ async fn the_catalogue_students_get_follows_every_change_and_never_shows_a_draft
     }
 
     // Published through the API: the next page the student asks for has it.
-    let published = app
-        .post(
-            &format!("/api/courses/{draft}/publish"),
-            Some(&school.teacher.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    app.publish_course(&school.teacher.token, draft).await;
     let theirs = app.get(page, Some(&school.student.token)).await;
     assert!(
         theirs.body.to_string().contains("Brouillon secret"),

@@ -3,7 +3,7 @@
 //! role and filter, and a student never sees a course they may not see.
 
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
@@ -105,15 +105,9 @@ async fn listing_totals_follow_create_edit_publish_unpublish_and_delete() {
     let before = check(&app, &users, "start").await;
 
     // A draft: counted for its author and admins only.
-    let created = app
-        .post(
-            "/api/courses",
-            Some(&school.teacher.token),
-            course_body("Files de priorité"),
-        )
+    let id = app
+        .write_course(&school.teacher.token, course_body("Files de priorité"))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.body["course"]["id"].as_i64().expect("id");
     assert_eq!(check(&app, &users, "draft").await, before);
 
     // Published: students see it (terminale, structures).
@@ -135,9 +129,7 @@ async fn listing_totals_follow_create_edit_publish_unpublish_and_delete() {
     let mut body: Value = course_body("Files de priorité");
     body["level"] = json!("premiere");
     body["category"] = Value::Null;
-    let edited = app
-        .request(Method::PUT, &path, Some(&school.teacher.token), Some(body))
-        .await;
+    let edited = app.put(&path, Some(&school.teacher.token), body).await;
     assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
     let after_edit = check(&app, &users, "edited").await;
     assert_eq!(after_edit[0], before[0] + 1);
@@ -149,9 +141,7 @@ async fn listing_totals_follow_create_edit_publish_unpublish_and_delete() {
     let mut body: Value = course_body("Files de priorité, deuxième version");
     body["level"] = json!("premiere");
     body["category"] = Value::Null;
-    let retitled = app
-        .request(Method::PUT, &path, Some(&school.teacher.token), Some(body))
-        .await;
+    let retitled = app.put(&path, Some(&school.teacher.token), body).await;
     assert_eq!(retitled.status, StatusCode::OK, "{}", retitled.body);
     assert_eq!(check(&app, &users, "retitled").await, after_edit);
 
@@ -174,9 +164,7 @@ async fn listing_totals_follow_create_edit_publish_unpublish_and_delete() {
     )
     .await;
     assert_eq!(check(&app, &users, "republished").await, after_edit);
-    let deleted = app
-        .request(Method::DELETE, &path, Some(&school.teacher.token), None)
-        .await;
+    let deleted = app.delete(&path, Some(&school.teacher.token)).await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
     assert_eq!(check(&app, &users, "deleted").await, before);
 
@@ -211,14 +199,8 @@ async fn a_teachers_total_counts_their_own_drafts_not_a_colleagues() {
     let mine_before = total(school.teacher.token.clone()).await;
     let theirs_before = total(colleague.token.clone()).await;
     for title in ["Brouillon 1", "Brouillon 2"] {
-        let created = app
-            .post(
-                "/api/courses",
-                Some(&school.teacher.token),
-                course_body(title),
-            )
+        app.write_course(&school.teacher.token, course_body(title))
             .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
     assert_eq!(total(school.teacher.token.clone()).await, mine_before + 2);
     assert_eq!(total(colleague.token.clone()).await, theirs_before);

@@ -1,5 +1,5 @@
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{fixtures::School, helpers::spawn_app};
@@ -195,22 +195,12 @@ async fn a_teacher_moderates_their_class_conversation_and_read_receipts_are_kept
     let message = sent.body["message"]["id"].as_i64().expect("id");
 
     let by_student = app
-        .request(
-            Method::DELETE,
-            &format!("{path}/{message}"),
-            Some(&school.student.token),
-            None,
-        )
+        .delete(&format!("{path}/{message}"), Some(&school.student.token))
         .await;
     assert_eq!(by_student.status, StatusCode::FORBIDDEN);
     let other_teacher = app.user(Role::Teacher).await;
     let by_stranger = app
-        .request(
-            Method::DELETE,
-            &format!("{path}/{message}"),
-            Some(&other_teacher.token),
-            None,
-        )
+        .delete(&format!("{path}/{message}"), Some(&other_teacher.token))
         .await;
     assert_eq!(
         by_stranger.status,
@@ -218,12 +208,7 @@ async fn a_teacher_moderates_their_class_conversation_and_read_receipts_are_kept
         "not a member: the conversation is not theirs to see"
     );
     let deleted = app
-        .request(
-            Method::DELETE,
-            &format!("{path}/{message}"),
-            Some(&school.teacher.token),
-            None,
-        )
+        .delete(&format!("{path}/{message}"), Some(&school.teacher.token))
         .await;
     assert_eq!(deleted.status, StatusCode::OK);
     let history = app.get(&path, Some(&school.student.token)).await;

@@ -1,5 +1,5 @@
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{fixtures::School, helpers::spawn_app};
@@ -109,11 +109,9 @@ async fn a_teacher_invites_and_removes_students_and_archives_the_class() {
         .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let removed = app
-        .request(
-            Method::DELETE,
+        .delete(
             &format!("{path}/students/{}", newcomer.id),
             Some(&school.teacher.token),
-            None,
         )
         .await;
     assert_eq!(removed.status, StatusCode::OK);
@@ -177,11 +175,9 @@ async fn a_teacher_cannot_see_or_manage_another_teachers_class() {
         StatusCode::FORBIDDEN
     );
     let remove = app
-        .request(
-            Method::DELETE,
+        .delete(
             &format!("{path}/students/{}", school.student.id),
             Some(&other.token),
-            None,
         )
         .await;
     assert_eq!(remove.status, StatusCode::FORBIDDEN);

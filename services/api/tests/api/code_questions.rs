@@ -30,28 +30,13 @@ fn code_question(reference: Option<&str>) -> Value {
     q
 }
 
-const GOOD: &str = "def somme_paires(t):\n    return sum(x for x in t if x % 2 == 0)\n";
-
+/// A TP of `questions`, published to the school's class.
 async fn published(app: &TestApp, school: &School, questions: Value) -> i64 {
-    let created = app
-        .post(
-            "/api/assessments",
-            Some(&school.teacher.token),
-            json!({"title": "TP listes", "type": "tp", "questions": questions}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let id = created.body["assessment"]["id"].as_i64().expect("id");
-    let published = app
-        .post(
-            &format!("/api/assessments/{id}/publish"),
-            Some(&school.teacher.token),
-            json!({"classId": school.class_id}),
-        )
-        .await;
-    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
-    id
+    let body = json!({"title": "TP listes", "type": "tp", "questions": questions});
+    school.publish_assessment(app, body).await
 }
+
+const GOOD: &str = "def somme_paires(t):\n    return sum(x for x in t if x % 2 == 0)\n";
 
 async fn start(app: &TestApp, school: &School, id: i64) -> (i64, Value) {
     let started = app.start_attempt(id, &school.student.token).await;
@@ -67,61 +52,41 @@ async fn a_reference_solution_that_fails_its_own_tests_is_refused() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let wrong = "def somme_paires(t):\n    return sum(t)\n";
-    let refused = app
-        .post(
-            "/api/assessments",
-            Some(&school.teacher.token),
-            json!({"title": "TP", "type": "tp", "questions": [code_question(Some(wrong))]}),
-        )
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.body
-    );
-    let text = refused.body.to_string();
-    assert!(
-        text.contains("liste simple") && text.contains("solution de référence"),
-        "{text}"
-    );
-
     let mut bad_literal = code_question(Some(GOOD));
     bad_literal["tests"][0]["expected"] = json!("__import__('os').getcwd()");
-    let refused = app
-        .post(
-            "/api/assessments",
-            Some(&school.teacher.token),
-            json!({"title": "TP", "type": "tp", "questions": [bad_literal]}),
-        )
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.body
-    );
-    assert!(
-        refused.body.to_string().contains("littérale"),
-        "{}",
-        refused.body
-    );
-
     let mut both = code_question(None);
     both["tests"][0]["stdin"] = json!("1\n");
-    let refused = app
-        .post(
-            "/api/assessments",
-            Some(&school.teacher.token),
-            json!({"title": "TP", "type": "tp", "questions": [both]}),
-        )
-        .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.body
-    );
+    for (what, question, says) in [
+        (
+            "a reference that fails",
+            code_question(Some(wrong)),
+            &["liste simple", "solution de référence"][..],
+        ),
+        (
+            "an expected value that is code",
+            bad_literal,
+            &["littérale"],
+        ),
+        ("a call and a stdin", both, &[]),
+    ] {
+        let refused = app
+            .post(
+                "/api/assessments",
+                Some(&school.teacher.token),
+                json!({"title": "TP", "type": "tp", "questions": [question]}),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {}",
+            refused.body
+        );
+        let text = refused.body.to_string();
+        for word in says {
+            assert!(text.contains(word), "{what}: {text}");
+        }
+    }
 
     published(&app, &school, json!([code_question(Some(GOOD))])).await;
 }

@@ -4,7 +4,7 @@
 //! order things.
 
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
@@ -76,24 +76,13 @@ async fn race_01_an_edit_racing_an_attempt_start_never_grades_against_unseen_que
         {"id": "q3", "type": "true_false", "prompt": "Nouvelle question", "correct": true, "points": 50}
     ]});
     for round in 0..ROUNDS {
-        let quiz = fixtures::assessment_of(
-            &app,
-            school.teacher.id,
-            fixtures::objective_questions(),
-            Some(school.class_id),
-        )
-        .await;
+        let quiz = school.quiz(&app).await;
         let (one, attempts) = (
             format!("/api/assessments/{quiz}"),
             format!("/api/assessments/{quiz}/attempts"),
         );
         let (edit, start) = tokio::join!(
-            app.request(
-                Method::PUT,
-                &one,
-                Some(&school.teacher.token),
-                Some(edited.clone()),
-            ),
+            app.put(&one, Some(&school.teacher.token), edited.clone()),
             app.post(&attempts, Some(&school.student.token), json!({}),),
         );
         assert_eq!(start.status, StatusCode::CREATED, "{}", start.body);
@@ -115,7 +104,7 @@ async fn race_01_an_edit_racing_an_attempt_start_never_grades_against_unseen_que
             .submit(
                 attempt,
                 &school.student.token,
-                json!({"answers": {"q1": 1, "q2": true}}),
+                fixtures::objective_answers(),
             )
             .await;
         assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
@@ -143,19 +132,13 @@ async fn race_02_deleting_an_assessment_while_a_student_starts_it_loses_no_attem
     let app = spawn_app().await;
     let school = School::new(&app).await;
     for round in 0..ROUNDS {
-        let quiz = fixtures::assessment_of(
-            &app,
-            school.teacher.id,
-            fixtures::objective_questions(),
-            Some(school.class_id),
-        )
-        .await;
+        let quiz = school.quiz(&app).await;
         let (one, attempts) = (
             format!("/api/assessments/{quiz}"),
             format!("/api/assessments/{quiz}/attempts"),
         );
         let (delete, start) = tokio::join!(
-            app.request(Method::DELETE, &one, Some(&school.teacher.token), None,),
+            app.delete(&one, Some(&school.teacher.token)),
             app.post(&attempts, Some(&school.student.token), json!({}),),
         );
         match (delete.status, start.status) {
@@ -208,11 +191,10 @@ async fn race_03_completing_sections_at_once_counts_every_one() {
         let (course, sections) = course_with_sections(&app, &school, 7).await;
         let path = format!("/api/courses/{course}/progress");
         let updates = sections.iter().map(|section| {
-            app.request(
-                Method::PUT,
+            app.put(
                 &path,
                 Some(&school.student.token),
-                Some(json!({"sectionId": section, "sectionCompleted": true})),
+                json!({"sectionId": section, "sectionCompleted": true}),
             )
         });
         // Every completion reaches the database before any is stored.
@@ -287,18 +269,16 @@ async fn race_06_a_progress_update_racing_the_course_s_deletion_is_never_a_500()
         let path = format!("/api/courses/{course}/progress");
         let one = format!("/api/courses/{course}");
         let (delete, first, second) = tokio::join!(
-            app.request(Method::DELETE, &one, Some(&school.teacher.token), None,),
-            app.request(
-                Method::PUT,
+            app.delete(&one, Some(&school.teacher.token)),
+            app.put(
                 &path,
                 Some(&school.student.token),
-                Some(json!({"sectionId": "s1", "sectionCompleted": true})),
+                json!({"sectionId": "s1", "sectionCompleted": true})
             ),
-            app.request(
-                Method::PUT,
+            app.put(
                 &path,
                 Some(&other_student.token),
-                Some(json!({"progressPercentage": 50})),
+                json!({"progressPercentage": 50})
             ),
         );
         assert_eq!(

@@ -94,26 +94,15 @@ async fn another_teacher_can_read_a_published_course_but_not_change_it() {
         StatusCode::OK
     );
     let edit = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&other.token),
-            Some(course_body("Volé")),
-        )
+        .put(&path, Some(&other.token), course_body("Volé"))
         .await;
     assert_eq!(edit.status, StatusCode::FORBIDDEN);
-    let delete = app
-        .request(reqwest::Method::DELETE, &path, Some(&other.token), None)
-        .await;
+    let delete = app.delete(&path, Some(&other.token)).await;
     assert_eq!(delete.status, StatusCode::FORBIDDEN);
     let draft = app
-        .post(
-            "/api/courses",
-            Some(&school.teacher.token),
-            course_body("Brouillon secret"),
-        )
+        .write_course(&school.teacher.token, course_body("Brouillon secret"))
         .await;
-    let draft_path = format!("/api/courses/{}", draft.body["course"]["id"]);
+    let draft_path = format!("/api/courses/{draft}");
     assert_eq!(
         app.get(&draft_path, Some(&other.token)).await.status,
         StatusCode::NOT_FOUND
@@ -133,12 +122,7 @@ async fn an_edit_of_the_content_shows_at_once_in_the_detail() {
     let mut body = course_body("Piles et files");
     body["content"]["chapters"][0]["sections"][0]["examples"][0]["title"] = title.clone();
     let edit = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&school.teacher.token),
-            Some(body.clone()),
-        )
+        .put(&path, Some(&school.teacher.token), body.clone())
         .await;
     assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
     for token in [&school.student.token, &school.teacher.token] {
@@ -242,13 +226,8 @@ async fn the_list_filters_paginates_and_searches_in_french() {
         body["level"] = json!(level);
         body["category"] = json!(category);
         body["description"] = json!(text);
-        let id = app.post("/api/courses", Some(teacher), body).await.body["course"]["id"].clone();
-        app.post(
-            &format!("/api/courses/{id}/publish"),
-            Some(teacher),
-            json!({}),
-        )
-        .await;
+        let id = app.write_course(teacher, body).await;
+        app.publish_course(teacher, id).await;
     }
     let student = &school.student.token;
     let search = |q: &'static str| {
@@ -325,17 +304,8 @@ async fn assigning_a_published_course_notifies_the_class() {
     let school = School::new(&app).await;
     let mut body = course_body("Arbres binaires");
     body["content"] = course_content();
-    let id = app
-        .post("/api/courses", Some(&school.teacher.token), body)
-        .await
-        .body["course"]["id"]
-        .clone();
-    app.post(
-        &format!("/api/courses/{id}/publish"),
-        Some(&school.teacher.token),
-        json!({}),
-    )
-    .await;
+    let id = app.write_course(&school.teacher.token, body).await;
+    app.publish_course(&school.teacher.token, id).await;
     let assigned = app
         .post(
             &format!("/api/courses/{id}/classes"),

@@ -1,9 +1,8 @@
 use nexus_auth::Role;
-use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    fixtures::{School, add_member, assessment_of, every_type_questions, objective_questions},
+    fixtures::{School, add_member, assessment_of, every_type_questions},
     helpers::spawn_app,
 };
 
@@ -11,20 +10,8 @@ use crate::{
 async fn each_role_gets_its_dashboard() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let due = assessment_of(
-        &app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
-    let done = assessment_of(
-        &app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let due = school.quiz(&app).await;
+    let done = school.quiz(&app).await;
     let manual = assessment_of(
         &app,
         school.teacher.id,
@@ -32,18 +19,16 @@ async fn each_role_gets_its_dashboard() {
         Some(school.class_id),
     )
     .await;
-    app.request(
-        Method::PUT,
+    app.put(
         &format!("/api/courses/{}/progress", school.course_id),
         Some(&school.student.token),
-        Some(json!({"sectionId": "ch1-s1", "sectionCompleted": true})),
+        json!({"sectionId": "ch1-s1", "sectionCompleted": true}),
     )
     .await;
-    app.request(
-        Method::PUT,
+    app.put(
         &format!("/api/courses/{}/progress", school.course_id),
         Some(&school.student.token),
-        Some(json!({"progressPercentage": 60})),
+        json!({"progressPercentage": 60}),
     )
     .await;
     for (id, answers) in [(done, json!({"q1": 1, "q2": false})), (manual, json!({}))] {

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{School, add_member, assessment_of, objective_questions},
+    fixtures::{School, add_member, class_message},
     helpers::{TestApp, TestUser, eventually, spawn_app, spawn_app_with, test_settings},
 };
 
@@ -73,27 +73,6 @@ async fn notification(app: &TestApp, user: i64, title: &str, age: Duration) {
     .execute(&app.pool)
     .await
     .expect("notification");
-}
-
-async fn class_message(app: &TestApp, class_id: i64, sender: i64, body: &str) {
-    let conversation: i64 = sqlx::query_scalar(
-        "insert into conversations (kind, class_id) values ('class', $1)
-         on conflict (class_id) do update set kind = excluded.kind returning id",
-    )
-    .bind(class_id)
-    .fetch_one(&app.pool)
-    .await
-    .expect("conversation");
-    sqlx::query(
-        "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, $4)",
-    )
-    .bind(conversation)
-    .bind(sender)
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(body)
-    .execute(&app.pool)
-    .await
-    .expect("message");
 }
 
 /// Requests an export through the API, returns its id.
@@ -159,13 +138,7 @@ async fn a_students_export_holds_all_their_data_and_nothing_of_another_students(
     let school = School::new(&app).await;
     let other = app.user(Role::Student).await;
     add_member(&app, school.class_id, other.id).await;
-    let quiz = assessment_of(
-        &app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let quiz = school.quiz(&app).await;
     graded_attempt(
         &app,
         quiz,

@@ -5,11 +5,11 @@
 use chrono::{Duration, Utc};
 use nexus_api::privacy::erasure::erase_due;
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{School, add_member, assessment_of, objective_questions},
+    fixtures::{School, add_member},
     helpers::{PASSWORD, TestApp, TestUser, spawn_app},
 };
 
@@ -141,13 +141,7 @@ async fn a_deleted_account_is_disabled_at_once_and_erased_only_after_the_grace_p
     let school = School::new(&app).await;
     let classmate = app.user(Role::Student).await;
     add_member(&app, school.class_id, classmate.id).await;
-    let quiz = assessment_of(
-        &app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let quiz = school.quiz(&app).await;
     graded(&app, quiz, school.student.id, 2.0).await;
     graded(&app, quiz, classmate.id, 1.0).await;
     personal_data(&app, &school).await;
@@ -199,13 +193,7 @@ async fn a_deleted_account_is_disabled_at_once_and_erased_only_after_the_grace_p
         "{}",
         me.body
     );
-    let refresh = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let refresh = app.refresh(&student.refresh_token).await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED, "{}", refresh.body);
     // Signing in says when erasure happens and how to cancel, in French.
     let login = app.login(&student.email, PASSWORD).await;
@@ -506,7 +494,7 @@ async fn a_parent_deletes_only_a_linked_child_and_only_the_parent_who_asked_or_a
         .await
         .expect("link");
     for token in [&second.token, &stranger.token, &school.teacher.token] {
-        let answer = app.request(Method::DELETE, &path, Some(token), None).await;
+        let answer = app.delete(&path, Some(token)).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
     }
     let status = app.get(&path, Some(&second.token)).await;
@@ -515,9 +503,7 @@ async fn a_parent_deletes_only_a_linked_child_and_only_the_parent_who_asked_or_a
     let status = app.get(&path, Some(&school.parent.token)).await;
     assert_eq!(status.body["canCancel"], json!(true));
 
-    let cancel = app
-        .request(Method::DELETE, &path, Some(&school.parent.token), None)
-        .await;
+    let cancel = app.delete(&path, Some(&school.parent.token)).await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
     assert_eq!(
         app.login(&child.email, PASSWORD).await.status,
@@ -629,12 +615,10 @@ async fn only_an_admin_deletes_other_users_and_the_last_admin_stays() {
         reactivate.body
     );
     for token in [&school.student.token, &school.parent.token, &peer.token] {
-        let answer = app.request(Method::DELETE, &path, Some(token), None).await;
+        let answer = app.delete(&path, Some(token)).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN);
     }
-    let cancel = app
-        .request(Method::DELETE, &path, Some(&school.admin.token), None)
-        .await;
+    let cancel = app.delete(&path, Some(&school.admin.token)).await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
     assert_eq!(
         app.login(&target.email, PASSWORD).await.status,

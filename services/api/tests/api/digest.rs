@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{
-    fixtures::School,
+    fixtures::{School, class_message},
     helpers::{TestApp, eventually, reset_token_in, spawn_app_with, test_settings},
 };
 
@@ -142,38 +142,11 @@ async fn notify_one(app: &TestApp, user: i64, kind: &str, title: &str, body: &st
         .expect("id")
 }
 
-async fn class_message(app: &TestApp, class_id: i64, sender: i64, body: &str) {
-    let conversation: i64 = sqlx::query_scalar(
-        "insert into conversations (kind, class_id, created_by) values ('class', $1, $2)
-         on conflict (class_id) do update set class_id = excluded.class_id returning id",
-    )
-    .bind(class_id)
-    .bind(sender)
-    .fetch_one(&app.pool)
-    .await
-    .expect("conversation");
-    sqlx::query(
-        "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, $4)",
-    )
-    .bind(conversation)
-    .bind(sender)
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(body)
-    .execute(&app.pool)
-    .await
-    .expect("message");
-}
-
 /// A student on daily digests with one unread grade ("Note : TP tris : 16/20"); returns
 /// a time their digest is due.
 async fn a_daily_digest_due(app: &TestApp) -> DateTime<Utc> {
     let student = app.user(Role::Student).await;
-    app.request(
-        reqwest::Method::PUT,
-        "/api/me/notification-preferences",
-        Some(&student.token),
-        Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
-    )
+    app.put("/api/me/notification-preferences", Some(&student.token), json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}}))
     .await;
     notify_one(app, student.id, "result_graded", "Note : TP tris", "16/20").await;
     Utc::now() + chrono::Duration::hours(25)
@@ -200,12 +173,7 @@ async fn the_daily_digest_arrives_over_smtp_with_whats_unread_and_unsubscribing_
     let school = School::new(&app).await;
     let student = &school.student;
     let answer = app
-        .request(
-            reqwest::Method::PUT,
-            "/api/me/notification-preferences",
-            Some(&student.token),
-            Some(json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}})),
-        )
+        .put("/api/me/notification-preferences", Some(&student.token), json!({"digestFrequency": "daily", "categories": {"grades": true, "assessments": true, "messages": true}}))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.body["preferences"]["digestFrequency"], "daily");
@@ -360,12 +328,7 @@ async fn categories_turned_off_stay_out_and_a_weekly_digest_waits_its_week() {
     let app = app_sending_to(sink.port).await;
     let parent = app.user(Role::Parent).await;
     let answer = app
-        .request(
-            reqwest::Method::PUT,
-            "/api/me/notification-preferences",
-            Some(&parent.token),
-            Some(json!({"digestFrequency": "weekly", "categories": {"grades": true, "assessments": false, "messages": true}})),
-        )
+        .put("/api/me/notification-preferences", Some(&parent.token), json!({"digestFrequency": "weekly", "categories": {"grades": true, "assessments": false, "messages": true}}))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     notify_one(
@@ -519,13 +482,7 @@ async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token()
     let away = reserve_port();
     let app = app_sending_to(away.port).await;
     let student = app.user(Role::Student).await;
-    let asked = app
-        .post(
-            "/api/auth/password-reset/request",
-            None,
-            json!({"email": student.email}),
-        )
-        .await;
+    let asked = app.request_reset(&student.email).await;
     assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
     // Queued by the request (in the background: the answer must not tell whether the
     // account exists), in the transaction that issued the token.
@@ -567,13 +524,7 @@ async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token()
         body.is_empty() && html.is_none() && !body.contains(&token),
         "the sent mail's body is blanked: {body:?}"
     );
-    let confirm = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": "Girafe-Violette-43"}),
-        )
-        .await;
+    let confirm = app.confirm_reset(&token, "Girafe-Violette-43").await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
 }
 
@@ -591,12 +542,7 @@ async fn preferences_are_ones_own_and_checked() {
         json!({"digestFrequency": "weekly", "categories": {"grades": true, "assessments": true, "messages": true}})
     );
     let bad = app
-        .request(
-            reqwest::Method::PUT,
-            "/api/me/notification-preferences",
-            Some(&student.token),
-            Some(json!({"digestFrequency": "hourly", "categories": {"grades": true, "assessments": true, "messages": true}})),
-        )
+        .put("/api/me/notification-preferences", Some(&student.token), json!({"digestFrequency": "hourly", "categories": {"grades": true, "assessments": true, "messages": true}}))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(

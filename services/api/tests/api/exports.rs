@@ -71,20 +71,8 @@ async fn gradebook(app: &TestApp) -> Gradebook {
     rename(app, eloise.id, "Éloïse", "=Abel").await;
     add_member(app, school.class_id, zoe.id).await;
     add_member(app, school.class_id, eloise.id).await;
-    let quiz1 = assessment_of(
-        app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
-    let quiz2 = assessment_of(
-        app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let quiz1 = school.quiz(app).await;
+    let quiz2 = school.quiz(app).await;
     sqlx::query("update assessments set title = 'Récursivité' where id = $1")
         .bind(quiz2)
         .execute(&app.pool)

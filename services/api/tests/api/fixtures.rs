@@ -2,6 +2,7 @@
 //! student (whose parent is linked), a published course assigned to it, assessments.
 
 use nexus_auth::Role;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser};
@@ -51,6 +52,11 @@ pub fn objective_questions() -> Value {
     ])
 }
 
+/// The right answers to `objective_questions`, as a submission's body.
+pub fn objective_answers() -> Value {
+    json!({"answers": {"q1": 1, "q2": true}})
+}
+
 impl School {
     pub async fn new(app: &TestApp) -> School {
         let teacher = app.user(Role::Teacher).await;
@@ -76,6 +82,36 @@ impl School {
             join_code,
             course_id,
         }
+    }
+
+    /// An assessment written by the school's teacher through the API (`body`) and
+    /// published to its class: its id.
+    pub async fn publish_assessment(&self, app: &TestApp, body: Value) -> i64 {
+        let created = app
+            .post("/api/assessments", Some(&self.teacher.token), body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["assessment"]["id"].as_i64().expect("id");
+        let published = app
+            .post(
+                &format!("/api/assessments/{id}/publish"),
+                Some(&self.teacher.token),
+                json!({"classId": self.class_id}),
+            )
+            .await;
+        assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+        id
+    }
+
+    /// A two-question objective quiz by the school's teacher, published to its class.
+    pub async fn quiz(&self, app: &TestApp) -> i64 {
+        assessment_of(
+            app,
+            self.teacher.id,
+            objective_questions(),
+            Some(self.class_id),
+        )
+        .await
     }
 }
 
@@ -155,6 +191,29 @@ pub async fn assessment_of(
             .expect("publish");
     }
     id
+}
+
+/// A message by `sender` in the class's conversation (created if need be).
+pub async fn class_message(app: &TestApp, class_id: i64, sender: i64, body: &str) {
+    let conversation: i64 = sqlx::query_scalar(
+        "insert into conversations (kind, class_id, created_by) values ('class', $1, $2)
+         on conflict (class_id) do update set class_id = excluded.class_id returning id",
+    )
+    .bind(class_id)
+    .bind(sender)
+    .fetch_one(&app.pool)
+    .await
+    .expect("conversation");
+    sqlx::query(
+        "insert into messages (conversation_id, sender_id, client_message_id, body) values ($1, $2, $3, $4)",
+    )
+    .bind(conversation)
+    .bind(sender)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(body)
+    .execute(&app.pool)
+    .await
+    .expect("message");
 }
 
 /// An attempt in the given status (answers empty).

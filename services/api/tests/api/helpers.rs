@@ -150,6 +150,14 @@ impl TestApp {
         self.request(Method::PATCH, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
     /// `POST /api/assessments/{assessment}/attempts`: start an attempt (or resume the
     /// one in progress).
     pub async fn start_attempt(&self, assessment: impl std::fmt::Display, token: &str) -> Answer {
@@ -184,6 +192,50 @@ impl TestApp {
             .await
             .expect("request sent");
         read(response).await
+    }
+
+    /// `POST /api/courses` with `body`, which must be accepted: the new draft's id.
+    pub async fn write_course(&self, token: &str, body: Value) -> i64 {
+        let created = self.post("/api/courses", Some(token), body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["course"]["id"].as_i64().expect("course id")
+    }
+
+    /// `POST /api/courses/{course}/publish`, which must be accepted.
+    pub async fn publish_course(&self, token: &str, course: i64) {
+        let path = format!("/api/courses/{course}/publish");
+        let published = self.post(&path, Some(token), json!({})).await;
+        assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    }
+
+    /// `POST /api/auth/refresh`: a new pair of tokens for `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.post(
+            "/api/auth/refresh",
+            None,
+            json!({ "refreshToken": refresh_token }),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/password-reset/request`: ask for a reset mail to `email`.
+    pub async fn request_reset(&self, email: &str) -> Answer {
+        self.post(
+            "/api/auth/password-reset/request",
+            None,
+            json!({ "email": email }),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/password-reset/confirm`: set `new_password` with a mailed token.
+    pub async fn confirm_reset(&self, token: &str, new_password: &str) -> Answer {
+        self.post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({ "token": token, "newPassword": new_password }),
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Answer {

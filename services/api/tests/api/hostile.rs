@@ -250,9 +250,7 @@ async fn bad_paths_queries_and_methods_get_json_errors() {
         let answer = app.get(path, Some(&admin.token)).await;
         assert_clean_client_error(path, &answer, status, code);
     }
-    let deleted = app
-        .request(Method::DELETE, "/api/auth/me", Some(&admin.token), None)
-        .await;
+    let deleted = app.delete("/api/auth/me", Some(&admin.token)).await;
     assert_clean_client_error(
         "DELETE me",
         &deleted,

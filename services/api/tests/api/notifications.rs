@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    fixtures::{School, assessment_of, objective_questions},
+    fixtures::{School, objective_answers, objective_questions},
     helpers::{TestApp, eventually, spawn_app, spawn_app_with, test_settings},
 };
 
@@ -48,21 +48,11 @@ async fn stream_events(app: &TestApp, redis_url: &str) -> Vec<(String, String, s
 /// A quiz taken and submitted by the school's student: graded at once, which notifies
 /// the student and their parent.
 async fn take_quiz(app: &TestApp, school: &School) -> i64 {
-    let id = assessment_of(
-        app,
-        school.teacher.id,
-        objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let id = school.quiz(app).await;
     let attempt = app.start_attempt(id, &school.student.token).await;
     let attempt = attempt.body["attempt"]["id"].as_i64().expect("attempt");
     let submitted = app
-        .submit(
-            attempt,
-            &school.student.token,
-            json!({"answers": {"q1": 1, "q2": true}}),
-        )
+        .submit(attempt, &school.student.token, objective_answers())
         .await;
     assert_eq!(
         submitted.body["attempt"]["status"],

@@ -1,7 +1,6 @@
 use nexus_auth::Role;
 use nexus_config::ConnectionUrl;
 use reqwest::StatusCode;
-use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::helpers::{
@@ -31,20 +30,8 @@ fn token_in(mail: &str) -> String {
 async fn a_reset_request_answers_the_same_for_known_and_unknown_emails() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    let known = app
-        .post(
-            "/api/auth/password-reset/request",
-            None,
-            json!({"email": student.email}),
-        )
-        .await;
-    let unknown = app
-        .post(
-            "/api/auth/password-reset/request",
-            None,
-            json!({"email": "nobody@lycee.fr"}),
-        )
-        .await;
+    let known = app.request_reset(&student.email).await;
+    let unknown = app.request_reset("nobody@lycee.fr").await;
     assert_eq!(known.status, StatusCode::ACCEPTED);
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
     reset_token_from_mailbox(&app, &student.email).await;
@@ -59,12 +46,7 @@ async fn a_reset_request_answers_the_same_for_known_and_unknown_emails() {
 async fn a_reset_sets_the_new_password_once_and_ends_every_session() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": student.email}),
-    )
-    .await;
+    app.request_reset(&student.email).await;
     let token = reset_token_from_mailbox(&app, &student.email).await;
     let stored: String =
         sqlx::query_scalar("select token_hash from auth_tokens where token_type = 'reset'")
@@ -73,13 +55,7 @@ async fn a_reset_sets_the_new_password_once_and_ends_every_session() {
             .expect("reset row");
     assert_ne!(stored, token, "only a hash is stored");
 
-    let confirm = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": NEW_PASSWORD}),
-        )
-        .await;
+    let confirm = app.confirm_reset(&token, NEW_PASSWORD).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
 
     assert_eq!(
@@ -90,26 +66,14 @@ async fn a_reset_sets_the_new_password_once_and_ends_every_session() {
         app.login(&student.email, NEW_PASSWORD).await.status,
         StatusCode::OK
     );
-    let old_session = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refreshToken": student.refresh_token}),
-        )
-        .await;
+    let old_session = app.refresh(&student.refresh_token).await;
     assert_eq!(
         old_session.status,
         StatusCode::UNAUTHORIZED,
         "refresh tokens are revoked"
     );
 
-    let again = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": "Autre-Mot-2-Passe"}),
-        )
-        .await;
+    let again = app.confirm_reset(&token, "Autre-Mot-2-Passe").await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "single use");
     assert_eq!(again.error_code(), "invalid_reset_token");
 }
@@ -118,44 +82,22 @@ async fn a_reset_sets_the_new_password_once_and_ends_every_session() {
 async fn an_expired_or_superseded_reset_token_is_refused() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": student.email}),
-    )
-    .await;
+    app.request_reset(&student.email).await;
     let first = reset_token_from_mailbox(&app, &student.email).await;
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": student.email}),
-    )
-    .await;
+    app.request_reset(&student.email).await;
     let second = eventually("a second mail", || async {
         let mails = app.mails().await;
         (mails.len() == 2).then(|| token_in(&mails[1]))
     })
     .await;
-    let superseded = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": first, "newPassword": NEW_PASSWORD}),
-        )
-        .await;
+    let superseded = app.confirm_reset(&first, NEW_PASSWORD).await;
     assert_eq!(superseded.status, StatusCode::BAD_REQUEST);
 
     sqlx::query("update auth_tokens set expires_at = now() - interval '1 second' where token_type = 'reset'")
         .execute(&app.pool)
         .await
         .expect("expire");
-    let expired = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": second, "newPassword": NEW_PASSWORD}),
-        )
-        .await;
+    let expired = app.confirm_reset(&second, NEW_PASSWORD).await;
     assert_eq!(expired.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         app.login(&student.email, PASSWORD).await.status,
@@ -167,29 +109,12 @@ async fn an_expired_or_superseded_reset_token_is_refused() {
 async fn a_weak_new_password_is_refused_and_the_token_stays_usable() {
     let app = spawn_app().await;
     let student = app.user(Role::Student).await;
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": student.email}),
-    )
-    .await;
+    app.request_reset(&student.email).await;
     let token = reset_token_from_mailbox(&app, &student.email).await;
-    let weak = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": "123456789"}),
-        )
-        .await;
+    let weak = app.confirm_reset(&token, "123456789").await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(weak.body["details"]["newPassword"].is_string());
-    let good = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": NEW_PASSWORD}),
-        )
-        .await;
+    let good = app.confirm_reset(&token, NEW_PASSWORD).await;
     assert_eq!(good.status, StatusCode::OK);
 }
 
@@ -256,12 +181,7 @@ async fn with_smtp_configured_the_reset_mail_goes_through_smtp() {
     settings.mail.smtp_url = Some(ConnectionUrl::new(format!("smtp://127.0.0.1:{port}")));
     let app = spawn_app_with(settings).await;
     let student = app.user(Role::Student).await;
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": student.email}),
-    )
-    .await;
+    app.request_reset(&student.email).await;
 
     let mail = tokio::time::timeout(std::time::Duration::from_secs(10), inbox.recv())
         .await
@@ -269,13 +189,7 @@ async fn with_smtp_configured_the_reset_mail_goes_through_smtp() {
         .expect("mail");
     assert!(mail.contains(&student.email));
     let token = token_in(&mail);
-    let confirm = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": NEW_PASSWORD}),
-        )
-        .await;
+    let confirm = app.confirm_reset(&token, NEW_PASSWORD).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
     assert!(
         app.mails().await.is_empty(),

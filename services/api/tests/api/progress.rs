@@ -1,5 +1,5 @@
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
@@ -12,7 +12,7 @@ async fn completing_sections_computes_the_course_progress() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let path = format!("/api/courses/{}/progress", school.course_id);
-    let put = |body| app.request(Method::PUT, &path, Some(&school.student.token), Some(body));
+    let put = |body| app.put(&path, Some(&school.student.token), body);
     let first =
         put(json!({"sectionId": "ch1-s1", "sectionCompleted": true, "timeSpentSeconds": 300}))
             .await;
@@ -52,22 +52,16 @@ async fn progress_updates_are_validated() {
         json!({"timeSpentSeconds": 100000}),
     ] {
         let answer = app
-            .request(
-                Method::PUT,
-                &path,
-                Some(&school.student.token),
-                Some(body.clone()),
-            )
+            .put(&path, Some(&school.student.token), body.clone())
             .await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
     let draft = crate::fixtures::course_of(&app, school.teacher.id, "Brouillon", false).await;
     let hidden = app
-        .request(
-            Method::PUT,
+        .put(
             &format!("/api/courses/{draft}/progress"),
             Some(&school.student.token),
-            Some(json!({"progressPercentage": 10})),
+            json!({"progressPercentage": 10}),
         )
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
@@ -77,11 +71,10 @@ async fn progress_updates_are_validated() {
 async fn parents_and_teachers_see_the_progress_of_their_students_only() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    app.request(
-        Method::PUT,
+    app.put(
         &format!("/api/courses/{}/progress", school.course_id),
         Some(&school.student.token),
-        Some(json!({"progressPercentage": 40})),
+        json!({"progressPercentage": 40}),
     )
     .await;
     let path = format!("/api/students/{}/progress", school.student.id);

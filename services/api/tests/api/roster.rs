@@ -226,13 +226,7 @@ async fn the_real_run_creates_enrols_invites_and_mails_a_working_link() {
         app.login("anais.lefevre@eleve.fr", "").await.status,
         StatusCode::UNAUTHORIZED
     );
-    let confirm = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": "Cerf-Volant-2026!"}),
-        )
-        .await;
+    let confirm = app.confirm_reset(&token, "Cerf-Volant-2026!").await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
     let login = app
         .login("anais.lefevre@eleve.fr", "Cerf-Volant-2026!")

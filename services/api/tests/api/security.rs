@@ -2,7 +2,7 @@
 //! the API owns, named `audit_NN_…` after it. Each failed on the code as audited.
 
 use nexus_auth::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use nexus_api::code_guard;
@@ -331,64 +331,43 @@ async fn audit_04_the_parent_the_student_or_an_admin_ends_a_family_link() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
     let progress = format!("/api/students/{}/progress", school.student.id);
-    let relink = || async {
-        sqlx::query("insert into parent_links (parent_id, student_id) values ($1, $2)")
-            .bind(school.parent.id)
-            .bind(school.student.id)
-            .execute(&app.pool)
-            .await
-            .expect("link");
-    };
-    let by_parent = app
-        .request(
-            Method::DELETE,
-            &format!("/api/me/children/{}", school.student.id),
-            Some(&school.parent.token),
-            None,
-        )
-        .await;
-    assert_eq!(by_parent.status, StatusCode::OK, "{}", by_parent.body);
-    assert_eq!(
-        app.get(&progress, Some(&school.parent.token)).await.status,
-        StatusCode::NOT_FOUND
-    );
-
-    relink().await;
-    let by_student = app
-        .request(
-            Method::DELETE,
-            &format!("/api/me/parents/{}", school.parent.id),
-            Some(&school.student.token),
-            None,
-        )
-        .await;
-    assert_eq!(by_student.status, StatusCode::OK, "{}", by_student.body);
-    assert_eq!(
-        app.get(&progress, Some(&school.parent.token)).await.status,
-        StatusCode::NOT_FOUND
-    );
-
-    relink().await;
     let admin_path = format!(
         "/api/users/{}/parents/{}",
         school.student.id, school.parent.id
     );
-    let by_teacher = app
-        .request(
-            Method::DELETE,
-            &admin_path,
-            Some(&school.teacher.token),
-            None,
-        )
-        .await;
+    let by_teacher = app.delete(&admin_path, Some(&school.teacher.token)).await;
     assert_eq!(by_teacher.status, StatusCode::FORBIDDEN);
-    let by_admin = app
-        .request(Method::DELETE, &admin_path, Some(&school.admin.token), None)
-        .await;
-    assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.body);
-    let again = app
-        .request(Method::DELETE, &admin_path, Some(&school.admin.token), None)
-        .await;
+    for (who, path, token) in [
+        (
+            "the parent",
+            format!("/api/me/children/{}", school.student.id),
+            &school.parent.token,
+        ),
+        (
+            "the student",
+            format!("/api/me/parents/{}", school.parent.id),
+            &school.student.token,
+        ),
+        ("an admin", admin_path.clone(), &school.admin.token),
+    ] {
+        // Linked again after the previous round ended it.
+        sqlx::query(
+            "insert into parent_links (parent_id, student_id) values ($1, $2) on conflict do nothing",
+        )
+        .bind(school.parent.id)
+        .bind(school.student.id)
+        .execute(&app.pool)
+        .await
+        .expect("link");
+        let ended = app.delete(&path, Some(token)).await;
+        assert_eq!(ended.status, StatusCode::OK, "{who}: {}", ended.body);
+        assert_eq!(
+            app.get(&progress, Some(&school.parent.token)).await.status,
+            StatusCode::NOT_FOUND,
+            "{who} ended the link"
+        );
+    }
+    let again = app.delete(&admin_path, Some(&school.admin.token)).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
@@ -542,13 +521,7 @@ async fn audit_09_an_admin_reads_a_private_conversation_only_through_the_recorde
 async fn audit_10_right_or_wrong_per_question_stays_hidden_until_the_answers_are_released() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let quiz = fixtures::assessment_of(
-        &app,
-        school.teacher.id,
-        fixtures::objective_questions(),
-        Some(school.class_id),
-    )
-    .await;
+    let quiz = school.quiz(&app).await;
     let started = app.start_attempt(quiz, &school.student.token).await;
     let attempt = started.body["attempt"]["id"].as_i64().expect("attempt");
     let submitted = app
@@ -644,24 +617,13 @@ async fn audit_11_signing_out_or_resetting_the_password_ends_access_tokens_at_on
 
     // A password reset ends every session.
     drop(pubsub);
-    app.post(
-        "/api/auth/password-reset/request",
-        None,
-        json!({"email": user.email}),
-    )
-    .await;
+    app.request_reset(&user.email).await;
     let mail = crate::helpers::eventually("the reset mail", || async {
         app.mails().await.into_iter().next()
     })
     .await;
     let token = crate::helpers::reset_token_in(&mail);
-    let reset = app
-        .post(
-            "/api/auth/password-reset/confirm",
-            None,
-            json!({"token": token, "newPassword": "Girafe-Violette-42"}),
-        )
-        .await;
+    let reset = app.confirm_reset(&token, "Girafe-Violette-42").await;
     assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
     assert_eq!(
         app.get("/api/auth/me", Some(&second_token)).await.status,
@@ -736,12 +698,7 @@ async fn audit_12_an_archived_class_is_read_only_for_its_teacher() {
         .await;
     assert_eq!(publish.error_code(), "class_archived");
     let remove = app
-        .request(
-            Method::DELETE,
-            &format!("{class}/students/{}", school.student.id),
-            token,
-            None,
-        )
+        .delete(&format!("{class}/students/{}", school.student.id), token)
         .await;
     assert_eq!(remove.error_code(), "class_archived");
 

@@ -229,14 +229,7 @@ async fn a_student_under_15_chats_only_with_a_linked_verified_parents_consent() 
         ("admin", &school.admin.token),
         ("unlinked parent", &stranger.token),
     ] {
-        let answer = app
-            .request(
-                reqwest::Method::PUT,
-                &path,
-                Some(token),
-                Some(json!({"given": true})),
-            )
-            .await;
+        let answer = app.put(&path, Some(token), json!({"given": true})).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{who}");
     }
     for (who, token) in [
@@ -250,12 +243,7 @@ async fn a_student_under_15_chats_only_with_a_linked_verified_parents_consent() 
         );
     }
     let unverified = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&school.parent.token),
-            Some(json!({"given": true})),
-        )
+        .put(&path, Some(&school.parent.token), json!({"given": true}))
         .await;
     assert_eq!(unverified.status, StatusCode::FORBIDDEN);
     assert_eq!(unverified.error_code(), "email_not_verified");
@@ -267,24 +255,14 @@ async fn a_student_under_15_chats_only_with_a_linked_verified_parents_consent() 
         .await
         .expect("verify");
     let given = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&school.parent.token),
-            Some(json!({"given": true})),
-        )
+        .put(&path, Some(&school.parent.token), json!({"given": true}))
         .await;
     assert_eq!(given.status, StatusCode::OK, "{}", given.body);
     assert_eq!(given.body["given"], json!(true));
     assert_eq!(send(4).await.status, StatusCode::CREATED, "consent given");
 
     let withdrawn = app
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&school.parent.token),
-            Some(json!({"given": false})),
-        )
+        .put(&path, Some(&school.parent.token), json!({"given": false}))
         .await;
     assert_eq!(withdrawn.status, StatusCode::OK);
     assert_eq!(
@@ -294,13 +272,8 @@ async fn a_student_under_15_chats_only_with_a_linked_verified_parents_consent() 
     );
 
     // Consent from a parent who is later unlinked no longer counts.
-    app.request(
-        reqwest::Method::PUT,
-        &path,
-        Some(&school.parent.token),
-        Some(json!({"given": true})),
-    )
-    .await;
+    app.put(&path, Some(&school.parent.token), json!({"given": true}))
+        .await;
     assert_eq!(send(6).await.status, StatusCode::CREATED);
     sqlx::query("delete from parent_links where parent_id = $1")
         .bind(school.parent.id)
