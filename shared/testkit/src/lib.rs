@@ -22,6 +22,22 @@ pub async fn fresh_database(prefix: &str) -> String {
     url.to_string()
 }
 
+/// Points a service's settings at a world of its own: a fresh database, migrated (the
+/// returned pool is on it), its own Redis key prefix (`kind:uuid:`), and a port the
+/// system picks on the loopback address.
+pub async fn isolate(common: &mut nexus_config::CommonSettings, kind: &str) -> sqlx::PgPool {
+    let url = fresh_database(kind).await;
+    let pool = nexus_database::connect_with_retry(&url, 2, Duration::from_secs(10))
+        .await
+        .expect("pool");
+    nexus_database::migrate(&pool).await.expect("migrate");
+    common.database_url = nexus_config::ConnectionUrl::new(url);
+    common.port = 0;
+    common.bind_addr = "127.0.0.1".parse().expect("ip");
+    common.redis_key_prefix = redis_prefix(kind);
+    pool
+}
+
 /// A unique Redis key prefix, so tests share one Redis without seeing each other's keys.
 pub fn redis_prefix(kind: &str) -> String {
     format!("{kind}:{}:", uuid::Uuid::new_v4().simple())

@@ -230,7 +230,7 @@ async fn refresh_rotates_the_pair_and_the_old_refresh_token_is_used_up() {
         StatusCode::OK
     );
 
-    let next = app.refresh(&new_refresh).await;
+    let next = app.refresh(new_refresh).await;
     assert_eq!(next.status, StatusCode::OK);
 }
 
@@ -257,7 +257,7 @@ async fn reusing_a_refresh_token_revokes_its_whole_family() {
     // Another session of the same user (another family) is untouched.
     let other = app.login(&student.email, PASSWORD).await;
     let other_refresh = other.body["refreshToken"].as_str().expect("refresh");
-    assert_eq!(app.refresh(&other_refresh).await.status, StatusCode::OK);
+    assert_eq!(app.refresh(other_refresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -112,14 +112,7 @@ async fn listing_totals_follow_create_edit_publish_unpublish_and_delete() {
 
     // Published: students see it (terminale, structures).
     let path = format!("/api/courses/{id}");
-    let published = app
-        .post(
-            &format!("{path}/publish"),
-            Some(&school.teacher.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+    app.publish_course(&school.teacher.token, id).await;
     let after_publish = check(&app, &users, "published").await;
     assert_eq!(after_publish[0], before[0] + 1, "all courses");
     assert_eq!(after_publish[1], before[1] + 1, "terminale");

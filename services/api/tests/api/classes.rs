@@ -101,11 +101,7 @@ async fn a_teacher_invites_and_removes_students_and_archives_the_class() {
         .as_i64()
         .expect("invitation");
     let accepted = app
-        .post(
-            &format!("/api/me/class-invitations/{invitation}/accept"),
-            Some(&newcomer.token),
-            json!({}),
-        )
+        .answer_invitation(&newcomer.token, invitation, "accept")
         .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let removed = app

@@ -109,6 +109,25 @@ impl SmtpSink {
         }
         mails
     }
+
+    /// A round of the mail queue at `at` that must send exactly one mail; that mail, as
+    /// this sink received it.
+    async fn delivers_one(&self, app: &TestApp, mailer: &Mailer, at: DateTime<Utc>) -> Value {
+        let round = deliver_due(&app.pool, mailer, at).await.expect("deliver");
+        assert_eq!(round.sent, 1);
+        eventually("the mail at the sink", || async {
+            self.received().await.into_iter().next()
+        })
+        .await
+    }
+}
+
+/// The attempts and last error of the one mail still in the queue.
+async fn unsent_mail(app: &TestApp) -> (i32, Option<String>) {
+    sqlx::query_as("select attempts, last_error from mail_queue where sent_at is null")
+        .fetch_one(&app.pool)
+        .await
+        .expect("queued")
 }
 
 async fn app_sending_to(port: u16) -> TestApp {
@@ -392,11 +411,7 @@ async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retrie
     let start = a_daily_digest_due(&app).await;
     // Nobody listens on the port: queued, not sent, to be retried in a minute.
     assert_eq!(run_jobs(&app, start).await, (1, 0));
-    let (attempts, error): (i32, Option<String>) =
-        sqlx::query_as("select attempts, last_error from mail_queue where sent_at is null")
-            .fetch_one(&app.pool)
-            .await
-            .expect("queued");
+    let (attempts, error) = unsent_mail(&app).await;
     assert_eq!(attempts, 1);
     assert!(
         error.is_some_and(|e| !e.contains("TP tris")),
@@ -408,14 +423,9 @@ async fn a_digest_waits_in_the_queue_while_the_smtp_server_is_away_and_is_retrie
         .await
         .expect("deliver");
     assert_eq!(now.sent, 0, "not before its retry time");
-    let later = deliver_due(&app.pool, &mailer, start + chrono::Duration::minutes(2))
-        .await
-        .expect("deliver");
-    assert_eq!(later.sent, 1);
-    let mail = eventually("the retried digest", || async {
-        sink.received().await.into_iter().next()
-    })
-    .await;
+    let mail = sink
+        .delivers_one(&app, &mailer, start + chrono::Duration::minutes(2))
+        .await;
     assert!(lines(mail["text"].as_str().expect("text")).contains("- Note : TP tris : 16/20"));
     // Sent once: the next round finds nothing.
     assert_eq!(
@@ -460,11 +470,7 @@ async fn a_mail_to_an_smtp_server_that_never_answers_fails_after_the_timeout() {
     .expect("the delivery gave up on the silent server")
     .expect("deliver");
     assert_eq!((delivery.sent, delivery.failed), (0, 1));
-    let (attempts, error): (i32, Option<String>) =
-        sqlx::query_as("select attempts, last_error from mail_queue where sent_at is null")
-            .fetch_one(&app.pool)
-            .await
-            .expect("queued");
+    let (attempts, error) = unsent_mail(&app).await;
     assert_eq!(attempts, 1);
     assert!(
         error
@@ -503,14 +509,9 @@ async fn a_reset_mail_waits_out_an_smtp_outage_and_the_queue_forgets_its_token()
     assert_eq!((outage.sent, outage.failed), (0, 1), "nobody listens yet");
 
     let sink = SmtpSink::start(away.release()).await;
-    let back = deliver_due(&app.pool, &mailer, start + chrono::Duration::minutes(2))
-        .await
-        .expect("deliver");
-    assert_eq!(back.sent, 1);
-    let mail = eventually("the retried reset mail", || async {
-        sink.received().await.into_iter().next()
-    })
-    .await;
+    let mail = sink
+        .delivers_one(&app, &mailer, start + chrono::Duration::minutes(2))
+        .await;
     let text = mail["text"].as_str().expect("text");
     let token = reset_token_in(text);
     let (body, html, sent): (String, Option<String>, bool) = sqlx::query_as(

@@ -8,7 +8,7 @@ use nexus_auth::Role;
 use reqwest::StatusCode;
 
 use crate::{
-    fixtures::{School, add_member, assessment_of, attempt_of, objective_questions},
+    fixtures::{School, add_member, attempt_of},
     helpers::{TestApp, spawn_app},
 };
 
@@ -266,8 +266,7 @@ async fn only_the_classs_teacher_and_admins_export_its_grades() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // An assessment of the same teacher not published to this class is not in its grades.
-    let unpublished =
-        assessment_of(&app, book.school.teacher.id, objective_questions(), None).await;
+    let unpublished = book.school.unpublished_quiz(&app).await;
     let answer = app
         .get(
             &format!(

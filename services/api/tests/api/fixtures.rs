@@ -84,6 +84,11 @@ impl School {
         }
     }
 
+    /// The same quiz, given to no class yet.
+    pub async fn unpublished_quiz(&self, app: &TestApp) -> i64 {
+        assessment_of(app, self.teacher.id, objective_questions(), None).await
+    }
+
     /// An assessment written by the school's teacher through the API (`body`) and
     /// published to its class: its id.
     pub async fn publish_assessment(&self, app: &TestApp, body: Value) -> i64 {

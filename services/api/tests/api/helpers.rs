@@ -208,6 +208,12 @@ impl TestApp {
         assert_eq!(published.status, StatusCode::OK, "{}", published.body);
     }
 
+    /// `POST /api/me/class-invitations/{invitation}/{answer}` (`accept` or `decline`).
+    pub async fn answer_invitation(&self, token: &str, invitation: i64, answer: &str) -> Answer {
+        let path = format!("/api/me/class-invitations/{invitation}/{answer}");
+        self.post(&path, Some(token), json!({})).await
+    }
+
     /// `POST /api/auth/refresh`: a new pair of tokens for `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Answer {
         self.post(

@@ -79,19 +79,11 @@ async fn audit_01_a_teacher_invites_a_student_and_sees_nothing_until_they_accept
     assert_eq!(mine.body["invitations"][0]["classId"], their_class);
     // Nobody else can use it.
     let not_theirs = app
-        .post(
-            &format!("/api/me/class-invitations/{invitation}/accept"),
-            Some(&school.student.token),
-            json!({}),
-        )
+        .answer_invitation(&school.student.token, invitation, "accept")
         .await;
     assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
     let accepted = app
-        .post(
-            &format!("/api/me/class-invitations/{invitation}/accept"),
-            Some(&child.token),
-            json!({}),
-        )
+        .answer_invitation(&child.token, invitation, "accept")
         .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let after = app.get(&progress, Some(&stranger_teacher.token)).await;
@@ -103,11 +95,7 @@ async fn audit_01_a_teacher_invites_a_student_and_sees_nothing_until_they_accept
         .await;
     let id = theirs.body["invitations"][0]["id"].as_i64().expect("id");
     let declined = app
-        .post(
-            &format!("/api/me/class-invitations/{id}/decline"),
-            Some(&school.student.token),
-            json!({}),
-        )
+        .answer_invitation(&school.student.token, id, "decline")
         .await;
     assert_eq!(declined.status, StatusCode::OK);
     let still_hidden = app
@@ -123,13 +111,7 @@ async fn audit_01_a_teacher_invites_a_student_and_sees_nothing_until_they_accept
 async fn audit_02_a_student_sees_an_exam_s_questions_only_while_it_is_open() {
     let app = spawn_app().await;
     let school = School::new(&app).await;
-    let exam = fixtures::assessment_of(
-        &app,
-        school.teacher.id,
-        fixtures::objective_questions(),
-        None,
-    )
-    .await;
+    let exam = school.unpublished_quiz(&app).await;
     let publish = app
         .post(
             &format!("/api/assessments/{exam}/publish"),
@@ -682,13 +664,7 @@ async fn audit_12_an_archived_class_is_read_only_for_its_teacher() {
         )
         .await;
     assert_eq!(assign.error_code(), "class_archived");
-    let quiz = fixtures::assessment_of(
-        &app,
-        school.teacher.id,
-        fixtures::objective_questions(),
-        None,
-    )
-    .await;
+    let quiz = school.unpublished_quiz(&app).await;
     let publish = app
         .post(
             &format!("/api/assessments/{quiz}/publish"),

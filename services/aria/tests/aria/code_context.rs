@@ -108,6 +108,17 @@ async fn ask_until_generated(aria: &Aria, token: &str, body: Value) -> (StatusCo
 }
 
 /// A proxy in front of the real model server that keeps each request's JSON body.
+/// The last request the recording proxy passed on to the model.
+fn last_request(bodies: &Mutex<Vec<Value>>) -> Value {
+    let bodies = bodies.lock().expect("lock");
+    bodies.last().cloned().expect("a request")
+}
+
+/// The system prompt of a request to the model.
+fn system_prompt(request: &Value) -> &str {
+    request["messages"][0]["content"].as_str().expect("system")
+}
+
 async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Value>>>) {
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = bodies.clone();
@@ -187,13 +198,8 @@ async fn the_model_receives_the_first_failing_visible_test_and_nothing_hidden_no
         "{answer}"
     );
 
-    let sent = bodies
-        .lock()
-        .expect("lock")
-        .last()
-        .cloned()
-        .expect("a request");
-    let system = sent["messages"][0]["content"].as_str().expect("system");
+    let sent = last_request(&bodies);
+    let system = system_prompt(&sent);
     let block_start = system
         .find("=== DÉBUT DU CONTEXTE DE L'EXERCICE DE CODE")
         .expect(system);
@@ -238,16 +244,9 @@ async fn the_model_receives_the_first_failing_visible_test_and_nothing_hidden_no
     );
 
     // Without the context, no exercise block: it comes from the request, not by chance.
-    let (status, _) = aria
-        .chat(&token, json!({"message": "Et une pile, c'est quoi ?"}))
-        .await;
+    let (status, _) = aria.ask(&token, "Et une pile, c'est quoi ?").await;
     assert_eq!(status, StatusCode::OK);
-    let sent = bodies
-        .lock()
-        .expect("lock")
-        .last()
-        .cloned()
-        .expect("a request");
+    let sent = last_request(&bodies);
     assert!(
         !sent.to_string().contains("CONTEXTE DE L'EXERCICE"),
         "{sent}"
@@ -266,21 +265,20 @@ async fn before_any_run_the_model_is_told_so_and_when_all_pass_it_hears_of_hidde
     let (student, token) = aria.user(Role::Student).await;
     let attempt = code_attempt(&aria, teacher, student, "tp", "in_progress").await;
     let context = json!({"attemptId": attempt, "questionId": "paires"});
+    // What the model was sent for a question about this attempt's code.
+    let sent_for = |message: &'static str| {
+        let (aria, token, bodies, context) = (&aria, &token, &bodies, &context);
+        async move {
+            let (status, answer) = aria
+                .chat(token, json!({"message": message, "context": context}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            last_request(bodies)
+        }
+    };
 
-    let (status, answer) = aria
-        .chat(
-            &token,
-            json!({"message": "Par où commencer ?", "context": context}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    let sent = bodies
-        .lock()
-        .expect("lock")
-        .last()
-        .cloned()
-        .expect("a request");
-    let system = sent["messages"][0]["content"].as_str().expect("system");
+    let sent = sent_for("Par où commencer ?").await;
+    let system = system_prompt(&sent);
     assert!(
         system.contains("n'a pas encore exécuté son code"),
         "{system}"
@@ -297,20 +295,8 @@ async fn before_any_run_the_model_is_told_so_and_when_all_pass_it_hears_of_hidde
         })
         .collect();
     store_run(&aria, attempt, json!(all_pass)).await;
-    let (status, answer) = aria
-        .chat(
-            &token,
-            json!({"message": "Mon code est-il bon ?", "context": context}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    let sent = bodies
-        .lock()
-        .expect("lock")
-        .last()
-        .cloned()
-        .expect("a request");
-    let system = sent["messages"][0]["content"].as_str().expect("system");
+    let sent = sent_for("Mon code est-il bon ?").await;
+    let system = system_prompt(&sent);
     assert!(
         system.contains("Tests visibles réussis : 3 sur 3.")
             && system.contains("Tous les tests visibles passent."),

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use nexus_aria::{Application, AriaSettings};
 use nexus_auth::{JwtKeys, Role};
-use nexus_config::ConnectionUrl;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -52,15 +51,7 @@ pub async fn spawn_configured(
 ) -> Aria {
     install_tls();
     let mut settings = AriaSettings::from_env().expect("settings");
-    let url = nexus_testkit::fresh_database("aria").await;
-    let pool = nexus_database::connect_with_retry(&url, 4, Duration::from_secs(10))
-        .await
-        .expect("pool");
-    nexus_database::migrate(&pool).await.expect("migrate");
-    settings.common.database_url = ConnectionUrl::new(url);
-    settings.common.port = 0;
-    settings.common.bind_addr = "127.0.0.1".parse().expect("ip");
-    settings.common.redis_key_prefix = nexus_testkit::redis_prefix("aria");
+    let pool = nexus_testkit::isolate(&mut settings.common, "aria").await;
     settings.chat_limit.max = limit;
     settings.sync_interval = Duration::from_millis(200);
     settings.model = model;
@@ -124,6 +115,11 @@ impl Aria {
             .expect("chat");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /api/aria/chat` with a question and nothing else (no session, no context).
+    pub async fn ask(&self, token: &str, message: &str) -> (StatusCode, Value) {
+        self.chat(token, json!({ "message": message })).await
     }
 
     pub async fn request(
@@ -235,6 +231,26 @@ impl Aria {
         course
     }
 
+    /// "Représentation des données — Les nombres flottants", a Première course,
+    /// published and indexed.
+    pub async fn floats_course(&self, teacher: i64) -> i64 {
+        let content = json!({"chapters": [{"id": "ch1", "title": "Représentation des données", "sections": [
+            {"id": "ch1-s1", "title": "Les nombres flottants",
+             "content": "Un nombre flottant représente un réel avec une mantisse et un exposant (norme IEEE 754) : 0,1 + 0,2 n'est pas exactement égal à 0,3.",
+             "examples": [], "exercises": []}]}]});
+        let id = sqlx::query_scalar(
+            "insert into courses (title, level, content, is_published, created_by)
+             values ('Représentation des données', 'premiere', $1, true, $2) returning id",
+        )
+        .bind(content)
+        .bind(teacher)
+        .fetch_one(&self.pool)
+        .await
+        .expect("course");
+        self.wait_indexed(id, 1).await;
+        id
+    }
+
     pub async fn indexed(&self, course: i64) -> i64 {
         sqlx::query_scalar("select count(*) from aria_chunks where course_id = $1")
             .bind(course)
@@ -275,10 +291,7 @@ async fn without_a_model_aria_answers_from_the_relevant_sections_and_says_so() {
     let (_, student) = aria.user(Role::Student).await;
 
     let (status, answer) = aria
-        .chat(
-            &student,
-            json!({"message": "C'est quoi une pile et comment on dépile ?"}),
-        )
+        .ask(&student, "C'est quoi une pile et comment on dépile ?")
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
@@ -304,12 +317,7 @@ async fn without_a_model_aria_answers_from_the_relevant_sections_and_says_so() {
     );
     assert_eq!(answer["metadata"]["model"], json!("extractive"));
 
-    let (_, nothing) = aria
-        .chat(
-            &student,
-            json!({"message": "recette de la tarte aux pommes"}),
-        )
-        .await;
+    let (_, nothing) = aria.ask(&student, "recette de la tarte aux pommes").await;
     assert_eq!(nothing["confidence"], json!(0.0));
     assert_eq!(nothing["sources"], json!([]));
 }
@@ -399,9 +407,7 @@ async fn sessions_keep_both_sides_of_the_conversation_for_their_owner_only() {
     let aria = spawn(100).await;
     let (_, student) = aria.user(Role::Student).await;
     let (_, other) = aria.user(Role::Student).await;
-    let (_, first) = aria
-        .chat(&student, json!({"message": "Qu'est-ce qu'un graphe ?"}))
-        .await;
+    let (_, first) = aria.ask(&student, "Qu'est-ce qu'un graphe ?").await;
     let session = first["sessionId"].as_str().expect("session").to_owned();
     let (_, second) = aria
         .chat(
@@ -467,14 +473,8 @@ async fn roles_limits_and_bad_input() {
     let (_, parent) = aria.user(Role::Parent).await;
     let (_, student) = aria.user(Role::Student).await;
     let (_, teacher) = aria.user(Role::Teacher).await;
-    assert_eq!(
-        aria.chat(&parent, json!({"message": "Bonjour"})).await.0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        aria.chat(&teacher, json!({"message": "Bonjour"})).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(aria.ask(&parent, "Bonjour").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(aria.ask(&teacher, "Bonjour").await.0, StatusCode::OK);
     let anonymous = reqwest::Client::new()
         .post(format!("{}/api/aria/chat", aria.address))
         .json(&json!({"message": "x"}))
@@ -482,22 +482,14 @@ async fn roles_limits_and_bad_input() {
         .await
         .expect("send");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (status, body) = aria.chat(&student, json!({"message": "   "})).await;
+    let (status, body) = aria.ask(&student, "   ").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(
-        aria.chat(
-            &student,
-            json!({"message": "'); drop table aria_chunks; --"})
-        )
-        .await
-        .0,
+        aria.ask(&student, "'); drop table aria_chunks; --").await.0,
         StatusCode::OK
     );
-    assert_eq!(
-        aria.chat(&student, json!({"message": "Bonjour"})).await.0,
-        StatusCode::OK
-    );
-    let (status, body) = aria.chat(&student, json!({"message": "Encore"})).await;
+    assert_eq!(aria.ask(&student, "Bonjour").await.0, StatusCode::OK);
+    let (status, body) = aria.ask(&student, "Encore").await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -596,9 +588,7 @@ async fn when_the_model_fails_aria_retries_then_answers_from_the_courses_and_los
             .await;
         aria.wait_indexed(course, 1).await;
         let (_, student) = aria.user(Role::Student).await;
-        let (status_code, answer) = aria
-            .chat(&student, json!({"message": "Qu'est-ce qu'une pile ?"}))
-            .await;
+        let (status_code, answer) = aria.ask(&student, "Qu'est-ce qu'une pile ?").await;
         assert_eq!(status_code, StatusCode::OK, "{what}: {answer}");
         assert_eq!(
             answer["metadata"]["generation"],
@@ -633,9 +623,7 @@ async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_section
     let (teacher, _) = aria.user(Role::Teacher).await;
     aria.stacks_course(teacher).await;
     let (_, student) = aria.user(Role::Student).await;
-    let (status, answer) = aria
-        .chat(&student, json!({"message": "Qu'est-ce qu'une pile ?"}))
-        .await;
+    let (status, answer) = aria.ask(&student, "Qu'est-ce qu'une pile ?").await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer["metadata"]["generation"],
@@ -669,9 +657,7 @@ async fn with_a_model_aria_generates_an_answer_grounded_in_the_retrieved_section
 async fn race_07_parallel_questions_each_get_their_answer_linked() {
     let aria = spawn(100).await;
     let (_, student) = aria.user(Role::Student).await;
-    let (_, first) = aria
-        .chat(&student, json!({"message": "Qu'est-ce qu'un graphe ?"}))
-        .await;
+    let (_, first) = aria.ask(&student, "Qu'est-ce qu'un graphe ?").await;
     let session = first["sessionId"].as_str().expect("session").to_owned();
 
     let questions: Vec<String> = (1..=5)
@@ -827,20 +813,7 @@ async fn levels_terminale_finds_premiere_and_premiere_falls_back_to_terminale_ma
     let aria = spawn(100).await;
     let (teacher, _) = aria.user(Role::Teacher).await;
     let stacks = aria.stacks_course(teacher).await;
-    let content = json!({"chapters": [{"id": "ch1", "title": "Représentation des données", "sections": [
-        {"id": "ch1-s1", "title": "Les nombres flottants",
-         "content": "Un nombre flottant représente un réel avec une mantisse et un exposant (norme IEEE 754) : 0,1 + 0,2 n'est pas exactement égal à 0,3.",
-         "examples": [], "exercises": []}]}]});
-    let floats: i64 = sqlx::query_scalar(
-        "insert into courses (title, level, content, is_published, created_by)
-         values ('Représentation des données', 'premiere', $1, true, $2) returning id",
-    )
-    .bind(content)
-    .bind(teacher)
-    .fetch_one(&aria.pool)
-    .await
-    .expect("course");
-    aria.wait_indexed(floats, 1).await;
+    let floats = aria.floats_course(teacher).await;
     let (_, student) = aria.user(Role::Student).await;
     let ask = |level: &'static str, message: &'static str| {
         let (aria, student) = (&aria, &student);

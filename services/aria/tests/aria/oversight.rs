@@ -53,12 +53,7 @@ async fn family(aria: &Aria) -> Family {
 async fn teachers_read_their_students_sessions_and_parents_see_a_summary() {
     let aria = spawn(100).await;
     let f = family(&aria).await;
-    let (_, answer) = aria
-        .chat(
-            &f.student_token,
-            json!({"message": "C'est quoi une pile ?"}),
-        )
-        .await;
+    let (_, answer) = aria.ask(&f.student_token, "C'est quoi une pile ?").await;
     assert!(
         answer["metadata"]["oversight"]
             .as_str()
@@ -151,9 +146,9 @@ async fn flagged_questions_reach_the_teacher_and_distress_gets_a_caring_answer()
     let aria = spawn(100).await;
     let f = family(&aria).await;
     let (_, insult) = aria
-        .chat(
+        .ask(
             &f.student_token,
-            json!({"message": "T'es vraiment un connard, c'est quoi une pile ?"}),
+            "T'es vraiment un connard, c'est quoi une pile ?",
         )
         .await;
     assert_eq!(
@@ -162,10 +157,7 @@ async fn flagged_questions_reach_the_teacher_and_distress_gets_a_caring_answer()
         "still answered"
     );
     let (_, distress) = aria
-        .chat(
-            &f.student_token,
-            json!({"message": "J'ai envie de mourir, je n'y arrive plus"}),
-        )
+        .ask(&f.student_token, "J'ai envie de mourir, je n'y arrive plus")
         .await;
     assert_eq!(distress["metadata"]["policy"], json!("support"));
     assert!(
@@ -257,12 +249,7 @@ async fn flagged_questions_reach_the_teacher_and_distress_gets_a_caring_answer()
 async fn students_rate_answers_and_teachers_see_the_ratings() {
     let aria = spawn(100).await;
     let f = family(&aria).await;
-    let (_, answer) = aria
-        .chat(
-            &f.student_token,
-            json!({"message": "C'est quoi une pile ?"}),
-        )
-        .await;
+    let (_, answer) = aria.ask(&f.student_token, "C'est quoi une pile ?").await;
     let message = answer["metadata"]["messageId"]
         .as_i64()
         .expect("message id");
@@ -340,16 +327,9 @@ async fn the_providers_moderation_endpoint_flags_what_local_rules_miss() {
     })
     .await;
     let f = family(&aria).await;
-    aria.chat(
-        &f.student_token,
-        json!({"message": "C'est quoi une pile ?"}),
-    )
-    .await;
-    aria.chat(
-        &f.student_token,
-        json!({"message": "Un drapeau pour la pile ?"}),
-    )
-    .await;
+    aria.ask(&f.student_token, "C'est quoi une pile ?").await;
+    aria.ask(&f.student_token, "Un drapeau pour la pile ?")
+        .await;
     let (_, flags) = aria.get(&f.teacher, "/api/aria/flags").await;
     let flags = flags["flags"].as_array().expect("flags");
     assert_eq!(flags.len(), 1, "{flags:?}");

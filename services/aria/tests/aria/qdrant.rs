@@ -240,24 +240,6 @@ async fn wait_synced(aria: &Aria, q: &QdrantSettings, n: usize) {
     );
 }
 
-async fn premiere_course(aria: &Aria, teacher: i64) -> i64 {
-    let content = json!({"chapters": [{"id": "ch1", "title": "Représentation des données", "sections": [
-        {"id": "ch1-s1", "title": "Les nombres flottants",
-         "content": "Un nombre flottant représente un réel avec une mantisse et un exposant (norme IEEE 754) : 0,1 + 0,2 n'est pas exactement égal à 0,3.",
-         "examples": [], "exercises": []}]}]});
-    let id = sqlx::query_scalar(
-        "insert into courses (title, level, content, is_published, created_by)
-         values ('Représentation des données', 'premiere', $1, true, $2) returning id",
-    )
-    .bind(content)
-    .bind(teacher)
-    .fetch_one(&aria.pool)
-    .await
-    .expect("course");
-    aria.wait_indexed(id, 1).await;
-    id
-}
-
 async fn chunk_of(aria: &Aria, course: i64) -> (i64, Vec<f32>, Vec<String>) {
     sqlx::query_as(
         "select id, embedding, array(select unnest(tsvector_to_array(search)))
@@ -282,15 +264,13 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
     let (teacher, _) = aria.user(Role::Teacher).await;
     let stacks = aria.stacks_course(teacher).await;
     let graphs = aria.graphs_course(teacher).await;
-    let floats = premiere_course(&aria, teacher).await;
+    let floats = aria.floats_course(teacher).await;
     // Indexing on course events: one point per chunk, its id the chunk's.
     wait_synced(&aria, &q, 3).await;
 
     // Answers over Qdrant (every one was a 500: f32 read from a float8).
     let (_, student) = aria.user(Role::Student).await;
-    let (status, answer) = aria
-        .chat(&student, json!({"message": "Qu'est-ce qu'une pile LIFO ?"}))
-        .await;
+    let (status, answer) = aria.ask(&student, "Qu'est-ce qu'une pile LIFO ?").await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer["sources"][0]["sectionTitle"],
@@ -383,9 +363,7 @@ async fn the_qdrant_backend_follows_the_index_and_answers_hybrid_queries() {
         .expect("unpublish");
     aria.wait_indexed(stacks, 0).await;
     wait_synced(&aria, &q, 2).await;
-    let (status, answer) = aria
-        .chat(&student, json!({"message": "Qu'est-ce qu'une pile LIFO ?"}))
-        .await;
+    let (status, answer) = aria.ask(&student, "Qu'est-ce qu'une pile LIFO ?").await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(
         answer["sources"]
@@ -462,7 +440,7 @@ async fn aria_answers_lexically_while_qdrant_is_down_and_catches_up_after() {
     let ask = |message: &'static str| {
         let (aria, student) = (&aria, &student);
         async move {
-            let (status, answer) = aria.chat(student, json!({"message": message})).await;
+            let (status, answer) = aria.ask(student, message).await;
             assert_eq!(status, StatusCode::OK, "{answer}");
             answer
         }

@@ -461,9 +461,7 @@ async fn the_circuit_breaker_stops_calling_a_model_that_keeps_failing() {
     stacks_course(&aria).await;
     let (_, token) = aria.user(Role::Student).await;
     for _ in 0..4 {
-        let (status, answer) = aria
-            .chat(&token, json!({"message": "Qu'est-ce qu'une pile ?"}))
-            .await;
+        let (status, answer) = aria.ask(&token, "Qu'est-ce qu'une pile ?").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(answer["metadata"]["generation"], json!("fallback"));
         assert!(answer["response"].as_str().expect("text").contains("LIFO"));

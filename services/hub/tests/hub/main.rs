@@ -30,15 +30,7 @@ struct Hub {
 async fn settings() -> HubSettings {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut settings = HubSettings::from_env().expect("settings");
-    let url = nexus_testkit::fresh_database("hub").await;
-    let pool = nexus_database::connect_with_retry(&url, 2, Duration::from_secs(10))
-        .await
-        .expect("pool");
-    nexus_database::migrate(&pool).await.expect("migrate");
-    settings.common.database_url = ConnectionUrl::new(url);
-    settings.common.port = 0;
-    settings.common.bind_addr = "127.0.0.1".parse().expect("ip");
-    settings.common.redis_key_prefix = nexus_testkit::redis_prefix("hubtest");
+    nexus_testkit::isolate(&mut settings.common, "hubtest").await;
     settings.common.cors_origins = vec!["https://app.nexus-reussite.fr".into()];
     settings.auth_timeout = Duration::from_millis(500);
     settings
