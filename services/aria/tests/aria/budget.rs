@@ -158,25 +158,19 @@ async fn gated_model(
     gate: tokio::sync::watch::Receiver<bool>,
     tokens: u64,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = calls.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        axum::routing::post(move || {
-            let (counter, mut gate) = (counter.clone(), gate.clone());
-            async move {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let _ = gate.wait_for(|open| *open).await;
-                let body = format!(
-                    "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
-                    json!({"choices": [{"delta": {"content": "Une pile est une structure LIFO."}}]}),
-                    json!({"choices": [], "usage": {"prompt_tokens": tokens / 2, "completion_tokens": tokens / 2}}),
-                );
-                ([("content-type", "text/event-stream")], body)
-            }
-        }),
-    );
-    (crate::stand_in(app).await, calls)
+    crate::counted_provider(move || {
+        let mut gate = gate.clone();
+        async move {
+            let _ = gate.wait_for(|open| *open).await;
+            let body = format!(
+                "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+                json!({"choices": [{"delta": {"content": "Une pile est une structure LIFO."}}]}),
+                json!({"choices": [], "usage": {"prompt_tokens": tokens / 2, "completion_tokens": tokens / 2}}),
+            );
+            ([("content-type", "text/event-stream")], body)
+        }
+    })
+    .await
 }
 
 /// Sends `question` with each token at the same moment; the gate opens once `refused`

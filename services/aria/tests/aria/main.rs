@@ -537,29 +537,45 @@ pub fn model_at(
     }
 }
 
+/// A stand-in chat-completions endpoint that counts its calls and answers each with what
+/// `answer` returns. Returns its base URL and the number of calls it received.
+pub async fn counted_provider<F, Fut, R>(
+    answer: F,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = R> + Send + 'static,
+    R: axum::response::IntoResponse + 'static,
+{
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let (counter, answer) = (counter.clone(), answer.clone());
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                answer().await
+            }
+        }),
+    );
+    (stand_in(app).await, calls)
+}
+
 /// A stand-in for the provider that only injects faults: every call answers `status`
 /// after `delay`. Returns its base URL and the number of calls it received.
 pub async fn faulty_provider(
     status: u16,
     delay: Duration,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = calls.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        axum::routing::post(move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::time::sleep(delay).await;
-                (
-                    axum::http::StatusCode::from_u16(status).expect("status"),
-                    axum::Json(json!({"error": {"message": "injected"}})),
-                )
-            }
-        }),
-    );
-    (stand_in(app).await, calls)
+    counted_provider(move || async move {
+        tokio::time::sleep(delay).await;
+        (
+            axum::http::StatusCode::from_u16(status).expect("status"),
+            axum::Json(json!({"error": {"message": "injected"}})),
+        )
+    })
+    .await
 }
 
 #[tokio::test]
