@@ -27,7 +27,7 @@ pub async fn fresh_database(prefix: &str) -> String {
 /// system picks on the loopback address.
 pub async fn isolate(common: &mut nexus_config::CommonSettings, kind: &str) -> sqlx::PgPool {
     let url = fresh_database(kind).await;
-    let pool = nexus_database::connect_with_retry(&url, 2, Duration::from_secs(10))
+    let pool = nexus_database::connect_with_retry(&url, 4, Duration::from_secs(10))
         .await
         .expect("pool");
     nexus_database::migrate(&pool).await.expect("migrate");

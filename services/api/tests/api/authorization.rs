@@ -834,12 +834,12 @@ impl World {
                 fixtures::assign_course(app, course, s.class_id).await;
                 course.to_string()
             }
-            "fresh_assessment" => fixtures::assessment_of(app, teacher, fixtures::objective_questions(), None).await.to_string(),
+            "fresh_assessment" => s.unpublished_quiz(app).await.to_string(),
             "fresh_open_assessment" => {
-                fixtures::assessment_of(app, teacher, fixtures::objective_questions(), Some(s.class_id)).await.to_string()
+                s.quiz(app).await.to_string()
             }
             "in_progress_attempt" => {
-                let assessment = fixtures::assessment_of(app, teacher, fixtures::objective_questions(), Some(s.class_id)).await;
+                let assessment = s.quiz(app).await;
                 fixtures::attempt_of(app, assessment, s.student.id, "in_progress").await.to_string()
             }
             "submitted_attempt" => fixtures::attempt_of(app, self.assessment, s.student.id, "submitted").await.to_string(),

@@ -84,11 +84,6 @@ impl School {
         }
     }
 
-    /// The same quiz, given to no class yet.
-    pub async fn unpublished_quiz(&self, app: &TestApp) -> i64 {
-        assessment_of(app, self.teacher.id, objective_questions(), None).await
-    }
-
     /// An assessment written by the school's teacher through the API (`body`) and
     /// published to its class: its id.
     pub async fn publish_assessment(&self, app: &TestApp, body: Value) -> i64 {
@@ -117,6 +112,11 @@ impl School {
             Some(self.class_id),
         )
         .await
+    }
+
+    /// The same quiz as [`School::quiz`], given to no class yet.
+    pub async fn unpublished_quiz(&self, app: &TestApp) -> i64 {
+        assessment_of(app, self.teacher.id, objective_questions(), None).await
     }
 }
 

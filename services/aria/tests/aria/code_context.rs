@@ -107,7 +107,6 @@ async fn ask_until_generated(aria: &Aria, token: &str, body: Value) -> (StatusCo
     last
 }
 
-/// A proxy in front of the real model server that keeps each request's JSON body.
 /// The last request the recording proxy passed on to the model.
 fn last_request(bodies: &Mutex<Vec<Value>>) -> Value {
     let bodies = bodies.lock().expect("lock");
@@ -119,6 +118,7 @@ fn system_prompt(request: &Value) -> &str {
     request["messages"][0]["content"].as_str().expect("system")
 }
 
+/// A proxy in front of the real model server that keeps each request's JSON body.
 async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Value>>>) {
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = bodies.clone();
