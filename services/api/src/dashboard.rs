@@ -1,9 +1,6 @@
 //! Dashboards: what each role needs at a glance, one request each.
 
-use std::{
-    sync::LazyLock,
-    time::{Duration, Instant},
-};
+use std::{sync::LazyLock, time::Instant};
 
 use axum::{body::Bytes, extract::State, response::Response};
 use chrono::{DateTime, Utc};
@@ -12,7 +9,7 @@ use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json,
     auth::CurrentUser,
-    cache::{Fresh, Keep, NotifiedCache, json_body, json_bytes},
+    cache::{Fresh, Keep, json_body, json_bytes},
     error::ApiResult,
 };
 use serde::{Deserialize, Serialize};
@@ -245,21 +242,6 @@ async fn student_overview(
         weekly_activity: row.weekly_activity.0,
     };
     Ok((dashboard, row.next_change))
-}
-
-/// Students' dashboards as their JSON, by student id: the body of
-/// `GET /api/dashboard/student` and each child of the parent's. The
-/// `nexus_student_changed` notifications (triggers of migration `20261206000500`, on every
-/// table a dashboard shows) keep it exact on every replica; what changes with the time
-/// alone (an assessment opening or closing, a new week) is kept only until then
-/// ([`NEXT_CHANGE`]). At most [`DASHBOARDS_CAPACITY`] students (~9 KB each in the
-/// benchmark's school: ~45 MB).
-pub type Dashboards = NotifiedCache<i64, Bytes>;
-pub const STUDENT_CHANGED: &str = "nexus_student_changed";
-pub const DASHBOARDS_CAPACITY: usize = 5_000;
-
-pub fn dashboards() -> Dashboards {
-    NotifiedCache::new("dashboards", DASHBOARDS_CAPACITY, Duration::from_secs(600))
 }
 
 /// The student's dashboard, as JSON, from the cache or read now.

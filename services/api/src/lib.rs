@@ -4,6 +4,7 @@
 pub use nexus_web::access;
 pub mod assessments;
 pub mod auth;
+pub mod caches;
 pub mod chat;
 pub mod classes;
 pub mod cli;

@@ -1,13 +1,13 @@
 //! Progress: a student records how far they are in a course and which sections they
 //! have completed; parents see their children's, teachers their classes', admins all.
 
-use axum::{body::Bytes, extract::State, response::Response};
+use axum::{extract::State, response::Response};
 use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path,
     auth::CurrentUser,
-    cache::{Fresh, Keep, NotifiedCache, json_body, json_bytes},
+    cache::{Fresh, Keep, json_body, json_bytes},
     error::ApiResult,
 };
 use serde::{Deserialize, Serialize};
@@ -346,21 +346,4 @@ async fn class_progress(
     };
     let body = (state.class_progress).get_or_read(id, fresh, read).await?;
     Ok(json_body(body))
-}
-
-/// Classes' progress tables as their JSON, by class id (the body of
-/// `GET /api/classes/{id}/progress`; who may read it is checked on every request). The
-/// `nexus_class_changed` notifications (migration `20261206000500`) keep it exact on every
-/// replica. At most [`CLASS_PROGRESS_CAPACITY`] classes (~145 KB each for 25 students and
-/// 25 courses: ~45 MB).
-pub type ClassProgressCache = NotifiedCache<i64, Bytes>;
-pub const CLASS_CHANGED: &str = "nexus_class_changed";
-pub const CLASS_PROGRESS_CAPACITY: usize = 300;
-
-pub fn class_progress_cache() -> ClassProgressCache {
-    NotifiedCache::new(
-        "class_progress",
-        CLASS_PROGRESS_CAPACITY,
-        std::time::Duration::from_secs(600),
-    )
 }

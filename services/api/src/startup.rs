@@ -9,6 +9,7 @@ use nexus_web::{
 };
 
 use crate::{
+    caches,
     mail::Mailer,
     openapi,
     settings::ApiSettings,
@@ -48,16 +49,16 @@ impl Application {
             api_limit: Some((limiter.clone(), settings.rate_limits.api_per_user)),
             sessions: Some(sessions.clone()),
         };
-        let course_bodies = Arc::new(crate::courses::course_bodies());
-        let catalogue_pages = Arc::new(crate::courses::catalogue_pages());
-        let dashboards = Arc::new(crate::dashboard::dashboards());
-        let class_progress = Arc::new(crate::progress::class_progress_cache());
+        let course_bodies = Arc::new(caches::course_bodies());
+        let catalogue_pages = Arc::new(caches::catalogue_pages());
+        let dashboards = Arc::new(caches::dashboards());
+        let class_progress = Arc::new(caches::class_progress_cache());
         let invalidations = Invalidations::default()
-            .with(crate::courses::COURSE_CHANGED, course_bodies.clone())
-            .with(crate::courses::COURSE_CHANGED, catalogue_pages.clone())
+            .with(caches::COURSE_CHANGED, course_bodies.clone())
+            .with(caches::COURSE_CHANGED, catalogue_pages.clone())
             .with(nexus_web::auth::AUTH_CHANGED, sessions)
-            .with(crate::dashboard::STUDENT_CHANGED, dashboards.clone())
-            .with(crate::progress::CLASS_CHANGED, class_progress.clone());
+            .with(caches::STUDENT_CHANGED, dashboards.clone())
+            .with(caches::CLASS_CHANGED, class_progress.clone());
         let state = AppState::new(Shared {
             mailer: Mailer::from_settings(&settings.mail)?,
             pool: pool.clone(),

@@ -8,7 +8,11 @@ use nexus_web::{
 };
 use sqlx::PgPool;
 
-use crate::{mail::Mailer, settings::ApiSettings};
+use crate::{
+    caches::{CataloguePages, ClassProgressCache, CourseBodies, Dashboards},
+    mail::Mailer,
+    settings::ApiSettings,
+};
 
 /// What every handler reads, behind one `Arc`: extractors clone the state for each
 /// request, and cloning a dozen fields (each an atomic count shared by both cores) was a
@@ -45,14 +49,14 @@ pub struct Shared {
     pub code: crate::assessments::code::CodeRunner,
     /// Wakes this process's mail delivery after a request queued a mail.
     pub mail_wake: crate::mail::queue::Wake,
-    /// The JSON of published courses' details, by id (`courses::CourseBodies`).
-    pub course_bodies: Arc<crate::courses::CourseBodies>,
-    /// Pages of the catalogue as students and parents get them (`courses::CataloguePages`).
-    pub catalogue_pages: Arc<crate::courses::CataloguePages>,
-    /// Students' dashboards, by student id (`dashboard::Dashboards`).
-    pub dashboards: Arc<crate::dashboard::Dashboards>,
-    /// Classes' progress tables, by class id (`progress::ClassProgressCache`).
-    pub class_progress: Arc<crate::progress::ClassProgressCache>,
+    /// The JSON of published courses' details, by id (`caches::CourseBodies`).
+    pub course_bodies: Arc<CourseBodies>,
+    /// Pages of the catalogue as students and parents get them (`caches::CataloguePages`).
+    pub catalogue_pages: Arc<CataloguePages>,
+    /// Students' dashboards, by student id (`caches::Dashboards`).
+    pub dashboards: Arc<Dashboards>,
+    /// Classes' progress tables, by class id (`caches::ClassProgressCache`).
+    pub class_progress: Arc<ClassProgressCache>,
     /// The listener that keeps the caches above (and the sessions') exact.
     pub invalidations: Arc<nexus_web::cache::Invalidations>,
 }

@@ -24,7 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, code, load, load_locked,
     load_managed,
-    questions::{GradeStatus, Question, QuestionGrade, answer_shape_ok, grade, round2},
+    questions::{GradeStatus, Question, QuestionGrade, TestResult, answer_shape_ok, grade, round2},
     student_window,
 };
 use crate::{
@@ -798,7 +798,7 @@ pub struct RunRequest {
 pub struct RunResponse {
     pub success: bool,
     /// One result per visible test, in order.
-    pub results: Vec<code::TestResult>,
+    pub results: Vec<TestResult>,
 }
 
 /// Runs code against the visible tests of a code question of an attempt in progress

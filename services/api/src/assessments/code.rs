@@ -7,70 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use nexus_sandbox::{Expected, JailConfig, Limits, RunEnd, Sandbox, SandboxError, TestInput};
 use nexus_web::ApiError;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
-use super::questions::{GradeStatus, Question, QuestionGrade, QuestionKind, round2};
+use super::questions::{
+    CodeTest, GradeStatus, Question, QuestionGrade, QuestionKind, TestResult, round2,
+};
 use crate::validate::Validator;
-
-/// One test of a code question.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CodeTest {
-    pub name: String,
-    /// A Python expression evaluated after the student's code has run as a module, e.g.
-    /// `somme([1, 2, 3])`. Either `call` or `stdin`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call: Option<String>,
-    /// For a whole-program test: what the program reads on its input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
-    /// `call` tests: a Python literal (`6`, `[1, 2]`, `(0.5, 'a')`, `{'a': 1}`);
-    /// `stdin` tests: the expected output (compared line by line, trailing spaces ignored).
-    pub expected: String,
-    /// Hidden tests count in the grade; students never see their content.
-    #[serde(default)]
-    pub hidden: bool,
-    /// Weight of the test within the question's points (default 1).
-    #[serde(default = "one")]
-    pub points: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-/// A visible test as students see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VisibleTest {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
-    pub expected: String,
-}
-
-/// The result of one test. For a hidden test only whether it passed and its points.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TestResult {
-    pub name: String,
-    pub hidden: bool,
-    pub passed: bool,
-    pub points: f64,
-    pub max_points: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// What a code question holds for running.
 pub struct CodeSpec<'a> {
@@ -110,78 +52,6 @@ pub fn spec(question: &Question) -> Option<CodeSpec<'_>> {
         limits,
         tolerance: tolerance.unwrap_or(1e-6),
     })
-}
-
-/// Checks the shape of a code question's tests (the part that needs no run).
-pub fn validate_code(question: &Question, label: &str, v: &mut Validator) {
-    let QuestionKind::Code {
-        tests,
-        reference,
-        time_limit_ms,
-        memory_mb,
-        tolerance,
-        ..
-    } = &question.kind
-    else {
-        return;
-    };
-    if tests.len() > 30 {
-        v.fail("questions", format!("{label} : au plus 30 tests."));
-    }
-    for test in tests {
-        let name = format!("{label}, test « {:.40} »", test.name);
-        let ok = !test.name.trim().is_empty()
-            && test.name.chars().count() <= 100
-            && test.call.is_some() != test.stdin.is_some()
-            && test
-                .call
-                .as_deref()
-                .is_none_or(|c| !c.trim().is_empty() && c.len() <= 1_000)
-            && test.stdin.as_deref().is_none_or(|s| s.len() <= 10_000)
-            && (test.stdin.is_some() || !test.expected.trim().is_empty())
-            && test.expected.len() <= 10_000
-            && test.points.is_finite()
-            && test.points > 0.0
-            && test.points <= 1_000.0;
-        if !ok {
-            v.fail(
-                "questions",
-                format!(
-                    "{name} : un nom, soit un appel (call) soit une entrée (stdin), une valeur attendue et des points entre 0 (exclu) et 1000."
-                ),
-            );
-        }
-    }
-    if time_limit_ms.is_some_and(|t| !(100..=5_000).contains(&t)) {
-        v.fail(
-            "questions",
-            format!("{label} : temps par test entre 100 et 5000 ms."),
-        );
-    }
-    if memory_mb.is_some_and(|m| !(64..=512).contains(&m)) {
-        v.fail(
-            "questions",
-            format!("{label} : mémoire entre 64 et 512 Mo."),
-        );
-    }
-    if tolerance.is_some_and(|t| !(t.is_finite() && (0.0..=1.0).contains(&t))) {
-        v.fail("questions", format!("{label} : tolérance entre 0 et 1."));
-    }
-    if reference
-        .as_deref()
-        .is_some_and(|r| r.chars().count() > 20_000)
-    {
-        v.fail(
-            "questions",
-            format!("{label} : solution de référence trop longue."),
-        );
-    }
-    if reference.is_some() && tests.is_empty() {
-        v.fail(
-            "questions",
-            format!("{label} : une solution de référence sans test ne sert à rien."),
-        );
-    }
 }
 
 /// A teacher's expected literal, evaluated: the encoded value and its `repr`, or why not.

@@ -4,7 +4,6 @@
 pub mod content;
 
 use axum::{
-    body::Bytes,
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -16,7 +15,7 @@ use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError, ErrorBody, Json, Path, Query,
     auth::CurrentUser,
-    cache::{Fresh, Keep, NotifiedCache, NotifiedKey, json_body, json_bytes},
+    cache::{Fresh, Keep, json_body, json_bytes},
     error::ApiResult,
     pagination::{PageQuery, Pagination},
 };
@@ -30,6 +29,7 @@ use self::content::CourseContent;
 use crate::{
     access::ensure_class_writable,
     auth::Done,
+    caches::CataloguePage,
     notifications::{NewNotification, notify},
     state::AppState,
     validate::{Validator, has_control},
@@ -135,37 +135,6 @@ async fn list_courses(
         .get_or_read(key, fresh, read)
         .await?;
     Ok(json_body(body))
-}
-
-/// A page of the catalogue as every student and parent gets it: the body of
-/// `GET /api/courses` with these filters and search, and no class or `mine`. Any change
-/// to a course (`nexus_course_changed`, on insert, update and delete) empties the whole
-/// cache: a course moves between pages, totals and searches. At most
-/// [`CATALOGUE_PAGES_CAPACITY`] pages (~5 KB for ten courses, ~50 KB for a hundred).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CataloguePage {
-    search: Option<String>,
-    level: Option<String>,
-    category: Option<String>,
-    page: u32,
-    limit: u32,
-}
-
-impl NotifiedKey for CataloguePage {
-    fn from_payload(_: &str) -> Option<Self> {
-        None
-    }
-}
-
-pub type CataloguePages = NotifiedCache<CataloguePage, Bytes>;
-pub const CATALOGUE_PAGES_CAPACITY: usize = 1_000;
-
-pub fn catalogue_pages() -> CataloguePages {
-    NotifiedCache::new(
-        "catalogue_pages",
-        CATALOGUE_PAGES_CAPACITY,
-        std::time::Duration::from_secs(600),
-    )
 }
 
 /// What a search looks for: the words given, trimmed, at most 200 characters; none for
@@ -391,23 +360,6 @@ async fn get_course(
     };
     let body = (state.course_bodies).get_or_read(id, fresh, read).await?;
     Ok(json_body(body))
-}
-
-/// The body of `GET /api/courses/{id}` for published courses, by id: the same for every
-/// reader, and the API's hottest read (~17 KB each). The `nexus_course_changed`
-/// notifications (a trigger on `courses`, migration `20261206000300`) keep it exact on
-/// every replica (and a request that changed one answers only once this process heard of
-/// it: `Invalidations::settle`). At most [`COURSE_BODIES_CAPACITY`] courses (~20 MB).
-pub type CourseBodies = NotifiedCache<i64, Bytes>;
-pub const COURSE_CHANGED: &str = "nexus_course_changed";
-pub const COURSE_BODIES_CAPACITY: usize = 1_000;
-
-pub fn course_bodies() -> CourseBodies {
-    NotifiedCache::new(
-        "course_bodies",
-        COURSE_BODIES_CAPACITY,
-        std::time::Duration::from_secs(600),
-    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

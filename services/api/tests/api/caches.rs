@@ -1,8 +1,8 @@
 //! What the API keeps in memory — the detail of published courses
-//! (`courses::CourseBodies`), the catalogue's pages as students and parents get them
-//! (`courses::CataloguePages`), the sessions it found live (`auth::SessionCache`), students'
-//! dashboards (`dashboard::Dashboards`) and classes' progress tables
-//! (`progress::ClassProgressCache`): every change must show at once to the process that
+//! (`caches::CourseBodies`), the catalogue's pages as students and parents get them
+//! (`caches::CataloguePages`), the sessions it found live (`auth::SessionCache`), students'
+//! dashboards (`caches::Dashboards`) and classes' progress tables
+//! (`caches::ClassProgressCache`): every change must show at once to the process that
 //! made it, and to the others as soon as the notification arrives, whoever made it
 //! (another replica, a script in SQL); a student never sees a course they may not see, a
 //! closed session never passes.
