@@ -29,6 +29,7 @@ use nexus_protocol::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::{Message, protocol::WebSocketConfig};
 
 #[derive(Parser, Debug)]
@@ -270,106 +271,77 @@ fn server_frame(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>, usize)> {
     ))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&args.database_url)
-        .await?;
-    let run = chrono::Utc::now().timestamp_millis();
+/// What the run creates: a teacher, one student per connection, all in one class, and
+/// the published course whose channel every connection subscribes to.
+struct Load {
+    users: Vec<i64>,
+    course: i64,
+}
 
-    // Users and a class holding them all.
-    let teacher: i64 = sqlx::query_scalar(
-        "insert into users (email, password_hash, first_name, last_name, role) values ($1, 'x', 'Load', 'Teacher', 'teacher') returning id",
-    )
-    .bind(format!("load-teacher-{run}@load.test"))
-    .fetch_one(&pool)
-    .await?;
-    let users: Vec<i64> = sqlx::query_scalar(
-        "insert into users (email, password_hash, first_name, last_name, role)
-         select 'load-' || $1 || '-' || g || '@load.test', 'x', 'Load', 'Student', 'student'
-         from generate_series(1, $2) g returning id",
-    )
-    .bind(run)
-    .bind(args.connections as i64)
-    .fetch_all(&pool)
-    .await?;
-    let class: i64 = sqlx::query_scalar(
-        "insert into classes (teacher_id, name, level, school_year, join_code) values ($1, 'Load', 'terminale', '2026-2027', $2) returning id",
-    )
-    .bind(teacher)
-    .bind(format!("L{}", run % 10_000_000))
-    .fetch_one(&pool)
-    .await?;
-    sqlx::query("insert into class_members (class_id, student_id) select $1, unnest($2::bigint[])")
+impl Load {
+    async fn create(pool: &PgPool, students: usize, run: i64) -> anyhow::Result<Self> {
+        let teacher: i64 = sqlx::query_scalar(
+            "insert into users (email, password_hash, first_name, last_name, role) values ($1, 'x', 'Load', 'Teacher', 'teacher') returning id",
+        )
+        .bind(format!("load-teacher-{run}@load.test"))
+        .fetch_one(pool)
+        .await?;
+        let users: Vec<i64> = sqlx::query_scalar(
+            "insert into users (email, password_hash, first_name, last_name, role)
+             select 'load-' || $1 || '-' || g || '@load.test', 'x', 'Load', 'Student', 'student'
+             from generate_series(1, $2) g returning id",
+        )
+        .bind(run)
+        .bind(students as i64)
+        .fetch_all(pool)
+        .await?;
+        let class: i64 = sqlx::query_scalar(
+            "insert into classes (teacher_id, name, level, school_year, join_code) values ($1, 'Load', 'terminale', '2026-2027', $2) returning id",
+        )
+        .bind(teacher)
+        .bind(format!("L{}", run % 10_000_000))
+        .fetch_one(pool)
+        .await?;
+        sqlx::query(
+            "insert into class_members (class_id, student_id) select $1, unnest($2::bigint[])",
+        )
         .bind(class)
         .bind(&users)
-        .execute(&pool)
+        .execute(pool)
         .await?;
-    // The broadcast goes to a course channel: every connection subscribes to the course
-    // (a class of 10,000 would also exercise presence, whose join storm is not what this
-    // measures).
-    let course: i64 = sqlx::query_scalar(
-        "insert into courses (title, level, is_published, created_by) values ('Charge', 'terminale', true, $1) returning id",
-    )
-    .bind(teacher)
-    .fetch_one(&pool)
-    .await?;
-    let keys = JwtKeys::new(
-        args.jwt_secret.as_bytes(),
-        "nexus-reussite",
-        Duration::from_secs(3600),
-    );
+        // The broadcast goes to a course channel: every connection subscribes to the
+        // course (a class of 10,000 would also exercise presence, whose join storm is not
+        // what this measures).
+        let course: i64 = sqlx::query_scalar(
+            "insert into courses (title, level, is_published, created_by) values ('Charge', 'terminale', true, $1) returning id",
+        )
+        .bind(teacher)
+        .fetch_one(pool)
+        .await?;
+        Ok(Self { users, course })
+    }
+}
 
-    let rss_before = rss_kb(args.hub_pid)?;
-    let arrivals: Arrivals = Arc::default();
-    let channel = Channel::Course(course);
-    let started = Instant::now();
-    let (ready_tx, mut ready_rx) =
-        tokio::sync::mpsc::channel::<std::net::TcpStream>(args.connections);
-    let address = args.hub.clone();
+/// Opens one connection per user, authenticated and subscribed to `channel`, and hands
+/// back those that got that far as plain sockets, for `read_events`.
+async fn connect(
+    hub: &str,
+    keys: &JwtKeys,
+    users: &[i64],
+    channel: Channel,
+) -> Vec<std::net::TcpStream> {
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<std::net::TcpStream>(users.len());
     // Connect in waves so the accept queue is not the thing being measured.
     for chunk in users.chunks(500) {
         for user in chunk {
             let url = format!(
-                "ws://{}/ws?token={}",
-                args.hub,
+                "ws://{hub}/ws?token={}",
                 keys.issue_access(*user, Role::Student)
             );
-            let address = address.clone();
+            let address = hub.to_owned();
             let ready = ready_tx.clone();
             tokio::spawn(async move {
-                let Ok(tcp) = tokio::net::TcpStream::connect(&address).await else {
-                    return;
-                };
-                let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
-                let Ok((mut socket, _)) =
-                    tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await
-                else {
-                    return;
-                };
-                if !matches!(
-                    next_frame(&mut socket).await,
-                    Some(ServerFrame::Ready { .. })
-                ) {
-                    return; // not authenticated
-                }
-                let subscribe = ClientFrame::Subscribe {
-                    channel: channel.into(),
-                };
-                let _ = socket
-                    .send(Message::Text(nexus_protocol::to_text(&subscribe).into()))
-                    .await;
-                if !matches!(
-                    next_frame(&mut socket).await,
-                    Some(ServerFrame::Subscribed { .. })
-                ) {
-                    return; // not subscribed
-                }
-                // Nothing else comes before the first event: the socket goes to the
-                // reader thread (`read_events`), which reads its frames from now on.
-                if let Ok(socket) = socket.into_inner().into_std() {
+                if let Some(socket) = subscribed(&address, url, channel).await {
                     let _ = ready.send(socket).await;
                 }
             });
@@ -377,84 +349,143 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(ready_tx);
-    let mut sockets = Vec::with_capacity(args.connections);
-    while sockets.len() < args.connections {
+    let mut sockets = Vec::with_capacity(users.len());
+    while sockets.len() < users.len() {
         match tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await {
             Ok(Some(socket)) => sockets.push(socket),
             _ => break,
         }
     }
-    let connected = sockets.len();
-    let reader_arrivals = arrivals.clone();
-    std::thread::spawn(move || read_events(sockets, &reader_arrivals));
-    let connect_seconds = started.elapsed().as_secs_f64();
-    println!(
-        "connections held:        {connected} / {} (connected and subscribed in {connect_seconds:.1} s)",
-        args.connections
-    );
-    // Memory is read twice: just after the connections opened, while the allocator
-    // still holds what their handshakes used, and once it has settled.
-    let per_connection =
-        |rss: u64| (rss.saturating_sub(rss_before)) as f64 / connected.max(1) as f64;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_connected = rss_kb(args.hub_pid)?;
-    tokio::time::sleep(Duration::from_secs(SETTLE_SECONDS)).await;
-    let rss_settled = rss_kb(args.hub_pid)?;
-    println!(
-        "hub memory:              {:.1} MB before; {:.1} MB 2 s after connecting ({:.1} KB per connection); {:.1} MB {SETTLE_SECONDS} s later: {:.1} KB per connection",
-        rss_before as f64 / 1024.0,
-        rss_connected as f64 / 1024.0,
-        per_connection(rss_connected),
-        rss_settled as f64 / 1024.0,
-        per_connection(rss_settled),
-    );
+    sockets
+}
 
-    let client = redis::Client::open(args.redis_url.as_str())?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let stream = format!("{}stream:events", args.redis_prefix);
-
-    // Broadcast to the course channel.
-    let mut p99s = Vec::with_capacity(args.broadcasts);
-    let mut within = Vec::with_capacity(args.broadcasts);
-    let hub_pid = args.hub_pid.to_string();
-    let (hub_cpu, tool_cpu) = (cpu_ms(&hub_pid)?, cpu_ms("self")?);
-    for n in 0..args.broadcasts {
-        let id = format!("broadcast-{run}-{n}");
-        let hub_before = hub_deliveries(&args.hub).await?;
-        let payload = json!({"eventId": id, "courseId": course, "action": "updated", "createdAt": chrono::Utc::now()});
-        xadd(&mut conn, &stream, "course", &payload).await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let received = arrivals.lock().expect("lock").get(&id).map_or(0, Vec::len);
-            if received >= connected || Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let mut latencies = arrivals
-            .lock()
-            .expect("lock")
-            .remove(&id)
-            .unwrap_or_default();
-        latencies.sort_by(f64::total_cmp);
-        // The hub records a delivery just after writing it: let the last ones land.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let hub_after = hub_deliveries(&args.hub).await?;
-        let written = hub_after.1 - hub_before.1;
-        let hub_within = 100.0 * (hub_after.0 - hub_before.0) / written.max(1.0);
-        println!(
-            "broadcast {n}:             {} / {connected} received, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; the hub wrote {hub_within:.1} % of {written} within 100 ms",
-            latencies.len(),
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.last().copied().unwrap_or(f64::NAN)
-        );
-        within.push(hub_within);
-        p99s.push(percentile(&latencies, 0.99));
-        tokio::time::sleep(Duration::from_millis(500)).await;
+/// One connection: the handshake, the hub's `ready`, the subscription and its answer;
+/// `None` if any step failed.
+async fn subscribed(address: &str, url: String, channel: Channel) -> Option<std::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(address).await.ok()?;
+    let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+    let (mut socket, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+        .await
+        .ok()?;
+    if !matches!(
+        next_frame(&mut socket).await,
+        Some(ServerFrame::Ready { .. })
+    ) {
+        return None; // not authenticated
     }
-    p99s.sort_by(f64::total_cmp);
-    if !p99s.is_empty() {
+    let subscribe = ClientFrame::Subscribe {
+        channel: channel.into(),
+    };
+    let _ = socket
+        .send(Message::Text(nexus_protocol::to_text(&subscribe).into()))
+        .await;
+    if !matches!(
+        next_frame(&mut socket).await,
+        Some(ServerFrame::Subscribed { .. })
+    ) {
+        return None; // not subscribed
+    }
+    // Nothing else comes before the first event: the socket goes to the reader thread
+    // (`read_events`), which reads its frames from now on.
+    socket.into_inner().into_std().ok()
+}
+
+/// The hub's memory against what it held before the connections opened.
+struct Memory {
+    pid: u32,
+    before_kb: u64,
+    connections: usize,
+}
+
+impl Memory {
+    fn now_kb(&self) -> anyhow::Result<u64> {
+        rss_kb(self.pid)
+    }
+
+    fn per_connection_kb(&self, rss_kb: u64) -> f64 {
+        rss_kb.saturating_sub(self.before_kb) as f64 / self.connections.max(1) as f64
+    }
+
+    /// Read twice: just after the connections opened, while the allocator still holds
+    /// what their handshakes used, and once it has settled.
+    async fn settle(&self) -> anyhow::Result<()> {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let connected = self.now_kb()?;
+        tokio::time::sleep(Duration::from_secs(SETTLE_SECONDS)).await;
+        let settled = self.now_kb()?;
+        println!(
+            "hub memory:              {:.1} MB before; {:.1} MB 2 s after connecting ({:.1} KB per connection); {:.1} MB {SETTLE_SECONDS} s later: {:.1} KB per connection",
+            self.before_kb as f64 / 1024.0,
+            connected as f64 / 1024.0,
+            self.per_connection_kb(connected),
+            settled as f64 / 1024.0,
+            self.per_connection_kb(settled),
+        );
+        Ok(())
+    }
+}
+
+/// Where the tool appends events, as the API's relay does, and what arrived of them.
+struct Events {
+    conn: redis::aio::MultiplexedConnection,
+    stream: String,
+    arrivals: Arrivals,
+    /// The run's number, in every event id.
+    run: i64,
+}
+
+impl Events {
+    /// `count` events to the course channel, one at a time: each one's delivery
+    /// latency over all `receivers`, and how much of it the hub wrote within 100 ms.
+    async fn broadcasts(
+        &mut self,
+        hub: &str,
+        hub_pid: u32,
+        course: i64,
+        count: usize,
+        receivers: usize,
+    ) -> anyhow::Result<()> {
+        let mut p99s = Vec::with_capacity(count);
+        let mut within = Vec::with_capacity(count);
+        let hub_pid = hub_pid.to_string();
+        let (hub_cpu, tool_cpu) = (cpu_ms(&hub_pid)?, cpu_ms("self")?);
+        for n in 0..count {
+            let id = format!("broadcast-{}-{n}", self.run);
+            let hub_before = hub_deliveries(hub).await?;
+            let payload = json!({"eventId": id, "courseId": course, "action": "updated", "createdAt": chrono::Utc::now()});
+            xadd(&mut self.conn, &self.stream, "course", &payload).await?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let received = self.received(&id);
+                if received >= receivers || Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let mut latencies = (self.arrivals.lock().expect("lock"))
+                .remove(&id)
+                .unwrap_or_default();
+            latencies.sort_by(f64::total_cmp);
+            // The hub records a delivery just after writing it: let the last ones land.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let hub_after = hub_deliveries(hub).await?;
+            let written = hub_after.1 - hub_before.1;
+            let hub_within = 100.0 * (hub_after.0 - hub_before.0) / written.max(1.0);
+            println!(
+                "broadcast {n}:             {} / {receivers} received, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; the hub wrote {hub_within:.1} % of {written} within 100 ms",
+                latencies.len(),
+                percentile(&latencies, 0.5),
+                percentile(&latencies, 0.99),
+                latencies.last().copied().unwrap_or(f64::NAN)
+            );
+            within.push(hub_within);
+            p99s.push(percentile(&latencies, 0.99));
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if p99s.is_empty() {
+            return Ok(());
+        }
+        p99s.sort_by(f64::total_cmp);
         // What one broadcast costs, whatever else the machine was doing: CPU time, not
         // latency (includes the idle half-seconds between broadcasts, close to nothing).
         let ((hub_user, hub_system), (tool_user, tool_system)) =
@@ -480,64 +511,133 @@ async fn main() -> anyhow::Result<()> {
             within[0],
             percentile(&within, 0.5)
         );
+        Ok(())
     }
 
-    // Sustained notifications to individual users.
-    let total = args.rate * args.seconds;
-    let started = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
-    let mut ids = Vec::with_capacity(total as usize);
-    let mut pipe_batch = Vec::new();
-    for n in 0..total {
-        let user = users[(n as usize * 7919) % users.len()];
-        let id = format!("notif-{run}-{n}");
-        pipe_batch.push(json!({"eventId": id, "notificationId": n, "userId": user, "kind": "load", "title": "Charge",
-                               "body": "", "data": {}, "createdAt": chrono::Utc::now()}));
-        ids.push(id);
-        if pipe_batch.len() == 20 || n + 1 == total {
-            let mut pipe = redis::pipe();
-            for payload in pipe_batch.drain(..) {
-                pipe.cmd("XADD")
-                    .arg(&stream)
-                    .arg("*")
-                    .arg("eventId")
-                    .arg(payload["eventId"].as_str().unwrap_or_default())
-                    .arg("topic")
-                    .arg("notification")
-                    .arg("payload")
-                    .arg(payload.to_string())
-                    .ignore();
-            }
-            pipe.query_async::<()>(&mut conn).await?;
-            let due = interval * (n as u32 + 1);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                tokio::time::sleep(wait).await;
+    fn received(&self, id: &str) -> usize {
+        (self.arrivals.lock().expect("lock"))
+            .get(id)
+            .map_or(0, Vec::len)
+    }
+
+    /// Notifications to single users at `rate` per second for `seconds`, appended 20 to
+    /// a pipeline: the rate achieved, and the latency of those delivered.
+    async fn notifications(
+        &mut self,
+        users: &[i64],
+        rate: u64,
+        seconds: u64,
+    ) -> anyhow::Result<()> {
+        let total = rate * seconds;
+        let started = Instant::now();
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let mut ids = Vec::with_capacity(total as usize);
+        let mut pipe_batch = Vec::new();
+        for n in 0..total {
+            let user = users[(n as usize * 7919) % users.len()];
+            let id = format!("notif-{}-{n}", self.run);
+            pipe_batch.push(json!({"eventId": id, "notificationId": n, "userId": user, "kind": "load", "title": "Charge",
+                                   "body": "", "data": {}, "createdAt": chrono::Utc::now()}));
+            ids.push(id);
+            if pipe_batch.len() == 20 || n + 1 == total {
+                let mut pipe = redis::pipe();
+                for payload in pipe_batch.drain(..) {
+                    pipe.cmd("XADD")
+                        .arg(&self.stream)
+                        .arg("*")
+                        .arg("eventId")
+                        .arg(payload["eventId"].as_str().unwrap_or_default())
+                        .arg("topic")
+                        .arg("notification")
+                        .arg("payload")
+                        .arg(payload.to_string())
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut self.conn).await?;
+                let due = interval * (n as u32 + 1);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
+        let sent_seconds = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut latencies: Vec<f64> = {
+            let arrivals = self.arrivals.lock().expect("lock");
+            ids.iter()
+                .filter_map(|id| arrivals.get(id))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "notifications:           {total} sent in {sent_seconds:.1} s ({:.0}/s), {} delivered, p50 {:.1} ms, p99 {:.1} ms",
+            total as f64 / sent_seconds,
+            latencies.len(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        );
+        Ok(())
     }
-    let sent_seconds = started.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut latencies: Vec<f64> = {
-        let arrivals = arrivals.lock().expect("lock");
-        ids.iter()
-            .filter_map(|id| arrivals.get(id))
-            .flatten()
-            .copied()
-            .collect()
-    };
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "notifications:           {total} sent in {sent_seconds:.1} s ({:.0}/s), {} delivered, p50 {:.1} ms, p99 {:.1} ms",
-        total as f64 / sent_seconds,
-        latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&args.database_url)
+        .await?;
+    let run = chrono::Utc::now().timestamp_millis();
+    let load = Load::create(&pool, args.connections, run).await?;
+    let keys = JwtKeys::new(
+        args.jwt_secret.as_bytes(),
+        "nexus-reussite",
+        Duration::from_secs(3600),
     );
-    let rss_end = rss_kb(args.hub_pid)?;
+
+    let before_kb = rss_kb(args.hub_pid)?;
+    let started = Instant::now();
+    let sockets = connect(&args.hub, &keys, &load.users, Channel::Course(load.course)).await;
+    let connected = sockets.len();
+    println!(
+        "connections held:        {connected} / {} (connected and subscribed in {:.1} s)",
+        args.connections,
+        started.elapsed().as_secs_f64()
+    );
+    let arrivals: Arrivals = Arc::default();
+    let reader_arrivals = arrivals.clone();
+    std::thread::spawn(move || read_events(sockets, &reader_arrivals));
+    let memory = Memory {
+        pid: args.hub_pid,
+        before_kb,
+        connections: connected,
+    };
+    memory.settle().await?;
+
+    let client = redis::Client::open(args.redis_url.as_str())?;
+    let mut events = Events {
+        conn: client.get_multiplexed_async_connection().await?,
+        stream: format!("{}stream:events", args.redis_prefix),
+        arrivals,
+        run,
+    };
+    (events.broadcasts(
+        &args.hub,
+        args.hub_pid,
+        load.course,
+        args.broadcasts,
+        connected,
+    ))
+    .await?;
+    (events.notifications(&load.users, args.rate, args.seconds)).await?;
+
+    let end_kb = memory.now_kb()?;
     println!(
         "hub memory at the end:   {:.1} MB: {:.1} KB per connection",
-        rss_end as f64 / 1024.0,
-        per_connection(rss_end)
+        end_kb as f64 / 1024.0,
+        memory.per_connection_kb(end_kb)
     );
     Ok(())
 }
