@@ -378,7 +378,11 @@ results=$BENCH_DIR/results-$stamp.txt
     echo "nproc:     $(nproc)   (wrk and the API share these cores)"
     echo "api:       release build, APP_ENV=$BENCH_APP_ENV, RUST_LOG=${BENCH_RUST_LOG:-warn}"
     echo "load:      $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per scenario"
-    echo "api RSS:   ${LOGIN_RSS_MB} MB after the login scenario, ${API_RSS_MB} MB after all"
+    if [[ ${BENCH_BASIC:-1} == 1 ]]; then
+        echo "api RSS:   ${LOGIN_RSS_MB} MB after the login scenario, ${API_RSS_MB} MB after all"
+    else
+        echo "api RSS:   ${API_RSS_MB} MB after all scenarios"
+    fi
     echo
     printf "%-30s %12s %10s %10s %8s  %s\n" scenario "requests/s" p50 p99 non-2xx "socket errors"
     if [[ ${BENCH_BASIC:-1} == 1 ]]; then

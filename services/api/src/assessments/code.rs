@@ -1,4 +1,5 @@
-//! Code questions that run: a teacher's tests (visible and hidden), the student's "run
+//! Code questions that run (what they are and the checks of their settings:
+//! `questions.rs`): a teacher's tests (visible and hidden) evaluated, the student's "run
 //! against the visible tests", and grading on submit. The code runs in the jail of
 //! `nexus-sandbox`; expected values stay here and are compared here (docs/SANDBOX.md).
 
