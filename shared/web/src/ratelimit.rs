@@ -10,7 +10,7 @@
 use std::{
     collections::HashMap,
     num::NonZeroU32,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, LazyLock, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -39,6 +39,10 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}
 ";
+
+/// [`HIT`] with its SHA-1 worked out once (Redis runs it by that hash: `EVALSHA`), not on
+/// every request.
+static HIT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(HIT));
 
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -164,10 +168,9 @@ impl RateLimiter {
     /// Counts one hit; `Err(seconds)` when the limit is exceeded, with the time until the
     /// window closes (for `Retry-After`).
     pub async fn hit(&self, bucket: &'static str, subject: &str, limit: Limit) -> Result<(), u64> {
-        let script = redis::Script::new(HIT);
         let mut conn = self.redis.connection();
         let window_ms = limit.window.as_millis().max(1) as u64;
-        let reply: redis::RedisResult<(u64, i64)> = script
+        let reply: redis::RedisResult<(u64, i64)> = HIT_SCRIPT
             .key(self.key(bucket, subject))
             .arg(window_ms)
             .invoke_async(&mut conn)
