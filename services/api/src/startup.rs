@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::{Router, extract::Request, middleware::Next, response::Response};
+use nexus_database::Opening;
 use nexus_web::{
     auth::Authenticator, cache::Invalidations, health::Dependencies, ratelimit::RateLimiter,
     redis_conn::Redis, service::Service,
@@ -26,9 +27,12 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: ApiSettings) -> anyhow::Result<Self> {
         let common = &settings.common;
+        // All connections opened at start and kept: a burst of requests never waits for
+        // Postgres to fork new backends (`Opening::AllAtStart`).
         let pool = nexus_database::lazy_pool(
             common.database_url.expose(),
             common.database_max_connections,
+            Opening::AllAtStart,
         )?;
         if settings.migrate_on_start {
             let pool = nexus_database::connect_with_retry(
@@ -62,10 +66,11 @@ impl Application {
         let state = AppState::new(Shared {
             mailer: Mailer::from_settings(&settings.mail)?,
             pool: pool.clone(),
-            // A quarter of the pool's size more, opened only as dashboards are read.
+            // A quarter of the pool's size more, for the dashboards, opened at start too.
             generic_plans: nexus_database::lazy_pool_with_generic_plans(
                 common.database_url.expose(),
                 common.database_max_connections.div_ceil(4).max(2),
+                Opening::AllAtStart,
             )?,
             redis: redis.clone(),
             limiter,

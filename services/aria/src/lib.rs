@@ -325,6 +325,7 @@ impl Application {
         let pool = nexus_database::lazy_pool(
             common.database_url.expose(),
             common.database_max_connections,
+            nexus_database::Opening::OnDemand,
         )?;
         let redis = Redis::new(common.redis_url.expose(), &common.redis_key_prefix)?;
         let keys = nexus_web::auth::jwt_keys(common);

@@ -26,10 +26,28 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../database/mi
 /// A connection idle this long is checked before it serves again.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// When a pool opens its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// As requests need them, up to the pool's size; one idle for five minutes is closed.
+    OnDemand,
+    /// All of them as the pool starts, in the background, and kept open (one closed is
+    /// replaced). A burst of requests then never waits for new ones: opening a connection
+    /// (a Postgres backend forked, the password's SCRAM exchange) takes tens of
+    /// milliseconds on busy cores, and a burst that finds the pool short opens many at
+    /// once — the 100–350 ms maxima of the API's first seconds under load
+    /// (docs/PERFORMANCE.md).
+    AllAtStart,
+}
+
 /// A pool that connects lazily: a service starts (and answers `/health`, and `/ready`
-/// with 503) while Postgres is still coming up, instead of crashing in a loop.
-pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    Ok(pool_options(max_connections).connect_lazy_with(connect_options(url)?))
+/// with 503) while Postgres is still coming up, instead of crashing in a loop. With
+/// [`Opening::AllAtStart`] it starts opening its connections at once, without waiting
+/// for them (must be called inside a Tokio runtime).
+pub fn lazy_pool(url: &str, max_connections: u32, opening: Opening) -> anyhow::Result<PgPool> {
+    let pool = pool_options(max_connections, opening).connect_lazy_with(connect_options(url)?);
+    open_in_background(&pool, opening);
+    Ok(pool)
 }
 
 /// A lazy pool whose connections make one plan per prepared statement, for every value
@@ -37,9 +55,34 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
 /// for a value Postgres thinks unusual. For a statement that costs more to plan than to
 /// run and whose best plan does not depend on its parameters (a student's dashboard);
 /// without a transaction around each call to set the mode (two round trips more).
-pub fn lazy_pool_with_generic_plans(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+pub fn lazy_pool_with_generic_plans(
+    url: &str,
+    max_connections: u32,
+    opening: Opening,
+) -> anyhow::Result<PgPool> {
     let options = connect_options(url)?.options([("plan_cache_mode", "force_generic_plan")]);
-    Ok(pool_options(max_connections).connect_lazy_with(options))
+    let pool = pool_options(max_connections, opening).connect_lazy_with(options);
+    open_in_background(&pool, opening);
+    Ok(pool)
+}
+
+/// Opens every connection of an [`Opening::AllAtStart`] pool: takes them all at once,
+/// which makes the pool open as many, then gives them back. If Postgres cannot be reached
+/// yet, it gives up after the pool's acquire timeout; the pool then opens connections as
+/// requests need them and, at its next idle check, opens up to its size again.
+fn open_in_background(pool: &PgPool, opening: Opening) {
+    if opening == Opening::OnDemand {
+        return;
+    }
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let size = pool.options().get_max_connections() as usize;
+        let opened = futures::future::join_all((0..size).map(|_| pool.acquire())).await;
+        let failed = opened.iter().filter(|c| c.is_err()).count();
+        if failed > 0 {
+            tracing::debug!(failed, size, "Postgres connections not opened at start");
+        }
+    });
 }
 
 fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
@@ -49,10 +92,13 @@ fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(options.application_name("nexus"))
 }
 
-fn pool_options(max_connections: u32) -> PgPoolOptions {
+fn pool_options(max_connections: u32, opening: Opening) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .min_connections(0)
+        .min_connections(match opening {
+            Opening::OnDemand => 0,
+            Opening::AllAtStart => max_connections,
+        })
         .acquire_timeout(Duration::from_secs(5))
         .idle_timeout(Duration::from_secs(300))
         // sqlx pings every connection twice: when it is handed out and when it comes back
@@ -78,7 +124,7 @@ pub async fn connect_with_retry(
     max_connections: u32,
     wait: Duration,
 ) -> anyhow::Result<PgPool> {
-    let pool = lazy_pool(url, max_connections)?;
+    let pool = lazy_pool(url, max_connections, Opening::OnDemand)?;
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match sqlx::query("select 1").execute(&pool).await {

@@ -22,6 +22,31 @@ async fn health_and_readiness_answer_when_dependencies_are_up() {
     );
 }
 
+/// Both pools open all their connections as the API starts, before any request needs
+/// one, and keep them: a burst of requests then never waits for Postgres to start new
+/// backends (the maxima this removed: docs/PERFORMANCE.md).
+#[tokio::test]
+async fn the_pools_open_their_connections_at_start() {
+    let app = spawn_app().await;
+    // The tests' DATABASE_MAX_CONNECTIONS, and a quarter of it (2 at least) for the
+    // dashboards; no request has been sent (the background jobs use a few of the first).
+    let sizes = |s: &nexus_api::state::AppState| (s.pool.size(), s.generic_plans.size());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sizes(&app.state) != (5, 2) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sizes(&app.state),
+        (5, 2),
+        "connections open before any request"
+    );
+    // Kept: handed back to the pool, not closed (only the jobs' pool is in use).
+    while app.state.generic_plans.num_idle() != 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.state.generic_plans.num_idle(), 2);
+}
+
 async fn free_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

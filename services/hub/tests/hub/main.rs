@@ -90,7 +90,12 @@ impl Hub {
     }
 
     fn pool(&self) -> sqlx::PgPool {
-        nexus_database::lazy_pool(self.settings.common.database_url.expose(), 2).expect("pool")
+        nexus_database::lazy_pool(
+            self.settings.common.database_url.expose(),
+            2,
+            nexus_database::Opening::OnDemand,
+        )
+        .expect("pool")
     }
 
     async fn user_with_role(&self, role: Role) -> (i64, String) {
