@@ -31,8 +31,8 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 pub enum Opening {
     /// As requests need them, up to the pool's size; one idle for five minutes is closed.
     OnDemand,
-    /// All of them as the pool starts, in the background, and kept open (one closed is
-    /// replaced). A burst of requests then never waits for new ones: opening a connection
+    /// All of them as the pool starts, in the background, and kept open however idle
+    /// (one closed is replaced). A burst of requests then never waits for new ones: opening a connection
     /// (a Postgres backend forked, the password's SCRAM exchange) takes tens of
     /// milliseconds on busy cores, and a burst that finds the pool short opens many at
     /// once — the 100–350 ms maxima of the API's first seconds under load
@@ -100,7 +100,12 @@ fn pool_options(max_connections: u32, opening: Opening) -> PgPoolOptions {
             Opening::AllAtStart => max_connections,
         })
         .acquire_timeout(Duration::from_secs(5))
-        .idle_timeout(Duration::from_secs(300))
+        // Idle ones are closed after five minutes, unless the pool keeps them all (then only
+        // sqlx's 30-minute lifetime renews them).
+        .idle_timeout(match opening {
+            Opening::OnDemand => Some(Duration::from_secs(300)),
+            Opening::AllAtStart => None,
+        })
         // sqlx pings every connection twice: when it is handed out and when it comes back
         // (each a round trip, and a wake-up of its Postgres backend). The ping on return
         // stays: a connection that broke while in use is closed there. The one on

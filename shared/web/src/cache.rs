@@ -12,6 +12,11 @@
 //!   notifications can be lost: the cache is emptied and every request reads the database
 //!   until the listener is back (it is emptied again then).
 //!
+//! Concurrent misses of one key read the database once: the first reader leads, the
+//! others wait for its value, and get it only if it was stored (a value the cache would
+//! have served them anyway); otherwise, or if the leader failed, each reads on its own.
+//! A request that arrives after an invalidation never joins a read that began before it.
+//!
 //! One connection listens for all the caches of a process ([`Invalidations`]); a request
 //! that wrote waits, before it answers, until the notifications of what it committed have
 //! arrived ([`Invalidations::settle`], a fraction of a millisecond): its client never reads
@@ -37,12 +42,14 @@ use axum::{
 };
 use prometheus::{IntCounterVec, Opts};
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::{ApiError, background::Stop};
 
 /// `cache_lookups_total{cache, outcome}`: `hit`, `miss` (read from the database, then
-/// kept unless invalidated meanwhile), `fresh` (`Cache-Control: no-cache`), `off` (the
-/// listener is disconnected: read from the database, not kept).
+/// kept unless invalidated meanwhile), `shared` (a miss that waited for another request's
+/// read of the same key), `fresh` (`Cache-Control: no-cache`), `off` (the listener is
+/// disconnected: read from the database, not kept).
 fn lookups() -> &'static IntCounterVec {
     static METRIC: std::sync::OnceLock<IntCounterVec> = std::sync::OnceLock::new();
     METRIC.get_or_init(|| {
@@ -74,6 +81,19 @@ struct State<K, V> {
     generation: u64,
     /// Each value with the instant it stops being served.
     entries: HashMap<K, (V, Instant)>,
+    /// The reads under way, by key: the generation each began in, and where its value
+    /// will be sent if it is stored.
+    reading: HashMap<K, (u64, watch::Receiver<Option<V>>)>,
+}
+
+/// What a request does on a miss.
+enum Miss<V> {
+    /// Reads, and sends what it stored to those waiting.
+    Lead(Ticket, watch::Sender<Option<V>>),
+    /// Waits for the read under way.
+    Follow(watch::Receiver<Option<V>>),
+    /// The cache is off: reads, keeps nothing.
+    Off,
 }
 
 /// Proof that no invalidation happened since it was taken (see the module's rules).
@@ -102,6 +122,7 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
                 live: false,
                 generation: 0,
                 entries: HashMap::new(),
+                reading: HashMap::new(),
             }),
         }
     }
@@ -162,6 +183,7 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
     /// `Cache-Control: no-cache`, see [`Fresh`]) reads and leaves the cache as it is.
     pub async fn get_or_read<E, Read>(&self, key: K, fresh: bool, read: Read) -> Result<V, E>
     where
+        K: Clone,
         Read: Future<Output = Result<(V, Keep), E>>,
     {
         if fresh {
@@ -172,18 +194,64 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
             lookups().with_label_values(&[self.name, "hit"]).inc();
             return Ok(value);
         }
-        let ticket = self.ticket();
-        let outcome = if ticket.is_some() { "miss" } else { "off" };
-        lookups().with_label_values(&[self.name, outcome]).inc();
+        let miss = match self.miss(&key) {
+            Miss::Follow(mut waiting) => {
+                if let Ok(value) = waiting.wait_for(Option::is_some).await
+                    && let Some(value) = value.clone()
+                {
+                    lookups().with_label_values(&[self.name, "shared"]).inc();
+                    return Ok(value);
+                }
+                // Not stored (not to be kept, or invalidated meanwhile), or the read failed:
+                // this request reads on its own.
+                self.ticket().map_or(Miss::Off, |ticket| {
+                    Miss::Lead(ticket, watch::channel(None).0)
+                })
+            }
+            miss => miss,
+        };
+        let Miss::Lead(ticket, sender) = miss else {
+            lookups().with_label_values(&[self.name, "off"]).inc();
+            return Ok(read.await?.0);
+        };
+        lookups().with_label_values(&[self.name, "miss"]).inc();
+        let done = Reading {
+            cache: self,
+            key: key.clone(),
+            receiver: sender.subscribe(),
+        };
         let (value, keep) = read.await?;
-        if let Some(ticket) = ticket {
-            match keep {
-                Keep::No => false,
-                Keep::Yes => self.insert(ticket, key, value.clone()),
-                Keep::Until(until) => self.insert_until(ticket, key, value.clone(), Some(until)),
-            };
+        let stored = match keep {
+            Keep::No => false,
+            Keep::Yes => self.insert(ticket, key, value.clone()),
+            Keep::Until(until) => self.insert_until(ticket, key, value.clone(), Some(until)),
+        };
+        if stored {
+            sender.send_replace(Some(value.clone()));
         }
+        drop(done);
         Ok(value)
+    }
+
+    /// Leads a read of `key` (taking its ticket), or joins the one under way if it began
+    /// after the last invalidation.
+    fn miss(&self, key: &K) -> Miss<V>
+    where
+        K: Clone,
+    {
+        let mut state = self.state();
+        if !state.live {
+            return Miss::Off;
+        }
+        let generation = state.generation;
+        if let Some((began, receiver)) = state.reading.get(key)
+            && *began == generation
+        {
+            return Miss::Follow(receiver.clone());
+        }
+        let (sender, receiver) = watch::channel(None);
+        state.reading.insert(key.clone(), (generation, receiver));
+        Miss::Lead(Ticket(generation), sender)
     }
 
     /// Drops `key` and refuses the tickets taken before.
@@ -206,6 +274,27 @@ impl<K: Hash + Eq, V: Clone> NotifiedCache<K, V> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A read under way: forgotten when it ends, however it ends (a value, an error, the
+/// request dropped), so that the next miss reads again.
+struct Reading<'a, K: Hash + Eq, V: Clone> {
+    cache: &'a NotifiedCache<K, V>,
+    key: K,
+    receiver: watch::Receiver<Option<V>>,
+}
+
+impl<K: Hash + Eq, V: Clone> Drop for Reading<'_, K, V> {
+    fn drop(&mut self) {
+        let mut state = self.cache.state();
+        if state
+            .reading
+            .get(&self.key)
+            .is_some_and(|(_, receiver)| receiver.same_channel(&self.receiver))
+        {
+            state.reading.remove(&self.key);
+        }
     }
 }
 
@@ -263,7 +352,7 @@ trait Listened: Send + Sync {
     fn set_live(&self, live: bool);
 }
 
-impl<K: NotifiedKey, V: Clone + Send> Listened for NotifiedCache<K, V> {
+impl<K: NotifiedKey, V: Clone + Send + Sync> Listened for NotifiedCache<K, V> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -295,7 +384,7 @@ pub struct Invalidations {
 
 impl Invalidations {
     /// `cache` drops what the notifications on `channel` name.
-    pub fn with<K: NotifiedKey, V: Clone + Send + 'static>(
+    pub fn with<K: NotifiedKey, V: Clone + Send + Sync + 'static>(
         mut self,
         channel: &'static str,
         cache: Arc<NotifiedCache<K, V>>,
@@ -422,6 +511,89 @@ mod tests {
         let cache = NotifiedCache::new("test", 2, Duration::from_secs(60));
         cache.clear(true);
         cache
+    }
+
+    /// A read of `value` that takes 50 ms and counts itself in `reads`.
+    async fn slow_read(
+        reads: &std::sync::atomic::AtomicUsize,
+        value: &'static str,
+        keep: Keep,
+    ) -> Result<(&'static str, Keep), ()> {
+        reads.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok((value, keep))
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_read_it_once() {
+        let cache = live_cache();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let answers = futures::future::join_all(
+            (0..10).map(|_| cache.get_or_read(1, false, slow_read(&reads, "a", Keep::Yes))),
+        )
+        .await;
+        assert!(answers.iter().all(|a| *a == Ok("a")));
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert!(
+            cache.state().reading.is_empty(),
+            "the read is forgotten once done"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_value_not_kept_is_not_handed_to_others() {
+        // The first reader's value is its own (a draft its author may see): the second,
+        // waiting for it, reads on its own.
+        let cache = live_cache();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let first = cache.get_or_read(1, false, slow_read(&reads, "draft", Keep::No));
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            cache
+                .get_or_read(1, false, slow_read(&reads, "published", Keep::Yes))
+                .await
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert_eq!((first, second), (Ok("draft"), Ok("published")));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_miss_after_an_invalidation_does_not_join_an_older_read() {
+        let cache = live_cache();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let first = cache.get_or_read(1, false, slow_read(&reads, "old", Keep::Yes));
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            cache.invalidate(&1);
+            cache
+                .get_or_read(1, false, slow_read(&reads, "new", Keep::Yes))
+                .await
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert_eq!((first, second), (Ok("old"), Ok("new")));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.get(&1), Some("new"));
+    }
+
+    #[tokio::test]
+    async fn when_the_read_fails_those_waiting_read_on_their_own() {
+        let cache = live_cache();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let first = cache.get_or_read(1, false, async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err::<(&str, Keep), ()>(())
+        });
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            cache
+                .get_or_read(1, false, slow_read(&reads, "a", Keep::Yes))
+                .await
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert_eq!((first, second), (Err(()), Ok("a")));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 
     #[test]
