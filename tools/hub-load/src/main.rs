@@ -402,8 +402,8 @@ impl Memory {
         rss_kb(self.pid)
     }
 
-    fn per_connection_kb(&self, rss_kb: u64) -> f64 {
-        rss_kb.saturating_sub(self.before_kb) as f64 / self.connections.max(1) as f64
+    fn per_connection_kb(&self, resident_kb: u64) -> f64 {
+        resident_kb.saturating_sub(self.before_kb) as f64 / self.connections.max(1) as f64
     }
 
     /// Read twice: just after the connections opened, while the allocator still holds
