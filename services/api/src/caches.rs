@@ -8,6 +8,10 @@ use std::time::Duration;
 use axum::body::Bytes;
 use nexus_web::cache::{NotifiedCache, NotifiedKey};
 
+/// How long any of these keeps a value that nothing changed: a bound on memory, not what
+/// keeps them exact (the notifications do).
+const KEPT_AT_MOST: Duration = Duration::from_secs(600);
+
 /// The body of `GET /api/courses/{id}` for published courses, by id: the same for every
 /// reader, and the API's hottest read (~17 KB each). The `nexus_course_changed`
 /// notifications (a trigger on `courses`, migration `20261206000300`) keep it exact on
@@ -18,11 +22,7 @@ pub const COURSE_CHANGED: &str = "nexus_course_changed";
 pub const COURSE_BODIES_CAPACITY: usize = 1_000;
 
 pub fn course_bodies() -> CourseBodies {
-    NotifiedCache::new(
-        "course_bodies",
-        COURSE_BODIES_CAPACITY,
-        Duration::from_secs(600),
-    )
+    NotifiedCache::new("course_bodies", COURSE_BODIES_CAPACITY, KEPT_AT_MOST)
 }
 
 /// A page of the catalogue as every student and parent gets it: the body of
@@ -49,11 +49,7 @@ pub type CataloguePages = NotifiedCache<CataloguePage, Bytes>;
 pub const CATALOGUE_PAGES_CAPACITY: usize = 1_000;
 
 pub fn catalogue_pages() -> CataloguePages {
-    NotifiedCache::new(
-        "catalogue_pages",
-        CATALOGUE_PAGES_CAPACITY,
-        Duration::from_secs(600),
-    )
+    NotifiedCache::new("catalogue_pages", CATALOGUE_PAGES_CAPACITY, KEPT_AT_MOST)
 }
 
 /// Students' dashboards as their JSON, by student id: the body of
@@ -68,7 +64,7 @@ pub const STUDENT_CHANGED: &str = "nexus_student_changed";
 pub const DASHBOARDS_CAPACITY: usize = 5_000;
 
 pub fn dashboards() -> Dashboards {
-    NotifiedCache::new("dashboards", DASHBOARDS_CAPACITY, Duration::from_secs(600))
+    NotifiedCache::new("dashboards", DASHBOARDS_CAPACITY, KEPT_AT_MOST)
 }
 
 /// Classes' progress tables as their JSON, by class id (the body of
@@ -81,9 +77,5 @@ pub const CLASS_CHANGED: &str = "nexus_class_changed";
 pub const CLASS_PROGRESS_CAPACITY: usize = 300;
 
 pub fn class_progress_cache() -> ClassProgressCache {
-    NotifiedCache::new(
-        "class_progress",
-        CLASS_PROGRESS_CAPACITY,
-        Duration::from_secs(600),
-    )
+    NotifiedCache::new("class_progress", CLASS_PROGRESS_CAPACITY, KEPT_AT_MOST)
 }

@@ -4,7 +4,7 @@
 //! connection and leave with their last. Connections refresh their entries with every
 //! heartbeat, so those of a crashed instance expire on their own.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use nexus_protocol::{
     Channel,
@@ -20,7 +20,9 @@ pub const TTL: Duration = Duration::from_secs(60);
 pub const LIST_CAP: usize = 500;
 
 /// Adds the connection; returns true when it is the user's first in the channel.
-const JOIN: &str = r"
+static JOIN: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local present = 0
@@ -30,10 +32,14 @@ end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 2)
 if present == 1 then return 0 else return 1 end
-";
+",
+    )
+});
 
 /// Removes the connection; returns true when it was the user's last in the channel.
-const LEAVE: &str = r"
+static LEAVE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local now = tonumber(ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -42,7 +48,9 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 redis.call('HDEL', KEYS[2], ARGV[4])
 return 1
-";
+",
+    )
+});
 
 #[derive(Clone)]
 pub struct Presence {
@@ -82,7 +90,7 @@ impl Presence {
     ) -> redis::RedisResult<()> {
         let (key, _) = self.keys(channel);
         let mut conn = self.redis.connection();
-        let first: i64 = redis::Script::new(JOIN)
+        let first: i64 = JOIN
             .key(key)
             .arg(now_ms())
             .arg(self.member(user_id, connection))
@@ -105,7 +113,7 @@ impl Presence {
     ) -> redis::RedisResult<()> {
         let (key, activity) = self.keys(channel);
         let mut conn = self.redis.connection();
-        let last: i64 = redis::Script::new(LEAVE)
+        let last: i64 = LEAVE
             .key(key)
             .key(activity)
             .arg(now_ms())

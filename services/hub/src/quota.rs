@@ -10,7 +10,7 @@
 //! rate limiter's in-process fallback) and the connection cap lets clients through (and
 //! says so in the log): the hub keeps serving a class during a Redis outage.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use nexus_protocol::hub::ErrorFrame;
 use nexus_web::{
@@ -19,14 +19,18 @@ use nexus_web::{
 };
 
 /// Adds the connection unless the user already has `ARGV[3]` live ones; 1 if added.
-const CLAIM: &str = r"
+static CLAIM: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
 return 1
-";
+",
+    )
+});
 
 /// The frames a user may send, counted together over all their connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +106,7 @@ impl Quota {
     /// Counts a new connection; `false` when the user already has the maximum open.
     pub async fn claim_connection(&self, user_id: i64, connection: u64) -> bool {
         let mut conn = self.redis.connection();
-        let claimed: redis::RedisResult<i64> = redis::Script::new(CLAIM)
+        let claimed: redis::RedisResult<i64> = CLAIM
             .key(self.key(user_id))
             .arg(chrono::Utc::now().timestamp_millis())
             .arg(self.member(connection))

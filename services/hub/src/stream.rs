@@ -8,7 +8,10 @@
 //!
 //! Live-only frames (typing, presence) never enter either stream: see `live`.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use nexus_protocol::{Channel, hub::ServerFrame};
 use nexus_web::redis_conn::Redis;
@@ -327,7 +330,9 @@ async fn index(
 /// (one lookup per event returned), with what tells whether the history is whole: the
 /// newest id trimmed away, the index's origin, and how many events the global stream no
 /// longer holds.
-const READ_HISTORY: &str = r"
+static READ_HISTORY: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local ids = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])
 local found, lost = {}, 0
 for _, entry in ipairs(ids) do
@@ -342,7 +347,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
 end
 return {found, deleted, redis.call('GET', KEYS[2]) or '', #ids, lost}
-";
+",
+    )
+});
 
 /// What a resume replays.
 pub struct Missed {
@@ -365,7 +372,7 @@ pub async fn missed(
 ) -> redis::RedisResult<Missed> {
     let mut conn = redis.connection();
     let (found, deleted, origin, listed, lost): (Value, String, String, usize, usize) =
-        redis::Script::new(READ_HISTORY)
+        READ_HISTORY
             .key(history_key(redis, user_id))
             .key(redis.key(INDEX_ORIGIN))
             .key(redis.key(STREAM))

@@ -31,18 +31,20 @@ impl Limit {
     }
 }
 
-/// Redis' answer: the count in the window and the milliseconds until it closes.
-const HIT: &str = r"
+/// Redis' answer: the count in the window and the milliseconds until it closes. A static
+/// so that its SHA-1 (Redis runs it by that hash: `EVALSHA`) is worked out once, not on
+/// every request.
+static HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}
-";
-
-/// [`HIT`] with its SHA-1 worked out once (Redis runs it by that hash: `EVALSHA`), not on
-/// every request.
-static HIT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(HIT));
+",
+    )
+});
 
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -170,7 +172,7 @@ impl RateLimiter {
     pub async fn hit(&self, bucket: &'static str, subject: &str, limit: Limit) -> Result<(), u64> {
         let mut conn = self.redis.connection();
         let window_ms = limit.window.as_millis().max(1) as u64;
-        let reply: redis::RedisResult<(u64, i64)> = HIT_SCRIPT
+        let reply: redis::RedisResult<(u64, i64)> = HIT
             .key(self.key(bucket, subject))
             .arg(window_ms)
             .invoke_async(&mut conn)
