@@ -2,6 +2,7 @@
 //! with grading, dashboards and notifications.
 
 pub use nexus_web::access;
+pub mod accounts;
 pub mod assessments;
 pub mod auth;
 pub mod caches;
@@ -20,6 +21,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod privacy;
 pub mod progress;
+pub mod questions;
 pub mod report;
 pub mod roster;
 pub mod seed;

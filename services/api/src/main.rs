@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::Parser;
 use nexus_api::{
     Application,
-    auth::accounts::{self, NewAccount},
+    accounts::{self, NewAccount},
     cli::{Cli, Command},
     seed,
     settings::ApiSettings,

@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    accounts::get_existing_user,
     auth::{Done, MeResponse, me_response},
     code_guard,
     state::AppState,
-    users::get_existing_user,
     validate::{Validator, has_control},
 };
 

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    assessments::questions::{Question, QuestionKind, grade, validate_questions},
     courses::{CourseInput, content::CourseContent},
+    questions::{Question, QuestionKind, grade, validate_questions},
     validate::Validator,
 };
 

@@ -76,7 +76,7 @@ impl Application {
             limiter,
             jwt,
             authenticator,
-            code: crate::assessments::code::CodeRunner::new(),
+            code: crate::questions::code::CodeRunner::new(),
             mail_wake: crate::mail::queue::Wake::default(),
             course_bodies,
             catalogue_pages,

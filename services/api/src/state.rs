@@ -46,7 +46,7 @@ pub struct Shared {
     pub settings: Arc<ApiSettings>,
     pub authenticator: Authenticator,
     /// Runs students' code (the bounded sandbox queue).
-    pub code: crate::assessments::code::CodeRunner,
+    pub code: crate::questions::code::CodeRunner,
     /// Wakes this process's mail delivery after a request queued a mail.
     pub mail_wake: crate::mail::queue::Wake,
     /// The JSON of published courses' details, by id (`caches::CourseBodies`).

@@ -1,9 +1,7 @@
 //! Accounts as an administrator manages them: list, create staff, edit, activate, change
 //! roles.
-//! Also the user representation the other modules answer with.
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use nexus_auth::Role;
 use nexus_database::levels::ClassLevel;
 use nexus_web::{
@@ -14,11 +12,15 @@ use nexus_web::{
 };
 use serde::{Deserialize, Serialize};
 // The SQL assembled here joins constant fragments only; every value is a bind parameter.
-use sqlx::{AssertSqlSafe, PgExecutor, PgPool};
+use sqlx::AssertSqlSafe;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth::accounts, state::AppState, validate::Validator};
+use crate::{
+    accounts::{self, USER_VIEW, UserView, get_existing_user},
+    state::AppState,
+    validate::Validator,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,46 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user))
         .routes(routes!(set_user_status))
         .routes(routes!(set_user_role))
-}
-
-/// A user as the API shows it; the student profile fields are set for students.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    pub phone: Option<String>,
-    pub is_active: bool,
-    pub is_verified: bool,
-    pub created_at: DateTime<Utc>,
-    pub last_login_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub class_level: Option<ClassLevel>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub school_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub academic_year: Option<String>,
-}
-
-const USER_VIEW: &str =
-    "select u.id, u.email, u.first_name, u.last_name, u.role, u.phone, u.is_active,
-        u.is_verified, u.created_at, u.last_login_at, p.class_level, p.school_name, p.academic_year
-    from users u left join student_profiles p on p.user_id = u.id";
-
-pub async fn find_user(executor: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserView>> {
-    sqlx::query_as(AssertSqlSafe(format!("{USER_VIEW} where u.id = $1")))
-        .bind(id)
-        .fetch_optional(executor)
-        .await
-}
-
-pub async fn get_existing_user(pool: &PgPool, id: i64) -> ApiResult<UserView> {
-    find_user(pool, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -246,7 +208,7 @@ async fn set_user_status(
         return Err(ApiError::not_found("Utilisateur introuvable."));
     }
     if !body.is_active {
-        crate::auth::tokens::revoke_all_refresh(&mut *tx, id).await?;
+        accounts::tokens::revoke_all_refresh(&mut *tx, id).await?;
         account_event(&mut tx, id, "deactivated").await?;
     }
     tx.commit().await?;

@@ -22,14 +22,15 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, code, load, load_locked,
-    load_managed,
-    questions::{GradeStatus, Question, QuestionGrade, TestResult, answer_shape_ok, grade, round2},
+    AssessmentRow, FOR_SHARE, StudentAssessment, attempts_of, load, load_locked, load_managed,
     student_window,
 };
 use crate::{
     access,
     notifications::{NewNotification, notify, with_parents},
+    questions::{
+        GradeStatus, Question, QuestionGrade, TestResult, answer_shape_ok, code, grade, round2,
+    },
     state::AppState,
     validate::Validator,
 };

@@ -2,8 +2,6 @@
 //! with opening and closing dates, taken by students in attempts (`attempts.rs`).
 
 pub mod attempts;
-pub mod code;
-pub mod questions;
 
 use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
@@ -21,12 +19,12 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use self::questions::{Question, StudentQuestion, validate_questions};
 use crate::{
     access::ensure_class_writable,
     auth::Done,
     dates,
     notifications::{NewNotification, notify},
+    questions::{self, Question, StudentQuestion, code, validate_questions},
     state::AppState,
     validate::{Validator, has_control},
 };

@@ -1,8 +1,6 @@
 //! Authentication (contract §Authentication): register, login, refresh with rotation and
 //! reuse detection, logout, `me`, password reset.
 
-pub mod accounts;
-pub mod tokens;
 pub mod verification;
 
 use std::time::Duration;
@@ -23,9 +21,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
+    accounts::{self, UserView, get_existing_user, tokens},
     mail::{Mail, queue},
     state::AppState,
-    users::{UserView, get_existing_user},
     validate::normalize_email,
 };
 

@@ -145,20 +145,3 @@ pub async fn resend_verification(
         }),
     ))
 }
-
-/// Refuses an account whose address is not verified (for acts that bind someone else).
-pub async fn require_verified(state: &AppState, user_id: i64) -> ApiResult<()> {
-    let verified: bool = sqlx::query_scalar("select is_verified from users where id = $1")
-        .bind(user_id)
-        .fetch_one(&state.pool)
-        .await?;
-    if verified {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
-            "Confirmez d'abord votre adresse e-mail (lien reçu à l'inscription, ou renvoyez-le depuis votre compte).",
-        ))
-    }
-}

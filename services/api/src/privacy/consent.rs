@@ -10,7 +10,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::audit;
-use crate::{auth::verification::require_verified, state::AppState};
+use crate::{accounts::require_verified, state::AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -119,7 +119,7 @@ pub async fn set_consent(
     if !is_parent_of(&state, user.id, id).await? {
         return Err(ApiError::forbidden());
     }
-    require_verified(&state, user.id).await?;
+    require_verified(&state.pool, user.id).await?;
     let mut tx = state.pool.begin().await?;
     if body.given {
         sqlx::query(

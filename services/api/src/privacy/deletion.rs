@@ -197,7 +197,7 @@ async fn open_request(
         .bind(target)
         .execute(&mut *tx)
         .await?;
-    let sessions = crate::auth::tokens::revoke_all_refresh(&mut *tx, target).await?;
+    let sessions = crate::accounts::tokens::revoke_all_refresh(&mut *tx, target).await?;
     account_closed_event(&mut tx, target).await?;
     audit::record(
         &mut *tx,

@@ -32,7 +32,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::csv::{Column, birth_date, column_of, decode, header_key, records, separator};
 use crate::{
-    auth::tokens,
+    accounts::tokens,
     mail::{Mail, queue},
     notifications::{NewNotification, notify},
     state::AppState,

@@ -10,6 +10,8 @@
 //! - numeric: within `tolerance` of the answer; `3,14` and `3.14` are both read;
 //! - code and free text: left for the teacher (`pending_review`).
 
+pub mod code;
+
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};

@@ -1,12 +1,22 @@
-//! Creating accounts, from registration or by an admin: one validation, one transaction.
+//! Accounts below the handlers that use them (`auth`, `users`, `privacy`, `roster`):
+//! creating one, from registration or by an admin (one validation, one transaction); the
+//! user as the API shows it; the check that an address is verified; and the stored
+//! tokens (`tokens`: refresh sessions, reset and verification links).
 
+pub mod tokens;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use nexus_auth::{Role, password};
 use nexus_database::levels::ClassLevel;
 use nexus_web::{
     ApiError,
     error::{ApiResult, unique_violation},
 };
-use sqlx::PgPool;
+use serde::Serialize;
+// The SQL assembled here joins constant fragments only; every value is a bind parameter.
+use sqlx::{AssertSqlSafe, PgExecutor, PgPool};
+use utoipa::ToSchema;
 
 use crate::validate::{Validator, has_control, normalize_email};
 
@@ -150,4 +160,63 @@ fn parse_birth_date(text: &str) -> Result<chrono::NaiveDate, &'static str> {
         return Err("Date de naissance invalide.");
     }
     Ok(date)
+}
+
+/// A user as the API shows it; the student profile fields are set for students.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub phone: Option<String>,
+    pub is_active: bool,
+    pub is_verified: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_level: Option<ClassLevel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub school_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub academic_year: Option<String>,
+}
+
+/// The select of a [`UserView`], to which callers add their `where` (the admin list its
+/// filters).
+pub const USER_VIEW: &str =
+    "select u.id, u.email, u.first_name, u.last_name, u.role, u.phone, u.is_active,
+        u.is_verified, u.created_at, u.last_login_at, p.class_level, p.school_name, p.academic_year
+    from users u left join student_profiles p on p.user_id = u.id";
+
+pub async fn find_user(executor: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserView>> {
+    sqlx::query_as(AssertSqlSafe(format!("{USER_VIEW} where u.id = $1")))
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+}
+
+pub async fn get_existing_user(pool: &PgPool, id: i64) -> ApiResult<UserView> {
+    find_user(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Utilisateur introuvable."))
+}
+
+/// Refuses an account whose address is not verified (for acts that bind someone else).
+pub async fn require_verified(pool: &PgPool, user_id: i64) -> ApiResult<()> {
+    let verified: bool = sqlx::query_scalar("select is_verified from users where id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    if verified {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirmez d'abord votre adresse e-mail (lien reçu à l'inscription, ou renvoyez-le depuis votre compte).",
+        ))
+    }
 }

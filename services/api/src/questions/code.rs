@@ -1,5 +1,5 @@
 //! Code questions that run (what they are and the checks of their settings:
-//! `questions.rs`): a teacher's tests (visible and hidden) evaluated, the student's "run
+//! `mod.rs`): a teacher's tests (visible and hidden) evaluated, the student's "run
 //! against the visible tests", and grading on submit. The code runs in the jail of
 //! `nexus-sandbox`; expected values stay here and are compared here (docs/SANDBOX.md).
 
@@ -10,9 +10,7 @@ use nexus_sandbox::{Expected, JailConfig, Limits, RunEnd, Sandbox, SandboxError,
 use nexus_web::ApiError;
 use serde_json::Value;
 
-use super::questions::{
-    CodeTest, GradeStatus, Question, QuestionGrade, QuestionKind, TestResult, round2,
-};
+use super::{CodeTest, GradeStatus, Question, QuestionGrade, QuestionKind, TestResult, round2};
 use crate::validate::Validator;
 
 /// What a code question holds for running.
