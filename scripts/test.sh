@@ -102,7 +102,7 @@ if [[ ${SKIP_LINT:-0} != 1 ]]; then
     cargo clippy --workspace --all-targets --locked -- -D warnings || lint_rc=$?
     info "Dockerfile (hadolint) and compose files (docker-compose config)"
     bash "$NEXUS_ROOT/scripts/check-docker.sh" || lint_rc=$?
-    # The pytest suites (tests/ops, tests/backup): Debian's pyflakes, for Debian's
+    # The pytest suites (tests/ops, tests/backup, tests/docker): Debian's pyflakes, for Debian's
     # interpreter (the one that runs them).
     info "pyflakes tests/"
     ensure_packages python3-pyflakes
