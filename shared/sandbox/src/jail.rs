@@ -140,111 +140,30 @@ pub(crate) async fn run(
     limits: Limits,
 ) -> Result<RunReport, SandboxError> {
     let started = Instant::now();
+    let deadline = started + Duration::from_millis(limits.total_ms);
     let nonce = format!("@{}@", uuid::Uuid::new_v4().simple());
     payload["nonce"] = nonce.clone().into();
     payload["output_bytes"] = limits.output_bytes.into();
-    let channel_cap = (limits.output_bytes + 4096) * (tests + 1) + 65_536;
 
-    let mut child = command(config, uid, &limits)?
-        .spawn()
-        .map_err(|e| SandboxError::Unavailable(format!("spawn: {e}")))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let mut line = serde_json::to_vec(&payload).expect("payload serialises");
-    line.push(b'\n');
-    // The harness reads its line before anything else; a write error means it died early
-    // (reported below from its exit status).
-    let _ = stdin.write_all(&line).await;
-    drop(stdin);
-
-    let errors = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr).take(4096).read_to_end(&mut buf).await;
-        let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-
-    let deadline = Duration::from_millis(limits.total_ms);
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut end = None;
-    loop {
-        let left = deadline.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, stdout.read(&mut chunk)).await {
-            Err(_) => {
-                end = Some(RunEnd::WallTimeout);
-                break;
-            }
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => {
-                out.extend_from_slice(&chunk[..n]);
-                if out.len() > channel_cap {
-                    end = Some(RunEnd::OutputLimit);
-                    break;
-                }
-            }
-        }
-    }
-    // Killing bwrap kills the jail's PID 1 (--die-with-parent), which takes every
-    // process of the namespace with it.
-    let status = if end.is_some() {
-        let _ = child.kill().await;
-        None
-    } else {
-        let left = deadline.saturating_sub(started.elapsed()) + Duration::from_millis(200);
-        match tokio::time::timeout(left, child.wait()).await {
-            Ok(Ok(status)) => Some(status),
-            _ => {
-                let _ = child.kill().await;
-                end = Some(RunEnd::WallTimeout);
-                None
-            }
-        }
-    };
-    let stderr_text = errors.await.unwrap_or_default();
-
-    let mut results: Vec<Option<Value>> = vec![None; tests];
-    let mut started_tests = vec![false; tests];
-    let mut compile_error = None;
-    for raw in String::from_utf8_lossy(&out).lines() {
-        let Some(json) = raw.strip_prefix(&nonce) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_str::<Value>(json) else {
-            continue;
-        };
-        if let Some(msg) = v.get("compile_error").and_then(Value::as_str) {
-            compile_error = Some(msg.to_string());
-            continue;
-        }
-        let Some(i) = v.get("i").and_then(Value::as_u64).map(|i| i as usize) else {
-            continue;
-        };
-        if i >= tests {
-            continue;
-        }
-        if v.get("started").is_some() {
-            started_tests[i] = true;
-        } else if results[i].is_none() {
-            results[i] = Some(v);
-        }
-    }
-
-    let end = match (end, compile_error) {
+    let mut jail = Jail::start(config, uid, &limits, &payload).await?;
+    let (out, cut) = jail
+        .read_output(
+            deadline,
+            (limits.output_bytes + 4096) * (tests + 1) + 65_536,
+        )
+        .await;
+    let (status, cut) = jail.finish(deadline, cut).await;
+    let stderr_text = jail.errors.await.unwrap_or_default();
+    let lines = Lines::parse(&out, &nonce, tests);
+    let end = match (cut, lines.compile_error.clone()) {
         (Some(end), _) => end,
         (None, Some(message)) => RunEnd::CompileError { message },
         (None, None) => match status {
-            Some(s) if s.success() && results.iter().all(Option::is_some) => RunEnd::Completed,
+            Some(s) if s.success() && lines.results.iter().all(Option::is_some) => {
+                RunEnd::Completed
+            }
             Some(s) => {
-                let never_started = tests > 0
-                    && !started_tests[0]
-                    && results.iter().all(Option::is_none)
-                    && !s.success();
-                let tool_failed = ["bwrap", "setpriv", "prlimit"]
-                    .iter()
-                    .any(|tool| stderr_text.contains(tool));
-                if never_started && tool_failed {
+                if lines.never_started(tests) && !s.success() && tool_failed(&stderr_text) {
                     return Err(SandboxError::Unavailable(stderr_text.trim().to_string()));
                 }
                 RunEnd::Died {
@@ -254,27 +173,169 @@ pub(crate) async fn run(
             None => RunEnd::WallTimeout,
         },
     };
-    let observed = results
-        .into_iter()
-        .zip(started_tests)
-        .map(|(result, started)| match result {
-            Some(v) => observed_of(v),
-            None if !started => Observed::NotRun,
-            None => match &end {
-                RunEnd::WallTimeout => Observed::Timeout,
-                RunEnd::OutputLimit => Observed::OutputLimit,
-                RunEnd::Died { detail } => Observed::Crashed {
-                    detail: detail.clone(),
-                },
-                _ => Observed::NotRun,
-            },
-        })
-        .collect();
     Ok(RunReport {
-        observed,
+        observed: lines.observed(&end),
         end,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// A jail running: its process, its output, and a task reading the first 4 KiB of its
+/// errors (the rest is drained so it never blocks on a full pipe).
+struct Jail {
+    child: tokio::process::Child,
+    stdout: tokio::process::ChildStdout,
+    errors: tokio::task::JoinHandle<String>,
+}
+
+impl Jail {
+    /// Spawns the jail and hands the harness its one line of input.
+    async fn start(
+        config: &JailConfig,
+        uid: u32,
+        limits: &Limits,
+        payload: &Value,
+    ) -> Result<Self, SandboxError> {
+        let mut child = command(config, uid, limits)?
+            .spawn()
+            .map_err(|e| SandboxError::Unavailable(format!("spawn: {e}")))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let mut line = serde_json::to_vec(payload).expect("payload serialises");
+        line.push(b'\n');
+        // The harness reads its line before anything else; a write error means it died
+        // early (reported from its exit status).
+        let _ = stdin.write_all(&line).await;
+        drop(stdin);
+        let errors = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let _ = (&mut stderr).take(4096).read_to_end(&mut buf).await;
+            let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+        Ok(Self {
+            child,
+            stdout,
+            errors,
+        })
+    }
+
+    /// Reads the jail's output until it closes, the deadline passes or it exceeds `cap`
+    /// bytes; in the last two cases, why it was cut.
+    async fn read_output(&mut self, deadline: Instant, cap: usize) -> (Vec<u8>, Option<RunEnd>) {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.stdout.read(&mut chunk)).await {
+                Err(_) => return (out, Some(RunEnd::WallTimeout)),
+                Ok(Ok(0)) | Ok(Err(_)) => return (out, None),
+                Ok(Ok(n)) => {
+                    out.extend_from_slice(&chunk[..n]);
+                    if out.len() > cap {
+                        return (out, Some(RunEnd::OutputLimit));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Kills a jail that was cut; otherwise waits for its exit (until the deadline, plus
+    /// 200 ms for the exit itself). Killing bwrap kills the jail's PID 1
+    /// (--die-with-parent), which takes every process of the namespace with it.
+    async fn finish(
+        &mut self,
+        deadline: Instant,
+        cut: Option<RunEnd>,
+    ) -> (Option<std::process::ExitStatus>, Option<RunEnd>) {
+        if cut.is_some() {
+            let _ = self.child.kill().await;
+            return (None, cut);
+        }
+        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
+        match tokio::time::timeout(left, self.child.wait()).await {
+            Ok(Ok(status)) => (Some(status), None),
+            _ => {
+                let _ = self.child.kill().await;
+                (None, Some(RunEnd::WallTimeout))
+            }
+        }
+    }
+}
+
+/// The harness's lines, read from the jail's output: only those that start with the
+/// run's nonce (the student's code cannot forge them), one result per test at most.
+struct Lines {
+    results: Vec<Option<Value>>,
+    started: Vec<bool>,
+    compile_error: Option<String>,
+}
+
+impl Lines {
+    fn parse(out: &[u8], nonce: &str, tests: usize) -> Self {
+        let mut lines = Self {
+            results: vec![None; tests],
+            started: vec![false; tests],
+            compile_error: None,
+        };
+        for raw in String::from_utf8_lossy(out).lines() {
+            let Some(json) = raw.strip_prefix(nonce) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(json) else {
+                continue;
+            };
+            if let Some(msg) = v.get("compile_error").and_then(Value::as_str) {
+                lines.compile_error = Some(msg.to_string());
+                continue;
+            }
+            let Some(i) = v.get("i").and_then(Value::as_u64).map(|i| i as usize) else {
+                continue;
+            };
+            if i >= tests {
+                continue;
+            }
+            if v.get("started").is_some() {
+                lines.started[i] = true;
+            } else if lines.results[i].is_none() {
+                lines.results[i] = Some(v);
+            }
+        }
+        lines
+    }
+
+    /// Nothing of the harness ran: no test started or answered.
+    fn never_started(&self, tests: usize) -> bool {
+        tests > 0 && !self.started[0] && self.results.iter().all(Option::is_none)
+    }
+
+    /// What each test did; a test without a result was cut by the run's end.
+    fn observed(self, end: &RunEnd) -> Vec<Observed> {
+        self.results
+            .into_iter()
+            .zip(self.started)
+            .map(|(result, started)| match result {
+                Some(v) => observed_of(v),
+                None if !started => Observed::NotRun,
+                None => match end {
+                    RunEnd::WallTimeout => Observed::Timeout,
+                    RunEnd::OutputLimit => Observed::OutputLimit,
+                    RunEnd::Died { detail } => Observed::Crashed {
+                        detail: detail.clone(),
+                    },
+                    _ => Observed::NotRun,
+                },
+            })
+            .collect()
+    }
+}
+
+/// The jail's own tools said why they could not start it (the machine, not the code).
+fn tool_failed(stderr: &str) -> bool {
+    ["bwrap", "setpriv", "prlimit"]
+        .iter()
+        .any(|tool| stderr.contains(tool))
 }
 
 fn describe(status: std::process::ExitStatus) -> String {

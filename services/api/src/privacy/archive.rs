@@ -305,13 +305,133 @@ fn opt_time(value: &Option<DateTime<Utc>>) -> Cell {
     value.as_ref().map_or(Cell::Empty, time)
 }
 
-fn sheet(header: &[&str], rows: Vec<Vec<Cell>>) -> Vec<u8> {
+/// A row of one of the archive's CSV files: its columns, and its cells in their order.
+trait Row {
+    const COLUMNS: &'static [&'static str];
+    fn cells(&self) -> Vec<Cell>;
+}
+
+fn csv<R: Row>(rows: &[R]) -> Vec<u8> {
     Sheet {
         name: String::new(),
-        header: header.iter().map(|h| (*h).to_owned()).collect(),
-        rows,
+        header: R::COLUMNS.iter().map(|h| (*h).to_owned()).collect(),
+        rows: rows.iter().map(Row::cells).collect(),
     }
     .to_csv()
+}
+
+impl Row for Progress {
+    const COLUMNS: &'static [&'static str] = &[
+        "Cours",
+        "Progression (%)",
+        "Temps passé (s)",
+        "Commencé le",
+        "Dernier accès",
+        "Terminé le",
+    ];
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            text(&self.course_title),
+            Cell::Number(f64::from(self.progress_percentage)),
+            Cell::Number(self.time_spent_seconds as f64),
+            time(&self.started_at),
+            time(&self.last_accessed),
+            opt_time(&self.completed_at),
+        ]
+    }
+}
+
+impl Row for Attempt {
+    const COLUMNS: &'static [&'static str] = &[
+        "Évaluation",
+        "Tentative",
+        "Statut",
+        "Note",
+        "Sur",
+        "En retard",
+        "Commentaire",
+        "Commencée le",
+        "Rendue le",
+        "Corrigée le",
+        "Réponses (JSON)",
+    ];
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            text(&self.assessment_title),
+            Cell::Number(f64::from(self.attempt_number)),
+            text(&self.status),
+            opt_number(self.score),
+            opt_number(self.max_score),
+            text(if self.is_late { "oui" } else { "non" }),
+            opt_text(&self.feedback),
+            time(&self.started_at),
+            opt_time(&self.submitted_at),
+            opt_time(&self.graded_at),
+            text(&self.answers),
+        ]
+    }
+}
+
+impl Row for AriaMessage {
+    const COLUMNS: &'static [&'static str] = &[
+        "Session",
+        "Titre",
+        "Auteur",
+        "Message",
+        "Utile",
+        "Envoyé le",
+    ];
+    fn cells(&self) -> Vec<Cell> {
+        let author = if self.message_type == "user" {
+            "vous"
+        } else {
+            "ARIA"
+        };
+        vec![
+            text(&self.session_id),
+            opt_text(&self.session_title),
+            text(author),
+            text(&self.content),
+            opt_text(&self.helpful.map(|h| if h { "oui" } else { "non" })),
+            time(&self.created_at),
+        ]
+    }
+}
+
+impl Row for ChatMessage {
+    const COLUMNS: &'static [&'static str] = &[
+        "Conversation",
+        "Type",
+        "Classe",
+        "Expéditeur",
+        "Message",
+        "Envoyé le",
+        "Supprimé le",
+    ];
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            Cell::Number(self.conversation_id as f64),
+            text(&self.conversation_kind),
+            opt_text(&self.class_name),
+            text(&self.sender),
+            text(&self.body),
+            time(&self.created_at),
+            opt_time(&self.deleted_at),
+        ]
+    }
+}
+
+impl Row for Notification {
+    const COLUMNS: &'static [&'static str] = &["Type", "Titre", "Texte", "Reçue le", "Lue le"];
+    fn cells(&self) -> Vec<Cell> {
+        vec![
+            text(&self.kind),
+            text(&self.title),
+            text(&self.body),
+            time(&self.created_at),
+            opt_time(&self.read_at),
+        ]
+    }
 }
 
 const README: &str = include_str!("export_readme.txt");
@@ -342,142 +462,19 @@ fn files(data: &Collected) -> serde_json::Result<Vec<(&'static str, Vec<u8>)>> {
             json!([])
         },
     });
-    let progress_csv = sheet(
-        &[
-            "Cours",
-            "Progression (%)",
-            "Temps passé (s)",
-            "Commencé le",
-            "Dernier accès",
-            "Terminé le",
-        ],
-        data.progress
-            .iter()
-            .map(|p| {
-                vec![
-                    text(&p.course_title),
-                    Cell::Number(f64::from(p.progress_percentage)),
-                    Cell::Number(p.time_spent_seconds as f64),
-                    time(&p.started_at),
-                    time(&p.last_accessed),
-                    opt_time(&p.completed_at),
-                ]
-            })
-            .collect(),
-    );
-    let attempts_csv = sheet(
-        &[
-            "Évaluation",
-            "Tentative",
-            "Statut",
-            "Note",
-            "Sur",
-            "En retard",
-            "Commentaire",
-            "Commencée le",
-            "Rendue le",
-            "Corrigée le",
-            "Réponses (JSON)",
-        ],
-        data.attempts
-            .iter()
-            .map(|a| {
-                vec![
-                    text(&a.assessment_title),
-                    Cell::Number(f64::from(a.attempt_number)),
-                    text(&a.status),
-                    opt_number(a.score),
-                    opt_number(a.max_score),
-                    text(if a.is_late { "oui" } else { "non" }),
-                    opt_text(&a.feedback),
-                    time(&a.started_at),
-                    opt_time(&a.submitted_at),
-                    opt_time(&a.graded_at),
-                    text(&a.answers),
-                ]
-            })
-            .collect(),
-    );
-    let aria_csv = sheet(
-        &[
-            "Session",
-            "Titre",
-            "Auteur",
-            "Message",
-            "Utile",
-            "Envoyé le",
-        ],
-        data.aria
-            .iter()
-            .map(|m| {
-                vec![
-                    text(&m.session_id),
-                    opt_text(&m.session_title),
-                    text(if m.message_type == "user" {
-                        "vous"
-                    } else {
-                        "ARIA"
-                    }),
-                    text(&m.content),
-                    opt_text(&m.helpful.map(|h| if h { "oui" } else { "non" })),
-                    time(&m.created_at),
-                ]
-            })
-            .collect(),
-    );
-    let messages_csv = sheet(
-        &[
-            "Conversation",
-            "Type",
-            "Classe",
-            "Expéditeur",
-            "Message",
-            "Envoyé le",
-            "Supprimé le",
-        ],
-        data.messages
-            .iter()
-            .map(|m| {
-                vec![
-                    Cell::Number(m.conversation_id as f64),
-                    text(&m.conversation_kind),
-                    opt_text(&m.class_name),
-                    text(&m.sender),
-                    text(&m.body),
-                    time(&m.created_at),
-                    opt_time(&m.deleted_at),
-                ]
-            })
-            .collect(),
-    );
-    let notifications_csv = sheet(
-        &["Type", "Titre", "Texte", "Reçue le", "Lue le"],
-        data.notifications
-            .iter()
-            .map(|n| {
-                vec![
-                    text(&n.kind),
-                    text(&n.title),
-                    text(&n.body),
-                    time(&n.created_at),
-                    opt_time(&n.read_at),
-                ]
-            })
-            .collect(),
-    );
     Ok(vec![
         ("README.txt", readme(data.for_parent).into_bytes()),
         ("profile.json", pretty(&profile)?),
         ("progress.json", pretty(&json!(data.progress))?),
-        ("progress.csv", progress_csv),
+        ("progress.csv", csv(&data.progress)),
         ("attempts.json", pretty(&json!(data.attempts))?),
-        ("attempts.csv", attempts_csv),
+        ("attempts.csv", csv(&data.attempts)),
         ("aria_messages.json", pretty(&json!(data.aria))?),
-        ("aria_messages.csv", aria_csv),
+        ("aria_messages.csv", csv(&data.aria)),
         ("chat_messages.json", pretty(&json!(data.messages))?),
-        ("chat_messages.csv", messages_csv),
+        ("chat_messages.csv", csv(&data.messages)),
         ("notifications.json", pretty(&json!(data.notifications))?),
-        ("notifications.csv", notifications_csv),
+        ("notifications.csv", csv(&data.notifications)),
         ("consents.json", pretty(&data.consents)?),
         ("audit_log.json", pretty(&json!(data.audit))?),
     ])
