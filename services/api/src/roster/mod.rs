@@ -27,6 +27,7 @@ use nexus_web::{
     ratelimit::Limit,
 };
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -329,103 +330,26 @@ async fn apply(
             .bind(class_id)
             .fetch_one(&mut *tx)
             .await?;
+    let class = Class {
+        id: class_id,
+        name: &class_name,
+        level: &level,
+    };
     let mut mails = Vec::new();
     for row in rows {
         match row.outcome {
             Outcome::Create => {
-                let student_id: i64 = sqlx::query_scalar(
-                    "insert into users (email, password_hash, first_name, last_name, role, date_of_birth)
-                     values ($1, $2, $3, $4, 'student', $5) returning id",
-                )
-                .bind(&row.email)
-                .bind(&unusable)
-                .bind(&row.first_name)
-                .bind(&row.last_name)
-                .bind(row.birth_date)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if unique_violation(&e) == Some("users_email_lower_key") {
-                        ApiError::conflict(
-                            "email_taken",
-                            format!("Un compte a été créé entre-temps avec l'adresse {} : relancez l'import.", row.email),
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?;
-                sqlx::query("insert into student_profiles (user_id, class_level) values ($1, $2)")
-                    .bind(student_id)
-                    .bind(&level)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("insert into class_members (class_id, student_id) values ($1, $2)")
-                    .bind(class_id)
-                    .bind(student_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let token = tokens::issue_reset(&mut tx, student_id, INVITATION_TTL).await?;
-                let link = format!("{}{}", state.settings.mail.reset_url_base, token);
                 mails.push((
                     true,
-                    Mail {
-                        to: row.email.clone(),
-                        subject: format!("Votre compte Nexus Réussite — classe {class_name}"),
-                        body: format!(
-                            "Bonjour {},\n\n\
-                         Votre établissement vous a inscrit(e) dans la classe {class_name}\n\
-                         sur Nexus Réussite. Pour activer votre compte, choisissez votre\n\
-                         mot de passe avec ce lien (valable 7 jours, utilisable une fois) :\n\n\
-                         {link}\n\n\
-                         Code de réinitialisation, si le lien ne s'ouvre pas :\n\n\
-                         {token}\n\n\
-                         Votre identifiant est cette adresse e-mail.\n\n\
-                         L'équipe Nexus Réussite\n",
-                            row.first_name
-                        ),
-                    },
+                    create_student(&mut tx, state, &class, row, &unusable).await?,
                 ));
             }
             Outcome::Invite => {
                 let Some((student_id, _, _)) = known.get(&row.email) else {
                     continue;
                 };
-                let created: Option<i64> = sqlx::query_scalar(
-                    "insert into class_invitations (class_id, email, invited_by) values ($1, $2, $3)
-                     on conflict (class_id, email) do nothing returning id",
-                )
-                .bind(class_id)
-                .bind(&row.email)
-                .bind(user.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(invitation_id) = created {
-                    notify(
-                        &mut tx,
-                        &[*student_id],
-                        &NewNotification {
-                            kind: "class_invitation",
-                            title: format!("Invitation à rejoindre la classe {class_name}"),
-                            body: "Acceptez-la ou refusez-la depuis votre espace.".into(),
-                            data: serde_json::json!({ "invitationId": invitation_id, "classId": class_id }),
-                        },
-                    )
-                    .await?;
-                    mails.push((
-                        false,
-                        Mail {
-                            to: row.email.clone(),
-                            subject: format!("Invitation à rejoindre la classe {class_name}"),
-                            body: format!(
-                                "Bonjour {},\n\n\
-                             Vous êtes invité(e) à rejoindre la classe {class_name} sur\n\
-                             Nexus Réussite. Connectez-vous pour accepter ou refuser\n\
-                             l'invitation depuis votre espace.\n\n\
-                             L'équipe Nexus Réussite\n",
-                                row.first_name
-                            ),
-                        },
-                    ));
+                if let Some(mail) = invite_student(&mut tx, user, &class, row, *student_id).await? {
+                    mails.push((false, mail));
                 }
             }
             _ => {}
@@ -444,4 +368,122 @@ async fn apply(
         "roster imported"
     );
     Ok(())
+}
+
+/// The class an import writes into, read (and locked) once.
+struct Class<'a> {
+    id: i64,
+    name: &'a str,
+    level: &'a str,
+}
+
+/// A new student: their account (no usable password), profile and enrolment, and the
+/// mail with their set-password link.
+async fn create_student(
+    tx: &mut PgConnection,
+    state: &AppState,
+    class: &Class<'_>,
+    row: &RowReport,
+    unusable: &str,
+) -> ApiResult<Mail> {
+    let student_id: i64 = sqlx::query_scalar(
+        "insert into users (email, password_hash, first_name, last_name, role, date_of_birth)
+         values ($1, $2, $3, $4, 'student', $5) returning id",
+    )
+    .bind(&row.email)
+    .bind(unusable)
+    .bind(&row.first_name)
+    .bind(&row.last_name)
+    .bind(row.birth_date)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        if unique_violation(&e) == Some("users_email_lower_key") {
+            ApiError::conflict(
+                "email_taken",
+                format!(
+                    "Un compte a été créé entre-temps avec l'adresse {} : relancez l'import.",
+                    row.email
+                ),
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    sqlx::query("insert into student_profiles (user_id, class_level) values ($1, $2)")
+        .bind(student_id)
+        .bind(class.level)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("insert into class_members (class_id, student_id) values ($1, $2)")
+        .bind(class.id)
+        .bind(student_id)
+        .execute(&mut *tx)
+        .await?;
+    let token = tokens::issue_reset(tx, student_id, INVITATION_TTL).await?;
+    let link = format!("{}{}", state.settings.mail.reset_url_base, token);
+    let class_name = class.name;
+    Ok(Mail {
+        to: row.email.clone(),
+        subject: format!("Votre compte Nexus Réussite — classe {class_name}"),
+        body: format!(
+            "Bonjour {},\n\n\
+             Votre établissement vous a inscrit(e) dans la classe {class_name}\n\
+             sur Nexus Réussite. Pour activer votre compte, choisissez votre\n\
+             mot de passe avec ce lien (valable 7 jours, utilisable une fois) :\n\n\
+             {link}\n\n\
+             Code de réinitialisation, si le lien ne s'ouvre pas :\n\n\
+             {token}\n\n\
+             Votre identifiant est cette adresse e-mail.\n\n\
+             L'équipe Nexus Réussite\n",
+            row.first_name
+        ),
+    })
+}
+
+/// An existing student: an invitation to the class (once), its notification, and the
+/// mail that tells them. `None` when they were already invited.
+async fn invite_student(
+    tx: &mut PgConnection,
+    user: &CurrentUser,
+    class: &Class<'_>,
+    row: &RowReport,
+    student_id: i64,
+) -> ApiResult<Option<Mail>> {
+    let created: Option<i64> = sqlx::query_scalar(
+        "insert into class_invitations (class_id, email, invited_by) values ($1, $2, $3)
+         on conflict (class_id, email) do nothing returning id",
+    )
+    .bind(class.id)
+    .bind(&row.email)
+    .bind(user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(invitation_id) = created else {
+        return Ok(None);
+    };
+    let class_name = class.name;
+    notify(
+        tx,
+        &[student_id],
+        &NewNotification {
+            kind: "class_invitation",
+            title: format!("Invitation à rejoindre la classe {class_name}"),
+            body: "Acceptez-la ou refusez-la depuis votre espace.".into(),
+            data: serde_json::json!({ "invitationId": invitation_id, "classId": class.id }),
+        },
+    )
+    .await?;
+    Ok(Some(Mail {
+        to: row.email.clone(),
+        subject: format!("Invitation à rejoindre la classe {class_name}"),
+        body: format!(
+            "Bonjour {},\n\n\
+             Vous êtes invité(e) à rejoindre la classe {class_name} sur\n\
+             Nexus Réussite. Connectez-vous pour accepter ou refuser\n\
+             l'invitation depuis votre espace.\n\n\
+             L'équipe Nexus Réussite\n",
+            row.first_name
+        ),
+    }))
 }
