@@ -152,26 +152,23 @@ pub(crate) async fn run(
             (limits.output_bytes + 4096) * (tests + 1) + 65_536,
         )
         .await;
-    let (status, cut) = jail.finish(deadline, cut).await;
+    let status = jail.finish(deadline, cut).await;
     let stderr_text = jail.errors.await.unwrap_or_default();
-    let lines = Lines::parse(&out, &nonce, tests);
-    let end = match (cut, lines.compile_error.clone()) {
-        (Some(end), _) => end,
-        (None, Some(message)) => RunEnd::CompileError { message },
-        (None, None) => match status {
-            Some(s) if s.success() && lines.results.iter().all(Option::is_some) => {
-                RunEnd::Completed
+    let mut lines = Lines::parse(&out, &nonce, tests);
+    let end = match (status, lines.compile_error.take()) {
+        (Err(end), _) => end,
+        (Ok(_), Some(message)) => RunEnd::CompileError { message },
+        (Ok(s), None) if s.success() && lines.results.iter().all(Option::is_some) => {
+            RunEnd::Completed
+        }
+        (Ok(s), None) => {
+            if lines.never_started(tests) && !s.success() && tool_failed(&stderr_text) {
+                return Err(SandboxError::Unavailable(stderr_text.trim().to_string()));
             }
-            Some(s) => {
-                if lines.never_started(tests) && !s.success() && tool_failed(&stderr_text) {
-                    return Err(SandboxError::Unavailable(stderr_text.trim().to_string()));
-                }
-                RunEnd::Died {
-                    detail: describe(s),
-                }
+            RunEnd::Died {
+                detail: describe(s),
             }
-            None => RunEnd::WallTimeout,
-        },
+        }
     };
     Ok(RunReport {
         observed: lines.observed(&end),
@@ -243,22 +240,23 @@ impl Jail {
 
     /// Kills a jail that was cut; otherwise waits for its exit (until the deadline, plus
     /// 200 ms for the exit itself). Killing bwrap kills the jail's PID 1
-    /// (--die-with-parent), which takes every process of the namespace with it.
+    /// (--die-with-parent), which takes every process of the namespace with it. Its exit
+    /// status, or why the run ended without one.
     async fn finish(
         &mut self,
         deadline: Instant,
         cut: Option<RunEnd>,
-    ) -> (Option<std::process::ExitStatus>, Option<RunEnd>) {
-        if cut.is_some() {
+    ) -> Result<std::process::ExitStatus, RunEnd> {
+        if let Some(end) = cut {
             let _ = self.child.kill().await;
-            return (None, cut);
+            return Err(end);
         }
         let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
         match tokio::time::timeout(left, self.child.wait()).await {
-            Ok(Ok(status)) => (Some(status), None),
+            Ok(Ok(status)) => Ok(status),
             _ => {
                 let _ = self.child.kill().await;
-                (None, Some(RunEnd::WallTimeout))
+                Err(RunEnd::WallTimeout)
             }
         }
     }
