@@ -10,7 +10,9 @@
 #       a year of attempts): the catalogue (list, search, detail), the student dashboard
 #       (200 students in turn) and a class's progress (its 40 teachers in turn); the
 #       list, the search, the detail and the two pages also with `Cache-Control: no-cache` (read
-#       from the database every time, as on a miss of the API's caches)
+#       from the database every time, as on a miss of the API's caches), and the two pages
+#       again while pgbench commits BENCH_WRITES progress updates a second (the caches'
+#       hits and misses during the run printed beside wrk's figures)
 #   (e) when ../shared/peers/ exists (the seed's Flask + SQLAlchemy + Gunicorn stack),
 #       the same catalogue requests against it at 10,000 courses, each scenario run
 #       right after ours on the same machine and Postgres, and the ratio printed
@@ -37,6 +39,7 @@
 #   DATABASE_URL, REDIS_URL   use these servers instead of private ones
 #   NEXUS_SKIP_BUILD=1, NEXUS_API_BIN  use an already built binary
 #   BENCH_BASIC (1)           0: skip (a)-(c), run the school and the peer only
+#   BENCH_WRITES (100)        progress updates a second committed during the "writes" runs
 #   BENCH_PEERS (auto)        0: do not run the seed stack even if ../shared/peers exists
 #   BENCH_ROUNDS (1)          catalogue rounds (ours, peer) — alternated
 #   BENCH_PERF (0)            1: sample every process with perf during each scenario and
@@ -341,6 +344,48 @@ BENCH_CONNECTIONS=8 BENCH_FRESH=1 BENCH_PAIRS=$BENCH_DIR/students.pairs \
 BENCH_CONNECTIONS=8 BENCH_FRESH=1 BENCH_PAIRS=$BENCH_DIR/teachers.pairs \
     run_wrk class-progress-fresh-c8 -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
 
+# The same cached pages while students work: pgbench commits BENCH_WRITES (100) updates a
+# second of random progress rows (time spent, last access), each of which tells the
+# student's dashboard and their classes' tables that they changed (the triggers'
+# notifications), so part of the reads are misses. The caches' own counters
+# (`cache_lookups_total` in /metrics) say how many, next to wrk's figures.
+BENCH_WRITES=${BENCH_WRITES:-100}
+sql "create table bench_progress_rows as
+     select row_number() over (order by student_id, course_id) as n, student_id, course_id from student_progress"
+cat >"$BENCH_DIR/progress-writes.sql" <<SQL
+\\set n random(1, $(sql "select count(*) from bench_progress_rows"))
+update student_progress p set time_spent_seconds = p.time_spent_seconds + 1, last_accessed = now()
+from bench_progress_rows b where b.n = :n and p.student_id = b.student_id and p.course_id = b.course_id;
+SQL
+# cache_lookups CACHE — "hit N miss N shared N" from the API's counters.
+cache_lookups() {
+    curl -sf "$BASE/metrics" | awk -v cache="$1" '
+        index($0, "cache_lookups_total{cache=\"" cache "\"") == 1 {
+            match($0, /outcome="[a-z]+"/); n[substr($0, RSTART + 9, RLENGTH - 10)] = $NF
+        }
+        END { printf "hit %d miss %d shared %d", n["hit"], n["miss"], n["shared"] }'
+}
+# run_under_writes NAME PAIRS CACHE — a rotate.lua run with the writer beside it.
+run_under_writes() {
+    local name=$1 pairs=$2 cache=$3 before after writer
+    before=$(cache_lookups "$cache")
+    pgbench -n -f "$BENCH_DIR/progress-writes.sql" -R "$BENCH_WRITES" -T $(( ${BENCH_DURATION%s} + 1 )) -c 2 -j 1 \
+        "$BENCH_DB_URL" >"$BENCH_DIR/pgbench-$name.txt" 2>&1 &
+    writer=$!
+    BENCH_PAIRS=$BENCH_DIR/$pairs.pairs run_wrk "$name" -s "$NEXUS_ROOT/scripts/bench/rotate.lua" "$BASE"
+    wait "$writer" || die "the progress writer failed (.run/bench/pgbench-$name.txt)"
+    after=$(cache_lookups "$cache")
+    # Lookups during the run: after − before, per outcome.
+    awk -v b="$before" -v a="$after" 'BEGIN {
+        split(b, x, " "); split(a, y, " ")
+        printf "cache lookups during the run: hit %d miss %d shared %d\n", y[2] - x[2], y[4] - x[4], y[6] - x[6]
+    }' >>"$BENCH_DIR/wrk-$name.txt"
+    grep -m1 '^tps' "$BENCH_DIR/pgbench-$name.txt" | sed 's/^/progress writes: /' >>"$BENCH_DIR/wrk-$name.txt"
+    tail -n 2 "$BENCH_DIR/wrk-$name.txt"
+}
+run_under_writes dashboard-student-writes students dashboards
+run_under_writes class-progress-writes teachers class_progress
+
 # summary_line NAME LABEL — one summary row from wrk's saved output.
 summary_line() {
     awk -v label="$2" '
@@ -414,6 +459,12 @@ results=$BENCH_DIR/results-$stamp.txt
     summary_line dashboard-student-fresh-c8 "  same, 8 connections"
     summary_line class-progress-fresh "class progress, no-cache"
     summary_line class-progress-fresh-c8 "  same, 8 connections"
+    summary_line dashboard-student-writes "student dashboard, writes"
+    summary_line class-progress-writes "class progress, writes"
+    echo "(writes: $BENCH_WRITES progress updates a second committed beside the reads)"
+    for name in dashboard-student-writes class-progress-writes; do
+        echo "  $name: $(grep -h '^cache lookups' "$BENCH_DIR/wrk-$name.txt" | sed 's/^cache lookups during the run: //'); $(grep -h '^progress writes' "$BENCH_DIR/wrk-$name.txt" | sed 's/ (without.*//')"
+    done
     if [[ -n $PEER_BASE ]]; then
         echo
         echo "seed stack (../shared/peers: Flask + SQLAlchemy, Gunicorn $(nproc)x2+1 sync workers), same Postgres,"
