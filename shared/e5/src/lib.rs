@@ -698,7 +698,10 @@ impl Model {
         passes.push(&windows[start..]);
         for group in passes {
             let ids: Vec<&[u32]> = group.iter().map(|(_, w)| w.as_slice()).collect();
-            let means = self.window_means(&ids)?;
+            // On one of rayon's threads: the products and the attention inside fork and
+            // join there cheaply, where from another thread (ARIA's blocking pool) each of
+            // the ~80 parallel steps of a pass would be handed over and waited for.
+            let means = rayon::scope(|_| self.window_means(&ids))?;
             for ((t, window), mean) in group.iter().zip(means) {
                 // Weighted by the window's content tokens (at least 1), as e5.c.
                 let weight = window.len().saturating_sub(2).max(1) as f32;

@@ -41,7 +41,7 @@ impl Matrix {
     /// `bytes`: `rows` rows of `cols / 32` Q4_0 blocks, as in the file.
     pub fn from_q4(bytes: &[u8], rows: usize, cols: usize, bias: Vec<f32>) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            rows.is_multiple_of(LANES)
+            rows.is_multiple_of(2 * LANES)
                 && cols.is_multiple_of(QK)
                 && bytes.len() == rows * cols / QK * BLOCK_BYTES
                 && bias.len() == rows,
@@ -170,22 +170,53 @@ mod avx512 {
         n: usize,
         out: &mut [f32],
     ) {
-        simd.vectorize(
-            #[inline(always)]
-            || {
-                let mut t = 0;
-                while t + TILE <= n {
-                    tile::<TILE>(simd, m, x, t0 + t, &mut out[t * m.rows..]);
-                    t += TILE;
-                }
-                match n - t {
-                    1 => tile::<1>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                    2 => tile::<2>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                    3 => tile::<3>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                    _ => {}
-                }
-            },
-        );
+        simd.vectorize(Tiles {
+            simd,
+            m,
+            x,
+            t0,
+            n,
+            out,
+        });
+    }
+
+    /// The work of [`tiles`] as a type whose `call` is always inlined into pulp's
+    /// AVX-512 function (a closure's body may not be, and then every intrinsic would be
+    /// a function call).
+    struct Tiles<'a> {
+        simd: V4,
+        m: &'a Matrix,
+        x: &'a Activations,
+        t0: usize,
+        n: usize,
+        out: &'a mut [f32],
+    }
+
+    impl pulp::NullaryFnOnce for Tiles<'_> {
+        type Output = ();
+
+        #[inline(always)]
+        fn call(self) {
+            let Self {
+                simd,
+                m,
+                x,
+                t0,
+                n,
+                out,
+            } = self;
+            let mut t = 0;
+            while t + TILE <= n {
+                tile::<TILE>(simd, m, x, t0 + t, &mut out[t * m.rows..]);
+                t += TILE;
+            }
+            match n - t {
+                1 => tile::<1>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
+                2 => tile::<2>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
+                3 => tile::<3>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
+                _ => {}
+            }
+        }
     }
 
     /// `R` tokens from `t0`: each packed weight load serves all of them.
@@ -196,34 +227,44 @@ mod avx512 {
         let quads = m.cols / 4;
         let rows: [(&[i8], &[f32], &[i32]); R] = std::array::from_fn(|i| x.row(t0 + i));
         let ones = f._mm512_set1_epi16(1);
-        for group in 0..m.rows / LANES {
-            let nibbles = &m.nibbles[group * quads..(group + 1) * quads];
-            let mut acc = [f._mm512_setzero_ps(); R];
+        // Two groups of 16 outputs at a time: each broadcast activation serves both.
+        for group in (0..m.rows / LANES).step_by(2) {
+            let first = &m.nibbles[group * quads..(group + 1) * quads];
+            let second = &m.nibbles[(group + 1) * quads..(group + 2) * quads];
+            let mut acc = [[f._mm512_setzero_ps(); R]; 2];
             for b in 0..blocks {
-                let mut pairs = [f._mm512_setzero_si512(); R];
-                for (quad, w) in nibbles.iter().enumerate().skip(b * 8).take(8) {
-                    let w: __m512i = pulp::cast(*w);
+                let mut pairs = [[f._mm512_setzero_si512(); R]; 2];
+                for (quad, (w0, w1)) in first.iter().zip(second).enumerate().skip(b * 8).take(8) {
+                    let w0: __m512i = pulp::cast(*w0);
+                    let w1: __m512i = pulp::cast(*w1);
                     for (i, row) in rows.iter().enumerate() {
                         let q = &row.0[quad * 4..quad * 4 + 4];
                         let four =
                             i32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
-                        let products = bw._mm512_maddubs_epi16(w, f._mm512_set1_epi32(four));
-                        pairs[i] = bw._mm512_add_epi16(pairs[i], products);
+                        let x = f._mm512_set1_epi32(four);
+                        pairs[0][i] =
+                            bw._mm512_add_epi16(pairs[0][i], bw._mm512_maddubs_epi16(w0, x));
+                        pairs[1][i] =
+                            bw._mm512_add_epi16(pairs[1][i], bw._mm512_maddubs_epi16(w1, x));
                     }
                 }
-                let w_scale = pulp::cast(m.scales[group * blocks + b]);
-                for (i, (_, d, s)) in rows.iter().enumerate() {
-                    let dot = bw._mm512_madd_epi16(pairs[i], ones);
-                    let dot = f._mm512_sub_epi32(dot, f._mm512_set1_epi32(8 * s[b]));
-                    let scale = f._mm512_mul_ps(w_scale, f._mm512_set1_ps(d[b]));
-                    acc[i] = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(dot), scale, acc[i]);
+                for (j, (pairs, acc)) in pairs.iter().zip(acc.iter_mut()).enumerate() {
+                    let w_scale = pulp::cast(m.scales[(group + j) * blocks + b]);
+                    for (i, (_, d, s)) in rows.iter().enumerate() {
+                        let dot = bw._mm512_madd_epi16(pairs[i], ones);
+                        let dot = f._mm512_sub_epi32(dot, f._mm512_set1_epi32(8 * s[b]));
+                        let scale = f._mm512_mul_ps(w_scale, f._mm512_set1_ps(d[b]));
+                        acc[i] = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(dot), scale, acc[i]);
+                    }
                 }
             }
-            let bias = pulp::cast(m.bias[group]);
-            for (i, acc) in acc.iter().enumerate() {
-                let sum: [f32; LANES] = pulp::cast(f._mm512_add_ps(*acc, bias));
-                let at = i * m.rows + group * LANES;
-                out[at..at + LANES].copy_from_slice(&sum);
+            for (j, acc) in acc.iter().enumerate() {
+                let bias = pulp::cast(m.bias[group + j]);
+                for (i, acc) in acc.iter().enumerate() {
+                    let sum: [f32; LANES] = pulp::cast(f._mm512_add_ps(*acc, bias));
+                    let at = i * m.rows + (group + j) * LANES;
+                    out[at..at + LANES].copy_from_slice(&sum);
+                }
             }
         }
     }
@@ -256,19 +297,32 @@ impl Activations {
 
     #[inline(always)]
     fn quantise_blocks(&mut self, x: &[f32]) {
-        for block in x.chunks_exact(QK) {
-            let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let d = max / 127.0;
-            let inverse = if d > 0.0 { 1.0 / d } else { 0.0 };
+        let blocks = x.len() / QK;
+        self.q.resize(x.len(), 0);
+        self.d.resize(blocks, 0.0);
+        self.s.resize(blocks, 0);
+        let outputs = self
+            .q
+            .chunks_exact_mut(QK)
+            .zip(&mut self.d)
+            .zip(&mut self.s);
+        for (block, ((q, d), s)) in x.chunks_exact(QK).zip(outputs) {
+            // The largest |v| from the bits (for non-negative floats the integer order is
+            // the float order, and an integer maximum vectorises).
+            let max = f32::from_bits(
+                block
+                    .iter()
+                    .fold(0, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF)),
+            );
+            *d = max / 127.0;
+            let inverse = if *d > 0.0 { 1.0 / *d } else { 0.0 };
             let mut sum = 0;
-            for v in block {
+            for (q, v) in q.iter_mut().zip(block) {
                 // lrintf: to nearest, ties to even.
-                let q = (v * inverse).round_ties_even().clamp(-128.0, 127.0) as i8;
-                sum += i32::from(q);
-                self.q.push(q);
+                *q = (v * inverse).round_ties_even().clamp(-128.0, 127.0) as i8;
+                sum += i32::from(*q);
             }
-            self.d.push(d);
-            self.s.push(sum);
+            *s = sum;
         }
     }
 
