@@ -367,7 +367,9 @@ mod tests {
         let simd = super::avx512();
         #[cfg(target_arch = "x86_64")]
         if simd.is_none() {
-            eprintln!("AVX-512 unavailable (or ARIA_E5_PORTABLE=1): only the portable kernel runs here");
+            eprintln!(
+                "AVX-512 unavailable (or ARIA_E5_PORTABLE=1): only the portable kernel runs here"
+            );
         }
         let (rows, cols) = (64, 96);
         let bias: Vec<f32> = (0..rows).map(|r| r as f32 * 0.01 - 0.3).collect();
