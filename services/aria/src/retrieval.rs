@@ -334,9 +334,7 @@ impl Retriever {
             .filter_map(|(id, score)| {
                 let (coverage, embedding) = rows.remove(id)?;
                 let similarity = match (vector, embedding) {
-                    (Some(q), Some(e)) if q.len() == e.len() => {
-                        Some(q.iter().zip(&e).map(|(a, b)| a * b).sum())
-                    }
+                    (Some(q), Some(e)) if q.len() == e.len() => Some(crate::vectors::dot(q, &e)),
                     _ => None,
                 };
                 Some(Candidate {

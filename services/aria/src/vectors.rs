@@ -283,7 +283,7 @@ impl MemoryIndex {
 
 /// A dot product summed in 16 lanes: the compiler vectorises it (a single running sum
 /// is a chain of dependent additions, ~4 times slower on a 10,000-chunk scan).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 16];
     let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
     let tail: f32 = a16
