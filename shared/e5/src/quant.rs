@@ -13,6 +13,8 @@
 //! (a test checks it). The intrinsics come through `pulp`'s safe wrappers: the crate
 //! keeps `unsafe_code = "forbid"`.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::{BLOCK_BYTES, QK, f16_to_f32};
@@ -23,13 +25,18 @@ const LANES: usize = 16;
 const TILE: usize = 4;
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_MACS: usize = 1 << 21;
+/// From this many tokens a product is split between threads by tokens, below it by
+/// outputs (a question has too few tokens to share them evenly).
+const SPLIT_BY_TOKENS: usize = 64;
 
 /// A weight matrix of `rows` outputs × `cols` inputs, repacked from Q4_0.
 pub struct Matrix {
     rows: usize,
     cols: usize,
-    /// For each group of 16 outputs, for each quad of inputs, the 16 outputs' 4 nibbles
-    /// (0..15, one byte each): one 512-bit register.
+    /// For each group of 16 outputs, for each eight inputs, the 16 outputs' nibbles (0..15)
+    /// in one 512-bit register: byte `lane × 4 + i` holds input `i` of the eight in its
+    /// low half and input `4 + i` in its high half. Packed two a byte, a question's pass
+    /// reads half the memory (the whole model's weights, ~10 MB, stay in the L3 cache).
     nibbles: Vec<[u8; 4 * LANES]>,
     /// For each group of 16 outputs, for each block of 32 inputs, the 16 outputs' scales.
     scales: Vec<[f32; LANES]>,
@@ -48,7 +55,7 @@ impl Matrix {
             "e5: a matrix of unexpected size"
         );
         let blocks = cols / QK;
-        let mut nibbles = vec![[0u8; 4 * LANES]; rows * cols / (4 * LANES)];
+        let mut nibbles = vec![[0u8; 4 * LANES]; rows * cols / (8 * LANES)];
         let mut scales = vec![[0f32; LANES]; rows / LANES * blocks];
         for (r, row) in bytes.chunks_exact(blocks * BLOCK_BYTES).enumerate() {
             let (group, lane) = (r / LANES, r % LANES);
@@ -59,7 +66,8 @@ impl Matrix {
                     let q = block[2 + i % 16];
                     let nibble = if i < 16 { q & 0x0F } else { q >> 4 };
                     let k = b * QK + i;
-                    nibbles[group * (cols / 4) + k / 4][lane * 4 + k % 4] = nibble;
+                    nibbles[group * (cols / 8) + k / 8][lane * 4 + k % 4] |=
+                        nibble << (k / 4 % 2 * 4);
                 }
             }
         }
@@ -82,48 +90,89 @@ impl Matrix {
         assert_eq!(x.cols, self.cols, "e5: activations of the wrong width");
         let tokens = x.tokens();
         let out = &mut out[..tokens * self.rows];
-        #[cfg(target_arch = "x86_64")]
-        let simd = avx512();
-        let run = |t0: usize, chunk: &mut [f32]| {
-            let n = chunk.len() / self.rows;
-            #[cfg(target_arch = "x86_64")]
-            if let Some(simd) = simd {
-                return avx512::tiles(simd, self, x, t0, n, chunk);
-            }
-            self.tiles_portable(x, t0, n, chunk);
-        };
-        if tokens * self.rows * self.cols < PARALLEL_MACS || tokens <= TILE {
-            run(0, out);
-        } else {
+        let groups = self.rows / LANES;
+        let threads = rayon::current_num_threads();
+        if tokens * self.rows * self.cols < PARALLEL_MACS || threads == 1 {
+            self.tiles(x, 0..tokens, 0..groups, out, self.rows);
+        } else if tokens >= SPLIT_BY_TOKENS {
             // Whole tiles per task; each task writes its own tokens' rows.
-            let per_task = tokens
-                .div_ceil(rayon::current_num_threads() * 2)
-                .next_multiple_of(TILE);
+            let per_task = tokens.div_ceil(threads * 2).next_multiple_of(TILE);
             out.par_chunks_mut(per_task * self.rows)
                 .enumerate()
-                .for_each(|(i, chunk)| run(i * per_task, chunk));
+                .for_each(|(i, chunk)| {
+                    let t0 = i * per_task;
+                    let n = chunk.len() / self.rows;
+                    self.tiles(x, t0..t0 + n, 0..groups, chunk, self.rows);
+                });
+        } else {
+            // A question's few tokens: each thread its share of the outputs (and so of
+            // the weights to read), for every token, into its own columns, copied after.
+            let per_task = (groups / 2).div_ceil(threads) * 2;
+            let parts: Vec<(usize, Vec<f32>)> = (0..groups.div_ceil(per_task))
+                .into_par_iter()
+                .map(|i| {
+                    let g = i * per_task..((i + 1) * per_task).min(groups);
+                    let width = g.len() * LANES;
+                    let mut part = vec![0f32; tokens * width];
+                    self.tiles(x, 0..tokens, g.clone(), &mut part, width);
+                    (g.start * LANES, part)
+                })
+                .collect();
+            for (column, part) in parts {
+                let width = part.len() / tokens;
+                for (row, values) in out
+                    .chunks_exact_mut(self.rows)
+                    .zip(part.chunks_exact(width))
+                {
+                    row[column..column + width].copy_from_slice(values);
+                }
+            }
         }
     }
 
+    /// Tokens `tokens`, output groups `groups` (an even range), into `out`: a row of
+    /// `stride` floats a token, group `g`'s 16 outputs at column `(g - groups.start) × 16`.
+    fn tiles(
+        &self,
+        x: &Activations,
+        tokens: Range<usize>,
+        groups: Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = avx512() {
+            return avx512::tiles(simd, self, x, tokens, groups, out, stride);
+        }
+        self.tiles_portable(x, tokens, groups, out, stride);
+    }
+
     /// The reference: one output at a time, in the kernel's order of operations.
-    fn tiles_portable(&self, x: &Activations, t0: usize, n: usize, out: &mut [f32]) {
+    fn tiles_portable(
+        &self,
+        x: &Activations,
+        tokens: Range<usize>,
+        groups: Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
         let blocks = self.cols / QK;
-        for t in 0..n {
-            let (q, d, s) = x.row(t0 + t);
-            for r in 0..self.rows {
+        for (i, t) in tokens.enumerate() {
+            let (q, d, s) = x.row(t);
+            for r in groups.start * LANES..groups.end * LANES {
                 let (group, lane) = (r / LANES, r % LANES);
                 let mut acc = 0f32;
                 for b in 0..blocks {
                     let mut dot = 0i32;
                     for (k, x) in q.iter().enumerate().skip(b * QK).take(QK) {
-                        let nibble =
-                            self.nibbles[group * (self.cols / 4) + k / 4][lane * 4 + k % 4];
+                        let byte = self.nibbles[group * (self.cols / 8) + k / 8][lane * 4 + k % 4];
+                        let nibble = (byte >> (k / 4 % 2 * 4)) & 0x0F;
                         dot += i32::from(nibble) * i32::from(*x);
                     }
                     let scale = self.scales[group * blocks + b][lane] * d[b];
                     acc = ((dot - 8 * s[b]) as f32).mul_add(scale, acc);
                 }
-                out[t * self.rows + r] = acc + self.bias[group][lane];
+                out[i * stride + r - groups.start * LANES] = acc + self.bias[group][lane];
             }
         }
     }
@@ -157,26 +206,30 @@ pub fn vectorised<R>(f: impl FnOnce() -> R) -> R {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use pulp::x86::V4;
-    use std::arch::x86_64::__m512i;
+    use std::arch::x86_64::{__m512, __m512i};
+    use std::ops::Range;
 
     use super::{Activations, LANES, Matrix, QK, TILE};
 
-    /// Tokens `t0 .. t0 + n`, every output, into `out`.
+    /// See [`Matrix::tiles`](super::Matrix): tokens `tokens`, output groups `groups`,
+    /// into rows of `stride` floats.
     pub(super) fn tiles(
         simd: V4,
         m: &Matrix,
         x: &Activations,
-        t0: usize,
-        n: usize,
+        tokens: Range<usize>,
+        groups: Range<usize>,
         out: &mut [f32],
+        stride: usize,
     ) {
         simd.vectorize(Tiles {
             simd,
             m,
             x,
-            t0,
-            n,
+            tokens,
+            groups,
             out,
+            stride,
         });
     }
 
@@ -187,56 +240,86 @@ mod avx512 {
         simd: V4,
         m: &'a Matrix,
         x: &'a Activations,
-        t0: usize,
-        n: usize,
+        tokens: Range<usize>,
+        groups: Range<usize>,
         out: &'a mut [f32],
+        stride: usize,
     }
 
     impl pulp::NullaryFnOnce for Tiles<'_> {
         type Output = ();
 
+        /// Two output groups at a time, every token for them before the next two: their
+        /// weights are read from memory once and from the cache for the other tokens.
         #[inline(always)]
         fn call(self) {
             let Self {
                 simd,
                 m,
                 x,
-                t0,
-                n,
+                tokens,
+                groups,
                 out,
+                stride,
             } = self;
-            let mut t = 0;
-            while t + TILE <= n {
-                tile::<TILE>(simd, m, x, t0 + t, &mut out[t * m.rows..]);
-                t += TILE;
-            }
-            match n - t {
-                1 => tile::<1>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                2 => tile::<2>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                3 => tile::<3>(simd, m, x, t0 + t, &mut out[t * m.rows..]),
-                _ => {}
+            let n = tokens.len();
+            for group in groups.clone().step_by(2) {
+                let column = (group - groups.start) * LANES;
+                let at = |t: usize| t * stride + column;
+                let mut t = 0;
+                while t + TILE <= n {
+                    let out = &mut out[at(t)..];
+                    tile::<TILE>(simd, m, x, tokens.start + t, group, out, stride);
+                    t += TILE;
+                }
+                let t0 = tokens.start + t;
+                let len = out.len();
+                let rest = &mut out[at(t).min(len)..];
+                match n - t {
+                    1 => tile::<1>(simd, m, x, t0, group, rest, stride),
+                    2 => tile::<2>(simd, m, x, t0, group, rest, stride),
+                    3 => tile::<3>(simd, m, x, t0, group, rest, stride),
+                    _ => {}
+                }
             }
         }
     }
 
-    /// `R` tokens from `t0`: each packed weight load serves all of them.
+    /// Output groups `group` and `group + 1` for `R` tokens from `t0`: each packed
+    /// weight load serves all of them.
     #[inline(always)]
-    fn tile<const R: usize>(simd: V4, m: &Matrix, x: &Activations, t0: usize, out: &mut [f32]) {
+    fn tile<const R: usize>(
+        simd: V4,
+        m: &Matrix,
+        x: &Activations,
+        t0: usize,
+        group: usize,
+        out: &mut [f32],
+        stride: usize,
+    ) {
         let (f, bw) = (simd.avx512f, simd.avx512bw);
         let blocks = m.cols / QK;
-        let quads = m.cols / 4;
+        let octets = m.cols / 8;
         let rows: [(&[i8], &[f32], &[i32]); R] = std::array::from_fn(|i| x.row(t0 + i));
         let ones = f._mm512_set1_epi16(1);
-        // Two groups of 16 outputs at a time: each broadcast activation serves both.
-        for group in (0..m.rows / LANES).step_by(2) {
-            let first = &m.nibbles[group * quads..(group + 1) * quads];
-            let second = &m.nibbles[(group + 1) * quads..(group + 2) * quads];
-            let mut acc = [[f._mm512_setzero_ps(); R]; 2];
-            for b in 0..blocks {
-                let mut pairs = [[f._mm512_setzero_si512(); R]; 2];
-                for (quad, (w0, w1)) in first.iter().zip(second).enumerate().skip(b * 8).take(8) {
-                    let w0: __m512i = pulp::cast(*w0);
-                    let w1: __m512i = pulp::cast(*w1);
+        let low = f._mm512_set1_epi8(0x0F);
+        // Each broadcast activation serves both groups.
+        let first = &m.nibbles[group * octets..(group + 1) * octets];
+        let second = &m.nibbles[(group + 1) * octets..(group + 2) * octets];
+        let mut acc = [[f._mm512_setzero_ps(); R]; 2];
+        for b in 0..blocks {
+            let mut pairs = [[f._mm512_setzero_si512(); R]; 2];
+            for (octet, (w0, w1)) in first.iter().zip(second).enumerate().skip(b * 4).take(4) {
+                let (w0, w1): (__m512i, __m512i) = (pulp::cast(*w0), pulp::cast(*w1));
+                let halves = [
+                    (f._mm512_and_si512(w0, low), f._mm512_and_si512(w1, low)),
+                    (
+                        f._mm512_and_si512(bw._mm512_srli_epi16::<4>(w0), low),
+                        f._mm512_and_si512(bw._mm512_srli_epi16::<4>(w1), low),
+                    ),
+                ];
+                for (half, (w0, w1)) in halves.into_iter().enumerate() {
+                    let quad = octet * 2 + half;
                     for (i, row) in rows.iter().enumerate() {
                         let q = &row.0[quad * 4..quad * 4 + 4];
                         let four =
@@ -248,23 +331,62 @@ mod avx512 {
                             bw._mm512_add_epi16(pairs[1][i], bw._mm512_maddubs_epi16(w1, x));
                     }
                 }
-                for (j, (pairs, acc)) in pairs.iter().zip(acc.iter_mut()).enumerate() {
-                    let w_scale = pulp::cast(m.scales[(group + j) * blocks + b]);
-                    for (i, (_, d, s)) in rows.iter().enumerate() {
-                        let dot = bw._mm512_madd_epi16(pairs[i], ones);
-                        let dot = f._mm512_sub_epi32(dot, f._mm512_set1_epi32(8 * s[b]));
-                        let scale = f._mm512_mul_ps(w_scale, f._mm512_set1_ps(d[b]));
-                        acc[i] = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(dot), scale, acc[i]);
-                    }
+            }
+            for (j, (pairs, acc)) in pairs.iter().zip(acc.iter_mut()).enumerate() {
+                let w_scale = pulp::cast(m.scales[(group + j) * blocks + b]);
+                for (i, (_, d, s)) in rows.iter().enumerate() {
+                    let dot = bw._mm512_madd_epi16(pairs[i], ones);
+                    let dot = f._mm512_sub_epi32(dot, f._mm512_set1_epi32(8 * s[b]));
+                    let scale = f._mm512_mul_ps(w_scale, f._mm512_set1_ps(d[b]));
+                    acc[i] = f._mm512_fmadd_ps(f._mm512_cvtepi32_ps(dot), scale, acc[i]);
                 }
             }
-            for (j, acc) in acc.iter().enumerate() {
-                let bias = pulp::cast(m.bias[group + j]);
-                for (i, acc) in acc.iter().enumerate() {
-                    let sum: [f32; LANES] = pulp::cast(f._mm512_add_ps(*acc, bias));
-                    let at = i * m.rows + (group + j) * LANES;
-                    out[at..at + LANES].copy_from_slice(&sum);
-                }
+        }
+        for (j, acc) in acc.iter().enumerate() {
+            let bias = pulp::cast(m.bias[group + j]);
+            for (i, acc) in acc.iter().enumerate() {
+                let sum: [f32; LANES] = pulp::cast(f._mm512_add_ps(*acc, bias));
+                out[i * stride + j * LANES..][..LANES].copy_from_slice(&sum);
+            }
+        }
+    }
+
+    /// [`quantise_portable`](super::quantise_portable) sixteen values an instruction: a
+    /// block is two registers, `vcvtps2dq` rounds as `lrintf` does (to nearest, ties to
+    /// even), `vpmovsdb` saturates as the clamp does.
+    pub(super) struct Quantise<'a> {
+        pub simd: V4,
+        pub x: &'a [f32],
+        pub q: &'a mut [i8],
+        pub d: &'a mut [f32],
+        pub s: &'a mut [i32],
+    }
+
+    impl pulp::NullaryFnOnce for Quantise<'_> {
+        type Output = ();
+
+        #[inline(always)]
+        fn call(self) {
+            let Self { simd, x, q, d, s } = self;
+            let f = simd.avx512f;
+            let magnitude = f._mm512_set1_epi32(0x7FFF_FFFF);
+            let (x, _) = pulp::as_arrays::<{ QK / 2 }, f32>(x);
+            let (q, _) = pulp::as_arrays_mut::<{ QK / 2 }, i8>(q);
+            let blocks = x.chunks_exact(2).zip(q.chunks_exact_mut(2)).zip(d).zip(s);
+            for (((x, q), d), s) in blocks {
+                let (a, b): (__m512, __m512) = (pulp::cast(x[0]), pulp::cast(x[1]));
+                let bits = f._mm512_max_epi32(
+                    f._mm512_and_si512(f._mm512_castps_si512(a), magnitude),
+                    f._mm512_and_si512(f._mm512_castps_si512(b), magnitude),
+                );
+                let max = f32::from_bits(f._mm512_reduce_max_epi32(bits) as u32);
+                *d = max / 127.0;
+                let inverse = f._mm512_set1_ps(if *d > 0.0 { 1.0 / *d } else { 0.0 });
+                let qa = f._mm512_cvtps_epi32(f._mm512_mul_ps(a, inverse));
+                let qb = f._mm512_cvtps_epi32(f._mm512_mul_ps(b, inverse));
+                q[0] = pulp::cast(f._mm512_cvtsepi32_epi8(qa));
+                q[1] = pulp::cast(f._mm512_cvtsepi32_epi8(qb));
+                *s = f._mm512_reduce_add_epi32(f._mm512_add_epi32(qa, qb));
             }
         }
     }
@@ -286,44 +408,16 @@ impl Activations {
     pub fn quantise(&mut self, x: &[f32], cols: usize) {
         assert!(cols.is_multiple_of(QK) && x.len().is_multiple_of(cols));
         self.cols = cols;
-        self.q.clear();
-        self.d.clear();
-        self.s.clear();
-        vectorised(
-            #[inline(always)]
-            || self.quantise_blocks(x),
-        );
-    }
-
-    #[inline(always)]
-    fn quantise_blocks(&mut self, x: &[f32]) {
-        let blocks = x.len() / QK;
+        // Every value is overwritten below: resizing only, no clearing.
         self.q.resize(x.len(), 0);
-        self.d.resize(blocks, 0.0);
-        self.s.resize(blocks, 0);
-        let outputs = self
-            .q
-            .chunks_exact_mut(QK)
-            .zip(&mut self.d)
-            .zip(&mut self.s);
-        for (block, ((q, d), s)) in x.chunks_exact(QK).zip(outputs) {
-            // The largest |v| from the bits (for non-negative floats the integer order is
-            // the float order, and an integer maximum vectorises).
-            let max = f32::from_bits(
-                block
-                    .iter()
-                    .fold(0, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF)),
-            );
-            *d = max / 127.0;
-            let inverse = if *d > 0.0 { 1.0 / *d } else { 0.0 };
-            let mut sum = 0;
-            for (q, v) in q.iter_mut().zip(block) {
-                // lrintf: to nearest, ties to even.
-                *q = (v * inverse).round_ties_even().clamp(-128.0, 127.0) as i8;
-                sum += i32::from(*q);
-            }
-            *s = sum;
+        self.d.resize(x.len() / QK, 0.0);
+        self.s.resize(x.len() / QK, 0);
+        let (q, d, s) = (&mut self.q[..], &mut self.d[..], &mut self.s[..]);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = avx512() {
+            return simd.vectorize(avx512::Quantise { simd, x, q, d, s });
         }
+        quantise_portable(x, q, d, s);
     }
 
     fn tokens(&self) -> usize {
@@ -340,9 +434,32 @@ impl Activations {
     }
 }
 
+/// Q8_0 as `lrintf` computes it: per block of 32, the scale `max |v| / 127`, each value
+/// divided by it rounded to nearest (ties to even), and the block's sum.
+fn quantise_portable(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [i32]) {
+    let outputs = q.chunks_exact_mut(QK).zip(d).zip(s);
+    for (block, ((q, d), s)) in x.chunks_exact(QK).zip(outputs) {
+        // The largest |v| from the bits (for non-negative floats the integer order is
+        // the float order).
+        let max = f32::from_bits(
+            block
+                .iter()
+                .fold(0, |m, v| m.max(v.to_bits() & 0x7FFF_FFFF)),
+        );
+        *d = max / 127.0;
+        let inverse = if *d > 0.0 { 1.0 / *d } else { 0.0 };
+        let mut sum = 0;
+        for (q, v) in q.iter_mut().zip(block) {
+            *q = (v * inverse).round_ties_even().clamp(-128.0, 127.0) as i8;
+            sum += i32::from(*q);
+        }
+        *s = sum;
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Activations, Matrix, QK};
+    use super::{Activations, LANES, Matrix, QK};
 
     /// Q4_0 bytes of a `rows × cols` matrix with pseudo-random nibbles and scales.
     fn q4(rows: usize, cols: usize, seed: u32) -> Vec<u8> {
@@ -383,7 +500,13 @@ mod tests {
             let mut activations = Activations::default();
             activations.quantise(&x, cols);
             let mut portable = vec![0f32; tokens * rows];
-            matrix.tiles_portable(&activations, 0, tokens, &mut portable);
+            matrix.tiles_portable(
+                &activations,
+                0..tokens,
+                0..rows / LANES,
+                &mut portable,
+                rows,
+            );
             // The reference against plain f32 arithmetic on the dequantised weights.
             let weights = {
                 let mut w = Vec::new();
@@ -418,13 +541,88 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             if let Some(simd) = simd {
                 let mut fast = vec![0f32; tokens * rows];
-                super::avx512::tiles(simd, &matrix, &activations, 0, tokens, &mut fast);
+                super::avx512::tiles(
+                    simd,
+                    &matrix,
+                    &activations,
+                    0..tokens,
+                    0..rows / LANES,
+                    &mut fast,
+                    rows,
+                );
                 assert_eq!(
                     fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                     portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                     "{tokens} tokens"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_product_shared_between_threads_equals_the_one_on_a_single_thread() {
+        // Big enough to be shared: by outputs below `SPLIT_BY_TOKENS` tokens, by tokens
+        // from there; a question's matrix (384 × 384) and odd token counts.
+        let (rows, cols) = (384, 384);
+        let bias: Vec<f32> = (0..rows).map(|r| r as f32 * 0.001).collect();
+        let matrix = Matrix::from_q4(&q4(rows, cols, 11), rows, cols, bias).expect("matrix");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        for tokens in [15, 23, super::SPLIT_BY_TOKENS + 5] {
+            assert!(tokens * rows * cols >= super::PARALLEL_MACS);
+            let x: Vec<f32> = (0..tokens * cols)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.03)
+                .collect();
+            let mut activations = Activations::default();
+            activations.quantise(&x, cols);
+            let mut alone = vec![0f32; tokens * rows];
+            matrix.tiles(&activations, 0..tokens, 0..rows / LANES, &mut alone, rows);
+            let mut shared = vec![0f32; tokens * rows];
+            pool.install(|| matrix.apply(&activations, &mut shared));
+            assert_eq!(
+                shared.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                alone.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{tokens} tokens"
+            );
+        }
+    }
+
+    #[test]
+    fn the_avx512_quantisation_and_the_portable_one_agree_to_the_bit() {
+        #[cfg(target_arch = "x86_64")]
+        let Some(simd) = super::avx512() else {
+            eprintln!("AVX-512 unavailable (or ARIA_E5_PORTABLE=1): nothing to compare");
+            return;
+        };
+        // A block of zeros, blocks whose values fall on halves (ties), tiny and huge ones.
+        let mut x: Vec<f32> = vec![0.0; QK];
+        // (Largest 127: the scale is 1, and −15.5 … 14.5 are ties.)
+        x.extend((0..QK).map(|i| if i == 31 { 127.0 } else { i as f32 - 15.5 }));
+        x.extend((0..8 * QK).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1e-3));
+        x.extend((0..QK).map(|i| if i == 5 { -3e7 } else { i as f32 }));
+        x.extend((0..QK).map(|i| (i as f32) * 1e-30));
+        let blocks = x.len() / QK;
+        let (mut q, mut d, mut s) = (vec![0i8; x.len()], vec![0f32; blocks], vec![0i32; blocks]);
+        super::quantise_portable(&x, &mut q, &mut d, &mut s);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (mut fq, mut fd, mut fs) =
+                (vec![0i8; x.len()], vec![0f32; blocks], vec![0i32; blocks]);
+            simd.vectorize(super::avx512::Quantise {
+                simd,
+                x: &x,
+                q: &mut fq,
+                d: &mut fd,
+                s: &mut fs,
+            });
+            assert_eq!(fq, q);
+            assert_eq!(
+                fd.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                d.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            assert_eq!(fs, s);
         }
     }
 }
