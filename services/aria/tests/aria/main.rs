@@ -261,7 +261,10 @@ impl Aria {
 
     pub async fn wait_indexed(&self, course: i64, expected: i64) {
         let chunks = format!("select count(*) from aria_chunks where course_id = {course}");
-        self.wait_count(&chunks, expected, Duration::from_secs(10))
+        // 30 s: the sync loop's round may be embedding another course's chunks on rayon's
+        // pool, which every test of this process shares with the evaluation set's
+        // (10 s was once not enough in a whole workspace run on 2 cores, 2026-12-08).
+        self.wait_count(&chunks, expected, Duration::from_secs(30))
             .await;
     }
 
