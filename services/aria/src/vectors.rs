@@ -141,7 +141,7 @@ impl Vectors {
                     .zip(&self.scales)
                     .enumerate()
                     .filter(|(row, _)| keep(*row))
-                    .map(|(row, (codes, scale))| (scale * dot_codes(codes, query), row))
+                    .map(|(row, (codes, scale))| (scale * dot(codes, query), row))
                     .collect()
             },
         );
@@ -374,38 +374,21 @@ impl MemoryIndex {
 }
 
 /// A dot product summed in 16 lanes: the compiler vectorises it (a single running sum
-/// is a chain of dependent additions, ~4 times slower on a 10,000-chunk scan).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// is a chain of dependent additions, ~4 times slower on a 10,000-chunk scan). `a` is
+/// floats, or the scan's int8 codes (their conversions vectorise too).
+#[inline(always)]
+pub(crate) fn dot<T: Copy + Into<f32>>(a: &[T], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 16];
     let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
     let tail: f32 = a16
         .remainder()
         .iter()
         .zip(b16.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(x, y)| (*x).into() * y)
         .sum();
     for (x, y) in a16.zip(b16) {
         for i in 0..16 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// `Σ codes[i] × b[i]`, summed in 16 lanes as [`dot`] (the conversions vectorise too).
-#[inline(always)]
-fn dot_codes(codes: &[i8], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 16];
-    let (a16, b16) = (codes.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = a16
-        .remainder()
-        .iter()
-        .zip(b16.remainder())
-        .map(|(x, y)| f32::from(*x) * y)
-        .sum();
-    for (x, y) in a16.zip(b16) {
-        for i in 0..16 {
-            lanes[i] += f32::from(x[i]) * y[i];
+            lanes[i] += x[i].into() * y[i];
         }
     }
     lanes.iter().sum::<f32>() + tail

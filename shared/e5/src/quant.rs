@@ -461,6 +461,11 @@ fn quantise_portable(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [i32]) {
 mod tests {
     use super::{Activations, LANES, Matrix, QK};
 
+    /// Floats as their bits: "agree to the bit" compared exactly (and -0 ≠ 0).
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
     /// Q4_0 bytes of a `rows × cols` matrix with pseudo-random nibbles and scales.
     fn q4(rows: usize, cols: usize, seed: u32) -> Vec<u8> {
         let mut state = seed;
@@ -550,11 +555,7 @@ mod tests {
                     &mut fast,
                     rows,
                 );
-                assert_eq!(
-                    fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "{tokens} tokens"
-                );
+                assert_eq!(bits(&fast), bits(&portable), "{tokens} tokens");
             }
         }
     }
@@ -581,11 +582,7 @@ mod tests {
             matrix.tiles(&activations, 0..tokens, 0..rows / LANES, &mut alone, rows);
             let mut shared = vec![0f32; tokens * rows];
             pool.install(|| matrix.apply(&activations, &mut shared));
-            assert_eq!(
-                shared.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                alone.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "{tokens} tokens"
-            );
+            assert_eq!(bits(&shared), bits(&alone), "{tokens} tokens");
         }
     }
 
@@ -618,10 +615,7 @@ mod tests {
                 s: &mut fs,
             });
             assert_eq!(fq, q);
-            assert_eq!(
-                fd.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                d.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
+            assert_eq!(bits(&fd), bits(&d));
             assert_eq!(fs, s);
         }
     }
