@@ -8,9 +8,8 @@
 //!
 //! At a school's size (tens of thousands of chunks) exact search needs no index to
 //! tune: the scan reads each vector as 384 bytes (int8, one scale a vector: 4 MB for
-//! 10,000 chunks, where the floats are 15 MB and the scan was bound by reading them),
-//! and the best candidates it finds are scored again on their floats, so what it returns
-//! is the exact cosine order.
+//! 10,000 chunks, where the floats are 15 MB), and the best candidates it finds are
+//! scored again on their floats, so what it returns is the exact cosine order.
 
 use std::{
     collections::HashMap,
@@ -38,7 +37,7 @@ struct Snapshot {
     course_ids: Vec<i64>,
     /// Each chunk's level, as an index into `level_names` (a filter compares numbers,
     /// not strings: the string comparisons were most of a scan's time).
-    levels: Vec<u16>,
+    levels: Vec<usize>,
     level_names: Vec<String>,
     /// The classes each chunk's course is assigned to.
     class_ids: Vec<Vec<i64>>,
@@ -63,7 +62,7 @@ impl Snapshot {
             .level
             .map(|level| self.level_names.iter().position(|name| name == level));
         move |row| {
-            level.is_none_or(|level| level == Some(usize::from(self.levels[row])))
+            level.is_none_or(|level| level == Some(self.levels[row]))
                 && filter
                     .course_id
                     .is_none_or(|course| self.course_ids[row] == course)
@@ -81,8 +80,7 @@ impl Snapshot {
                 self.level_names.len() - 1
             }
         };
-        self.levels
-            .push(u16::try_from(index).expect("fewer than 65,536 levels"));
+        self.levels.push(index);
     }
 
     fn idf(&self, lexeme: &str) -> f32 {
