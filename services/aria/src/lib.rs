@@ -12,6 +12,7 @@ pub mod code_context;
 pub use nexus_e5 as e5;
 pub mod embed;
 pub mod eval;
+pub mod excerpt;
 pub mod index;
 pub mod metrics;
 pub mod model;

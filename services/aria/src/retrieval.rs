@@ -33,7 +33,7 @@ use crate::{
 const CANDIDATES: usize = 20;
 const RRF_K: f32 = 60.0;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Passage {
     pub id: i64,
@@ -48,14 +48,10 @@ pub struct Passage {
     /// The most relevant fragments of the section.
     pub excerpt: String,
     /// The fused score (the order of the passages).
-    #[sqlx(default)]
     pub score: f32,
     /// Share of the question's (IDF) weight found among the passage's lexemes.
-    #[sqlx(default)]
     pub coverage: f32,
-    #[sqlx(default)]
     pub similarity: Option<f32>,
-    #[sqlx(default)]
     pub confidence: f32,
 }
 
@@ -95,18 +91,6 @@ struct Candidate {
     score: f32,
     coverage: f32,
     similarity: Option<f32>,
-}
-
-/// The words of a question as a `to_tsquery` OR expression: letters and digits only,
-/// so no input can break the query syntax.
-pub fn or_query(question: &str) -> Option<String> {
-    let words: Vec<String> = question
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 2)
-        .take(30)
-        .map(str::to_lowercase)
-        .collect();
-    (!words.is_empty()).then(|| words.join(" | "))
 }
 
 /// Weighted reciprocal rank fusion of ranked id lists: `Σ weight / (60 + rank)`.
@@ -159,7 +143,7 @@ impl Retriever {
                 self.question_vector(question).await
             }
         });
-        self.search_prepared(question, terms?, vector, filter, limit, method)
+        self.search_prepared(terms?, vector, filter, limit, method)
             .await
     }
 
@@ -173,7 +157,7 @@ impl Retriever {
         limit: usize,
     ) -> sqlx::Result<Vec<Passage>> {
         let terms = version_and_lexemes(&self.pool, question).await?;
-        self.search_prepared(question, terms, vector, filter, limit, Method::Fused)
+        self.search_prepared(terms, vector, filter, limit, Method::Fused)
             .await
     }
 
@@ -232,20 +216,23 @@ impl Retriever {
 
     async fn search_prepared(
         &self,
-        question: &str,
-        (version, mut lexemes): (i64, Vec<String>),
+        (version, question_lexemes): (i64, Vec<String>),
         vector: Option<Vec<f32>>,
         filter: Filter<'_>,
         limit: usize,
         method: Method,
     ) -> sqlx::Result<Vec<Passage>> {
-        if method == Method::Dense {
-            lexemes.clear();
-        }
+        // The dense side's own evaluation searches without the lexemes (its excerpts
+        // still show the question's words).
+        let lexemes: &[String] = if method == Method::Dense {
+            &[]
+        } else {
+            &question_lexemes
+        };
         let mut candidates = match &self.store {
             Store::Memory(index) => {
                 index.ensure_fresh(&self.pool, Some(version)).await?;
-                self.in_memory(index, &lexemes, vector.as_deref(), filter)
+                self.in_memory(index, lexemes, vector.as_deref(), filter)
             }
             Store::Qdrant(qdrant, fallback) => {
                 let lexical = sparse(lexemes.iter().map(|l| (l.clone(), 1)));
@@ -253,12 +240,12 @@ impl Retriever {
                     .search(vector.as_deref(), &lexical, filter, CANDIDATES)
                     .await
                 {
-                    Ok(hits) => self.judge(&hits, &lexemes, vector.as_deref()).await?,
+                    Ok(hits) => self.judge(&hits, lexemes, vector.as_deref()).await?,
                     Err(error) => {
                         // Qdrant down: answer lexically from Postgres' chunks.
                         tracing::warn!(%error, "Qdrant search failed: lexical retrieval only");
                         fallback.ensure_fresh(&self.pool, Some(version)).await?;
-                        self.in_memory(fallback, &lexemes, None, filter)
+                        self.in_memory(fallback, lexemes, None, filter)
                     }
                 }
             }
@@ -275,7 +262,7 @@ impl Retriever {
             });
         }
         candidates.truncate(limit);
-        self.passages(question, candidates).await
+        self.passages(&question_lexemes, candidates).await
     }
 
     /// Lexical and dense candidates from an in-memory index, fused.
@@ -347,58 +334,71 @@ impl Retriever {
             .collect())
     }
 
-    /// The passages of these candidates, in their order, with their excerpts.
+    /// The passages of these candidates, in their order, with their excerpts around
+    /// the question's `lexemes`.
     async fn passages(
         &self,
-        question: &str,
+        lexemes: &[String],
         candidates: Vec<Candidate>,
     ) -> sqlx::Result<Vec<Passage>> {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
-        let query = or_query(question).unwrap_or_default();
-        // `ts_headline` analyses each passage's whole text again (~0.3 ms a passage):
-        // two halves on two connections, so both of Postgres' cores do it.
-        let (first, second) = ids.split_at(ids.len().div_ceil(2));
-        let (mut rows, more) =
-            tokio::try_join!(self.excerpts(&query, first), self.excerpts(&query, second))?;
-        rows.extend(more);
-        let mut by_id: HashMap<i64, Passage> = rows.into_iter().map(|p| (p.id, p)).collect();
+        let rows: Vec<ChunkText> = sqlx::query_as(
+            "select id, course_id, course_title, chapter_title, section_id, section_title, level,
+                    text, word_spans, word_lexemes
+             from aria_chunks where id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_id: HashMap<i64, ChunkText> = rows.into_iter().map(|r| (r.id, r)).collect();
         let span = self.full_similarity - self.min_similarity;
         Ok(candidates
             .into_iter()
             .filter_map(|c| {
-                let mut passage = by_id.remove(&c.id)?;
+                let chunk = by_id.remove(&c.id)?;
                 let dense = c
                     .similarity
                     .map_or(0.0, |s| ((s - self.min_similarity) / span).clamp(0.0, 1.0));
-                passage.score = c.score;
-                passage.coverage = c.coverage;
-                passage.similarity = c.similarity;
-                passage.confidence = c.coverage.max(dense);
-                Some(passage)
+                Some(Passage {
+                    excerpt: crate::excerpt::excerpt(
+                        &chunk.text,
+                        &chunk.word_spans,
+                        &chunk.word_lexemes,
+                        lexemes,
+                    ),
+                    id: chunk.id,
+                    course_id: chunk.course_id,
+                    course_title: chunk.course_title,
+                    chapter_title: chunk.chapter_title,
+                    section_id: chunk.section_id,
+                    section_title: chunk.section_title,
+                    level: chunk.level,
+                    score: c.score,
+                    coverage: c.coverage,
+                    similarity: c.similarity,
+                    confidence: c.coverage.max(dense),
+                })
             })
             .collect())
     }
+}
 
-    /// These passages, with their excerpts for the `to_tsquery` text `query`.
-    async fn excerpts(&self, query: &str, ids: &[i64]) -> sqlx::Result<Vec<Passage>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query_as(
-            "with q as (select to_tsquery('nexus_fr', $1) as query)
-             select k.id, k.course_id, k.course_title, k.chapter_title, k.section_id, k.section_title, k.level,
-                    ts_headline('nexus_fr', k.text, q.query,
-                                'StartSel=\"\", StopSel=\"\", MaxWords=45, MinWords=20, MaxFragments=2, FragmentDelimiter=\" … \"') as excerpt
-             from aria_chunks k, q where k.id = any($2)",
-        )
-        .bind(query)
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await
-    }
+/// A chunk's text and words, read to cut its excerpt.
+#[derive(sqlx::FromRow)]
+struct ChunkText {
+    id: i64,
+    course_id: i64,
+    course_title: String,
+    chapter_title: String,
+    section_id: String,
+    section_title: String,
+    level: String,
+    text: String,
+    word_spans: Vec<i32>,
+    word_lexemes: Vec<String>,
 }
 
 /// Two ranked lists, the student's level first: a passage of `others` goes before
@@ -460,19 +460,6 @@ mod tests {
         );
         let better = vec![passage(5, "premiere", 0.9)];
         assert_eq!(ids(merge_levels(own, better, 2)), [5, 1]);
-    }
-
-    #[test]
-    fn questions_become_safe_or_queries() {
-        assert_eq!(
-            or_query("C'est quoi une pile ?").as_deref(),
-            Some("est | quoi | une | pile")
-        );
-        assert_eq!(
-            or_query("'); drop table x; -- & | !").as_deref(),
-            Some("drop | table")
-        );
-        assert_eq!(or_query("?!"), None);
     }
 
     #[test]

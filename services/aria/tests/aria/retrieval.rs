@@ -103,3 +103,60 @@ async fn retrieval_quality_on_the_evaluation_set_does_not_regress() {
         );
     }
 }
+
+/// The excerpts are cut from each chunk's words (`word_spans`, `word_lexemes`): word n
+/// must be what Postgres' French analysis puts at position n, or an excerpt would
+/// surround the wrong words.
+#[tokio::test]
+async fn the_chunks_words_are_postgres_own_analysis_and_excerpts_show_the_question() {
+    let aria = spawn(100).await;
+    seed_curriculum(&aria).await;
+    // The service's sync indexes the new courses (reindexing here would race it).
+    let mut chunks: i64 = 0;
+    for _ in 0..600 {
+        chunks = sqlx::query_scalar("select count(*) from aria_chunks")
+            .fetch_one(&aria.pool)
+            .await
+            .expect("count");
+        if chunks == 96 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(chunks, 96, "every seeded section is indexed");
+    let (positions, wrong_lexeme, wrong_span): (i64, i64, i64) = sqlx::query_as(
+        "select count(*),
+                count(*) filter (where k.word_lexemes[p] is distinct from u.lexeme),
+                count(*) filter (where not u.lexeme = any(tsvector_to_array(to_tsvector('nexus_fr',
+                    substr(k.text, k.word_spans[2 * p - 1] + 1, k.word_spans[2 * p] - k.word_spans[2 * p - 1]))))
+                    -- a URL's path analysed alone is cut otherwise
+                    and u.lexeme not like '%/%')
+         from aria_chunks k, unnest(to_tsvector('nexus_fr', k.text)) u, unnest(u.positions) p",
+    )
+    .fetch_one(&aria.pool)
+    .await
+    .expect("words");
+    assert!(positions > 20_000, "the curriculum's words: {positions}");
+    assert_eq!(
+        (wrong_lexeme, wrong_span),
+        (0, 0),
+        "word n is position n's lexeme, and its span reads as that word"
+    );
+    let settings = nexus_aria::AriaSettings::from_env().expect("settings");
+    let retriever = nexus_aria::retriever(&settings, &aria.pool, &reqwest::Client::new());
+    let passages = retriever
+        .search_with(
+            "Comment coder un entier négatif en complément à deux ?",
+            nexus_aria::vectors::Filter::default(),
+            3,
+            Method::Lexical,
+        )
+        .await
+        .expect("search");
+    let best = passages.first().expect("a passage");
+    assert!(
+        best.excerpt.contains("complément à deux"),
+        "the excerpt surrounds the question's words: {}",
+        best.excerpt
+    );
+}

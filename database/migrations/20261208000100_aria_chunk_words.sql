@@ -1,0 +1,37 @@
+-- ARIA's excerpts without analysing a passage again at each question (issue #19).
+-- `ts_headline` parsed and stemmed each ~2,500-character passage anew (~0.5 ms a
+-- passage, the longest part of a search after the question's embedding). Each chunk
+-- now carries, for every word Postgres' French analysis counts (position n of
+-- `to_tsvector('nexus_fr', text)` is word n), its character span in the text and its
+-- lexeme ('' for a stop word): ARIA cuts the excerpts around the question's lexemes
+-- itself (crate::excerpt).
+
+-- The default parser's tokens tile the text, except the compound ones (a URL, a
+-- hyphenated word), which come before their parts and overlap them. Every token type
+-- nexus_fr maps to a dictionary counts as a word (a stop word too: it has a position).
+create function aria_word_spans(body text) returns int4[]
+language sql immutable parallel safe as $$
+    select coalesce(array_agg(s.bound order by t.ord, s.edge), '{}')
+      from (select p.ord, p.tokid, length(p.token) as len,
+                   coalesce(sum(length(p.token)) filter (where p.tokid not in (5, 15, 16, 17))
+                            over (order by p.ord rows between unbounded preceding and 1 preceding), 0) as start
+              from pg_catalog.ts_parse('default', body) with ordinality p(tokid, token, ord)) t
+     cross join lateral (values (0, t.start), (1, t.start + t.len)) s(edge, bound)
+     where t.tokid in (select maptokentype from pg_catalog.pg_ts_config_map
+                        where mapcfg = 'public.nexus_fr'::regconfig)
+$$;
+
+create function aria_word_lexemes(body text) returns text[]
+language sql immutable parallel safe as $$
+    select coalesce(array_agg(coalesce(l.lexeme, '') order by n.n), '{}')
+      from generate_series(1, (select coalesce(max(p), 0)
+                                 from unnest(to_tsvector('public.nexus_fr'::regconfig, body)) u,
+                                      unnest(u.positions) p)) n(n)
+      left join (select min(u.lexeme) as lexeme, p
+                   from unnest(to_tsvector('public.nexus_fr'::regconfig, body)) u, unnest(u.positions) p
+                  group by p) l on l.p = n.n
+$$;
+
+alter table aria_chunks
+    add column word_spans int4[] not null generated always as (aria_word_spans(text)) stored,
+    add column word_lexemes text[] not null generated always as (aria_word_lexemes(text)) stored;
