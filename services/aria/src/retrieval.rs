@@ -86,11 +86,14 @@ pub struct Retriever {
 }
 
 /// A fused candidate before its text is read.
+#[derive(Clone)]
 struct Candidate {
     id: i64,
     score: f32,
     coverage: f32,
     similarity: Option<f32>,
+    /// See [`Passage::confidence`]; set once the candidates are judged.
+    confidence: f32,
 }
 
 /// Weighted reciprocal rank fusion of ranked id lists: `Σ weight / (60 + rank)`.
@@ -143,45 +146,77 @@ impl Retriever {
                 self.question_vector(question).await
             }
         });
-        self.search_prepared(terms?, vector, filter, limit, method)
-            .await
+        let (version, lexemes) = terms?;
+        let found = self
+            .candidates(version, &lexemes, vector.as_deref(), filter, limit, method)
+            .await?;
+        self.passages(&lexemes, found).await
     }
 
-    /// A fused search with the question's vector computed beforehand (the tutor
-    /// overlaps it with other work); [`Self::search_with`] computes it itself.
-    pub async fn search_embedded(
+    /// A student's question, with its vector computed beforehand (the tutor overlaps
+    /// it with other work), searched where the tutor looks, in order until something
+    /// answers: among the courses assigned to `class_id` (any level: the class's
+    /// teacher chose them) when the client names the class; then the course the
+    /// student is reading (`course_id`) at their level, when the client says which;
+    /// then their level's courses. The question's lexemes are read once, the passages
+    /// once.
+    pub async fn search_for_student(
         &self,
         question: &str,
-        vector: Option<Vec<f32>>,
-        filter: Filter<'_>,
-        limit: usize,
-    ) -> sqlx::Result<Vec<Passage>> {
-        let terms = version_and_lexemes(&self.pool, question).await?;
-        self.search_prepared(terms, vector, filter, limit, Method::Fused)
-            .await
-    }
-
-    /// A fused search for a student of `level`. Terminale builds on Première: a
-    /// Terminale student also gets Première passages, ranked after Terminale ones
-    /// unless clearly more relevant (confidence higher by more than 0.05). A Première
-    /// student gets Terminale passages only when nothing of Première answers (each
-    /// passage carries its level, so the answer can say so).
-    pub async fn search_for_level(
-        &self,
-        question: &str,
-        vector: Option<Vec<f32>>,
+        vector: Option<&[f32]>,
+        class_id: Option<i64>,
         level: Option<ClassLevel>,
         course_id: Option<i64>,
         limit: usize,
     ) -> sqlx::Result<Vec<Passage>> {
-        let filter = |level: Option<ClassLevel>| Filter {
-            level: level.map(ClassLevel::as_str),
-            course_id,
-            ..Filter::default()
+        let (version, lexemes) = version_and_lexemes(&self.pool, question).await?;
+        let mut found = Vec::new();
+        if let Some(class_id) = class_id {
+            let filter = Filter {
+                level: None,
+                course_id,
+                class_id: Some(class_id),
+            };
+            found = self
+                .candidates(version, &lexemes, vector, filter, limit, Method::Fused)
+                .await?;
+        }
+        if found.is_empty() {
+            found = self
+                .for_level(version, &lexemes, vector, level, course_id, limit)
+                .await?;
+        }
+        if found.is_empty() && course_id.is_some() {
+            found = self
+                .for_level(version, &lexemes, vector, level, None, limit)
+                .await?;
+        }
+        self.passages(&lexemes, found).await
+    }
+
+    /// Fused candidates for a student of `level`. Terminale builds on Première: a
+    /// Terminale student also gets Première passages, ranked after Terminale ones
+    /// unless clearly more relevant (confidence higher by more than 0.05). A Première
+    /// student gets Terminale passages only when nothing of Première answers (each
+    /// passage carries its level, so the answer can say so).
+    async fn for_level(
+        &self,
+        version: i64,
+        lexemes: &[String],
+        vector: Option<&[f32]>,
+        level: Option<ClassLevel>,
+        course_id: Option<i64>,
+        limit: usize,
+    ) -> sqlx::Result<Vec<Candidate>> {
+        let search = |level: Option<ClassLevel>| {
+            let filter = Filter {
+                level: level.map(ClassLevel::as_str),
+                course_id,
+                ..Filter::default()
+            };
+            self.candidates(version, lexemes, vector, filter, limit, Method::Fused)
         };
-        let own = self
-            .search_embedded(question, vector.clone(), filter(level), limit)
-            .await?;
+        let own = search(level).await?;
         let other = match level {
             Some(ClassLevel::Terminale) => Some(ClassLevel::Premiere),
             Some(ClassLevel::Premiere) if own.is_empty() => Some(ClassLevel::Terminale),
@@ -190,57 +225,35 @@ impl Retriever {
         let Some(other) = other else {
             return Ok(own);
         };
-        let others = self
-            .search_embedded(question, vector, filter(Some(other)), limit)
-            .await?;
+        let others = search(Some(other)).await?;
         Ok(merge_levels(own, others, limit))
     }
 
-    /// A fused search among the courses assigned to a class (any level: the class's
-    /// teacher chose them).
-    pub async fn search_in_class(
+    /// The `limit` best candidates that pass the relevance floor, fused. `method`
+    /// `Dense` searches without the lexemes (the dense side's own evaluation).
+    async fn candidates(
         &self,
-        question: &str,
-        vector: Option<Vec<f32>>,
-        class_id: i64,
-        course_id: Option<i64>,
-        limit: usize,
-    ) -> sqlx::Result<Vec<Passage>> {
-        let filter = Filter {
-            level: None,
-            course_id,
-            class_id: Some(class_id),
-        };
-        self.search_embedded(question, vector, filter, limit).await
-    }
-
-    async fn search_prepared(
-        &self,
-        (version, question_lexemes): (i64, Vec<String>),
-        vector: Option<Vec<f32>>,
+        version: i64,
+        lexemes: &[String],
+        vector: Option<&[f32]>,
         filter: Filter<'_>,
         limit: usize,
         method: Method,
-    ) -> sqlx::Result<Vec<Passage>> {
-        // The dense side's own evaluation searches without the lexemes (its excerpts
-        // still show the question's words).
-        let lexemes: &[String] = if method == Method::Dense {
+    ) -> sqlx::Result<Vec<Candidate>> {
+        let lexemes = if method == Method::Dense {
             &[]
         } else {
-            &question_lexemes
+            lexemes
         };
         let mut candidates = match &self.store {
             Store::Memory(index) => {
                 index.ensure_fresh(&self.pool, Some(version)).await?;
-                self.in_memory(index, lexemes, vector.as_deref(), filter)
+                self.in_memory(index, lexemes, vector, filter)
             }
             Store::Qdrant(qdrant, fallback) => {
                 let lexical = sparse(lexemes.iter().map(|l| (l.clone(), 1)));
-                match qdrant
-                    .search(vector.as_deref(), &lexical, filter, CANDIDATES)
-                    .await
-                {
-                    Ok(hits) => self.judge(&hits, lexemes, vector.as_deref()).await?,
+                match qdrant.search(vector, &lexical, filter, CANDIDATES).await {
+                    Ok(hits) => self.judge(&hits, lexemes, vector).await?,
                     Err(error) => {
                         // Qdrant down: answer lexically from Postgres' chunks.
                         tracing::warn!(%error, "Qdrant search failed: lexical retrieval only");
@@ -250,8 +263,13 @@ impl Retriever {
                 }
             }
         };
+        let span = self.full_similarity - self.min_similarity;
         for c in &mut candidates {
             c.coverage = c.coverage.clamp(0.0, 1.0);
+            let dense = c
+                .similarity
+                .map_or(0.0, |s| ((s - self.min_similarity) / span).clamp(0.0, 1.0));
+            c.confidence = c.coverage.max(dense);
         }
         // Relevant only if enough of the question's words are in it, or (found by the
         // dense side) similar enough. The dense side's own evaluation keeps its ranking.
@@ -262,7 +280,7 @@ impl Retriever {
             });
         }
         candidates.truncate(limit);
-        self.passages(&question_lexemes, candidates).await
+        Ok(candidates)
     }
 
     /// Lexical and dense candidates from an in-memory index, fused.
@@ -289,6 +307,7 @@ impl Retriever {
                 score,
                 coverage: coverage.get(&id).copied().unwrap_or(0.0),
                 similarity: vector.and_then(|v| index.similarity(id, v)),
+                confidence: 0.0,
             })
             .collect()
     }
@@ -329,6 +348,7 @@ impl Retriever {
                     score: *score,
                     coverage,
                     similarity,
+                    confidence: 0.0,
                 })
             })
             .collect())
@@ -354,14 +374,10 @@ impl Retriever {
         .fetch_all(&self.pool)
         .await?;
         let mut by_id: HashMap<i64, ChunkText> = rows.into_iter().map(|r| (r.id, r)).collect();
-        let span = self.full_similarity - self.min_similarity;
         Ok(candidates
             .into_iter()
             .filter_map(|c| {
                 let chunk = by_id.remove(&c.id)?;
-                let dense = c
-                    .similarity
-                    .map_or(0.0, |s| ((s - self.min_similarity) / span).clamp(0.0, 1.0));
                 Some(Passage {
                     excerpt: crate::excerpt::excerpt(
                         &chunk.text,
@@ -379,7 +395,7 @@ impl Retriever {
                     score: c.score,
                     coverage: c.coverage,
                     similarity: c.similarity,
-                    confidence: c.coverage.max(dense),
+                    confidence: c.confidence,
                 })
             })
             .collect())
@@ -401,9 +417,9 @@ struct ChunkText {
     word_lexemes: Vec<String>,
 }
 
-/// Two ranked lists, the student's level first: a passage of `others` goes before
+/// Two ranked lists, the student's level first: a candidate of `others` goes before
 /// one of `own` only when clearly more relevant.
-fn merge_levels(own: Vec<Passage>, others: Vec<Passage>, limit: usize) -> Vec<Passage> {
+fn merge_levels(own: Vec<Candidate>, others: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
     let (mut own, mut others) = (own.into_iter().peekable(), others.into_iter().peekable());
     let mut merged = Vec::with_capacity(limit);
     while merged.len() < limit {
@@ -429,16 +445,9 @@ fn merge_levels(own: Vec<Passage>, others: Vec<Passage>, limit: usize) -> Vec<Pa
 mod tests {
     use super::*;
 
-    fn passage(id: i64, level: &str, confidence: f32) -> Passage {
-        Passage {
+    fn candidate(id: i64, confidence: f32) -> Candidate {
+        Candidate {
             id,
-            course_id: id,
-            course_title: String::new(),
-            chapter_title: String::new(),
-            section_id: String::new(),
-            section_title: String::new(),
-            level: level.to_owned(),
-            excerpt: String::new(),
             score: 0.0,
             coverage: confidence,
             similarity: None,
@@ -448,9 +457,10 @@ mod tests {
 
     #[test]
     fn the_students_level_comes_first_at_equal_relevance() {
-        let own = vec![passage(1, "terminale", 0.6), passage(2, "terminale", 0.3)];
-        let others = vec![passage(3, "premiere", 0.6), passage(4, "premiere", 0.9)];
-        let ids = |v: Vec<Passage>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        // A Terminale student's own level, then Première's.
+        let own = vec![candidate(1, 0.6), candidate(2, 0.3)];
+        let others = vec![candidate(3, 0.6), candidate(4, 0.9)];
+        let ids = |v: Vec<Candidate>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
         assert_eq!(ids(merge_levels(own.clone(), vec![], 5)), [1, 2]);
         assert_eq!(ids(merge_levels(vec![], others.clone(), 5)), [3, 4]);
         assert_eq!(
@@ -458,7 +468,7 @@ mod tests {
             [1, 3, 4, 2],
             "equal: own first; clearly better: the other level first"
         );
-        let better = vec![passage(5, "premiere", 0.9)];
+        let better = vec![candidate(5, 0.9)];
         assert_eq!(ids(merge_levels(own, better, 2)), [5, 1]);
     }
 

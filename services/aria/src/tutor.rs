@@ -402,8 +402,8 @@ async fn retrieve_and_decide(
     Ok((Retrieved { passages, ms }, decision))
 }
 
-/// Step 1: the class's courses first when the client names the class; then the course
-/// the student is reading, when the client says which; then the level's.
+/// Step 1: the passages, where [`crate::retrieval::Retriever::search_for_student`]
+/// looks (the class's courses, the course being read, the student's level).
 async fn retrieve(
     state: &AppState,
     asked: &Asked<'_>,
@@ -411,24 +411,17 @@ async fn retrieve(
 ) -> sqlx::Result<Vec<Passage>> {
     let course_id = current_course(&state.pool, asked.scope.course).await?;
     let vector = (&mut embedding.0).await.ok().flatten();
-    let (retriever, message, level) = (&state.retriever, asked.message, asked.level);
-    let mut passages = Vec::new();
-    if let Some(class_id) = asked.scope.class_id {
-        passages = retriever
-            .search_in_class(message, vector.clone(), class_id, course_id, 5)
-            .await?;
-    }
-    if passages.is_empty() {
-        passages = retriever
-            .search_for_level(message, vector.clone(), level, course_id, 5)
-            .await?;
-    }
-    if passages.is_empty() && course_id.is_some() {
-        passages = retriever
-            .search_for_level(message, vector, level, None, 5)
-            .await?;
-    }
-    Ok(passages)
+    state
+        .retriever
+        .search_for_student(
+            asked.message,
+            vector.as_deref(),
+            asked.scope.class_id,
+            asked.level,
+            course_id,
+            5,
+        )
+        .await
 }
 
 /// The help policy binds students; teachers and admins get full explanations.
