@@ -6,6 +6,8 @@
 
 use std::time::Instant;
 
+use nexus_database::levels::ClassLevel;
+
 use crate::{
     eval,
     retrieval::{Method, Retriever, Store},
@@ -132,6 +134,24 @@ pub async fn retrieval(retriever: &Retriever, target_chunks: i64) -> anyhow::Res
             }
         }
         report(name, ms);
+    }
+    if retriever.dense() {
+        // What the tutor runs for a student of the question's level (a Terminale
+        // question searched at both levels), after the question's embedding, which the
+        // tutor overlaps with its other steps.
+        let mut ms = Vec::new();
+        for _ in 0..rounds {
+            for (question, level) in &questions {
+                let started = Instant::now();
+                let vector = retriever.question_vector(question).await;
+                let level = ClassLevel::parse(level);
+                retriever
+                    .search_for_student(question, vector.as_deref(), None, level, None, 5)
+                    .await?;
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        report("student (embed, then the tutor's)", ms);
     }
     if let (Some(embedder), Store::Memory(index)) = (&retriever.embedder, &retriever.store) {
         let (mut embed_ms, mut scan_ms) = (Vec::new(), Vec::new());
