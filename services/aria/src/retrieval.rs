@@ -131,6 +131,8 @@ impl Retriever {
         }
     }
 
+    /// A search by `method` under `filter` (the evaluation and the benchmarks; the
+    /// tutor calls [`Self::search_for_student`]).
     pub async fn search_with(
         &self,
         question: &str,

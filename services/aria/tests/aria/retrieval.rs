@@ -112,18 +112,12 @@ async fn the_chunks_words_are_postgres_own_analysis_and_excerpts_show_the_questi
     let aria = spawn(100).await;
     seed_curriculum(&aria).await;
     // The service's sync indexes the new courses (reindexing here would race it).
-    let mut chunks: i64 = 0;
-    for _ in 0..600 {
-        chunks = sqlx::query_scalar("select count(*) from aria_chunks")
-            .fetch_one(&aria.pool)
-            .await
-            .expect("count");
-        if chunks == 96 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(chunks, 96, "every seeded section is indexed");
+    aria.wait_count(
+        "select count(*) from aria_chunks",
+        96,
+        Duration::from_secs(60),
+    )
+    .await;
     let (positions, wrong_lexeme, wrong_span): (i64, i64, i64) = sqlx::query_as(
         "select count(*),
                 count(*) filter (where k.word_lexemes[p] is distinct from u.lexeme),
