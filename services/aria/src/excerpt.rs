@@ -2,9 +2,10 @@
 //!
 //! What `ts_headline(…, 'MaxWords=45, MinWords=20, MaxFragments=2')` gave, without
 //! analysing the passage again at each question: every chunk carries the span and the
-//! lexeme of each word Postgres' French analysis counts (`word_spans`,
-//! `word_lexemes`, see the migration `aria_chunk_words`), so the question's lexemes are
-//! found by comparing strings. Up to two fragments of at most [`MAX_WORDS`] words, the
+//! lexeme of each word Postgres' French analysis counts (`word_spans`: two big-endian
+//! int4 a word, its first and past-the-end characters; `word_lexemes`: the lexemes
+//! joined by spaces, `""` for a stop word; see the migration `aria_chunk_words`), so
+//! the question's lexemes are found by comparing strings. Up to two fragments of at most [`MAX_WORDS`] words, the
 //! one with the most distinct question words first, then the best that does not overlap
 //! it; each centred on its matches; in the text's order, joined by " … ". A passage
 //! without any of the question's words (found by its meaning) gives its first
@@ -17,24 +18,25 @@ pub const MIN_WORDS: usize = 20;
 const FRAGMENTS: usize = 2;
 const DELIMITER: &str = " … ";
 
-/// The excerpt of `text` for a question of `question` lexemes. `spans` holds each
-/// word's start and end, in characters (two entries a word); `lexemes` each word's
-/// lexeme (`""` for a stop word).
-pub fn excerpt(text: &str, spans: &[i32], lexemes: &[String], question: &[String]) -> String {
+/// The excerpt of `text` for a question of `question` lexemes, from the chunk's
+/// `word_spans` and `word_lexemes` (see the module's head).
+pub fn excerpt(text: &str, word_spans: &[u8], word_lexemes: &str, question: &[String]) -> String {
+    let spans: Vec<usize> = word_spans
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
     let bytes = byte_offsets(text);
     let span = |word: usize| {
-        let at = |i: usize| {
-            let chars = usize::try_from(spans[i]).unwrap_or(0);
-            bytes.get(chars).copied().unwrap_or(text.len())
-        };
+        let at = |i: usize| bytes.get(spans[i]).copied().unwrap_or(text.len());
         (at(2 * word), at(2 * word + 1))
     };
     let words = spans.len() / 2;
     // Which of the question's lexemes each word is, if any.
+    let mut lexemes = word_lexemes.split(' ');
     let matches: Vec<Option<usize>> = (0..words)
-        .map(|w| {
+        .map(|_| {
             lexemes
-                .get(w)
+                .next()
                 .filter(|l| !l.is_empty())
                 .and_then(|l| question.iter().position(|q| q == l))
         })
@@ -137,21 +139,22 @@ fn best_window(
 mod tests {
     use super::*;
 
-    /// Spans and lexemes of a text whose words are separated by single spaces; a
-    /// word's lexeme is itself, or `""` for the stop words listed.
-    fn words(text: &str, stop: &[&str]) -> (Vec<i32>, Vec<String>) {
+    /// A chunk's `word_spans` as Postgres stores them.
+    fn stored(spans: &[u32]) -> Vec<u8> {
+        spans.iter().flat_map(|s| s.to_be_bytes()).collect()
+    }
+
+    /// `word_spans` and `word_lexemes` of a text whose words are separated by single
+    /// spaces; a word's lexeme is itself, or `""` for the stop words listed.
+    fn words(text: &str, stop: &[&str]) -> (Vec<u8>, String) {
         let (mut spans, mut lexemes, mut at) = (Vec::new(), Vec::new(), 0);
         for word in text.split(' ') {
-            let len = word.chars().count() as i32;
+            let len = word.chars().count() as u32;
             spans.extend([at, at + len]);
-            lexemes.push(if stop.contains(&word) {
-                String::new()
-            } else {
-                word.to_owned()
-            });
+            lexemes.push(if stop.contains(&word) { "" } else { word });
             at += len + 1;
         }
-        (spans, lexemes)
+        (stored(&spans), lexemes.join(" "))
     }
 
     fn question(words: &[&str]) -> Vec<String> {
@@ -180,7 +183,7 @@ mod tests {
             excerpt(&text, &spans, &lexemes, &question(&["absent"])),
             numbered(MIN_WORDS).join(" ")
         );
-        assert_eq!(excerpt("", &[], &[], &question(&["absent"])), "");
+        assert_eq!(excerpt("", &[], "", &question(&["absent"])), "");
     }
 
     #[test]
@@ -210,15 +213,14 @@ mod tests {
     fn spans_are_characters_and_the_text_between_words_is_kept() {
         // Accented letters take two bytes: spans count characters.
         let text = "élève : « tri » — été";
-        let spans = vec![0, 5, 10, 13, 16, 17, 18, 21];
-        let lexemes = question(&["elev", "tri", "", "ete"]);
+        let spans = stored(&[0, 5, 10, 13, 16, 17, 18, 21]);
         assert_eq!(
-            excerpt(text, &spans, &lexemes, &question(&["tri"])),
+            excerpt(text, &spans, "elev tri  ete", &question(&["tri"])),
             "élève : « tri » — été"
         );
         // Spans beyond the text (never expected) end at its end, not in a panic.
         assert_eq!(
-            excerpt("ab", &[0, 9], &question(&["ab"]), &question(&["ab"])),
+            excerpt("ab", &stored(&[0, 9]), "ab", &question(&["ab"])),
             "ab"
         );
     }

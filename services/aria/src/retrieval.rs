@@ -415,8 +415,8 @@ struct ChunkText {
     section_title: String,
     level: String,
     text: String,
-    word_spans: Vec<i32>,
-    word_lexemes: Vec<String>,
+    word_spans: Vec<u8>,
+    word_lexemes: String,
 }
 
 /// Two ranked lists, the student's level first: a candidate of `others` goes before
