@@ -5,11 +5,11 @@
 //! lexeme of each word Postgres' French analysis counts (`word_spans`: two big-endian
 //! int4 a word, its first and past-the-end characters; `word_lexemes`: the lexemes
 //! joined by spaces, `""` for a stop word; see the migration `aria_chunk_words`), so
-//! the question's lexemes are found by comparing strings. Up to two fragments of at most [`MAX_WORDS`] words, the
-//! one with the most distinct question words first, then the best that does not overlap
-//! it; each centred on its matches; in the text's order, joined by " … ". A passage
-//! without any of the question's words (found by its meaning) gives its first
-//! [`MIN_WORDS`] words.
+//! the question's lexemes are found by comparing strings. Up to two fragments of at
+//! most [`MAX_WORDS`] words, the one with the most distinct question words first, then
+//! the best that does not overlap it; each centred on its matches; in the text's order,
+//! joined by " … ". A passage without any of the question's words (found by its
+//! meaning) gives its first [`MIN_WORDS`] words.
 
 /// Words in a fragment at most.
 pub const MAX_WORDS: usize = 45;
