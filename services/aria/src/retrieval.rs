@@ -92,7 +92,7 @@ struct Candidate {
     score: f32,
     coverage: f32,
     similarity: Option<f32>,
-    /// See [`Passage::confidence`]; set once the candidates are judged.
+    /// See [`Passage::confidence`].
     confidence: f32,
 }
 
@@ -265,14 +265,6 @@ impl Retriever {
                 }
             }
         };
-        let span = self.full_similarity - self.min_similarity;
-        for c in &mut candidates {
-            c.coverage = c.coverage.clamp(0.0, 1.0);
-            let dense = c
-                .similarity
-                .map_or(0.0, |s| ((s - self.min_similarity) / span).clamp(0.0, 1.0));
-            c.confidence = c.coverage.max(dense);
-        }
         // Relevant only if enough of the question's words are in it, or (found by the
         // dense side) similar enough. The dense side's own evaluation keeps its ranking.
         if method != Method::Dense {
@@ -283,6 +275,21 @@ impl Retriever {
         }
         candidates.truncate(limit);
         Ok(candidates)
+    }
+
+    /// A candidate with its coverage clamped to 0..1 and its confidence: the stronger
+    /// of its coverage and its similarity mapped from the minimum (0) to the full (1).
+    fn candidate(&self, id: i64, score: f32, coverage: f32, similarity: Option<f32>) -> Candidate {
+        let coverage = coverage.clamp(0.0, 1.0);
+        let span = self.full_similarity - self.min_similarity;
+        let dense = similarity.map_or(0.0, |s| ((s - self.min_similarity) / span).clamp(0.0, 1.0));
+        Candidate {
+            id,
+            score,
+            coverage,
+            similarity,
+            confidence: coverage.max(dense),
+        }
     }
 
     /// Lexical and dense candidates from an in-memory index, fused.
@@ -304,12 +311,13 @@ impl Retriever {
             .collect();
         fuse(&[(lexical, 1.0), (dense, self.dense_weight)], CANDIDATES)
             .into_iter()
-            .map(|(id, score)| Candidate {
-                id,
-                score,
-                coverage: coverage.get(&id).copied().unwrap_or(0.0),
-                similarity: vector.and_then(|v| index.similarity(id, v)),
-                confidence: 0.0,
+            .map(|(id, score)| {
+                self.candidate(
+                    id,
+                    score,
+                    coverage.get(&id).copied().unwrap_or(0.0),
+                    vector.and_then(|v| index.similarity(id, v)),
+                )
             })
             .collect()
     }
@@ -345,13 +353,7 @@ impl Retriever {
                     (Some(q), Some(e)) if q.len() == e.len() => Some(crate::vectors::dot(q, &e)),
                     _ => None,
                 };
-                Some(Candidate {
-                    id: *id,
-                    score: *score,
-                    coverage,
-                    similarity,
-                    confidence: 0.0,
-                })
+                Some(self.candidate(*id, *score, coverage, similarity))
             })
             .collect())
     }
