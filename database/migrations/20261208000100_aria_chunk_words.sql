@@ -25,13 +25,11 @@ $$;
 
 create function aria_word_lexemes(body text) returns text
 language sql immutable parallel safe as $$
+    with w as (select u.lexeme, p
+                 from unnest(to_tsvector('public.nexus_fr'::regconfig, body)) u, unnest(u.positions) p)
     select coalesce(string_agg(coalesce(l.lexeme, ''), ' ' order by n.n), '')
-      from generate_series(1, (select coalesce(max(p), 0)
-                                 from unnest(to_tsvector('public.nexus_fr'::regconfig, body)) u,
-                                      unnest(u.positions) p)) n(n)
-      left join (select min(u.lexeme) as lexeme, p
-                   from unnest(to_tsvector('public.nexus_fr'::regconfig, body)) u, unnest(u.positions) p
-                  group by p) l on l.p = n.n
+      from generate_series(1, (select coalesce(max(p), 0) from w)) n(n)
+      left join (select min(lexeme) as lexeme, p from w group by p) l on l.p = n.n
 $$;
 
 alter table aria_chunks
