@@ -120,19 +120,16 @@ async fn the_chunks_words_are_postgres_own_analysis_and_excerpts_show_the_questi
     .await;
     let (positions, wrong_lexeme, wrong_span): (i64, i64, i64) = sqlx::query_as(
         "select count(*),
-                count(*) filter (where w.lexemes[p] is distinct from u.lexeme),
+                count(*) filter (where split_part(k.word_lexemes, ' ', p) is distinct from u.lexeme),
                 count(*) filter (where not u.lexeme = any(tsvector_to_array(to_tsvector('nexus_fr',
-                    substr(k.text, w.starts[p] + 1, w.ends[p] - w.starts[p]))))
+                    substr(k.text, w.start + 1, w.stop - w.start))))
                     -- a URL's path analysed alone is cut otherwise
                     and u.lexeme not like '%/%')
-         from aria_chunks k
+         from aria_chunks k, unnest(to_tsvector('nexus_fr', k.text)) u, unnest(u.positions) p
+         -- word p's span: the big-endian int4 pair at bytes 8(p-1)..8p
          cross join lateral (
-             select string_to_array(k.word_lexemes, ' ') as lexemes,
-                    array(select ('x' || encode(substr(k.word_spans, 8 * i + 1, 4), 'hex'))::bit(32)::int4
-                          from generate_series(0, length(k.word_spans) / 8 - 1) i) as starts,
-                    array(select ('x' || encode(substr(k.word_spans, 8 * i + 5, 4), 'hex'))::bit(32)::int4
-                          from generate_series(0, length(k.word_spans) / 8 - 1) i) as ends) w,
-         unnest(to_tsvector('nexus_fr', k.text)) u, unnest(u.positions) p",
+             select ('x' || encode(substr(k.word_spans, 8 * p - 7, 4), 'hex'))::bit(32)::int4 as start,
+                    ('x' || encode(substr(k.word_spans, 8 * p - 3, 4), 'hex'))::bit(32)::int4 as stop) w",
     )
     .fetch_one(&aria.pool)
     .await
